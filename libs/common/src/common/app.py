@@ -1,0 +1,120 @@
+"""The FastAPI application skeleton both services share: problems, auth, database, health."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from common.auth import TokenVerifier
+from common.db import create_engine, create_sessionmaker
+from common.http import RequestIdMiddleware
+from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
+from common.settings import AuthSettings, DatabaseSettings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed before the response is sent, rolled back on error."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as session, session.begin():
+        yield session
+
+
+# scope="function": the commit happens before the response leaves, so a failed commit becomes a
+# problem response instead of a 2xx the client already trusted.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+    body = {
+        "type": PROBLEM_TYPE_BASE + "database-unavailable",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "the database is not reachable; retry shortly",
+        "instance": request.url.path,
+    }
+    return problem_response(body, {"Retry-After": "5"})
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    if isinstance(exc, InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text_ = str(exc).lower()
+    return any(s in text_ for s in ("connection refused", "connection is closed", "could not connect", "terminat"))
+
+
+def create_service_app(
+    *,
+    title: str,
+    version: str,
+    description: str,
+    database: DatabaseSettings,
+    auth: AuthSettings,
+    routers: Sequence[APIRouter],
+    on_startup: Callable[[FastAPI], Any] | None = None,
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness."""
+    engine: AsyncEngine = create_engine(database.url, pool_size=database.pool_size, echo=database.echo)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if on_startup is not None:
+            result = on_startup(app)
+            if hasattr(result, "__await__"):
+                await result
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.token_verifier = TokenVerifier(auth)
+    install_problem_handlers(app)
+
+    async def on_operational(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError | InterfaceError) and (
+            _is_connection_error(exc) or isinstance(exc, InterfaceError)
+        ):
+            return _database_unavailable(request, exc)
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+            return _database_unavailable(request, exc)
+        body = {
+            "type": PROBLEM_TYPE_BASE + "internal",
+            "title": "Internal server error",
+            "status": 500,
+            "instance": request.url.path,
+        }
+        return problem_response(body)
+
+    app.add_exception_handler(DBAPIError, on_operational)
+    app.add_exception_handler(OSError, _database_unavailable)
+    app.add_middleware(RequestIdMiddleware)
+
+    health = APIRouter(tags=["health"])
+
+    @health.get("/healthz", summary="Liveness: the process is up")
+    async def liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @health.get("/readyz", summary="Readiness: the database answers")
+    async def readiness(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            return _database_unavailable(request, exc)
+        return JSONResponse({"status": "ready"})
+
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    return app

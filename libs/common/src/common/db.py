@@ -1,0 +1,132 @@
+"""Database plumbing: declarative base, portable column types, engines and the request transaction.
+
+PostgreSQL (asyncpg) is the production database; an SQLite file (aiosqlite) is the embedded
+default. Both run the same Alembic migrations and the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A MetaData with the shared constraint naming convention (one per service)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+"""JSON everywhere, JSONB on PostgreSQL."""
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether the SQLAlchemy URL points at SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # SQLite allows one writer. A transaction that starts reading and later writes fails with
+    # SQLITE_BUSY instead of waiting, so every transaction takes the write lock up front
+    # (BEGIN IMMEDIATE) and waits for it (busy_timeout). The pysqlite driver's own transaction
+    # handling is switched off so that these statements are the only ones issued.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
+    """An async engine for ``url`` with the settings each backend needs.
+
+    For an SQLite file, the parent folder is created if missing.
+    """
+    kwargs: dict[str, Any] = {"echo": echo}
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 60}
+        if null_pool:
+            kwargs["poolclass"] = NullPool
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    return create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded attributes after commit (responses are built after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+@contextlib.asynccontextmanager
+async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits when the block ends normally, rolls back on any exception."""
+    async with maker() as session, session.begin():
+        yield session
+
+
+def to_sync_url(url: str) -> str:
+    """The synchronous driver's URL for the same database (used by Alembic and tools)."""
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[parsed.get_backend_name()]
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+SessionFactory = Callable[[], async_sessionmaker[AsyncSession]]

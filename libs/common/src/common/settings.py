@@ -1,0 +1,39 @@
+"""Settings pieces shared by the services.
+
+Each service builds its own ``Settings(BaseSettings)`` with its own environment prefix from these
+pieces, and passes it into its ``create_app(settings)`` factory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class DatabaseSettings(BaseModel):
+    """Where the service keeps its data.
+
+    ``url`` is an SQLAlchemy URL: ``sqlite+aiosqlite:///var/directive.db`` for the embedded default,
+    ``postgresql+asyncpg://user:pass@host/db`` in production.
+    """
+
+    url: str = "sqlite+aiosqlite:///var/app.db"
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+
+class AuthSettings(BaseModel):
+    """How bearer tokens are checked.
+
+    Exactly one key source is used: ``jwks_url`` (an OIDC provider), else ``public_key_pem`` inline,
+    else ``public_key_file``.
+    """
+
+    issuer: str = "https://id.cantho.local"
+    audience: str = "cantho-directives"
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    jwks_url: str | None = None
+    public_key_pem: SecretStr | None = None
+    public_key_file: Path | None = None
+    leeway_seconds: int = Field(default=30, ge=0, le=300)

@@ -1,0 +1,140 @@
+"""pytest plugin shared by every test suite: PostgreSQL discovery, throw-away databases, tokens.
+
+PostgreSQL is found in this order: ``TEST_DATABASE_URL``; a testcontainers PostgreSQL where a
+Docker engine answers; the local server (``127.0.0.1:5432``, user/password ``postgres``), which
+``scripts/ensure-postgres`` starts on Debian. When none answers the tests fail — they never skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from common.auth import ensure_dev_keys, mint_token
+from common.settings import AuthSettings
+
+LOCAL_POSTGRES = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+
+
+def _docker_postgres() -> tuple[object | None, str | None]:
+    try:
+        import docker
+
+        docker.from_env().ping()
+        from testcontainers.postgres import PostgresContainer
+    except Exception:  # no engine, no client: fall back to the local server
+        return None, None
+    container = PostgresContainer("postgres:15", driver=None)
+    container.start()
+    return container, container.get_connection_url()
+
+
+def _libpq(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A reachable PostgreSQL server where tests may create and drop databases."""
+
+    admin_url: str
+
+    def url_for(self, database: str, driver: str = "asyncpg") -> str:
+        """The SQLAlchemy URL of ``database`` on this server."""
+        parsed = make_url(self.admin_url).set(drivername=f"postgresql+{driver}", database=database)
+        return parsed.render_as_string(hide_password=False)
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create ``name`` (optionally as a copy of ``template``); returns its asyncpg URL."""
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as connection:
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            connection.execute(statement)
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, disconnecting whoever is still connected."""
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of this test run (see the module docstring)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    container = None
+    if not url:
+        container, url = _docker_postgres()
+    url = url or LOCAL_POSTGRES
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required and did not answer at {make_url(url).render_as_string()}: {exc}. "
+            "Run scripts/ensure-postgres (Debian) or set TEST_DATABASE_URL.",
+            pytrace=False,
+        )
+    try:
+        yield PostgresServer(admin_url=url)
+    finally:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.stop()  # type: ignore[attr-defined]
+
+
+def unique_name(prefix: str) -> str:
+    """A database name that no other test (or parallel run) uses."""
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class TokenFactory:
+    """Mints tokens the services under test accept."""
+
+    private_key_pem: bytes
+    public_key_pem: str
+    auth: AuthSettings
+
+    def __call__(self, subject: str, roles: list[str] | tuple[str, ...], unit: str | None, **claims: object) -> str:
+        """A token for ``subject`` with ``roles`` acting for ``unit``."""
+        ttl = int(str(claims.pop("ttl_seconds", 3600)))
+        return mint_token(
+            self.private_key_pem,
+            subject=subject,
+            roles=roles,
+            unit=unit,
+            name=str(claims.pop("name", subject)),
+            issuer=str(claims.pop("iss", self.auth.issuer)),
+            audience=str(claims.pop("aud", self.auth.audience)),
+            ttl_seconds=ttl,
+            extra=dict(claims) or None,
+        )
+
+    def headers(self, subject: str, roles: list[str] | tuple[str, ...], unit: str | None) -> dict[str, str]:
+        """``Authorization`` header for a token."""
+        return {"Authorization": f"Bearer {self(subject, roles, unit)}"}
+
+
+@pytest.fixture(scope="session")
+def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
+    """Development keys for the session and a way to mint tokens with them."""
+    keys = ensure_dev_keys(Path(tmp_path_factory.mktemp("keys")))
+    public_pem = keys.public_key_file.read_text()
+    from pydantic import SecretStr
+
+    auth = AuthSettings(public_key_pem=SecretStr(public_pem))
+    return TokenFactory(keys.private_key_file.read_bytes(), public_pem, auth)

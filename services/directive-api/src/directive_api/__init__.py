@@ -1,0 +1,1 @@
+"""directive-api: the life of an official document, from draft to archive."""

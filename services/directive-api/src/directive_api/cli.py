@@ -1,0 +1,117 @@
+"""Operator commands of directive-api: ``directive-api migrate|seed|serve|mint-token|walk-seed``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from common.auth import ensure_dev_keys, mint_token
+from common.db import create_engine, create_sessionmaker, transaction
+from directive_api.settings import Settings
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` that works from an installed package too."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("directive_api") / "migrations"))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def migrate(url: str) -> None:
+    """Upgrade the database at ``url`` to the latest schema."""
+    command.upgrade(alembic_config(url), "head")
+
+
+async def seed(url: str) -> dict[str, int]:
+    """Load the directory (units, groups, people)."""
+    from directive_api.seed.loader import load_directory
+
+    engine = create_engine(url)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            return await load_directory(session)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``directive-api`` command."""
+    parser = argparse.ArgumentParser(prog="directive-api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed", help="load the organisation directory and people")
+    serve = sub.add_parser("serve", help="migrate, seed and serve over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--workers", type=int, default=1)
+    token = sub.add_parser("mint-token", help="print a development token for a person")
+    token.add_argument("person", help="person id, e.g. le-xuan-hoa, or any id with --roles")
+    token.add_argument("--roles", help="comma-separated roles (default: the person's roles)")
+    token.add_argument("--unit", help="unit code (default: the person's unit)")
+    token.add_argument("--keys", type=Path, default=Path("var/keys"))
+    walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
+    walk.add_argument("--base-url", default="http://127.0.0.1:8001")
+    walk.add_argument("--keys", type=Path, default=Path("var/keys"))
+    args = parser.parse_args(argv)
+    settings = Settings()
+
+    if args.command == "migrate":
+        migrate(settings.database.url)
+        print("migrated", settings.database.url)
+    elif args.command == "seed":
+        print("seeded", asyncio.run(seed(settings.database.url)))
+    elif args.command == "serve":
+        import uvicorn
+
+        if settings.auth.public_key_file is not None and not settings.auth.public_key_file.exists():
+            ensure_dev_keys(settings.auth.public_key_file.parent)
+        migrate(settings.database.url)
+        asyncio.run(seed(settings.database.url))
+        uvicorn.run(
+            "directive_api.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        )
+    elif args.command == "mint-token":
+        from directive_api.seed.loader import read_json
+
+        people = {p["id"]: p for p in read_json("people.json")}
+        person = people.get(args.person, {})
+        roles = args.roles.split(",") if args.roles else person.get("roles")
+        unit = args.unit or person.get("unit_code")
+        if not roles:
+            parser.error("unknown person: give --roles and --unit")
+        keys = ensure_dev_keys(args.keys)
+        print(
+            mint_token(
+                keys.private_key_file.read_bytes(),
+                subject=args.person,
+                name=person.get("full_name", args.person),
+                roles=roles,
+                unit=unit,
+                issuer=settings.auth.issuer,
+                audience=settings.auth.audience,
+                ttl_seconds=8 * 3600,
+            )
+        )
+    elif args.command == "walk-seed":
+        from directive_api.walk import walk_seed_letter
+
+        return walk_seed_letter(args.base_url, args.keys, out=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,25 @@
+"""Problems the directives API can answer with."""
+
+from __future__ import annotations
+
+from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+
+
+class DirectiveNotFoundError(NotFoundError):
+    title = "Document not found"
+
+
+class DirectiveNotVisibleError(ForbiddenError):
+    title = "This document is not visible to your unit yet"
+
+
+class DirectiveNotEditableError(ConflictError):
+    title = "The document can no longer be edited"
+
+
+class InvalidReferenceError(UnprocessableError):
+    title = "The document refers to something that does not exist"
+
+
+class RegisterNotFoundError(NotFoundError):
+    title = "Register not found"

@@ -1,0 +1,140 @@
+"""Documents, their history, and the numbering registers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import JSONType, UTCDateTime, utc_now
+from common.http import IdempotencyRecordMixin
+from directive_api.directives.lifecycle import DirectiveStatus
+from directive_api.models import Model
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in DirectiveStatus)
+
+
+class Directive(Model):
+    """An administrative document (công văn, quyết định, …) through its whole life."""
+
+    __tablename__ = "directives"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(
+            "(status IN ('draft', 'submitted', 'reviewed', 'returned', 'approved')) OR number IS NOT NULL",
+            name="issued_has_number",
+        ),
+        Index("ix_directives_issuer_status", "issuer_code", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    doc_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default=DirectiveStatus.draft.value)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    workflow_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    issuer_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    issuer_notation: Mapped[str] = mapped_column(String(20))
+    """The issuer's abbreviation at the time of drafting (``VPUB``)."""
+    place_name: Mapped[str] = mapped_column(String(100))
+    """Place printed before the date (``Cần Thơ``)."""
+    drafting_unit: Mapped[str] = mapped_column(String(20))
+    """Abbreviation of the drafting division (``TTĐH``), part of a công văn's notation."""
+    register_code: Mapped[str | None] = mapped_column(String(20))
+    """Set at issue: ``HC`` for administrative documents, ``MAT`` for secret ones (own series)."""
+    subject: Mapped[str] = mapped_column(String(500))
+    addressees: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    body: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    signer_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    signature_title_lines: Mapped[list[str]] = mapped_column(JSONType)
+    signer_name: Mapped[str] = mapped_column(String(100))
+    info_recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    archive_line: Mapped[str] = mapped_column(String(200))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    secrecy: Mapped[str | None] = mapped_column(String(20))
+    compliance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    drafter_initials: Mapped[str | None] = mapped_column(String(20))
+    copies: Mapped[int | None] = mapped_column(Integer)
+
+    drafted_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    number: Mapped[int | None] = mapped_column(Integer)
+    notation: Mapped[str | None] = mapped_column(String(60))
+    """The full number and notation, e.g. ``01/VPUB-TTĐH``."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class DirectiveHistory(Model):
+    """One row per transition: who did what, when, from which state to which, and why."""
+
+    __tablename__ = "directive_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    """The document version this entry produced."""
+    workflow: Mapped[str] = mapped_column(String(60))
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Register(Model):
+    """A numbering register (sổ): one per (issuer, register code, year), counting from 1."""
+
+    __tablename__ = "registers"
+    __table_args__ = (
+        UniqueConstraint("issuer_code", "code", "year"),
+        CheckConstraint("last_number >= 0", name="last_number_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    code: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegisterEntry(Model):
+    """A line of the outgoing register: the number given to one document."""
+
+    __tablename__ = "register_entries"
+    __table_args__ = (
+        UniqueConstraint("register_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), unique=True)
+    notation: Mapped[str] = mapped_column(String(60))
+    issued_on: Mapped[date] = mapped_column(Date)
+    doc_type: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500))
+    signer_name: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class IdempotencyRecord(IdempotencyRecordMixin, Model):
+    """Responses remembered per Idempotency-Key."""
+
+    __tablename__ = "idempotency_keys"

@@ -1,0 +1,283 @@
+"""HTTP routes of documents and registers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from common.app import SessionDep
+from common.auth import CurrentPrincipal, Principal
+from common.http import etag, idempotent
+from common.problems import (
+    ConflictError,
+    ForbiddenError,
+    PreconditionFailedError,
+    problem_responses,
+)
+from common.workflow import CommentRequiredError, TransitionNotAllowedError, UnknownTransitionError
+from directive_api.directives import service
+from directive_api.directives.errors import (
+    DirectiveNotEditableError,
+    DirectiveNotFoundError,
+    DirectiveNotVisibleError,
+    InvalidReferenceError,
+    RegisterNotFoundError,
+)
+from directive_api.directives.lifecycle import (
+    DIRECTIVE_WORKFLOW,
+    DOC_TYPES,
+    DirectiveStatus,
+    notation_suffix,
+    place_and_date,
+)
+from directive_api.directives.models import Directive, IdempotencyRecord
+from directive_api.directives.schemas import (
+    DirectiveCreate,
+    DirectivePage,
+    DirectiveRead,
+    DirectiveUpdate,
+    HistoryEntryRead,
+    RegisterEntryRead,
+    RegisterRead,
+    TransitionRequest,
+)
+
+router = APIRouter(prefix="/v1", tags=["directives"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The ETag you read, e.g. `"3"`. Required: 428 without it, 412 if stale.'),
+]
+
+
+def to_read(directive: Directive, actor: Principal) -> DirectiveRead:
+    """The API view of a document, with what the caller may do next."""
+    suffix = notation_suffix(directive.doc_type, directive.issuer_notation, directive.drafting_unit)
+    number_line = f"Số: {directive.notation}" if directive.notation else f"Số:    /{suffix}"
+    return DirectiveRead(
+        id=directive.id,
+        public_id=directive.public_id,
+        doc_type=directive.doc_type,
+        doc_type_name=DOC_TYPES[directive.doc_type][0],
+        status=directive.status,
+        version=directive.version,
+        etag=etag(directive.version),
+        issuer_code=directive.issuer_code,
+        drafting_unit=directive.drafting_unit,
+        subject=directive.subject,
+        addressees=directive.addressees,
+        body=directive.body,
+        signer_id=directive.signer_id,
+        signer_name=directive.signer_name,
+        signature_title_lines=directive.signature_title_lines,
+        info_recipients=directive.info_recipients,
+        archive_line=directive.archive_line,
+        urgency=directive.urgency,
+        secrecy=directive.secrecy,
+        compliance=directive.compliance,
+        drafter_initials=directive.drafter_initials,
+        copies=directive.copies,
+        register_code=directive.register_code,
+        number=directive.number,
+        notation=directive.notation,
+        number_line=number_line,
+        place_date_line=place_and_date(directive.place_name, directive.issued_on),
+        issued_on=directive.issued_on,
+        issued_at=directive.issued_at,
+        issued_by=directive.issued_by,
+        approved_by=directive.approved_by,
+        approved_at=directive.approved_at,
+        drafted_by=directive.drafted_by,
+        created_at=directive.created_at,
+        updated_at=directive.updated_at,
+        allowed_actions=DIRECTIVE_WORKFLOW.available(directive, actor) if actor.unit == directive.issuer_code else [],
+    )
+
+
+def _respond(directive: Directive, actor: Principal, response: Response) -> DirectiveRead:
+    response.headers["ETag"] = etag(directive.version)
+    return to_read(directive, actor)
+
+
+@router.post(
+    "/directives",
+    status_code=201,
+    response_model=DirectiveRead,
+    responses=problem_responses(ForbiddenError, InvalidReferenceError, ConflictError),
+)
+async def create_directive(
+    body: DirectiveCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Retry-safe creation: same key, same result.")
+    ] = None,
+) -> JSONResponse:
+    """Create a draft document (status `draft`). Number and date are given only at issue."""
+
+    async def create() -> tuple[int, Any, str | None]:
+        directive = await service.create_directive(session, body, actor=actor)
+        return 201, to_read(directive, actor).model_dump(mode="json"), str(directive.id)
+
+    status, payload, replayed = await idempotent(
+        session,
+        IdempotencyRecord,
+        key=idempotency_key,
+        principal=actor.id,
+        endpoint="POST /v1/directives",
+        body=body.model_dump(mode="json"),
+        create=create,
+    )
+    headers = {"ETag": etag(int(payload["version"])), "Location": f"/v1/directives/{payload['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+@router.get("/directives", response_model=DirectivePage, responses=problem_responses(ForbiddenError))
+async def list_directives(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    status: Annotated[DirectiveStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> DirectivePage:
+    """Documents the caller may see, newest first: the office's own, or those issued to the caller's unit."""
+    rows, next_cursor = await service.list_directives(
+        session, actor=actor, status=status.value if status else None, limit=limit, cursor=cursor
+    )
+    return DirectivePage(items=[to_read(d, actor) for d in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/directives/{directive_id}",
+    response_model=DirectiveRead,
+    responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
+)
+async def get_directive(
+    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, response: Response
+) -> DirectiveRead:
+    """One document, with its ETag."""
+    directive = await service.get_directive(session, directive_id, actor=actor)
+    return _respond(directive, actor, response)
+
+
+@router.patch(
+    "/directives/{directive_id}",
+    response_model=DirectiveRead,
+    responses=problem_responses(
+        DirectiveNotFoundError,
+        ForbiddenError,
+        DirectiveNotEditableError,
+        PreconditionFailedError,
+        InvalidReferenceError,
+    )
+    | {428: {"description": "If-Match is required"}},
+)
+async def update_directive(
+    directive_id: uuid.UUID,
+    body: DirectiveUpdate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DirectiveRead:
+    """Edit a draft (status `draft` or `returned`). Send the ETag you read in `If-Match`."""
+    directive = await service.update_directive(session, directive_id, body, actor=actor, if_match=if_match)
+    return _respond(directive, actor, response)
+
+
+def _transition_route(action: str, summary: str) -> None:
+    async def transition(
+        directive_id: uuid.UUID,
+        session: SessionDep,
+        actor: CurrentPrincipal,
+        request: Request,
+        response: Response,
+        if_match: IfMatch = None,
+        body: TransitionRequest | None = None,
+    ) -> DirectiveRead:
+        directive = await service.fire(
+            session,
+            directive_id,
+            action,
+            actor=actor,
+            if_match=if_match,
+            comment=body.comment if body else None,
+            clock=request.app.state.clock,
+            timezone=request.app.state.settings.timezone,
+        )
+        return _respond(directive, actor, response)
+
+    transition.__name__ = f"{action}_directive"
+    transition.__doc__ = summary
+    router.add_api_route(
+        f"/directives/{{directive_id}}/{action}",
+        transition,
+        methods=["POST"],
+        response_model=DirectiveRead,
+        name=f"{action}_directive",
+        summary=summary.split(".")[0],
+        description=summary,
+        responses=problem_responses(
+            DirectiveNotFoundError,
+            ForbiddenError,
+            TransitionNotAllowedError,
+            PreconditionFailedError,
+            CommentRequiredError,
+            UnknownTransitionError,
+        )
+        | {428: {"description": "If-Match is required"}},
+    )
+
+
+for _name, _transition in DIRECTIVE_WORKFLOW.transitions.items():
+    _roles = ", ".join(sorted(_transition.roles))
+    _transition_route(_name, f"{_transition.description} Who: {_roles}. Send the ETag in `If-Match`.")
+
+
+@router.get(
+    "/directives/{directive_id}/history",
+    response_model=list[HistoryEntryRead],
+    responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
+)
+async def get_directive_history(
+    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal
+) -> list[HistoryEntryRead]:
+    """Who did what and when, oldest first (one entry per change)."""
+    rows = await service.history(session, directive_id, actor=actor)
+    return [HistoryEntryRead.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/registers/{issuer_code}/{code}/{year}",
+    response_model=RegisterRead,
+    tags=["registers"],
+    responses=problem_responses(RegisterNotFoundError, ForbiddenError),
+)
+async def get_register(
+    issuer_code: Annotated[str, Path(max_length=40)],
+    code: Annotated[str, Path(max_length=20)],
+    year: Annotated[int, Path(ge=1900, le=9999)],
+    session: SessionDep,
+    actor: CurrentPrincipal,
+) -> RegisterRead:
+    """The outgoing register (sổ đăng ký văn bản đi) of an issuer for a year, in number order."""
+    register, entries = await service.get_register(session, issuer_code=issuer_code, code=code, year=year, actor=actor)
+    return RegisterRead(
+        issuer_code=register.issuer_code,
+        code=register.code,
+        year=register.year,
+        last_number=register.last_number,
+        entries=[RegisterEntryRead.model_validate(e) for e in entries],
+    )
+
+
+@router.get("/registers", response_model=list[dict[str, Any]], tags=["registers"], responses=problem_responses())
+async def list_registers(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
+    """The registers of the caller's unit, with their last numbers."""
+    rows = await service.list_registers(session, actor=actor)
+    return [{"issuer_code": r.issuer_code, "code": r.code, "year": r.year, "last_number": r.last_number} for r in rows]

@@ -1,0 +1,272 @@
+"""Request and response bodies of the directives API."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def _no_control(value: str) -> str:
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(_nfc),
+    AfterValidator(_no_control),
+]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(_nfc)]
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are refused: a client cannot set server-owned state by adding a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParagraphBlock(StrictModel):
+    kind: Literal["paragraph"] = "paragraph"
+    text: Annotated[Text, StringConstraints(max_length=20_000)]
+
+
+class HeadingBlock(StrictModel):
+    """A section title such as ``1. Theo dõi và tương tác với kênh thông tin chính thức``."""
+
+    kind: Literal["heading"] = "heading"
+    text: Annotated[Text, StringConstraints(max_length=1_000)]
+
+
+class ListItemBlock(StrictModel):
+    """A ``- …`` item of the body."""
+
+    kind: Literal["list_item"] = "list_item"
+    text: Annotated[Text, StringConstraints(max_length=5_000)]
+
+
+class QrBlock(StrictModel):
+    """A QR code printed in the body, with the sentence that introduces it."""
+
+    kind: Literal["qr"] = "qr"
+    label: Annotated[Text, StringConstraints(max_length=2_000)]
+    url: HttpUrl
+
+
+BodyBlock = Annotated[ParagraphBlock | HeadingBlock | ListItemBlock | QrBlock, Field(discriminator="kind")]
+
+
+class Addressee(StrictModel):
+    """A ``Kính gửi`` entry: a group of units (expanded at dispatch) or one unit."""
+
+    group: Code | None = None
+    unit: Code | None = None
+    label: Annotated[Text, StringConstraints(max_length=300)] | None = None
+    """Wording to print instead of the group's or unit's name."""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Addressee:
+        if (self.group is None) == (self.unit is None):
+            raise ValueError("give exactly one of 'group' or 'unit'")
+        return self
+
+
+class InfoRecipient(StrictModel):
+    """A ``Nơi nhận`` entry: ``Như trên``, one or more units on one line, or free text."""
+
+    as_above: bool = False
+    units: Annotated[list[Code], Field(min_length=1, max_length=20)] | None = None
+    text: Annotated[Text, StringConstraints(max_length=300)] | None = None
+    label: Annotated[Text, StringConstraints(max_length=300)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> InfoRecipient:
+        kinds = [self.as_above, self.units is not None, self.text is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of 'as_above', 'units' or 'text'")
+        if self.label is not None and self.units is None:
+            raise ValueError("'label' only applies to 'units'")
+        return self
+
+
+FieldType = Literal["non_negative_integer", "boolean", "url", "date", "text", "evidence"]
+
+
+class ReportField(StrictModel):
+    """One figure or item an addressee unit must report."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    label: Annotated[Text, StringConstraints(max_length=300)]
+    type: FieldType
+    required: bool = True
+
+
+class ComplianceRequest(StrictModel):
+    """What the addressee units must report back, and by when."""
+
+    deadline_working_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    due_date: date | None = None
+    report_fields: Annotated[list[ReportField], Field(max_length=50)] = Field(default_factory=list)
+    instructions: Annotated[Text, StringConstraints(max_length=5_000)] | None = None
+
+    @model_validator(mode="after")
+    def _deadline(self) -> ComplianceRequest:
+        if (self.deadline_working_days is None) == (self.due_date is None):
+            raise ValueError("give exactly one of 'deadline_working_days' or 'due_date'")
+        keys = [f.key for f in self.report_fields]
+        if len(keys) != len(set(keys)):
+            raise ValueError("report field keys must be unique")
+        return self
+
+
+Subject = Annotated[Text, StringConstraints(max_length=500)]
+Urgency = Literal["KHẨN", "THƯỢNG KHẨN", "HỎA TỐC"]
+Secrecy = Literal["MẬT", "TỐI MẬT", "TUYỆT MẬT"]
+ArchiveLine = Annotated[Text, StringConstraints(max_length=200, pattern=r"^Lưu: VT")]
+
+
+class DirectiveContent(StrictModel):
+    """The editable content of a document (shared by create and replace)."""
+
+    subject: Subject
+    """The summary (trích yếu); for a công văn it is printed after ``V/v``, which is added if missing."""
+    addressees: Annotated[list[Addressee], Field(max_length=200)] = Field(default_factory=list)
+    body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)]
+    signer_id: Code
+    info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] = Field(default_factory=list)
+    archive_line: ArchiveLine = "Lưu: VT."
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    compliance: ComplianceRequest | None = None
+    drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
+    copies: Annotated[int, Field(ge=1, le=9999)] | None = None
+
+
+class DirectiveCreate(DirectiveContent):
+    """A new draft. Number, date, status and version are set by the system, never by the client."""
+
+    doc_type: Annotated[str, StringConstraints(max_length=8)] = "CV"
+    issuer_code: Code | None = None
+    """Defaults to the caller's unit."""
+    drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")]
+
+
+class DirectiveUpdate(StrictModel):
+    """A partial change of a draft (only in ``draft`` or ``returned``)."""
+
+    subject: Subject | None = None
+    addressees: Annotated[list[Addressee], Field(max_length=200)] | None = None
+    body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)] | None = None
+    signer_id: Code | None = None
+    info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] | None = None
+    archive_line: ArchiveLine | None = None
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    compliance: ComplianceRequest | None = None
+    drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
+    copies: Annotated[int, Field(ge=1, le=9999)] | None = None
+    drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
+
+
+class TransitionRequest(StrictModel):
+    """Optional comment (required to return a document)."""
+
+    comment: Annotated[Text, StringConstraints(max_length=5_000)] | None = None
+
+
+class DirectiveRead(BaseModel):
+    """A document as the API shows it."""
+
+    id: uuid.UUID
+    public_id: str
+    doc_type: str
+    doc_type_name: str
+    status: str
+    version: int
+    etag: str
+    issuer_code: str
+    drafting_unit: str
+    subject: str
+    addressees: list[dict[str, Any]]
+    body: list[dict[str, Any]]
+    signer_id: str
+    signer_name: str
+    signature_title_lines: list[str]
+    info_recipients: list[dict[str, Any]]
+    archive_line: str
+    urgency: str | None
+    secrecy: str | None
+    compliance: dict[str, Any] | None
+    drafter_initials: str | None
+    copies: int | None
+    register_code: str | None
+    number: int | None
+    notation: str | None
+    """``01/VPUB-TTĐH`` once issued."""
+    number_line: str
+    """``Số: 01/VPUB-TTĐH`` (``Số:   /VPUB-TTĐH`` before issue)."""
+    place_date_line: str
+    issued_on: date | None
+    issued_at: datetime | None
+    issued_by: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    drafted_by: str
+    created_at: datetime
+    updated_at: datetime
+    allowed_actions: list[str]
+    """What the caller may do next."""
+
+
+class DirectivePage(BaseModel):
+    items: list[DirectiveRead]
+    next_cursor: str | None
+
+
+class HistoryEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str
+    actor_id: str
+    actor_name: str
+    actor_roles: list[str]
+    comment: str | None
+    version: int
+    workflow: str
+    workflow_version: int
+    at: datetime
+
+
+class RegisterEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    notation: str
+    issued_on: date
+    doc_type: str
+    subject: str
+    signer_name: str
+    directive_id: uuid.UUID
+    recorded_by: str
+    recorded_at: datetime
+
+
+class RegisterRead(BaseModel):
+    issuer_code: str
+    code: str
+    year: int
+    last_number: int
+    entries: list[RegisterEntryRead]

@@ -1,0 +1,454 @@
+"""The rules of a document's life: who may create, see, change and move it, and numbering."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.auth import Principal, require_roles
+from common.db import utc_now
+from common.http import require_if_match
+from common.problems import ForbiddenError, UnprocessableError
+from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
+from directive_api.directives.errors import (
+    DirectiveNotEditableError,
+    DirectiveNotFoundError,
+    DirectiveNotVisibleError,
+    InvalidReferenceError,
+    RegisterNotFoundError,
+)
+from directive_api.directives.lifecycle import (
+    DIRECTIVE_WORKFLOW,
+    DOC_TYPES,
+    EDITABLE_STATUSES,
+    OFFICE_ROLES,
+    PRE_ISSUE_STATUSES,
+    Role,
+    compose_notation,
+)
+from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
+from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate
+from directive_api.orgs import service as orgs
+from directive_api.orgs.models import Unit
+from directive_api.people.models import Person
+
+Clock = Callable[[], datetime]
+
+CREATE_ROLES = (Role.drafter.value, Role.integration.value)
+EDIT_ROLES = (Role.drafter.value, Role.integration.value)
+
+
+def _history_row(
+    *,
+    entity: Directive,
+    transition: Transition,
+    from_state: str,
+    to_state: str,
+    actor: Principal,
+    comment: str | None,
+    definition: WorkflowDefinition,
+) -> DirectiveHistory:
+    return DirectiveHistory(
+        directive_id=entity.id,
+        action=transition.name,
+        from_status=from_state,
+        to_status=to_state,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_roles=sorted(actor.roles),
+        comment=comment,
+        version=entity.version,
+        workflow=definition.name,
+        workflow_version=definition.version,
+    )
+
+
+ENGINE = WorkflowEngine(DIRECTIVE_WORKFLOW, model=Directive, history=_history_row)
+
+
+def _record(directive: Directive, action: str, actor: Principal, *, from_status: str | None) -> DirectiveHistory:
+    return DirectiveHistory(
+        directive_id=directive.id,
+        action=action,
+        from_status=from_status,
+        to_status=directive.status,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_roles=sorted(actor.roles),
+        comment=None,
+        version=directive.version,
+        workflow=DIRECTIVE_WORKFLOW.name,
+        workflow_version=DIRECTIVE_WORKFLOW.version,
+    )
+
+
+def new_public_id() -> str:
+    """A short, unguessable id printed in the verification QR code."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
+
+
+async def _check_references(
+    session: AsyncSession, content: DirectiveContent | DirectiveUpdate, *, issuer_code: str
+) -> Person | None:
+    """Refuse unknown groups, units and signers with one 422 listing every problem."""
+    errors: list[dict[str, Any]] = []
+    addressees = content.addressees or []
+    groups = [a.group for a in addressees if a.group]
+    units = [a.unit for a in addressees if a.unit]
+    info_units = [code for r in content.info_recipients or [] for code in (r.units or [])]
+    known_groups = await orgs.existing_group_codes(session, groups, addressable=True)
+    known_units = await orgs.existing_unit_codes(session, [*units, *info_units])
+    for index, addressee in enumerate(addressees):
+        if addressee.group and addressee.group not in known_groups:
+            errors.append({"location": ["body", "addressees", str(index), "group"], "message": "unknown group"})
+        if addressee.unit and addressee.unit not in known_units:
+            errors.append({"location": ["body", "addressees", str(index), "unit"], "message": "unknown unit"})
+    for index, recipient in enumerate(content.info_recipients or []):
+        for code in recipient.units or []:
+            if code not in known_units:
+                errors.append(
+                    {
+                        "location": ["body", "info_recipients", str(index), "units"],
+                        "message": f"unknown unit {code}",
+                    }
+                )
+    signer: Person | None = None
+    if content.signer_id is not None:
+        signer = await session.get(Person, content.signer_id)
+        if signer is None or not signer.is_active:
+            errors.append({"location": ["body", "signer_id"], "message": "unknown signer"})
+        elif Role.signer.value not in signer.roles or signer.unit_code != issuer_code:
+            errors.append({"location": ["body", "signer_id"], "message": "this person cannot sign for the issuer"})
+    if errors:
+        raise InvalidReferenceError("some references are unknown", errors=errors)
+    return signer
+
+
+def _ensure_office_member(actor: Principal, issuer_code: str) -> None:
+    if not actor.has_any(*OFFICE_ROLES) or actor.unit != issuer_code:
+        raise ForbiddenError("only staff of the issuing unit may do this")
+
+
+async def create_directive(session: AsyncSession, body: DirectiveCreate, *, actor: Principal) -> Directive:
+    """Create a draft for the caller's unit."""
+    require_roles(actor, *CREATE_ROLES)
+    issuer_code = body.issuer_code or actor.unit
+    if issuer_code is None:
+        raise UnprocessableError("issuer_code is required when the token names no unit")
+    _ensure_office_member(actor, issuer_code)
+    if body.doc_type not in DOC_TYPES:
+        raise InvalidReferenceError(
+            "unknown document type",
+            errors=[{"location": ["body", "doc_type"], "message": f"one of {', '.join(DOC_TYPES)}"}],
+        )
+    issuer = await session.get(Unit, issuer_code)
+    if issuer is None or not issuer.notation:
+        raise InvalidReferenceError(
+            "the issuer is unknown or issues no documents",
+            errors=[{"location": ["body", "issuer_code"], "message": "unknown issuer"}],
+        )
+    signer = await _check_references(session, body, issuer_code=issuer_code)
+    assert signer is not None
+    now = utc_now()
+    directive = Directive(
+        id=uuid.uuid4(),
+        public_id=new_public_id(),
+        doc_type=body.doc_type,
+        status=DIRECTIVE_WORKFLOW.initial,
+        version=1,
+        workflow_version=DIRECTIVE_WORKFLOW.version,
+        issuer_code=issuer_code,
+        issuer_notation=issuer.notation,
+        place_name=issuer.place_name or "Cần Thơ",
+        drafting_unit=body.drafting_unit,
+        subject=_strip_vv(body.subject),
+        addressees=[a.model_dump(exclude_none=True) for a in body.addressees],
+        body=[b.model_dump(mode="json") for b in body.body],
+        signer_id=signer.id,
+        signer_name=signer.full_name,
+        signature_title_lines=list(signer.signature_title_lines),
+        info_recipients=[
+            r.model_dump(exclude_none=True, exclude_defaults=True) or {"as_above": True} for r in body.info_recipients
+        ],
+        archive_line=body.archive_line,
+        urgency=body.urgency,
+        secrecy=body.secrecy,
+        compliance=body.compliance.model_dump(mode="json") if body.compliance else None,
+        drafter_initials=body.drafter_initials,
+        copies=body.copies,
+        drafted_by=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(directive)
+    session.add(_record(directive, "create", actor, from_status=None))
+    await session.flush()
+    return directive
+
+
+def _strip_vv(subject: str) -> str:
+    for prefix in ("V/v ", "V/v: ", "v/v "):
+        if subject.startswith(prefix):
+            return subject[len(prefix) :].strip()
+    return subject
+
+
+async def get_directive(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Directive:
+    """The document, if the caller may see it."""
+    directive = await session.get(Directive, directive_id)
+    if directive is None:
+        raise DirectiveNotFoundError(f"no document {directive_id}")
+    await _ensure_visible(session, directive, actor)
+    return directive
+
+
+async def is_addressed_to(session: AsyncSession, directive: Directive, unit_code: str) -> bool:
+    """Whether ``unit_code`` is among the addressees or information recipients."""
+    unit = await session.get(Unit, unit_code)
+    if unit is None:
+        return False
+    for addressee in directive.addressees:
+        if addressee.get("unit") == unit.code or (unit.group_code and addressee.get("group") == unit.group_code):
+            return True
+    return any(unit.code in (r.get("units") or []) for r in directive.info_recipients)
+
+
+async def _ensure_visible(session: AsyncSession, directive: Directive, actor: Principal) -> None:
+    if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
+        return
+    if actor.has_any(Role.unit_officer.value) and actor.unit and await is_addressed_to(session, directive, actor.unit):
+        if directive.status in PRE_ISSUE_STATUSES:
+            raise DirectiveNotVisibleError("drafts are visible only to the issuing office")
+        return
+    raise DirectiveNotFoundError(f"no document {directive.id}")
+
+
+async def list_directives(
+    session: AsyncSession, *, actor: Principal, status: str | None, limit: int, cursor: str | None
+) -> tuple[Sequence[Directive], str | None]:
+    """Documents the caller may see, newest first, with keyset pagination."""
+    statement = select(Directive).order_by(Directive.created_at.desc(), Directive.id.desc())
+    if status is not None:
+        statement = statement.where(Directive.status == status)
+    if cursor is not None:
+        created, _, ident = _decode_cursor(cursor)
+        statement = statement.where(
+            (Directive.created_at < created) | ((Directive.created_at == created) & (Directive.id < ident))
+        )
+    if actor.has_any(*OFFICE_ROLES) and actor.unit:
+        statement = statement.where(Directive.issuer_code == actor.unit)
+        rows = list((await session.scalars(statement.limit(limit + 1))).all())
+    elif actor.has_any(Role.unit_officer.value) and actor.unit:
+        statement = statement.where(Directive.status.not_in([s.value for s in PRE_ISSUE_STATUSES]))
+        rows = []
+        async for row in await session.stream_scalars(statement):
+            if await is_addressed_to(session, row, actor.unit):
+                rows.append(row)
+                if len(rows) > limit:
+                    break
+    else:
+        raise ForbiddenError("your roles do not allow listing documents")
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _encode_cursor(directive: Directive) -> str:
+    raw = f"{directive.created_at.isoformat()}|{directive.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str, uuid.UUID]:
+    try:
+        created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), "", uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise UnprocessableError("invalid cursor") from None
+
+
+async def update_directive(
+    session: AsyncSession,
+    directive_id: uuid.UUID,
+    body: DirectiveUpdate,
+    *,
+    actor: Principal,
+    if_match: str | None,
+) -> Directive:
+    """Change a draft; the caller must send the ETag it read."""
+    directive = await get_directive(session, directive_id, actor=actor)
+    require_roles(actor, *EDIT_ROLES)
+    _ensure_office_member(actor, directive.issuer_code)
+    require_if_match(if_match, directive.version)
+    if directive.status not in EDITABLE_STATUSES:
+        raise DirectiveNotEditableError(
+            f"a document in status '{directive.status}' cannot be edited", current_status=directive.status
+        )
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise UnprocessableError("nothing to change")
+    nulls = [
+        k
+        for k in ("subject", "body", "signer_id", "archive_line", "drafting_unit")
+        if k in changes and changes[k] is None
+    ]
+    if nulls:
+        raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
+    signer = await _check_references(session, body, issuer_code=directive.issuer_code)
+    if "subject" in changes:
+        directive.subject = _strip_vv(body.subject or "")
+    if body.addressees is not None:
+        directive.addressees = [a.model_dump(exclude_none=True) for a in body.addressees]
+    if body.body is not None:
+        directive.body = [b.model_dump(mode="json") for b in body.body]
+    if signer is not None:
+        directive.signer_id = signer.id
+        directive.signer_name = signer.full_name
+        directive.signature_title_lines = list(signer.signature_title_lines)
+    if body.info_recipients is not None:
+        directive.info_recipients = [
+            r.model_dump(exclude_none=True, exclude_defaults=True) or {"as_above": True} for r in body.info_recipients
+        ]
+    if "compliance" in changes:
+        directive.compliance = body.compliance.model_dump(mode="json") if body.compliance else None
+    for key in ("archive_line", "urgency", "secrecy", "drafter_initials", "copies", "drafting_unit"):
+        if key in changes:
+            setattr(directive, key, changes[key])
+    directive.version += 1
+    directive.updated_at = utc_now()
+    session.add(_record(directive, "edit", actor, from_status=directive.status))
+    await session.flush()
+    return directive
+
+
+def register_code_for(directive: Directive) -> str:
+    """Secret documents have their own series (Decree 30, Art. 15); the rest share ``HC``."""
+    return "MAT" if directive.secrecy else "HC"
+
+
+async def allocate_number(session: AsyncSession, *, issuer_code: str, code: str, year: int) -> tuple[int, int]:
+    """The next number of a register, taken inside the caller's transaction.
+
+    The counter row is incremented with an upsert, which locks it until the transaction ends: a
+    concurrent issue waits, and a rollback gives the number back. Returns (register id, number).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Register)
+        .values(issuer_code=issuer_code, code=code, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[Register.issuer_code, Register.code, Register.year],
+            set_={"last_number": Register.last_number + 1},
+        )
+        .returning(Register.id, Register.last_number)
+    )
+    row = (await session.execute(statement)).one()
+    return int(row[0]), int(row[1])
+
+
+async def fire(
+    session: AsyncSession,
+    directive_id: uuid.UUID,
+    action: str,
+    *,
+    actor: Principal,
+    if_match: str | None,
+    comment: str | None,
+    clock: Clock,
+    timezone: str,
+) -> Directive:
+    """Move a document along its workflow (submit, review, return, approve, issue)."""
+    directive = await get_directive(session, directive_id, actor=actor)
+    transition = DIRECTIVE_WORKFLOW.get(action)
+    _ensure_office_member(actor, directive.issuer_code)
+    DIRECTIVE_WORKFLOW.check(directive, transition, actor, {"comment": comment})
+    expected = require_if_match(if_match, directive.version)
+    now = clock()
+    values: dict[str, Any] = {}
+    if action == "approve":
+        values = {"approved_by": actor.id, "approved_at": now}
+    elif action == "issue":
+        values = await _number(session, directive, actor=actor, now=now, timezone=timezone)
+    await ENGINE.fire(session, directive, action, actor, expected_version=expected, comment=comment, values=values)
+    return directive
+
+
+async def _number(
+    session: AsyncSession, directive: Directive, *, actor: Principal, now: datetime, timezone: str
+) -> dict[str, Any]:
+    issued_on = now.astimezone(ZoneInfo(timezone)).date()
+    code = register_code_for(directive)
+    register_id, number = await allocate_number(
+        session, issuer_code=directive.issuer_code, code=code, year=issued_on.year
+    )
+    notation = compose_notation(
+        number,
+        doc_type=directive.doc_type,
+        issuer_notation=directive.issuer_notation,
+        drafting_unit=directive.drafting_unit,
+    )
+    session.add(
+        RegisterEntry(
+            register_id=register_id,
+            number=number,
+            directive_id=directive.id,
+            notation=notation,
+            issued_on=issued_on,
+            doc_type=directive.doc_type,
+            subject=directive.subject,
+            signer_name=directive.signer_name,
+            recorded_by=actor.id,
+            recorded_at=now,
+        )
+    )
+    return {
+        "number": number,
+        "notation": notation,
+        "issued_on": issued_on,
+        "issued_at": now,
+        "issued_by": actor.id,
+        "register_code": code,
+    }
+
+
+async def history(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Sequence[DirectiveHistory]:
+    """Every change of the document, oldest first."""
+    await get_directive(session, directive_id, actor=actor)
+    statement = (
+        select(DirectiveHistory).where(DirectiveHistory.directive_id == directive_id).order_by(DirectiveHistory.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def get_register(
+    session: AsyncSession, *, issuer_code: str, code: str, year: int, actor: Principal
+) -> tuple[Register, Sequence[RegisterEntry]]:
+    """A register with its entries in number order (staff of the issuer only)."""
+    _ensure_office_member(actor, issuer_code)
+    register = await session.scalar(
+        select(Register).where(Register.issuer_code == issuer_code, Register.code == code, Register.year == year)
+    )
+    if register is None:
+        raise RegisterNotFoundError(f"no register {issuer_code}/{code}/{year}")
+    entries = await session.scalars(
+        select(RegisterEntry).where(RegisterEntry.register_id == register.id).order_by(RegisterEntry.number)
+    )
+    return register, entries.all()
+
+
+async def list_registers(session: AsyncSession, *, actor: Principal) -> Sequence[Register]:
+    """The registers of the caller's unit."""
+    if actor.unit is None:
+        return []
+    _ensure_office_member(actor, actor.unit)
+    statement = select(Register).where(Register.issuer_code == actor.unit).order_by(Register.year, Register.code)
+    return (await session.scalars(statement)).all()

@@ -1,0 +1,46 @@
+"""The directive-api application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from common.app import create_service_app
+from common.db import utc_now
+from directive_api.directives.router import router as directives_router
+from directive_api.orgs.router import router as orgs_router
+from directive_api.settings import Settings, get_settings
+
+DESCRIPTION = """
+The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
+drafting, the approval chain up to the designated signer, numbering in the year's register and
+issue by the clerk.
+
+Every endpoint needs a bearer JWT (`Authorization: Bearer …`) whose claims carry `sub` (person id),
+`roles` and `unit`. Every error is `application/problem+json` (RFC 9457). Updates and transitions
+need `If-Match` with the ETag last read; creation accepts `Idempotency-Key`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """Build the application for ``settings`` (the environment's by default)."""
+    settings = settings or get_settings()
+    app = create_service_app(
+        title="directive-api",
+        version="0.1.0",
+        description=DESCRIPTION,
+        database=settings.database,
+        auth=settings.auth,
+        routers=[directives_router, orgs_router],
+        openapi_tags=[
+            {"name": "directives", "description": "Documents and their workflow."},
+            {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},
+            {"name": "directory", "description": "Units and groups of units."},
+            {"name": "people", "description": "Staff and their signature blocks."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    return app

@@ -1,0 +1,82 @@
+"""Loads the directory (units, groups, people) into the database; safe to run again."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from importlib import resources
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.people.models import Person
+
+GROUPS: dict[str, tuple[str, bool]] = {
+    "department": ("Sở, ban ngành thành phố", True),
+    "socio_political_org": ("Các tổ chức chính trị - xã hội", True),
+    "commune_level": ("Ủy ban nhân dân xã, phường", True),
+    "information": ("Cơ quan nhận để biết", False),
+}
+
+LETTERHEADS: dict[str, dict[str, str]] = {
+    "VPUB": {
+        "letterhead_parent": "UBND THÀNH PHỐ CẦN THƠ",
+        "letterhead_name": "VĂN PHÒNG",
+        "place_name": "Cần Thơ",
+    },
+}
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def read_json(name: str) -> Any:
+    """A JSON file shipped with the package (``directive_api/seed``)."""
+    text = resources.files("directive_api.seed").joinpath(name).read_text(encoding="utf-8")
+    return json.loads(unicodedata.normalize("NFC", text))
+
+
+def seed_letter() -> dict[str, Any]:
+    """The seed letter (công văn of VPUB, November 2025) as a create-document request body."""
+    data: dict[str, Any] = read_json("seed_letter.json")
+    return data
+
+
+async def load_directory(session: AsyncSession, units_data: dict[str, Any] | None = None) -> dict[str, int]:
+    """Upsert groups, units and people; returns how many of each the directory holds."""
+    for code, (name, addressable) in GROUPS.items():
+        await session.merge(UnitGroup(code=code, name=name, is_addressable=addressable))
+    await session.flush()
+    if units_data is None:
+        units_data = read_json("can-tho-units.json")
+    units = units_data["units"]
+    for raw in units:
+        record = {k: _nfc(v) for k, v in raw.items()}
+        code = record["code"]
+        extra = LETTERHEADS.get(code, {})
+        await session.merge(
+            Unit(
+                code=code,
+                name=record["name"],
+                short_name=record.get("short_name") or record["name"],
+                kind=record["kind"],
+                group_code=record.get("group"),
+                parent_code=record.get("parent"),
+                organ_id=record.get("organ_id"),
+                gso_code=record.get("gso_code"),
+                notation=record.get("notation"),
+                note=record.get("note"),
+                letterhead_parent=extra.get("letterhead_parent"),
+                letterhead_name=extra.get("letterhead_name"),
+                place_name=extra.get("place_name"),
+                is_active=True,
+            )
+        )
+    await session.flush()
+    people = read_json("people.json")
+    for person in people:
+        await session.merge(Person(**person, is_active=True))
+    await session.flush()
+    return {"groups": len(GROUPS), "units": len(units), "people": len(people)}

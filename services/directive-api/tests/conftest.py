@@ -1,0 +1,95 @@
+"""Fixtures of directive-api's tests: a fresh migrated, seeded database per test, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from directive_testing import Actors, Api, Clock
+from fastapi import FastAPI
+
+from common.settings import DatabaseSettings
+from common.testing import PostgresServer, TokenFactory, unique_name
+from directive_api.cli import migrate, seed
+from directive_api.main import create_app
+from directive_api.seed.loader import seed_letter
+from directive_api.settings import Settings
+
+
+def _prepare(url: str) -> None:
+    migrate(url)
+    asyncio.run(seed(url))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    _prepare(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
+    name = unique_name("directive_tmpl")
+    url = postgres_server.create_database(name)
+    _prepare(url)
+    yield name
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated and seeded database of each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "directive.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = unique_name("directive_test")
+    url = server.create_database(name, template=template_name)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def app(database_url: str, token_factory: TokenFactory, clock: Clock) -> AsyncIterator[FastAPI]:
+    settings = Settings(database=DatabaseSettings(url=database_url, pool_size=20), auth=token_factory.auth)
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://directive-api.test") as http:
+        yield http
+
+
+@pytest.fixture
+def actors(token_factory: TokenFactory) -> Actors:
+    return Actors(token_factory)
+
+
+@pytest.fixture
+def letter() -> dict[str, Any]:
+    """The seed letter as a create request."""
+    return seed_letter()
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, actors: Actors) -> Api:
+    return Api(client, actors)

@@ -1,0 +1,1 @@
+"""report-api: compliance responses of the addressee units, and their follow-up."""
