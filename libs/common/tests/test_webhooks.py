@@ -43,9 +43,7 @@ SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 OLD_SECRET = generate_secret()
 NEW_SECRET = generate_secret()
-BODY = (
-    '{"type":"directive.issued","data":{"so_ky_hieu":"123/UBND-VP","trich_yeu":"Về việc theo dõi"}}'.encode()
-)
+BODY = '{"type":"directive.issued","data":{"so_ky_hieu":"123/UBND-VP","trich_yeu":"Về việc theo dõi"}}'.encode()
 NOW = 1_780_000_000
 
 
@@ -233,9 +231,7 @@ def test_several_signatures_in_one_header() -> None:
     garbage = "v1,!!!notbase64 v1 nocomma v1a,ZmFrZQ== v2," + base64.b64encode(b"x" * 32).decode()
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(NOW)}
     for signature in (f"{other} {good}", f"{garbage} {good}", f"  {good}  {other} ", f"{good} {garbage}"):
-        assert (
-            verify(NEW_SECRET, {**headers, "webhook-signature": signature}, BODY, now=NOW).msg_id == "msg_1"
-        )
+        assert verify(NEW_SECRET, {**headers, "webhook-signature": signature}, BODY, now=NOW).msg_id == "msg_1"
     with pytest.raises(WebhookVerificationError):
         verify(NEW_SECRET, {**headers, "webhook-signature": f"{other} {garbage}"}, BODY, now=NOW)
     # A v1a (asymmetric) entry holding the right HMAC bytes is not accepted as v1.
@@ -365,10 +361,7 @@ def test_public_https_url_is_accepted() -> None:
         "93.184.216.34",
         "2606:4700::6810:84e5",
     )
-    assert (
-        check_webhook_url("https://[2606:4700::6810:84e5]/", resolver=fake_resolver).host
-        == "2606:4700::6810:84e5"
-    )
+    assert check_webhook_url("https://[2606:4700::6810:84e5]/", resolver=fake_resolver).host == "2606:4700::6810:84e5"
     assert check_webhook_url("https://8.8.8.8/hook", resolver=fake_resolver).addresses == ("8.8.8.8",)
     assert check_webhook_url("https://münchen.de/", resolver=fake_resolver).host == "xn--mnchen-3ya.de"
 
@@ -512,13 +505,9 @@ def test_allow_list_is_honoured() -> None:
     assert check_webhook_url("http://xn--mnchen-3ya.de/", allow_hosts=["münchen.de"], resolver=fake_resolver)
     # The allow-list is exact: neither other hosts nor subdomains benefit.
     with pytest.raises(UnsafeUrlError, match="private"):
-        check_webhook_url(
-            "https://intranet.cantho.gov.vn/", allow_hosts=["cantho.gov.vn"], resolver=fake_resolver
-        )
+        check_webhook_url("https://intranet.cantho.gov.vn/", allow_hosts=["cantho.gov.vn"], resolver=fake_resolver)
     with pytest.raises(UnsafeUrlError, match="plain http"):
-        check_webhook_url(
-            "http://hooks.example.com/", allow_hosts=["other.example.com"], resolver=fake_resolver
-        )
+        check_webhook_url("http://hooks.example.com/", allow_hosts=["other.example.com"], resolver=fake_resolver)
 
 
 def test_metadata_is_refused_even_for_allow_listed_hosts() -> None:
@@ -659,9 +648,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_deliver_2xx_is_success_and_signature_verifies(
-    server: LocalServer, client: httpx.AsyncClient
-) -> None:
+async def test_deliver_2xx_is_success_and_signature_verifies(server: LocalServer, client: httpx.AsyncClient) -> None:
     headers = {"content-type": "application/json", **signature_headers(NEW_SECRET, "msg_deliver", BODY)}
     result = await deliver(client, f"{server.base_url}/ok", BODY, headers, timeout=5)
     assert result.ok
@@ -718,9 +705,7 @@ async def test_deliver_timeout(server: LocalServer, client: httpx.AsyncClient) -
     assert 0.25 <= result.latency_seconds < 3
 
 
-async def test_deliver_total_timeout_bounds_a_slow_drip(
-    server: LocalServer, client: httpx.AsyncClient
-) -> None:
+async def test_deliver_total_timeout_bounds_a_slow_drip(server: LocalServer, client: httpx.AsyncClient) -> None:
     result = await deliver(client, f"{server.base_url}/drip", BODY, {}, timeout=0.5)
     assert not result.ok
     assert result.error == "timeout"

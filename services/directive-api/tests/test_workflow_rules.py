@@ -122,9 +122,13 @@ async def test_transitions_need_if_match(api: Api, actors: Actors, letter: dict[
 async def test_stale_edit_is_refused(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
     doc = await api.create(letter)
     url = f"/v1/directives/{doc['id']}"
-    first = await api.client.patch(url, json={"subject": "lần một"}, headers={**actors.drafter, "If-Match": doc["etag"]})
+    first = await api.client.patch(
+        url, json={"subject": "lần một"}, headers={**actors.drafter, "If-Match": doc["etag"]}
+    )
     assert first.status_code == 200
-    second = await api.client.patch(url, json={"subject": "lần hai"}, headers={**actors.drafter, "If-Match": doc["etag"]})
+    second = await api.client.patch(
+        url, json={"subject": "lần hai"}, headers={**actors.drafter, "If-Match": doc["etag"]}
+    )
     _assert_problem(second, 412)
     missing = await api.client.patch(url, json={"subject": "lần ba"}, headers=actors.drafter)
     _assert_problem(missing, 428)

@@ -57,6 +57,8 @@ class TokenVerifier:
         self._settings = settings
         self._algorithms = algorithms
         self._jwks: jwt.PyJWKClient | None = None
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._cache_size = 10_000
         self._key: Any = None
         if settings.jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
@@ -68,7 +70,21 @@ class TokenVerifier:
             raise ValueError("no JWT key source configured (jwks_url, public_key_pem or public_key_file)")
 
     def verify(self, token: str) -> Principal:
-        """The principal of a valid token; :class:`NotAuthenticatedError` otherwise."""
+        """The principal of a valid token; :class:`NotAuthenticatedError` otherwise.
+
+        Verified tokens are remembered until they expire, so a client that reuses its token does
+        not pay for a signature check on every request.
+        """
+        cached = self._cache.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        principal = self._verify(token)
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[token] = (principal, float(principal.claims["exp"]))
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
             claims = jwt.decode(

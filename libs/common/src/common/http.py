@@ -114,7 +114,7 @@ async def idempotent(
     )
     session.add(record)
     try:
-        await session.flush([record])
+        await session.flush()
     except IntegrityError:
         raise IdempotencyKeyInUseError("a concurrent request with this Idempotency-Key won; retry") from None
     return status, response, False

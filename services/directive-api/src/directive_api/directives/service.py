@@ -374,17 +374,23 @@ async def fire(
     expected = require_if_match(if_match, directive.version)
     now = clock()
     values: dict[str, Any] = {}
+    entry: RegisterEntry | None = None
     if action == "approve":
         values = {"approved_by": actor.id, "approved_at": now}
     elif action == "issue":
-        values = await _number(session, directive, actor=actor, now=now, timezone=timezone)
+        values, entry = await _number(session, directive, actor=actor, now=now, timezone=timezone)
     await ENGINE.fire(session, directive, action, actor, expected_version=expected, comment=comment, values=values)
+    if entry is not None:
+        # Written only after the conditional update won: a request that lost the race to issue
+        # this document rolls back its number instead of colliding in the register.
+        session.add(entry)
+        await session.flush()
     return directive
 
 
 async def _number(
     session: AsyncSession, directive: Directive, *, actor: Principal, now: datetime, timezone: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], RegisterEntry]:
     issued_on = now.astimezone(ZoneInfo(timezone)).date()
     code = register_code_for(directive)
     register_id, number = await allocate_number(
@@ -396,21 +402,19 @@ async def _number(
         issuer_notation=directive.issuer_notation,
         drafting_unit=directive.drafting_unit,
     )
-    session.add(
-        RegisterEntry(
-            register_id=register_id,
-            number=number,
-            directive_id=directive.id,
-            notation=notation,
-            issued_on=issued_on,
-            doc_type=directive.doc_type,
-            subject=directive.subject,
-            signer_name=directive.signer_name,
-            recorded_by=actor.id,
-            recorded_at=now,
-        )
+    entry = RegisterEntry(
+        register_id=register_id,
+        number=number,
+        directive_id=directive.id,
+        notation=notation,
+        issued_on=issued_on,
+        doc_type=directive.doc_type,
+        subject=directive.subject,
+        signer_name=directive.signer_name,
+        recorded_by=actor.id,
+        recorded_at=now,
     )
-    return {
+    values = {
         "number": number,
         "notation": notation,
         "issued_on": issued_on,
@@ -418,6 +422,7 @@ async def _number(
         "issued_by": actor.id,
         "register_code": code,
     }
+    return values, entry
 
 
 async def history(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Sequence[DirectiveHistory]:

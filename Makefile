@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make run    start both services on the embedded default (SQLite, dev keys, seed data)
+#   make test   run every test (SQLite and PostgreSQL, headless Chromium, PDF tools)
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+$(STAMP): requirements.txt requirements-dev.txt libs/common/pyproject.toml services/directive-api/pyproject.toml services/report-api/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e libs/common -e services/directive-api -e services/report-api
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv with the pinned dependencies and the workspace packages
+
+run: setup ## Start both services on SQLite files under var/ (Ctrl-C stops them)
+	$(BIN)/python scripts/run_local.py
+
+system-deps: ## Debian packages the tests drive (poppler, chromium, softhsm2, postgresql, …)
+	scripts/install-system-deps
+
+test: setup system-deps ## Run every test (starts the local PostgreSQL when needed)
+	scripts/ensure-postgres
+	$(BIN)/pytest
+
+check: setup ## ruff, mypy (strict) and the import rules
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy libs/common/src services/directive-api/src services/report-api/src scripts bench
+	$(BIN)/lint-imports
+
+fmt: setup ## Format and auto-fix
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: setup system-deps ## Run the benchmarks (ratios measured side by side)
+	scripts/ensure-postgres
+	$(BIN)/python bench/run.py
+
+lock: ## Re-pin dependencies from requirements*.in
+	$(BIN)/uv pip compile -q requirements.in -o requirements.txt --python-version 3.11
+	$(BIN)/uv pip compile -q requirements-dev.in -o requirements-dev.txt --python-version 3.11
+
+help:
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: setup run system-deps test check fmt bench lock help

@@ -1,0 +1,142 @@
+"""edXML (QCVN 102:2016) packages: typed models, a safe tolerant parser and a builder.
+
+Domain-free: the library knows the package format used by Vietnamese document-exchange hubs
+(namespace ``http://www.mic.gov.vn/TBT/QCVN_102_2016``), nothing about a particular office.
+
+Typical use::
+
+    from common.edxml import parse_package, build_document_package, EdxmlError
+
+    try:
+        package = parse_package(raw_bytes)
+    except EdxmlError as exc:
+        reject(exc.code)  # "too_large", "forbidden_dtd", "malformed", "not_edxml", ...
+"""
+
+from common.edxml.builder import (
+    REASON_NEW,
+    REASON_REPLACE,
+    REASON_REVOKE,
+    REASON_UPDATE,
+    build_document_package,
+    build_replacement_package,
+    build_revocation_package,
+    build_status_package,
+    document_id_of,
+    make_document_package,
+    make_replacement_package,
+    make_revocation_package,
+    make_status_package,
+    make_update_package,
+    response_for_document,
+)
+from common.edxml.errors import EdxmlError, EdxmlErrorCode
+from common.edxml.formats import (
+    VIETNAM_TZ,
+    DocumentIdParts,
+    OrganIdFormat,
+    classify_organ_id,
+    format_code,
+    format_date,
+    format_timestamp,
+    make_document_id,
+    now_vietnam,
+    parse_date,
+    parse_document_id,
+    parse_timestamp,
+    split_code,
+)
+from common.edxml.models import (
+    EDXML_NAMESPACE,
+    STATUS_DESCRIPTIONS,
+    Attachment,
+    Business,
+    BusinessDocType,
+    BusinessDocumentInfo,
+    Code,
+    DocumentPackage,
+    DocumentType,
+    MessageHeader,
+    NoteCode,
+    Organization,
+    OtherInfo,
+    ParseNote,
+    PromulgationInfo,
+    Receiver,
+    ReplacementInfo,
+    ResponseFor,
+    SignatureInfo,
+    SignerInfo,
+    StaffInfo,
+    StatusCode,
+    StatusPackage,
+    TraceHeader,
+    TraceHeaderList,
+    XmlExtension,
+)
+from common.edxml.parser import parse_document_package, parse_package, parse_status_package
+from common.edxml.safexml import DEFAULT_LIMITS, ParseLimits
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "EDXML_NAMESPACE",
+    "REASON_NEW",
+    "REASON_REPLACE",
+    "REASON_REVOKE",
+    "REASON_UPDATE",
+    "STATUS_DESCRIPTIONS",
+    "VIETNAM_TZ",
+    "Attachment",
+    "Business",
+    "BusinessDocType",
+    "BusinessDocumentInfo",
+    "Code",
+    "DocumentIdParts",
+    "DocumentPackage",
+    "DocumentType",
+    "EdxmlError",
+    "EdxmlErrorCode",
+    "MessageHeader",
+    "NoteCode",
+    "OrganIdFormat",
+    "Organization",
+    "OtherInfo",
+    "ParseLimits",
+    "ParseNote",
+    "PromulgationInfo",
+    "Receiver",
+    "ReplacementInfo",
+    "ResponseFor",
+    "SignatureInfo",
+    "SignerInfo",
+    "StaffInfo",
+    "StatusCode",
+    "StatusPackage",
+    "TraceHeader",
+    "TraceHeaderList",
+    "XmlExtension",
+    "build_document_package",
+    "build_replacement_package",
+    "build_revocation_package",
+    "build_status_package",
+    "classify_organ_id",
+    "document_id_of",
+    "format_code",
+    "format_date",
+    "format_timestamp",
+    "make_document_id",
+    "make_document_package",
+    "make_replacement_package",
+    "make_revocation_package",
+    "make_status_package",
+    "make_update_package",
+    "now_vietnam",
+    "parse_date",
+    "parse_document_id",
+    "parse_document_package",
+    "parse_package",
+    "parse_status_package",
+    "parse_timestamp",
+    "response_for_document",
+    "split_code",
+]

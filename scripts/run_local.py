@@ -1,0 +1,114 @@
+"""Start the whole system on its embedded default: both services on SQLite files under ``var/``.
+
+Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
+Stops both services on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from common.auth import ensure_dev_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def service_env(var: Path, *, directive_port: int) -> dict[str, str]:
+    """Environment of both services for a state folder ``var``."""
+    keys = ensure_dev_keys(var / "keys")
+    env = dict(os.environ)
+    env.update(
+        {
+            "DIRECTIVE_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'directive-api.db'}",
+            "DIRECTIVE_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
+            "DIRECTIVE_API_PUBLIC_BASE_URL": f"http://127.0.0.1:{directive_port}",
+            "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
+            "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
+            "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",
+        }
+    )
+    return env
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL we built)
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not become ready")
+        time.sleep(0.2)
+
+
+def start(var: Path, *, directive_port: int = 8001, report_port: int = 8002) -> list[subprocess.Popen[bytes]]:
+    """Start both services and wait until they are ready."""
+    var.mkdir(parents=True, exist_ok=True)
+    env = service_env(var, directive_port=directive_port)
+    bin_dir = Path(sys.executable).parent
+    processes = [
+        subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
+        subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
+    ]
+    try:
+        wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
+        wait_ready(f"http://127.0.0.1:{report_port}/readyz")
+    except BaseException:
+        stop(processes)
+        raise
+    return processes
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--var", type=Path, default=ROOT / "var")
+    parser.add_argument("--directive-port", type=int, default=8001)
+    parser.add_argument("--report-port", type=int, default=8002)
+    args = parser.parse_args()
+    processes = start(args.var, directive_port=args.directive_port, report_port=args.report_port)
+    keys = args.var / "keys"
+    print(
+        f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"
+        f"report-api     http://127.0.0.1:{args.report_port}/docs\n"
+        f"state          {args.var}\n"
+        f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
+        f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
+        "Ctrl-C stops both.\n",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: stop(processes))
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(processes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

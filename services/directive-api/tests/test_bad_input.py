@@ -1,0 +1,91 @@
+"""Bad input gets a clear 422 problem and writes nothing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from directive_testing import Actors, Api
+
+
+def _variants(letter: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    def changed(**updates: Any) -> dict[str, Any]:
+        body = copy.deepcopy(letter)
+        body.update(updates)
+        return body
+
+    unknown_unit = copy.deepcopy(letter)
+    unknown_unit["addressees"].append({"unit": "KHONG-CO"})
+    unknown_info = copy.deepcopy(letter)
+    unknown_info["info_recipients"].append({"units": ["KHONG-CO"]})
+    return [
+        ("unknown unit", unknown_unit),
+        ("unknown information recipient", unknown_info),
+        ("unknown group", changed(addressees=[{"group": "all_planets"}])),
+        ("information group is not addressable", changed(addressees=[{"group": "information"}])),
+        ("empty subject", changed(subject="   ")),
+        ("oversized subject", changed(subject="a" * 501)),
+        ("subject of wrong type", changed(subject=42)),
+        ("body of wrong type", changed(body="văn bản")),
+        ("empty body", changed(body=[])),
+        ("unknown block kind", changed(body=[{"kind": "script", "text": "x"}])),
+        ("qr without a valid url", changed(body=[{"kind": "qr", "label": "x", "url": "javascript:alert(1)"}])),
+        ("unknown signer", changed(signer_id="ai-do")),
+        ("signer without the signer role", changed(signer_id="tran-van-an")),
+        ("server-owned status", changed(status="issued")),
+        ("server-owned number", changed(number=7)),
+        ("server-owned notation", changed(notation="01/VPUB-TTĐH")),
+        ("server-owned version", changed(version=9)),
+        ("unknown document type", changed(doc_type="XX")),
+        ("bad drafting unit", changed(drafting_unit="ttđh; drop table")),
+        ("control characters", changed(subject="V/v \x00 test")),
+        ("addressee with both group and unit", changed(addressees=[{"group": "department", "unit": "SNV"}])),
+        ("bad urgency", changed(urgency="GẤP")),
+        ("compliance without deadline", changed(compliance={"report_fields": []})),
+    ]
+
+
+@pytest.mark.parametrize("case", range(23))
+async def test_bad_create_is_refused_and_writes_nothing(
+    api: Api, actors: Actors, letter: dict[str, Any], case: int
+) -> None:
+    name, body = _variants(letter)[case]
+    response = await api.client.post("/v1/directives", json=body, headers=actors.drafter)
+    assert response.status_code == 422, (name, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem.get("errors"), name
+    listing = await api.client.get("/v1/directives", headers=actors.drafter)
+    assert listing.json()["items"] == [], name
+
+
+def test_variants_are_all_covered(letter: dict[str, Any]) -> None:
+    assert len(_variants(letter)) == 23
+
+
+async def test_malformed_json_is_a_problem(api: Api, actors: Actors) -> None:
+    response = await api.client.post(
+        "/v1/directives", content=b"{not json", headers={**actors.drafter, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_bad_patch_changes_nothing(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
+    doc = await api.create(letter)
+    url = f"/v1/directives/{doc['id']}"
+    for body in ({"status": "approved"}, {"subject": ""}, {"addressees": [{"unit": "KHONG-CO"}]}, {"subject": None}):
+        response = await api.client.patch(url, json=body, headers={**actors.drafter, "If-Match": doc["etag"]})
+        assert response.status_code == 422, (body, response.text)
+    after = (await api.get(doc["id"], actors.drafter)).json()
+    assert after["version"] == 1
+    assert after["subject"] == doc["subject"]
+    assert [h["action"] for h in await api.history(doc["id"])] == ["create"]
+
+
+async def test_not_a_uuid_is_422(api: Api, actors: Actors) -> None:
+    response = await api.client.get("/v1/directives/not-a-uuid", headers=actors.drafter)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,126 @@
+"""Authentication, idempotent creation, the directory, and the OpenAPI description."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from directive_testing import Actors, Api
+
+from common.testing import TokenFactory
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _hs256_with(secret: bytes, claims: dict[str, Any]) -> str:
+    signing_input = f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64(claims)}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+def _forged_tokens(tokens: TokenFactory) -> dict[str, str]:
+    now = int(time.time())
+    claims = {
+        "iss": tokens.auth.issuer,
+        "aud": tokens.auth.audience,
+        "sub": "tran-van-an",
+        "roles": ["drafter"],
+        "unit": "VPUB",
+        "iat": now,
+        "exp": now + 600,
+    }
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    return {
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "wrong key": jwt.encode(claims, other_key, algorithm="ES256"),
+        "HS256 with the public key": _hs256_with(tokens.public_key_pem.encode(), claims),
+        "expired": tokens("tran-van-an", ["drafter"], "VPUB", ttl_seconds=-120),
+        "wrong audience": tokens("tran-van-an", ["drafter"], "VPUB", aud="someone-else"),
+        "wrong issuer": tokens("tran-van-an", ["drafter"], "VPUB", iss="https://evil.example"),
+        "garbage": "not.a.token",
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["alg none", "wrong key", "HS256 with the public key", "expired", "wrong audience", "wrong issuer", "garbage"],
+)
+async def test_forged_tokens_are_401(api: Api, token_factory: TokenFactory, letter: dict[str, Any], name: str) -> None:
+    token = _forged_tokens(token_factory)[name]
+    response = await api.client.post("/v1/directives", json=letter, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_every_v1_route_needs_a_token(api: Api) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        concrete = path.replace("{directive_id}", "00000000-0000-0000-0000-000000000000")
+        concrete = concrete.replace("{year}", "2026").replace("{", "").replace("}", "")
+        for method in operations:
+            response = await api.client.request(method.upper(), concrete)
+            assert response.status_code == 401, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 15
+
+
+async def test_idempotency_key_replays_creation(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
+    headers = {**actors.drafter, "Idempotency-Key": "seed-letter-1"}
+    first = await api.client.post("/v1/directives", json=letter, headers=headers)
+    second = await api.client.post("/v1/directives", json=letter, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    listing = (await api.client.get("/v1/directives", headers=actors.drafter)).json()
+    assert len(listing["items"]) == 1
+    different = await api.client.post("/v1/directives", json={**letter, "subject": "khác"}, headers=headers)
+    assert different.status_code == 422
+    assert different.json()["type"].endswith("/idempotency-key-mismatch")
+
+
+async def test_directory_expands_groups(api: Api, actors: Actors) -> None:
+    groups = (await api.client.get("/v1/org-groups", headers=actors.drafter)).json()
+    assert {g["code"]: g["name"] for g in groups}["commune_level"] == "Ủy ban nhân dân xã, phường"
+    communes = (await api.client.get("/v1/org-groups/commune_level", headers=actors.drafter)).json()
+    assert len(communes["units"]) == 103
+    assert sum(u["kind"] == "ward" for u in communes["units"]) == 31
+    departments = (await api.client.get("/v1/orgs?group=department", headers=actors.drafter)).json()
+    assert len(departments) == 13
+    found = (await api.client.get("/v1/orgs", params={"q": "Phong Điền"}, headers=actors.drafter)).json()
+    assert [u["code"] for u in found] == ["X31299"]
+    assert (await api.client.get("/v1/orgs/KHONG-CO", headers=actors.drafter)).status_code == 404
+    signer = (await api.client.get("/v1/people/le-xuan-hoa", headers=actors.drafter)).json()
+    assert signer["signature_title_lines"] == ["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"]
+    signers = (await api.client.get("/v1/people", params={"role": "signer"}, headers=actors.drafter)).json()
+    assert {p["id"] for p in signers} == {"le-xuan-hoa", "nguyen-trong-son"}
+
+
+async def test_openapi_describes_every_endpoint_with_errors(api: Api) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+    operations = [(p, m, op) for p, ops in spec["paths"].items() for m, op in ops.items() if p.startswith("/v1/")]
+    assert len(operations) >= 15
+    for path, method, operation in operations:
+        assert operation.get("description") or operation.get("summary"), (method, path)
+        responses = operation["responses"]
+        assert "401" in responses, (method, path)
+        assert "application/problem+json" in responses["401"]["content"], (method, path)
+        if method in ("post", "patch") and "{directive_id}" in path:
+            assert {"403", "404", "412"} <= set(responses), (method, path, sorted(responses))
+    transitions = [p for p in spec["paths"] if p.startswith("/v1/directives/{directive_id}/") and "history" not in p]
+    assert {p.rsplit("/", 1)[1] for p in transitions} == {"submit", "review", "return", "approve", "issue"}
+    docs = await api.client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
