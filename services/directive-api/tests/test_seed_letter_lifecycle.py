@@ -82,3 +82,10 @@ def test_seed_fixture_reproduces_the_letter(letter: dict[str, Any]) -> None:
         "socio_political_org",
         "commune_level",
     ]
+
+
+def test_shipped_unit_list_is_the_shared_seed() -> None:
+    shipped = Path(__file__).resolve().parents[1] / "src/directive_api/seed/can-tho-units.json"
+    shared = Path(__file__).resolve().parents[4] / "shared/seed/can-tho-units.json"
+    assert shared.exists(), shared
+    assert shipped.read_bytes() == shared.read_bytes()
