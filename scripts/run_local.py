@@ -29,6 +29,8 @@ def service_env(var: Path, *, directive_port: int) -> dict[str, str]:
             "DIRECTIVE_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'directive-api.db'}",
             "DIRECTIVE_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "DIRECTIVE_API_PUBLIC_BASE_URL": f"http://127.0.0.1:{directive_port}",
+            "DIRECTIVE_API_FILES_DIR": str(var / "files"),
+            "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(var / "pki"),
             "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
             "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",

@@ -18,7 +18,7 @@ from common.testing import PostgresServer, TokenFactory, unique_name
 from directive_api.cli import migrate, seed
 from directive_api.main import create_app
 from directive_api.seed.loader import seed_letter
-from directive_api.settings import Settings
+from directive_api.settings import Settings, SigningSettings
 
 
 def _prepare(url: str) -> None:
@@ -64,9 +64,25 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development PKI for the whole session (creating keys takes a while)."""
+    return tmp_path_factory.mktemp("pki")
+
+
 @pytest.fixture
-async def app(database_url: str, token_factory: TokenFactory, clock: Clock) -> AsyncIterator[FastAPI]:
-    settings = Settings(database=DatabaseSettings(url=database_url, pool_size=20), auth=token_factory.auth)
+def settings(database_url: str, token_factory: TokenFactory, tmp_path: Path, pki_dir: Path) -> Settings:
+    return Settings(
+        database=DatabaseSettings(url=database_url, pool_size=20),
+        auth=token_factory.auth,
+        files_dir=tmp_path / "files",
+        signing=SigningSettings(dev_pki_dir=pki_dir),
+        public_base_url="https://vanban.cantho.gov.vn",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
     application = create_app(settings, clock=clock)
     yield application
     await application.state.engine.dispose()

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from directive_api.directives.router import router as directives_router
+from directive_api.documents.router import router as documents_router
+from directive_api.documents.service import PdfContext
 from directive_api.orgs.router import router as orgs_router
 from directive_api.settings import Settings, get_settings
 
@@ -33,14 +35,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[directives_router, orgs_router],
+        routers=[directives_router, documents_router, orgs_router],
         openapi_tags=[
             {"name": "directives", "description": "Documents and their workflow."},
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},
             {"name": "directory", "description": "Units and groups of units."},
             {"name": "people", "description": "Staff and their signature blocks."},
+            {"name": "documents", "description": "PDFs: preview, signed, issued; verification of uploaded files."},
+            {"name": "public", "description": "The verification page behind the QR code (no login)."},
         ],
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.pdf = PdfContext.from_settings(settings)
     return app

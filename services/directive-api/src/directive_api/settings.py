@@ -5,10 +5,42 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.settings import AuthSettings, DatabaseSettings
+
+
+class KeySource(BaseModel):
+    """Where a signing key lives: a PKCS#12 file, or a PKCS#11 token (HSM, USB token)."""
+
+    pkcs12: Path | None = None
+    passphrase_file: Path | None = None
+    pkcs11_library: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_pin_file: Path | None = None
+    image: Path | None = None
+    """The visible image: the person's blue signature, or the organisation's red seal (PNG)."""
+
+
+class SigningSettings(BaseModel):
+    """Keys that sign (approval) and seal (issue) documents, and the roots the verifier trusts."""
+
+    dev_pki_dir: Path | None = Path("var/pki")
+    """Create and use a development CA, signer and seal on first use. Unset it in production."""
+    dev_signers: list[str] = Field(default_factory=lambda: ["le-xuan-hoa"])
+    """People who sign with the development signer certificate when they have no key of their own."""
+    signers: dict[str, KeySource] = Field(default_factory=dict)
+    """Signing keys by person id."""
+    seals: dict[str, KeySource] = Field(default_factory=dict)
+    """Seal keys by issuing unit code."""
+    trust_roots: list[Path] = Field(default_factory=list)
+    """PEM root certificates the verifier trusts (the development root is added when used)."""
+    tsa_url: str | None = None
+    """RFC 3161 time-stamping authority; signatures carry a timestamp when set."""
+    dev_timestamps: bool = False
+    """Timestamp with the development PKI's in-process TSA (tests, demos)."""
 
 
 class Settings(BaseSettings):
@@ -25,6 +57,11 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8001"
     """Base URL printed in verification QR codes and links."""
     max_request_bytes: int = 2_000_000
+    files_dir: Path = Path("var/files")
+    """Where PDFs are stored, under their SHA-256."""
+    max_verify_bytes: int = 25_000_000
+    """Largest PDF accepted by ``POST /v1/verify``."""
+    signing: SigningSettings = Field(default_factory=SigningSettings)
 
 
 @lru_cache

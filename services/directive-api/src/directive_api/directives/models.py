@@ -70,6 +70,10 @@ class Directive(Model):
     number: Mapped[int | None] = mapped_column(Integer)
     notation: Mapped[str | None] = mapped_column(String(60))
     """The full number and notation, e.g. ``01/VPUB-TTĐH``."""
+    signed_sha256: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the PDF the signer signed at approval."""
+    issued_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    """SHA-256 of the issued PDF (numbered, dated, sealed): the e-original."""
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

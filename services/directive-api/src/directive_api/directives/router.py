@@ -209,6 +209,7 @@ def _transition_route(action: str, summary: str) -> None:
             comment=body.comment if body else None,
             clock=request.app.state.clock,
             timezone=request.app.state.settings.timezone,
+            pdf=request.app.state.pdf,
         )
         return _respond(directive, actor, response)
 

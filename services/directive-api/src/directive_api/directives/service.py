@@ -38,6 +38,7 @@ from directive_api.directives.lifecycle import (
 )
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
 from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate
+from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
 from directive_api.people.models import Person
@@ -365,8 +366,14 @@ async def fire(
     comment: str | None,
     clock: Clock,
     timezone: str,
+    pdf: documents.PdfContext,
 ) -> Directive:
-    """Move a document along its workflow (submit, review, return, approve, issue)."""
+    """Move a document along its workflow (submit, review, return, approve, issue).
+
+    Approval renders the final layout and applies the signer's signature; issue takes the next
+    number, fills number and date into the signed PDF and applies the organisation's seal — all in
+    the transaction that changes the state.
+    """
     directive = await get_directive(session, directive_id, actor=actor)
     transition = DIRECTIVE_WORKFLOW.get(action)
     _ensure_office_member(actor, directive.issuer_code)
@@ -376,9 +383,21 @@ async def fire(
     values: dict[str, Any] = {}
     entry: RegisterEntry | None = None
     if action == "approve":
-        values = {"approved_by": actor.id, "approved_at": now}
+        signed = await documents.sign_on_approval(
+            session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
+        )
+        values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed.sha256}
     elif action == "issue":
         values, entry = await _number(session, directive, actor=actor, now=now, timezone=timezone)
+        issued = await documents.seal_on_issue(
+            session,
+            directive,
+            notation=values["notation"],
+            issued_on=values["issued_on"],
+            keys=pdf.keys,
+            store=pdf.store,
+        )
+        values["issued_sha256"] = issued.sha256
     await ENGINE.fire(session, directive, action, actor, expected_version=expected, comment=comment, values=values)
     if entry is not None:
         # Written only after the conditional update won: a request that lost the race to issue

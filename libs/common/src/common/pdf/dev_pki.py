@@ -1,0 +1,408 @@
+"""A development PKI: root CA, signer, organisation seal and TSA, plus signature and seal images.
+
+For development and tests only. Nothing here is committed: :func:`ensure_dev_pki` writes everything
+under the directory it is given, on first use, and reuses the files afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import math
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image, ImageDraw, ImageFont
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from common.pdf.fonts import font_path
+from common.pdf.model import nfc
+from common.pdf.signing import load_pkcs12_signer
+
+__all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
+
+DEV_SIGNER_NAME = "Lê Xuân Hoa"
+DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
+
+_CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
+
+_SIGNATURE_BLUE = (20, 45, 190)
+_SEAL_RED = (218, 30, 40)
+
+
+@dataclass(frozen=True)
+class DevPki:
+    """Paths of a development PKI made by :func:`ensure_dev_pki`.
+
+    Attributes:
+        directory: Where the files are.
+        passphrase: Passphrase of every PKCS#12 file (random, stored in ``passphrase.txt``).
+        root_cert_pem: The root CA certificate (PEM); give it as trust root to verifiers.
+        signer_p12: The signer's key and certificate chain (ECDSA P-256, CN "Lê Xuân Hoa").
+        seal_p12: The organisation's key and certificate chain (ECDSA P-256).
+        tsa_p12: The time-stamping authority's key and chain (RSA-2048: pyHanko's in-process TSA
+            signs with RSA only).
+        signature_png: Blue handwritten-like signature, transparent background.
+        seal_png: Red round seal with the organisation name around it, transparent background.
+    """
+
+    directory: Path
+    passphrase: bytes
+    root_cert_pem: Path
+    signer_p12: Path
+    seal_p12: Path
+    tsa_p12: Path
+    signature_png: Path
+    seal_png: Path
+
+    def root_certificate(self) -> asn1_x509.Certificate:
+        """Return the root CA certificate (asn1crypto form, as pyHanko's validators take it)."""
+        der = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes()).public_bytes(serialization.Encoding.DER)
+        return asn1_x509.Certificate.load(der)
+
+    def load_signer(self) -> Signer:
+        """Return the signer's pyHanko signer (cached per process)."""
+        return load_pkcs12_signer(self.signer_p12, self.passphrase)
+
+    def load_seal(self) -> Signer:
+        """Return the organisation seal's pyHanko signer (cached per process)."""
+        return load_pkcs12_signer(self.seal_p12, self.passphrase)
+
+    def timestamper(self) -> DummyTimeStamper:
+        """Return an in-process RFC 3161 time-stamping authority backed by the TSA certificate."""
+        key, cert, extra = pkcs12.load_key_and_certificates(self.tsa_p12.read_bytes(), self.passphrase)
+        assert key is not None and cert is not None
+        key_der = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        chain: Any = _CertificateStore()
+        chain.register_multiple([asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra])
+        return DummyTimeStamper(
+            tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+            tsa_key=asn1_keys.PrivateKeyInfo.load(key_der),
+            certs_to_embed=chain,
+        )
+
+
+def _paths(directory: Path) -> dict[str, Path]:
+    return {
+        "root_cert_pem": directory / "root-ca.pem",
+        "signer_p12": directory / "signer.p12",
+        "seal_p12": directory / "seal.p12",
+        "tsa_p12": directory / "tsa.p12",
+        "signature_png": directory / "signature.png",
+        "seal_png": directory / "seal.png",
+    }
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with (directory / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_dev_pki(directory: Path | str) -> DevPki:
+    """Create the development PKI and images under ``directory``, or reuse the ones already there.
+
+    The first call creates a root CA, a signer certificate (CN "Lê Xuân Hoa"), an organisation seal
+    certificate (CN "Văn phòng Ủy ban nhân dân thành phố Cần Thơ") and a TSA certificate, each as a
+    PKCS#12 file protected by a random passphrase, plus a blue signature PNG and a red seal PNG. Later
+    calls reuse the files. Safe to call from several processes at once (file lock).
+
+    Args:
+        directory: Directory to hold the files (created if missing).
+
+    Returns:
+        The paths and the passphrase.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = _paths(directory)
+    passphrase_file = directory / "passphrase.txt"
+    with _locked(directory):
+        complete = passphrase_file.exists() and all(path.exists() for path in paths.values())
+        if not complete:
+            _create(paths, passphrase_file)
+        passphrase = passphrase_file.read_bytes().strip()
+    return DevPki(directory=directory, passphrase=passphrase, **paths)
+
+
+def _name(common_name: str, organisation: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
+    if organisation:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, nfc(organisation)))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, nfc(common_name)))
+    return x509.Name(attributes)
+
+
+def _certificate(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    key_usage: x509.KeyUsage,
+    extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650 if ca else 825))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(key_usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+    if extended_key_usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _key_usage(*, ca: bool = False, non_repudiation: bool = True) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=non_repudiation and not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    tmp.replace(path)
+
+
+def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
+    passphrase = secrets.token_urlsafe(24).encode()
+    encryption = serialization.BestAvailableEncryption(passphrase)
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = _name("Development Root CA - NOT FOR PRODUCTION", "Development PKI")
+    root_cert = _certificate(
+        root_name, root_key.public_key(), root_name, root_key, ca=True, key_usage=_key_usage(ca=True)
+    )
+
+    def issue(
+        label: str,
+        subject: x509.Name,
+        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+        extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+        non_repudiation: bool = True,
+    ) -> bytes:
+        cert = _certificate(
+            subject,
+            key.public_key(),
+            root_name,
+            root_key,
+            ca=False,
+            key_usage=_key_usage(non_repudiation=non_repudiation),
+            extended_key_usage=extended_key_usage,
+        )
+        return pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
+
+    signer_p12 = issue("signer", _name(DEV_SIGNER_NAME, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
+    seal_p12 = issue("seal", _name(DEV_ORGANISATION, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
+    tsa_p12 = issue(
+        "tsa",
+        _name("Development Time Stamping Authority", "Development PKI"),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        extended_key_usage=[ExtendedKeyUsageOID.TIME_STAMPING],
+        non_repudiation=False,
+    )
+
+    _write_private(paths["signer_p12"], signer_p12)
+    _write_private(paths["seal_p12"], seal_p12)
+    _write_private(paths["tsa_p12"], tsa_p12)
+    paths["root_cert_pem"].write_bytes(root_cert.public_bytes(serialization.Encoding.PEM))
+    draw_signature_image().save(paths["signature_png"], format="PNG", optimize=True)
+    draw_seal_image(DEV_ORGANISATION).save(paths["seal_png"], format="PNG", optimize=True)
+    _write_private(passphrase_file, passphrase + b"\n")
+
+
+def _supersampled(size: tuple[int, int], scale: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("RGBA", (size[0] * scale, size[1] * scale), (0, 0, 0, 0))
+    return image, ImageDraw.Draw(image)
+
+
+def _catmull_rom(points: list[tuple[float, float]], steps: int = 120) -> list[tuple[float, float]]:
+    """Sample a smooth curve through ``points`` (uniform Catmull-Rom spline)."""
+    padded = [points[0], *points, points[-1]]
+    curve: list[tuple[float, float]] = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        for k in range(steps):
+            t = k / steps
+            t2, t3 = t * t, t * t * t
+            curve.append(
+                tuple(  # type: ignore[arg-type]
+                    0.5
+                    * (
+                        2 * p1[d]
+                        + (-p0[d] + p2[d]) * t
+                        + (2 * p0[d] - 5 * p1[d] + 4 * p2[d] - p3[d]) * t2
+                        + (-p0[d] + 3 * p1[d] - 3 * p2[d] + p3[d]) * t3
+                    )
+                    for d in (0, 1)
+                )
+            )
+    curve.append(points[-1])
+    return curve
+
+
+# Control points of the signature strokes, in fractions of the image width and height.
+_SIGNATURE_STROKES: tuple[tuple[tuple[float, float], ...], ...] = (
+    # A tall looped capital.
+    (
+        (0.08, 0.62),
+        (0.13, 0.32),
+        (0.19, 0.10),
+        (0.26, 0.09),
+        (0.24, 0.30),
+        (0.15, 0.74),
+        (0.12, 0.80),
+        (0.17, 0.72),
+        (0.26, 0.56),
+    ),
+    # Running small letters with loops.
+    (
+        (0.26, 0.56),
+        (0.31, 0.40),
+        (0.33, 0.58),
+        (0.37, 0.38),
+        (0.40, 0.58),
+        (0.45, 0.42),
+        (0.49, 0.36),
+        (0.47, 0.56),
+        (0.53, 0.50),
+        (0.58, 0.36),
+        (0.56, 0.56),
+        (0.62, 0.52),
+        (0.67, 0.30),
+        (0.70, 0.50),
+        (0.74, 0.42),
+    ),
+    # Underline flourish.
+    ((0.05, 0.86), (0.30, 0.80), (0.60, 0.70), (0.86, 0.56), (0.95, 0.46)),
+)
+
+
+def draw_signature_image(width: int = 640, height: int = 320) -> Image.Image:
+    """Draw a blue, handwritten-looking signature on a transparent background.
+
+    Args:
+        width: Width in pixels.
+        height: Height in pixels.
+
+    Returns:
+        An RGBA image.
+    """
+    scale = 3
+    image, draw = _supersampled((width, height), scale)
+    w, h = width * scale, height * scale
+    colour = (*_SIGNATURE_BLUE, 255)
+    for stroke in _SIGNATURE_STROKES:
+        curve = _catmull_rom([(x * w, y * h) for x, y in stroke])
+        count = len(curve)
+        for index, (x, y) in enumerate(curve):
+            # Pen pressure: thin at both ends, heavier in the middle of the stroke.
+            pressure = math.sin(math.pi * (index + 0.5) / count) ** 0.5
+            radius = h * (0.006 + 0.010 * pressure)
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _star(centre: tuple[float, float], outer: float, inner: float) -> list[tuple[float, float]]:
+    points = []
+    for k in range(10):
+        radius = outer if k % 2 == 0 else inner
+        angle = -math.pi / 2 + k * math.pi / 5
+        points.append((centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle)))
+    return points
+
+
+def draw_seal_image(organisation: str, size: int = 480) -> Image.Image:
+    """Draw a red round seal with the organisation name around the rim, on a transparent background.
+
+    Args:
+        organisation: Name printed around the seal (upper-cased).
+        size: Width and height in pixels.
+
+    Returns:
+        An RGBA image.
+    """
+    scale = 3
+    image, draw = _supersampled((size, size), scale)
+    s = size * scale
+    c = s / 2
+    colour = (*_SEAL_RED, 235)
+    outer = s * 0.485
+    draw.ellipse((c - outer, c - outer, c + outer, c + outer), outline=colour, width=round(s * 0.018))
+    ring_inner = s * 0.335
+    draw.ellipse(
+        (c - ring_inner, c - ring_inner, c + ring_inner, c + ring_inner),
+        outline=colour,
+        width=round(s * 0.008),
+    )
+    draw.polygon(_star((c, c), s * 0.16, s * 0.065), fill=colour)
+
+    text = nfc(organisation).upper()
+    font = ImageFont.truetype(str(font_path("Bold")), round(s * 0.060))
+    text_radius = s * 0.385
+    advances = [font.getlength(ch) for ch in text]
+    tracking = s * 0.006
+    total = sum(advances) + tracking * (len(text) - 1)
+    span = min(total / text_radius, math.radians(300))
+    factor = span / (total / text_radius)
+    angle = -math.pi / 2 - span / 2  # start left of the top, run clockwise
+    glyph_box = round(s * 0.12)
+    for ch, advance in zip(text, advances, strict=True):
+        step = (advance + tracking) / text_radius * factor
+        mid = angle + (advance / text_radius * factor) / 2
+        if not ch.isspace():
+            glyph = Image.new("RGBA", (glyph_box, glyph_box), (0, 0, 0, 0))
+            ImageDraw.Draw(glyph).text((glyph_box / 2, glyph_box * 0.62), ch, font=font, fill=colour, anchor="ms")
+            rotated = glyph.rotate(-math.degrees(mid + math.pi / 2), resample=Image.Resampling.BICUBIC)
+            x = c + text_radius * math.cos(mid) - glyph_box / 2
+            y = c + text_radius * math.sin(mid) - glyph_box / 2
+            image.alpha_composite(rotated, (round(x), round(y)))
+        angle += step
+    # Two small stars close the ring at the bottom.
+    for side in (-1, 1):
+        a = math.pi / 2 + side * ((2 * math.pi - span) / 4)
+        point = (c + text_radius * math.cos(a), c + text_radius * math.sin(a))
+        draw.polygon(_star(point, s * 0.022, s * 0.009), fill=colour)
+    return image.resize((size, size), Image.Resampling.LANCZOS)

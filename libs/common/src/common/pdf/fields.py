@@ -1,0 +1,198 @@
+"""Form fields of a rendered document: names, boxes, text styles and field creation.
+
+The document number (ô 3) and the place-and-date line (ô 4) of a document that is not issued yet are
+AcroForm text fields whose value is empty and whose appearance shows the blank, reserved line
+("Số:      /VPUB-TTĐH"). After the signer's certification signature the clerk fills them (new ``/V``
+and ``/AP``, read-only), which validators classify as form filling. The signer's and the seal's
+signature fields are created by :func:`common.pdf.signing.prepare_signature_fields`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.form_tools import TextFieldContent
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.text import TextBoxStyle
+
+from common.pdf.fonts import FontStyle, pyhanko_font
+
+# pyHanko's generic PDF object constructors are untyped.
+_Dictionary: Any = generic.DictionaryObject
+_Number: Any = generic.NumberObject
+_Float: Any = generic.FloatObject
+
+__all__ = [
+    "DATE_FONT_SIZE",
+    "FIELD_DATE",
+    "FIELD_NUMBER",
+    "FIELD_SEAL",
+    "FIELD_SIGNATURE",
+    "LINE_HEIGHT_EM",
+    "NUMBER_FONT_SIZE",
+    "FieldBox",
+    "add_text_field",
+    "date_style",
+    "number_style",
+]
+
+FIELD_NUMBER = "doc_number"
+"""Text field holding the number line (value: ``01/VPUB-TTĐH``)."""
+FIELD_DATE = "issue_date"
+"""Text field holding the place-and-date line (value: ``Cần Thơ, ngày 27 tháng 11 năm 2026``)."""
+FIELD_SIGNATURE = "signer_signature"
+"""Signature field of the competent signer (blue signature image)."""
+FIELD_SEAL = "organisation_seal"
+"""Signature field of the organisation (red seal image)."""
+
+NUMBER_FONT_SIZE = 13
+DATE_FONT_SIZE = 14
+LINE_HEIGHT_EM = 1.35
+"""Height of a reserved line, in em; the CSS ``.fill`` box uses the same value."""
+
+# Liberation Serif: ascent 0.891 em, descent 0.216 em. In a CSS line box of 1.35 em the baseline
+# sits (1.35 - 1.107) / 2 + 0.216 = 0.3375 em above the bottom edge.
+_BASELINE_ABOVE_BOTTOM_EM = (LINE_HEIGHT_EM - 0.891 - 0.216) / 2 + 0.216
+
+
+@dataclass(frozen=True)
+class FieldBox:
+    """A rectangle on a page, in PDF points from the bottom-left corner of the page.
+
+    Attributes:
+        page: Zero-based page index.
+        x1: Left edge.
+        y1: Bottom edge.
+        x2: Right edge.
+        y2: Top edge.
+    """
+
+    page: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def width(self) -> float:
+        """Width in points."""
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        """Height in points."""
+        return self.y2 - self.y1
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """Return ``(x1, y1, x2, y2)``."""
+        return (self.x1, self.y1, self.x2, self.y2)
+
+
+def _line_style(face: FontStyle, size: int) -> TextBoxStyle:
+    # pyHanko puts the baseline of a one-line text box exactly at its bottom margin.
+    bottom = size * _BASELINE_ABOVE_BOTTOM_EM
+    return TextBoxStyle(
+        font=pyhanko_font(face, size),
+        font_size=size,
+        box_layout_rule=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            # pyHanko annotates the margins as int but computes with floats; keep the exact value.
+            margins=layout.Margins(left=0, right=0, top=0, bottom=bottom),  # type: ignore[arg-type]
+            inner_content_scaling=layout.InnerScaling.NO_SCALING,
+        ),
+    )
+
+
+def number_style() -> TextBoxStyle:
+    """Return the text style of the number line (13 pt, upright, centred)."""
+    return _line_style("Regular", NUMBER_FONT_SIZE)
+
+
+def date_style() -> TextBoxStyle:
+    """Return the text style of the place-and-date line (14 pt, italic, centred)."""
+    return _line_style("Italic", DATE_FONT_SIZE)
+
+
+def _ensure_acroform(writer: Any) -> generic.DictionaryObject:
+    root = writer.root
+    try:
+        acroform = root["/AcroForm"]
+    except KeyError:
+        acroform = _Dictionary({pdf_name("/Fields"): generic.ArrayObject()})
+        root[pdf_name("/AcroForm")] = writer.add_object(acroform)
+        writer.update_root()
+        acroform = root["/AcroForm"]
+    assert isinstance(acroform, generic.DictionaryObject)
+    return acroform
+
+
+def add_text_field(writer: Any, name: str, box: FieldBox, placeholder: str, style: TextBoxStyle) -> None:
+    """Create an empty, single-widget text field whose appearance shows ``placeholder``.
+
+    The field's value stays empty, so :func:`pyhanko.pdf_utils.form_tools.populate_static_text_field`
+    still treats it as unfilled. The appearance uses an embedded subset font, so no viewer ever needs
+    to regenerate it.
+
+    Args:
+        writer: A pyHanko writer (``PdfFileWriter`` or ``IncrementalPdfFileWriter``).
+        name: Field name (no dots).
+        box: Position of the field.
+        placeholder: Text drawn until the field is filled.
+        style: Text style of the appearance.
+    """
+    if "." in name:
+        raise ValueError("field names must not contain dots")
+    page_ref = writer.find_page_for_modification(box.page)[0]
+    page = page_ref.get_object()
+    widget = _Dictionary(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Widget"),
+            pdf_name("/FT"): pdf_name("/Tx"),
+            pdf_name("/T"): generic.TextStringObject(name),
+            pdf_name("/V"): generic.TextStringObject(""),
+            pdf_name("/F"): _Number(4),
+            pdf_name("/Ff"): _Number(0),
+            pdf_name("/Rect"): generic.ArrayObject(_Float(v) for v in box.as_tuple()),
+            pdf_name("/P"): page_ref,
+        }
+    )
+    content = TextFieldContent(
+        writer=writer,
+        text_content=placeholder,
+        text_style=style,
+        box=layout.BoxConstraints(width=box.width, height=box.height),
+    )
+    content.apply_appearance(widget)
+    widget_ref = writer.add_object(widget)
+
+    annots = page.get("/Annots")
+    if annots is None:
+        page[pdf_name("/Annots")] = generic.ArrayObject([widget_ref])
+    else:
+        annots.get_object().append(widget_ref)
+        if isinstance(annots, generic.IndirectObject):
+            writer.mark_update(annots)
+    writer.update_container(page)
+
+    acroform = _ensure_acroform(writer)
+    acroform["/Fields"].append(widget_ref)
+    # Inheritable default appearance, so that empty text fields conform; every field carries its own
+    # appearance stream, so this font is never used to draw anything.
+    acroform[pdf_name("/DA")] = generic.TextStringObject("/Helv 0 Tf 0 g")
+    if "/DR" not in acroform:
+        helvetica = _Dictionary(
+            {
+                pdf_name("/Type"): pdf_name("/Font"),
+                pdf_name("/Subtype"): pdf_name("/Type1"),
+                pdf_name("/BaseFont"): pdf_name("/Helvetica"),
+                pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
+            }
+        )
+        acroform[pdf_name("/DR")] = _Dictionary(
+            {pdf_name("/Font"): _Dictionary({pdf_name("/Helv"): writer.add_object(helvetica)})}
+        )
+    writer.update_container(acroform)

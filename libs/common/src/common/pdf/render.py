@@ -1,0 +1,350 @@
+"""Render a :class:`~common.pdf.model.DocumentView` to PDF (Jinja2 + WeasyPrint).
+
+:func:`render_pdf` is a pure, CPU-bound function (≈0.2–0.4 s). Never call it on an event loop: use
+:func:`render_pdf_async`, which runs it in a process pool (WeasyPrint is single-threaded Python and
+its thread-safety is undocumented).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import multiprocessing
+import os
+import re
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+import uharfbuzz  # type: ignore[import-untyped]
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from common.pdf.fields import (
+    FIELD_DATE,
+    FIELD_NUMBER,
+    FieldBox,
+    add_text_field,
+    date_style,
+    number_style,
+)
+from common.pdf.fonts import FontStyle, font_path
+from common.pdf.model import DocumentView, nfc
+from common.pdf.qr import qr_svg
+from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
+
+__all__ = [
+    "RenderedPdf",
+    "render_html",
+    "render_pdf",
+    "render_pdf_async",
+    "shutdown_render_executor",
+]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_TEMPLATE_DIR = _PACKAGE_DIR / "templates"
+_PX_TO_PT = 0.75
+_MM_TO_PT = 72 / 25.4
+
+SIGNATURE_WIDTH_MM = 56.0
+"""Width of the signer's signature image box (the image is drawn to fit, aspect kept)."""
+SIGNATURE_HEIGHT_MM = 28.0
+"""Height of the signer's signature image box."""
+SEAL_DIAMETER_MM = 34.0
+"""Printed diameter of the seal (its real size); it covers the left third of the signature."""
+QR_SIZE_MM = 32.0
+VERIFICATION_QR_SIZE_MM = 22.0
+
+_URGENCY_CLASSES = {"KHẨN": "mark-khan", "THƯỢNG KHẨN": "mark-thuong-khan", "HỎA TỐC": "mark-hoa-toc"}
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A rendered, unsigned document and the positions reserved in it.
+
+    Attributes:
+        pdf: The PDF file.
+        page_count: Number of pages.
+        signature_box: Where the signer's signature image goes (between the title and the name).
+        seal_box: Where the seal image goes (its right edge at one third of the signature box).
+        number_box: The number line's text field, or None when the number was printed.
+        date_box: The date line's text field, or None when the date was printed.
+        number_placeholder: The text shown in the empty number field, if any.
+        date_placeholder: The text shown in the empty date field, if any.
+    """
+
+    pdf: bytes
+    page_count: int
+    signature_box: FieldBox
+    seal_box: FieldBox
+    number_box: FieldBox | None = None
+    date_box: FieldBox | None = None
+    number_placeholder: str | None = None
+    date_placeholder: str | None = None
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        """Names of the empty text fields the document carries (to be filled after signing)."""
+        names = []
+        if self.number_box is not None:
+            names.append(FIELD_NUMBER)
+        if self.date_box is not None:
+            names.append(FIELD_DATE)
+        return tuple(names)
+
+
+class _LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    """Serve ``data:`` URLs and files of this package only; refuse everything else."""
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        if url.startswith("file:"):
+            path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+            if path.is_relative_to(_PACKAGE_DIR):
+                return super().fetch(url, headers)
+        raise FatalURLFetchingError(f"refused to fetch {url!r}: only bundled resources are allowed")
+
+
+_URL_KEPT_WHOLE_MAX = 60
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
+
+
+def _keep_urls_whole(text: str) -> markupsafe.Markup:
+    """Escape ``text`` and wrap each URL in a span: kept on one line, or broken anywhere if long."""
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        parts.append(str(markupsafe.escape(text[position : match.start()])))
+        css_class = "url" if len(match.group()) <= _URL_KEPT_WHOLE_MAX else "url-long"
+        parts.append(f'<span class="{css_class}">{markupsafe.escape(match.group())}</span>')
+        position = match.end()
+    parts.append(str(markupsafe.escape(text[position:])))
+    return markupsafe.Markup("".join(parts))  # noqa: S704 (every part above is escaped)
+
+
+@functools.cache
+def _jinja_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    env.filters["nfc"] = nfc
+    env.filters["urls"] = _keep_urls_whole
+    return env
+
+
+@functools.cache
+def _weasy_resources() -> tuple[FontConfiguration, CSS]:
+    font_config = FontConfiguration()
+    css = CSS(
+        filename=str(_TEMPLATE_DIR / "document.css"),
+        font_config=font_config,
+        url_fetcher=_LocalOnlyFetcher(),
+    )
+    return font_config, css
+
+
+@functools.cache
+def _hb_font(style: FontStyle) -> tuple[Any, int]:
+    face = uharfbuzz.Face(font_path(style).read_bytes())
+    return uharfbuzz.Font(face), face.upem
+
+
+def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
+    font, upem = _hb_font(style)
+    buf = uharfbuzz.Buffer()
+    buf.add_str(text)
+    buf.guess_segment_properties()
+    uharfbuzz.shape(font, buf, {})
+    return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
+
+
+def render_html(view: DocumentView) -> str:
+    """Render the HTML of a document (what :func:`render_pdf` lays out).
+
+    Args:
+        view: The document.
+
+    Returns:
+        The HTML source.
+    """
+    number_text = (
+        format_number_line(format_number(view.number, view.notation), view.notation)
+        if view.number is not None
+        else None
+    )
+    date_text = format_date_line(view.place, view.issued_date) if view.issued_date is not None else None
+    qr_codes = [
+        qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
+    ]
+    verification_qr = (
+        qr_svg(view.verification_url, size_mm=VERIFICATION_QR_SIZE_MM, title="Xác thực văn bản")
+        if view.verification_url
+        else None
+    )
+    title = f"V/v {view.subject}" if view.is_cong_van else f"{view.doc_type_name} {view.subject}"
+    return (
+        _jinja_env()
+        .get_template("document.html.j2")
+        .render(
+            view=view,
+            title=title,
+            number_text=number_text,
+            date_text=date_text,
+            qr_codes=qr_codes,
+            verification_qr=verification_qr,
+            urgency_class=_URGENCY_CLASSES.get(view.urgency or "", ""),
+            addressee_indent_pt=round(_text_width_pt("Kính gửi", "Regular", 14), 2),
+        )
+    )
+
+
+def _anchor_box(document: Any, anchor: str) -> FieldBox:
+    for index, page in enumerate(document.pages):
+        if anchor in page.anchors:
+            x1, y1, x2, y2 = page.anchors[anchor]
+            page_height_pt = page.height * _PX_TO_PT
+            return FieldBox(
+                page=index,
+                x1=x1 * _PX_TO_PT,
+                y1=page_height_pt - y2 * _PX_TO_PT,
+                x2=x2 * _PX_TO_PT,
+                y2=page_height_pt - y1 * _PX_TO_PT,
+            )
+    raise RuntimeError(f"the template has no element with id {anchor!r}")  # pragma: no cover
+
+
+def _signature_boxes(sig_area: FieldBox) -> tuple[FieldBox, FieldBox]:
+    width = SIGNATURE_WIDTH_MM * _MM_TO_PT
+    height = min(SIGNATURE_HEIGHT_MM * _MM_TO_PT, sig_area.height)
+    centre_x = (sig_area.x1 + sig_area.x2) / 2
+    centre_y = (sig_area.y1 + sig_area.y2) / 2
+    signature = FieldBox(
+        page=sig_area.page,
+        x1=centre_x - width / 2,
+        y1=centre_y - height / 2,
+        x2=centre_x + width / 2,
+        y2=centre_y + height / 2,
+    )
+    diameter = SEAL_DIAMETER_MM * _MM_TO_PT
+    seal_right = signature.x1 + width / 3
+    seal = FieldBox(
+        page=sig_area.page,
+        x1=seal_right - diameter,
+        y1=centre_y - diameter / 2,
+        x2=seal_right,
+        y2=centre_y + diameter / 2,
+    )
+    return signature, seal
+
+
+def render_pdf(view: DocumentView) -> RenderedPdf:
+    """Render a document to an unsigned PDF (A4, Decree 30 layout, fonts embedded).
+
+    When ``view.number`` or ``view.issued_date`` is None the corresponding line is an empty text
+    field whose appearance shows the blank form (``Số:      /VPUB-TTĐH``,
+    ``Cần Thơ, ngày      tháng 11 năm 2025``); it is filled after the signer has signed.
+
+    Args:
+        view: The document.
+
+    Returns:
+        The PDF and the boxes reserved in it, in PDF points.
+    """
+    font_config, css = _weasy_resources()
+    html = HTML(
+        string=render_html(view),
+        base_url=str(_TEMPLATE_DIR) + os.sep,
+        url_fetcher=_LocalOnlyFetcher(),
+    )
+    document = html.render(stylesheets=[css], font_config=font_config)
+    sig_area = _anchor_box(document, "sig-area")
+    signature_box, seal_box = _signature_boxes(sig_area)
+    number_box = _anchor_box(document, "field-number") if view.number is None else None
+    date_box = _anchor_box(document, "field-date") if view.issued_date is None else None
+    pdf = document.write_pdf()
+    assert isinstance(pdf, bytes)
+
+    number_placeholder = date_placeholder = None
+    if number_box is not None or date_box is not None:
+        writer: Any = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
+        if number_box is not None:
+            number_placeholder = format_number_line(None, view.notation)
+            add_text_field(writer, FIELD_NUMBER, number_box, number_placeholder, number_style())
+        if date_box is not None:
+            date_placeholder = placeholder_date_line(view.place, view.draft_month, view.draft_year)
+            add_text_field(writer, FIELD_DATE, date_box, date_placeholder, date_style())
+        out = io.BytesIO()
+        writer.write(out)
+        pdf = out.getvalue()
+
+    return RenderedPdf(
+        pdf=pdf,
+        page_count=len(document.pages),
+        signature_box=signature_box,
+        seal_box=seal_box,
+        number_box=number_box,
+        date_box=date_box,
+        number_placeholder=number_placeholder,
+        date_placeholder=date_placeholder,
+    )
+
+
+def _warm_up() -> None:
+    _weasy_resources()
+    _jinja_env()
+
+
+class _DefaultExecutor:
+    _lock = threading.Lock()
+    _executor: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def get(cls) -> ProcessPoolExecutor:
+        with cls._lock:
+            if cls._executor is None:
+                cls._executor = ProcessPoolExecutor(
+                    max_workers=os.cpu_count() or 1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_warm_up,
+                )
+            return cls._executor
+
+    @classmethod
+    def shutdown(cls) -> None:
+        with cls._lock:
+            if cls._executor is not None:
+                cls._executor.shutdown(wait=True, cancel_futures=True)
+                cls._executor = None
+
+
+async def render_pdf_async(view: DocumentView, executor: Executor | None = None) -> RenderedPdf:
+    """Render a document in a worker process, without blocking the event loop.
+
+    Args:
+        view: The document.
+        executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
+            pool of one spawned process per core, created on first use.
+
+    Returns:
+        Same as :func:`render_pdf`.
+    """
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor or _DefaultExecutor.get(), render_pdf, view)
+
+
+def shutdown_render_executor() -> None:
+    """Shut down the default render pool of :func:`render_pdf_async` (call at application exit)."""
+    _DefaultExecutor.shutdown()

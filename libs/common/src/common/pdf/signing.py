@@ -1,0 +1,474 @@
+"""PAdES signing of rendered documents: the signer's certification, then the number, date and seal.
+
+The flow (see ``shared/design/PDF-FILL-AFTER-SIGN.md``):
+
+1. :func:`render_pdf <common.pdf.render.render_pdf>` leaves the number and date lines as empty text
+   fields when the document has no number or issue date yet.
+2. :func:`sign_as_signer` adds the two signature fields (:func:`prepare_signature_fields`) and
+   applies the competent signer's PAdES **certification** signature (DocMDP: form filling and
+   signing allowed; a FieldMDP lock on everything but the number, the date and the seal field),
+   with the blue signature image between the title and the name.
+3. :func:`fill_and_seal` fills the number and date fields (new value and appearance, read-only) and
+   applies the organisation's seal signature (red seal image over the left third of the signature),
+   which locks the document (DocMDP "no changes"), in one incremental revision.
+
+Validators then report the signer's signature as intact with modification level FORM_FILLING and
+the seal's as covering the entire file.
+
+Every function here is synchronous (pyHanko's sync API runs ``asyncio.run``): call it from a worker
+thread or process, or use the ``*_async`` variants on an event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from PIL import Image
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.form_tools import populate_static_text_field
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+from common.pdf.fields import (
+    FIELD_DATE,
+    FIELD_NUMBER,
+    FIELD_SEAL,
+    FIELD_SIGNATURE,
+    FieldBox,
+    date_style,
+    number_style,
+)
+from common.pdf.model import nfc
+from common.pdf.render import RenderedPdf
+from common.pdf.text import format_number_line
+
+__all__ = [
+    "ImageSource",
+    "SigningError",
+    "TimestamperSpec",
+    "clear_signer_cache",
+    "fill_and_seal",
+    "fill_and_seal_async",
+    "load_pkcs11_signer",
+    "load_pkcs12_signer",
+    "prepare_signature_fields",
+    "sign_as_signer",
+    "sign_as_signer_async",
+]
+
+ImageSource = Path | str | bytes | Image.Image
+"""A PNG given as a path, raw bytes or a Pillow image."""
+
+TimestamperSpec = TimeStamper | str | None
+"""An RFC 3161 time-stamping authority: a pyHanko ``TimeStamper``, a TSA URL, or None (no timestamp)."""
+
+_BYTES_RESERVED = 32_768
+"""Hex digits reserved for the CMS blob (16 KiB of DER: a B-T signature with a three-certificate chain
+and a timestamp token takes 4–10 KiB); reserving it skips pyHanko's dry-run signature."""
+
+_TSA_TIMEOUT_SECONDS = 10
+
+
+class SigningError(Exception):
+    """The document cannot be signed, filled or sealed as asked (missing or already filled fields)."""
+
+
+class CachedKeySigner(signers.SimpleSigner):
+    """A ``SimpleSigner`` that parses its private key once instead of on every signature."""
+
+    @functools.cached_property
+    def _pyca_key(self) -> Any:
+        return serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        """Sign ``data`` with the cached key (ECDSA or RSA PKCS#1 v1.5)."""
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        digest = get_pyca_cryptography_hash(digest_algorithm)
+        key = self._pyca_key
+        if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(digest))
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), digest)
+        result: bytes = super().sign_raw(data, digest_algorithm)
+        return result
+
+
+@functools.lru_cache(maxsize=32)
+def _load_pkcs12_cached(path: str, _mtime_ns: int, passphrase: bytes | None) -> CachedKeySigner:
+    loaded = signers.SimpleSigner.load_pkcs12_data(Path(path).read_bytes(), other_certs=(), passphrase=passphrase)
+    return CachedKeySigner(
+        signing_cert=loaded.signing_cert,
+        signing_key=loaded.signing_key,
+        cert_registry=loaded.cert_registry,
+    )
+
+
+def load_pkcs12_signer(path: Path | str, passphrase: bytes | None) -> Signer:
+    """Load a signer from a PKCS#12 file; cached per (file, modification time, passphrase).
+
+    The private key is parsed once and kept (see ``PDF.md`` §5.6: reparsing it on every signature
+    costs up to 26 ms for RSA).
+
+    Args:
+        path: The ``.p12``/``.pfx`` file. Its extra certificates (the chain) are embedded in
+            signatures.
+        passphrase: Its passphrase, or None.
+
+    Returns:
+        A pyHanko signer.
+
+    Raises:
+        SigningError: The file cannot be read or decrypted.
+    """
+    resolved = Path(path).resolve()
+    try:
+        return _load_pkcs12_cached(str(resolved), resolved.stat().st_mtime_ns, passphrase)
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"cannot load the PKCS#12 file {resolved.name}") from exc
+
+
+_pkcs11_lock = threading.Lock()
+_pkcs11_sessions: dict[tuple[str, str], Any] = {}
+_pkcs11_signers: dict[tuple[str, str, str, str | None], Signer] = {}
+
+
+def load_pkcs11_signer(
+    lib_location: Path | str,
+    *,
+    token_label: str,
+    user_pin: str,
+    key_label: str,
+    cert_label: str | None = None,
+    ca_chain: tuple[asn1_x509.Certificate, ...] = (),
+) -> Signer:
+    """Open a PKCS#11 token (HSM, smart card, SoftHSM2) and return a signer for one of its keys.
+
+    One logged-in session is kept per (module, token) and one signer per key until
+    :func:`clear_signer_cache`. ECDSA keys are used through the raw ``CKM_ECDSA`` mechanism (the data
+    is hashed in software), which every token supports.
+
+    Args:
+        lib_location: Path of the PKCS#11 module (e.g. ``/usr/lib/softhsm/libsofthsm2.so``).
+        token_label: Label of the token.
+        user_pin: The user PIN.
+        key_label: Label of the private key.
+        cert_label: Label of the certificate on the token; defaults to ``key_label``.
+        ca_chain: Issuer certificates to embed when the token holds only the signer's certificate.
+
+    Returns:
+        A pyHanko signer.
+
+    Raises:
+        SigningError: The module, token, key or certificate cannot be found or opened.
+    """
+    from pkcs11 import PKCS11Error
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+
+    token_key = (str(lib_location), token_label)
+    signer_key = (*token_key, key_label, cert_label)
+    with _pkcs11_lock:
+        cached = _pkcs11_signers.get(signer_key)
+        if cached is not None:
+            return cached
+        session = _pkcs11_sessions.get(token_key)
+        if session is None:
+            try:
+                session = open_pkcs11_session(
+                    str(lib_location), token_criteria=TokenCriteria(label=token_label), user_pin=user_pin
+                )
+            except (PKCS11Error, OSError, RuntimeError) as exc:
+                raise SigningError(f"cannot open the PKCS#11 token {token_label!r}") from exc
+            _pkcs11_sessions[token_key] = session
+        signer = PKCS11Signer(
+            session,
+            key_label=key_label,
+            cert_label=cert_label or key_label,
+            ca_chain=list(ca_chain),
+            use_raw_mechanism=True,
+        )
+        try:
+            _ = signer.signing_cert
+        except Exception as exc:
+            raise SigningError(f"key or certificate {key_label!r} not found on the token") from exc
+        _pkcs11_signers[signer_key] = signer
+        return signer
+
+
+def clear_signer_cache() -> None:
+    """Forget cached signers and close the cached PKCS#11 sessions."""
+    _load_pkcs12_cached.cache_clear()
+    with _pkcs11_lock:
+        _pkcs11_signers.clear()
+        for session in _pkcs11_sessions.values():
+            session.close()
+        _pkcs11_sessions.clear()
+
+
+def _timestamper(spec: TimestamperSpec) -> TimeStamper | None:
+    if spec is None or isinstance(spec, TimeStamper):
+        return spec
+    return HTTPTimeStamper(spec, timeout=_TSA_TIMEOUT_SECONDS)
+
+
+def _stamp_style(image: ImageSource) -> StaticStampStyle:
+    picture: Image.Image
+    if isinstance(image, bytes):
+        picture = Image.open(io.BytesIO(image))
+    elif isinstance(image, Image.Image):
+        picture = image
+    else:
+        picture = Image.open(Path(image))
+    picture.load()
+    return StaticStampStyle(
+        background=PdfImage(picture),
+        border_width=0,
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
+def _box(box: FieldBox) -> tuple[int, int, int, int]:
+    return (round(box.x1), round(box.y1), round(box.x2), round(box.y2))
+
+
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    except Exception as exc:
+        raise SigningError("the input is not a readable PDF") from exc
+
+
+def prepare_signature_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPdf) -> None:
+    """Add the signer's and the seal's empty signature fields to a rendered document.
+
+    The signer's field carries a FieldMDP lock on every field except the number, the date and the
+    seal's field; the seal's field locks the whole document (DocMDP "no changes") once signed.
+
+    Args:
+        writer: An incremental writer over ``rendered.pdf``.
+        rendered: The rendering, for the boxes and the names of the text fields.
+
+    Raises:
+        SigningError: The document already has signature fields.
+    """
+    try:
+        existing = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
+    except Exception:
+        existing = set()
+    if existing & {FIELD_SIGNATURE, FIELD_SEAL}:
+        raise SigningError("the document already has signature fields")
+    fields.append_signature_field(
+        writer,
+        SigFieldSpec(
+            FIELD_SIGNATURE,
+            on_page=rendered.signature_box.page,
+            box=_box(rendered.signature_box),
+            field_mdp_spec=FieldMDPSpec(FieldMDPAction.EXCLUDE, [*rendered.text_fields, FIELD_SEAL]),
+        ),
+    )
+    fields.append_signature_field(
+        writer,
+        SigFieldSpec(
+            FIELD_SEAL,
+            on_page=rendered.seal_box.page,
+            box=_box(rendered.seal_box),
+            field_mdp_spec=FieldMDPSpec(FieldMDPAction.INCLUDE, []),
+            doc_mdp_update_value=MDPPerm.NO_CHANGES,
+        ),
+    )
+
+
+async def sign_as_signer_async(
+    rendered: RenderedPdf,
+    signer: Signer,
+    *,
+    signature_image: ImageSource,
+    timestamper: TimestamperSpec = None,
+    reason: str | None = None,
+) -> bytes:
+    """Async variant of :func:`sign_as_signer` (pyHanko's async API; safe on an event loop)."""
+    writer = _writer(rendered.pdf)
+    prepare_signature_fields(writer, rendered)
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD_SIGNATURE,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
+        reason=nfc(reason) if reason else None,
+    )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=signer,
+        timestamper=_timestamper(timestamper),
+        stamp_style=_stamp_style(signature_image),
+    )
+    out = io.BytesIO()
+    await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=_BYTES_RESERVED)
+    return out.getvalue()
+
+
+def sign_as_signer(
+    rendered: RenderedPdf,
+    signer: Signer,
+    *,
+    signature_image: ImageSource,
+    timestamper: TimestamperSpec = None,
+    reason: str | None = None,
+) -> bytes:
+    """Prepare the signature fields and apply the competent signer's certification signature.
+
+    PAdES (``ETSI.CAdES.detached``), SHA-256, DocMDP P=2 (form filling and signing allowed), field
+    lock on everything but the number, date and seal fields. B-B, or B-T with a timestamper.
+
+    Args:
+        rendered: Output of :func:`~common.pdf.render.render_pdf`.
+        signer: The signer's key (:func:`load_pkcs12_signer`, :func:`load_pkcs11_signer`).
+        signature_image: The blue signature PNG, drawn to fit the signature box.
+        timestamper: RFC 3161 TSA (URL or pyHanko ``TimeStamper``), or None.
+        reason: Optional ``/Reason`` of the signature.
+
+    Returns:
+        The signed PDF.
+
+    Raises:
+        SigningError: The document cannot be prepared.
+    """
+    return asyncio.run(
+        sign_as_signer_async(rendered, signer, signature_image=signature_image, timestamper=timestamper, reason=reason)
+    )
+
+
+def _empty_text_fields(writer: IncrementalPdfFileWriter) -> set[str]:
+    try:
+        field_list = writer.root["/AcroForm"]["/Fields"]
+    except KeyError:
+        return set()
+    names = set()
+    for ref in field_list:
+        field = ref.get_object()
+        if field.get("/FT") == "/Tx" and not field.get("/V"):
+            names.add(str(field.get("/T")))
+    return names
+
+
+def _fill(writer: IncrementalPdfFileWriter, name: str, shown: str, value: str) -> None:
+    style = number_style() if name == FIELD_NUMBER else date_style()
+    populate_static_text_field(writer, name, style, shown)
+    # The appearance shows the whole line; the value keeps only the data (e.g. "01/VPUB-TTĐH").
+    for ref in writer.root["/AcroForm"]["/Fields"]:
+        field = ref.get_object()
+        if field.get("/T") == name:
+            field[generic.pdf_name("/V")] = generic.TextStringObject(value)
+            writer.mark_update(ref)
+
+
+async def fill_and_seal_async(
+    signed_pdf: bytes,
+    seal_signer: Signer,
+    *,
+    seal_image: ImageSource,
+    number_text: str | None,
+    date_text: str | None,
+    timestamper: TimestamperSpec = None,
+) -> bytes:
+    """Async variant of :func:`fill_and_seal` (pyHanko's async API; safe on an event loop)."""
+    writer = _writer(signed_pdf)
+    empty = _empty_text_fields(writer)
+    wanted = {FIELD_NUMBER: number_text, FIELD_DATE: date_text}
+    for name, text in wanted.items():
+        if text is not None and name not in empty:
+            raise SigningError(f"the document has no empty field {name!r} to fill")
+        if text is None and name in empty:
+            raise SigningError(f"the field {name!r} must be filled before sealing")
+    try:
+        if number_text is not None:
+            number_text = nfc(number_text)
+            _fill(writer, FIELD_NUMBER, format_number_line(number_text, ""), number_text)
+        if date_text is not None:
+            _fill(writer, FIELD_DATE, nfc(date_text), nfc(date_text))
+    except SigningError:
+        raise
+    except Exception as exc:
+        raise SigningError("cannot fill the number and date fields") from exc
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD_SEAL,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+    )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=seal_signer,
+        timestamper=_timestamper(timestamper),
+        stamp_style=_stamp_style(seal_image),
+    )
+    out = io.BytesIO()
+    await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=_BYTES_RESERVED)
+    return out.getvalue()
+
+
+def fill_and_seal(
+    signed_pdf: bytes,
+    seal_signer: Signer,
+    *,
+    seal_image: ImageSource,
+    number_text: str | None,
+    date_text: str | None,
+    timestamper: TimestamperSpec = None,
+) -> bytes:
+    """Fill the number and date into a signer-signed document and apply the organisation's seal.
+
+    Both happen in one incremental revision, so no numbered but unsealed file ever exists. The
+    fields get their value, an appearance in embedded Liberation Serif and the read-only flag; a
+    field that is already filled is refused (a document is never numbered twice). The seal
+    signature is an approval signature with DocMDP "no changes": nothing may change after it.
+
+    Args:
+        signed_pdf: Output of :func:`sign_as_signer`.
+        seal_signer: The organisation's key.
+        seal_image: The red seal PNG, drawn at the seal box (the seal's real size).
+        number_text: Number and notation, e.g. ``"01/VPUB-TTĐH"`` (see
+            :func:`~common.pdf.text.format_number`); shown as ``Số: 01/VPUB-TTĐH``. None when the
+            number was printed at rendering.
+        date_text: The place-and-date line, e.g. ``"Cần Thơ, ngày 27 tháng 11 năm 2026"`` (see
+            :func:`~common.pdf.text.format_date_line`). None when the date was printed at rendering.
+        timestamper: RFC 3161 TSA (URL or pyHanko ``TimeStamper``), or None.
+
+    Returns:
+        The sealed PDF.
+
+    Raises:
+        SigningError: A field is missing, already filled, or left empty.
+    """
+    return asyncio.run(
+        fill_and_seal_async(
+            signed_pdf,
+            seal_signer,
+            seal_image=seal_image,
+            number_text=number_text,
+            date_text=date_text,
+            timestamper=timestamper,
+        )
+    )

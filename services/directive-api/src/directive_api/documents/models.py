@@ -1,0 +1,31 @@
+"""Stored PDFs of a document: the draft preview, the signer-signed file, the issued file."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import UTCDateTime, utc_now
+from directive_api.models import Model
+
+
+class DirectiveFile(Model):
+    """One stored PDF of a document, with its SHA-256 (the file itself is in the file store)."""
+
+    __tablename__ = "directive_files"
+    __table_args__ = (
+        CheckConstraint("kind IN ('preview', 'signed', 'issued')", name="kind_known"),
+        Index("ix_directive_files_directive_kind", "directive_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    directive_version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -1,0 +1,273 @@
+"""PDF download, verification of uploaded PDFs, and the public verification page behind the QR code."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from importlib import resources
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from common.app import SessionDep
+from common.auth import CurrentPrincipal
+from common.pdf.verify import PdfVerificationError
+from common.problems import PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError, problem_responses
+from common.storage import content_disposition
+from directive_api.directives import service as directives
+from directive_api.directives.errors import DirectiveNotFoundError, DirectiveNotVisibleError
+from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES
+from directive_api.directives.models import Directive
+from directive_api.documents import service
+from directive_api.documents.models import DirectiveFile
+from directive_api.documents.service import PdfContext
+from directive_api.orgs.models import Unit
+
+router = APIRouter(tags=["documents"])
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(resources.files("directive_api.documents") / "templates")),
+    autoescape=True,
+)
+
+STATUS_TEXT = {
+    "issued": ("Văn bản hợp lệ — đã ban hành", "valid"),
+    "dispatched": ("Văn bản hợp lệ — đã ban hành và gửi", "valid"),
+    "archived": ("Văn bản hợp lệ — đã lưu trữ", "valid"),
+    "recalled": ("Văn bản đã bị THU HỒI", "recalled"),
+    "replaced": ("Văn bản đã được THAY THẾ", "replaced"),
+}
+
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The PDF file"}
+}
+
+
+def _file_name(directive: Directive, kind: str) -> str:
+    type_name = DOC_TYPES[directive.doc_type][0]
+    if directive.notation:
+        return f"{type_name} {directive.notation.replace('/', '-')}.pdf"
+    return f"{type_name} dự thảo {str(directive.id)[:8]}.pdf" if kind == "preview" else f"{type_name} đã ký.pdf"
+
+
+def _pdf_response(data: bytes, *, filename: str, sha256: str, kind: str) -> Response:
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(filename),
+            "X-Content-SHA256": sha256,
+            "X-Document-File-Kind": kind,
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/v1/directives/{directive_id}/pdf",
+    responses=PDF_RESPONSE | problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
+    response_class=Response,
+)
+async def get_directive_pdf(
+    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
+    otherwise a draft preview marked "DỰ THẢO". The SHA-256 is in `X-Content-SHA256`."""
+    directive = await directives.get_directive(session, directive_id, actor=actor)
+    pdf: PdfContext = request.app.state.pdf
+    record: DirectiveFile | None = None
+    kind = "preview"
+    if directive.issued_sha256:
+        kind = "issued"
+    elif directive.signed_sha256:
+        kind = "signed"
+    if kind != "preview":
+        record = await service.latest_file(session, directive.id, kind)
+    if record is None:
+        record = await service.preview(
+            session, directive, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
+        )
+    return _pdf_response(
+        pdf.store.get(record.sha256), filename=_file_name(directive, kind), sha256=record.sha256, kind=kind
+    )
+
+
+class SignatureResult(BaseModel):
+    field_name: str
+    kind: str
+    signer: str | None
+    signing_time: str | None
+    timestamped: bool
+    intact: bool
+    valid: bool
+    trusted: bool
+    changes_after: str
+    covers_entire_file: bool
+
+
+class RegisteredDocument(BaseModel):
+    id: uuid.UUID
+    public_id: str
+    notation: str | None
+    status: str
+    issued_on: str | None
+    is_current_e_original: bool
+    """True when the uploaded file is byte for byte the issued PDF on record."""
+
+
+class VerificationResult(BaseModel):
+    sha256: str
+    signatures: list[SignatureResult]
+    altered: bool
+    """True when any signature is broken or the file changed after a signature beyond filling the number and date."""
+    trusted: bool
+    registered_document: RegisteredDocument | None
+    verdict: str
+    """`valid`, `altered`, `untrusted`, `unsigned`, `recalled` or `replaced`."""
+
+
+@router.post(
+    "/v1/verify",
+    response_model=VerificationResult,
+    responses=problem_responses(PayloadTooLargeError, UnsupportedMediaTypeError, UnprocessableError),
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrincipal) -> VerificationResult:
+    """Check an uploaded PDF (body `application/pdf`): each signature's signer, time, integrity,
+    validity and trust, what changed after it, and whether it is a registered document and its status."""
+    pdf: PdfContext = request.app.state.pdf
+    limit = pdf.settings.max_verify_bytes
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/pdf", "application/octet-stream"):
+        raise UnsupportedMediaTypeError("send the PDF as the request body with Content-Type: application/pdf")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"the file is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"the file is larger than {limit} bytes")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedMediaTypeError("the body is not a PDF file")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        report = await service.verify(data, keys=pdf.keys, max_bytes=limit)
+    except PdfVerificationError as exc:
+        raise UnprocessableError(f"the PDF cannot be verified: {exc}") from None
+    record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))
+    registered: RegisteredDocument | None = None
+    if record is not None:
+        directive = await session.get(Directive, record.directive_id)
+        assert directive is not None
+        if directive.status not in PRE_ISSUE_STATUSES:
+            registered = RegisteredDocument(
+                id=directive.id,
+                public_id=directive.public_id,
+                notation=directive.notation,
+                status=directive.status,
+                issued_on=directive.issued_on.isoformat() if directive.issued_on else None,
+                is_current_e_original=directive.issued_sha256 == digest,
+            )
+    signatures = [
+        SignatureResult(
+            field_name=s.field_name,
+            kind=s.kind,
+            signer=s.signer_common_name,
+            signing_time=s.signing_time.isoformat() if s.signing_time else None,
+            timestamped=s.timestamp_present,
+            intact=s.intact,
+            valid=s.valid,
+            trusted=s.trusted,
+            changes_after=str(s.modification),
+            covers_entire_file=s.covers_entire_file,
+        )
+        for s in report.signatures
+    ]
+    trusted = bool(signatures) and all(s.trusted for s in signatures)
+    if not signatures:
+        verdict = "unsigned"
+    elif report.altered:
+        verdict = "altered"
+    elif not trusted:
+        verdict = "untrusted"
+    elif registered is not None and registered.status in ("recalled", "replaced"):
+        verdict = registered.status
+    else:
+        verdict = "valid"
+    return VerificationResult(
+        sha256=digest,
+        signatures=signatures,
+        altered=report.altered,
+        trusted=trusted,
+        registered_document=registered,
+        verdict=verdict,
+    )
+
+
+async def _public_directive(session: SessionDep, public_id: str) -> Directive | None:
+    directive = await session.scalar(select(Directive).where(Directive.public_id == public_id))
+    if directive is None or directive.status in PRE_ISSUE_STATUSES or not directive.issued_sha256:
+        return None
+    return directive
+
+
+PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+$")]
+
+
+@router.get("/verify/{public_id}", response_class=HTMLResponse, include_in_schema=True, tags=["public"])
+async def verification_page(public_id: PublicId, session: SessionDep, request: Request) -> HTMLResponse:
+    """The public page behind the QR code printed on a letter (no login; nothing of drafts)."""
+    directive = await _public_directive(session, public_id)
+    context: dict[str, Any] = {"doc": directive}
+    status_code = 200
+    if directive is None:
+        status_code = 404
+        context["issuer_name"] = ""
+    else:
+        issuer = await session.get(Unit, directive.issuer_code)
+        text, css = STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))
+        issued = directive.issued_on
+        context.update(
+            issuer_name=issuer.name if issuer else directive.issuer_code,
+            status_text=text,
+            status_class=css,
+            issued_on=f"{issued.day:02d}/{issued.month:02d}/{issued.year}" if issued else "",
+            doc_type_name=DOC_TYPES[directive.doc_type][0],
+            subject=("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject,
+            signer=" / ".join([*directive.signature_title_lines, directive.signer_name]),
+            downloadable=directive.status not in ("recalled",),
+            download_url=str(request.url_for("public_pdf", public_id=public_id)),
+        )
+    html = _templates.get_template("verify.html").render(**context)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache", "X-Robots-Tag": "noindex"})
+
+
+@router.get(
+    "/verify/{public_id}/pdf", name="public_pdf", response_class=Response, tags=["public"], responses=PDF_RESPONSE
+)
+async def public_pdf(public_id: PublicId, session: SessionDep, request: Request) -> Response:
+    """The issued e-original of a document, for whoever holds its QR code (not for recalled ones)."""
+    directive = await _public_directive(session, public_id)
+    if directive is None or directive.status == "recalled" or directive.issued_sha256 is None:
+        raise DirectiveNotFoundError("no issued document with this verification code")
+    pdf: PdfContext = request.app.state.pdf
+    return _pdf_response(
+        pdf.store.get(directive.issued_sha256),
+        filename=_file_name(directive, "issued"),
+        sha256=directive.issued_sha256,
+        kind="issued",
+    )

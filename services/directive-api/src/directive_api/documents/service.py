@@ -1,0 +1,278 @@
+"""PDFs of a document: render, sign at approval, fill and seal at issue, store, verify.
+
+The PDF work itself is in :mod:`common.pdf` (pure functions, rendering in worker processes); this
+module maps a document onto the Decree 30 view-model, picks the keys, and records what was stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.pdf import render as pdf_render
+from common.pdf.dev_pki import DevPki, ensure_dev_pki
+from common.pdf.model import DocumentView, SignatureBlock
+from common.pdf.signing import (
+    SigningError,
+    fill_and_seal_async,
+    load_pkcs11_signer,
+    load_pkcs12_signer,
+    sign_as_signer_async,
+)
+from common.pdf.text import format_date_line
+from common.pdf.verify import VerificationReport, verify_pdf_async
+from common.problems import ConflictError
+from common.storage import FileStore
+from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
+from directive_api.directives.models import Directive
+from directive_api.documents.models import DirectiveFile
+from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.settings import KeySource, Settings, SigningSettings
+
+
+class SigningKeyMissingError(ConflictError):
+    title = "No signing key is configured for this signer or issuer"
+
+
+class SigningFailedError(ConflictError):
+    title = "The document could not be signed"
+
+
+@dataclass
+class Keys:
+    """Signing keys, images and trust roots of this process, built once from the settings."""
+
+    settings: SigningSettings
+    pki: DevPki | None
+
+    @classmethod
+    def from_settings(cls, settings: SigningSettings) -> Keys:
+        pki = ensure_dev_pki(settings.dev_pki_dir) if settings.dev_pki_dir is not None else None
+        return cls(settings=settings, pki=pki)
+
+    def _load(self, source: KeySource) -> Any:
+        if source.pkcs12 is not None:
+            passphrase = source.passphrase_file.read_bytes().strip() if source.passphrase_file else None
+            return load_pkcs12_signer(source.pkcs12, passphrase)
+        if source.pkcs11_library and source.pkcs11_token_label and source.pkcs11_key_label:
+            pin = source.pkcs11_pin_file.read_text().strip() if source.pkcs11_pin_file else ""
+            return load_pkcs11_signer(
+                source.pkcs11_library,
+                token_label=source.pkcs11_token_label,
+                user_pin=pin,
+                key_label=source.pkcs11_key_label,
+            )
+        raise SigningKeyMissingError("the key source names neither a PKCS#12 file nor a PKCS#11 key")
+
+    def signer(self, person_id: str) -> tuple[Any, Path]:
+        """The signer's key and signature image."""
+        source = self.settings.signers.get(person_id)
+        if source is not None:
+            image = source.image or (self.pki.signature_png if self.pki else None)
+            if image is None:
+                raise SigningKeyMissingError(f"no signature image configured for {person_id}")
+            return self._load(source), image
+        if self.pki is not None and person_id in self.settings.dev_signers:
+            return self.pki.load_signer(), self.pki.signature_png
+        raise SigningKeyMissingError(f"no signing key is configured for {person_id}")
+
+    def seal(self, unit_code: str) -> tuple[Any, Path]:
+        """The organisation's seal key and seal image."""
+        source = self.settings.seals.get(unit_code)
+        if source is not None:
+            image = source.image or (self.pki.seal_png if self.pki else None)
+            if image is None:
+                raise SigningKeyMissingError(f"no seal image configured for {unit_code}")
+            return self._load(source), image
+        if self.pki is not None:
+            return self.pki.load_seal(), self.pki.seal_png
+        raise SigningKeyMissingError(f"no seal key is configured for {unit_code}")
+
+    def timestamper(self) -> Any:
+        """The RFC 3161 timestamper, if any."""
+        if self.settings.tsa_url:
+            return self.settings.tsa_url
+        if self.settings.dev_timestamps and self.pki is not None:
+            return self.pki.timestamper()
+        return None
+
+    def trust_roots(self) -> list[bytes]:
+        """Root certificates (PEM) the verifier trusts."""
+        roots = [path.read_bytes() for path in self.settings.trust_roots]
+        if self.pki is not None:
+            roots.append(self.pki.root_cert_pem.read_bytes())
+        return roots
+
+
+@dataclass
+class PdfContext:
+    """What the PDF steps need, built once per application."""
+
+    settings: Settings
+    keys: Keys
+    store: FileStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PdfContext:
+        return cls(settings=settings, keys=Keys.from_settings(settings.signing), store=FileStore(settings.files_dir))
+
+
+def verification_url(settings: Settings, directive: Directive) -> str:
+    """The public page the QR code on the letter leads to."""
+    return f"{settings.public_base_url.rstrip('/')}/verify/{directive.public_id}"
+
+
+async def view_of(
+    session: AsyncSession, directive: Directive, settings: Settings, *, is_draft: bool, today: date
+) -> DocumentView:
+    """The Decree 30 view-model of a document (the one place that knows both worlds)."""
+    issuer = await session.get(Unit, directive.issuer_code)
+    assert issuer is not None
+    group_codes = {a["group"] for a in directive.addressees if a.get("group")}
+    unit_codes = {a["unit"] for a in directive.addressees if a.get("unit")}
+    unit_codes |= {code for r in directive.info_recipients for code in r.get("units") or []}
+    groups = {g.code: g for g in (await session.scalars(select(UnitGroup).where(UnitGroup.code.in_(group_codes))))}
+    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))}
+
+    addressees = []
+    for entry in directive.addressees:
+        if entry.get("label"):
+            addressees.append(entry["label"])
+        elif entry.get("group"):
+            addressees.append(groups[entry["group"]].name)
+        else:
+            addressees.append(units[entry["unit"]].name)
+    recipients = []
+    for entry in directive.info_recipients:
+        if entry.get("as_above"):
+            recipients.append("Như trên")
+        elif entry.get("text"):
+            recipients.append(entry["text"])
+        else:
+            recipients.append(entry.get("label") or "; ".join(units[c].short_name for c in entry["units"]))
+    name, abbreviation = DOC_TYPES[directive.doc_type]
+    return DocumentView(
+        parent_body=issuer.letterhead_parent,
+        issuer_name=issuer.letterhead_name or issuer.name.upper(),
+        notation=notation_suffix(directive.doc_type, directive.issuer_notation, directive.drafting_unit),
+        number=None,
+        place=directive.place_name,
+        issued_date=None,
+        draft_month=today.month,
+        draft_year=today.year,
+        doc_type_name=None if abbreviation is None else name.upper(),
+        subject=directive.subject,
+        addressees=tuple(addressees),
+        body=tuple(directive.body),  # type: ignore[arg-type]
+        signature=SignatureBlock(
+            authority_lines=tuple(directive.signature_title_lines) or (directive.signer_name.upper(),),
+            signer_name=directive.signer_name,
+        ),
+        recipients=tuple(recipients),
+        archive_line=directive.archive_line,
+        urgency=directive.urgency,  # type: ignore[arg-type]
+        secrecy=directive.secrecy,  # type: ignore[arg-type]
+        verification_url=None if is_draft else verification_url(settings, directive),
+        is_draft=is_draft,
+    )
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """The date in the office's time zone."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+async def _store(
+    session: AsyncSession, store: FileStore, directive: Directive, kind: str, pdf: bytes, pages: int, version: int
+) -> DirectiveFile:
+    stored = store.put(pdf)
+    record = DirectiveFile(
+        directive_id=directive.id,
+        kind=kind,
+        directive_version=version,
+        sha256=stored.sha256,
+        size=stored.size,
+        page_count=pages,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: str) -> DirectiveFile | None:
+    """The newest stored file of one kind."""
+    statement = (
+        select(DirectiveFile)
+        .where(DirectiveFile.directive_id == directive_id, DirectiveFile.kind == kind)
+        .order_by(DirectiveFile.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(statement)).first()
+
+
+async def sign_on_approval(
+    session: AsyncSession, directive: Directive, *, settings: Settings, keys: Keys, store: FileStore, now: datetime
+) -> DirectiveFile:
+    """Render the final layout (number and date left empty) and apply the signer's signature."""
+    signer, image = keys.signer(directive.signer_id)
+    view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
+    rendered = await pdf_render.render_pdf_async(view)
+    try:
+        signed = await sign_as_signer_async(
+            rendered, signer, signature_image=image, timestamper=keys.timestamper(), reason="Phê duyệt, ký ban hành"
+        )
+    except SigningError as exc:
+        raise SigningFailedError(str(exc)) from None
+    return await _store(session, store, directive, "signed", signed, rendered.page_count, directive.version + 1)
+
+
+async def seal_on_issue(
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    notation: str,
+    issued_on: date,
+    keys: Keys,
+    store: FileStore,
+) -> DirectiveFile:
+    """Fill number and date into the signed PDF and apply the organisation's seal."""
+    signed = await latest_file(session, directive.id, "signed")
+    if signed is None:
+        raise SigningFailedError("the document has no signed PDF to issue")
+    seal, image = keys.seal(directive.issuer_code)
+    try:
+        sealed = await fill_and_seal_async(
+            store.get(signed.sha256),
+            seal,
+            seal_image=image,
+            number_text=notation,
+            date_text=format_date_line(directive.place_name, issued_on),
+            timestamper=keys.timestamper(),
+        )
+    except SigningError as exc:
+        raise SigningFailedError(str(exc)) from None
+    return await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
+
+
+async def preview(
+    session: AsyncSession, directive: Directive, *, settings: Settings, store: FileStore, now: datetime
+) -> DirectiveFile:
+    """The draft preview ("DỰ THẢO") of the current version, rendered once and stored."""
+    existing = await latest_file(session, directive.id, "preview")
+    if existing is not None and existing.directive_version == directive.version:
+        return existing
+    view = await view_of(session, directive, settings, is_draft=True, today=local_today(now, settings.timezone))
+    rendered = await pdf_render.render_pdf_async(view)
+    return await _store(session, store, directive, "preview", rendered.pdf, rendered.page_count, directive.version)
+
+
+async def verify(pdf: bytes, *, keys: Keys, max_bytes: int) -> VerificationReport:
+    """Check every signature of an uploaded PDF against the trusted roots."""
+    return await verify_pdf_async(pdf, keys.trust_roots(), max_bytes=max_bytes)
