@@ -32,6 +32,7 @@ check: setup ## ruff, mypy (strict) and the import rules
 	$(BIN)/ruff check .
 	$(BIN)/mypy libs/common/src services/directive-api/src services/report-api/src scripts bench
 	$(BIN)/lint-imports
+	scripts/validate-deploy
 
 fmt: setup ## Format and auto-fix
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

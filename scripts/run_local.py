@@ -7,6 +7,7 @@ Stops both services on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -16,13 +17,30 @@ import urllib.request
 from pathlib import Path
 
 from common.auth import ensure_dev_keys
+from common.webhooks import generate_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def service_env(var: Path, *, directive_port: int) -> dict[str, str]:
+def _secret(path: Path) -> str:
+    """A development webhook secret kept in the state folder (created on first run)."""
+    if not path.exists():
+        path.write_text(generate_secret())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str, str]:
     """Environment of both services for a state folder ``var``."""
     keys = ensure_dev_keys(var / "keys")
+    to_report = _secret(var / "keys" / "webhook-directive-to-report.secret")
+    to_directive = _secret(var / "keys" / "webhook-report-to-directive.secret")
+    subscriber = {
+        "owner": "report-api",
+        "url": f"http://127.0.0.1:{report_port}/v1/inbox/events",
+        "secret": to_report,
+        "event_types": ["directive.*", "delivery.*"],
+    }
     env = dict(os.environ)
     env.update(
         {
@@ -31,6 +49,14 @@ def service_env(var: Path, *, directive_port: int) -> dict[str, str]:
             "DIRECTIVE_API_PUBLIC_BASE_URL": f"http://127.0.0.1:{directive_port}",
             "DIRECTIVE_API_FILES_DIR": str(var / "files"),
             "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(var / "pki"),
+            "DIRECTIVE_API_RUN_WORKERS_IN_PROCESS": "true",
+            "DIRECTIVE_API_WEBHOOKS__ALLOW_HOSTS": json.dumps(["127.0.0.1"]),
+            "DIRECTIVE_API_SUBSCRIBERS": json.dumps([subscriber]),
+            "DIRECTIVE_API_INBOX_SECRETS": json.dumps([to_directive]),
+            "REPORT_API_WEBHOOK_SECRETS": to_report,
+            "REPORT_API_DIRECTIVE_API_INBOX_URL": f"http://127.0.0.1:{directive_port}/v1/inbox/events",
+            "REPORT_API_DIRECTIVE_API_INBOX_SECRET": to_directive,
+            "REPORT_API_EVIDENCE_DIR": str(var / "evidence"),
             "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
             "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",
@@ -57,7 +83,7 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
 def start(var: Path, *, directive_port: int = 8001, report_port: int = 8002) -> list[subprocess.Popen[bytes]]:
     """Start both services and wait until they are ready."""
     var.mkdir(parents=True, exist_ok=True)
-    env = service_env(var, directive_port=directive_port)
+    env = service_env(var, directive_port=directive_port, report_port=report_port)
     bin_dir = Path(sys.executable).parent
     processes = [
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),

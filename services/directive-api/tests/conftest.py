@@ -109,3 +109,14 @@ def letter() -> dict[str, Any]:
 @pytest.fixture
 def api(client: httpx.AsyncClient, actors: Actors) -> Api:
     return Api(client, actors)
+
+
+from security_testing import SyncApi  # noqa: E402  (appended: the suites of the security issue)
+
+
+@pytest.fixture
+def sync_api(settings: Settings, clock: Clock) -> Iterator[SyncApi]:
+    """The application on a private event loop, for synchronous (hypothesis) tests."""
+    driver = SyncApi(create_app(settings, clock=clock))
+    yield driver
+    driver.close()

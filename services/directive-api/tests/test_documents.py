@@ -80,9 +80,7 @@ async def test_issued_seed_letter_pdf(api: Api, actors: Actors, letter: dict[str
     assert f"https://vanban.cantho.gov.vn/verify/{doc['public_id']}" in codes
 
 
-async def test_verify_reports_valid_then_altered(
-    api: Api, actors: Actors, letter: dict[str, Any]
-) -> None:
+async def test_verify_reports_valid_then_altered(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
     doc = await _issued(api, actors, letter)
     pdf = (await api.client.get(f"/v1/directives/{doc['id']}/pdf", headers=actors.monitor)).content
     headers = {**actors.monitor, "Content-Type": "application/pdf"}
@@ -94,7 +92,11 @@ async def test_verify_reports_valid_then_altered(
         "Văn phòng Ủy ban nhân dân thành phố Cần Thơ",
     ]
     assert all(s["intact"] and s["valid"] and s["trusted"] for s in result["signatures"])
-    assert result["signatures"][0]["changes_after"] in ("form_filling", "FORM_FILLING", "ModificationLevel.FORM_FILLING")
+    assert result["signatures"][0]["changes_after"] in (
+        "form_filling",
+        "FORM_FILLING",
+        "ModificationLevel.FORM_FILLING",
+    )
     assert result["registered_document"]["notation"] == "01/VPUB-TTĐH"
     assert result["registered_document"]["is_current_e_original"] is True
 
@@ -111,7 +113,9 @@ async def test_verify_refuses_non_pdf_and_oversized(api: Api, actors: Actors, ap
     not_pdf = await api.client.post("/v1/verify", content=b"<html>", headers=headers)
     assert not_pdf.status_code == 415
     assert not_pdf.headers["content-type"] == "application/problem+json"
-    wrong_type = await api.client.post("/v1/verify", content=b"%PDF-1.7", headers={**actors.monitor, "Content-Type": "text/plain"})
+    wrong_type = await api.client.post(
+        "/v1/verify", content=b"%PDF-1.7", headers={**actors.monitor, "Content-Type": "text/plain"}
+    )
     assert wrong_type.status_code == 415
     app.state.pdf.settings.max_verify_bytes = 1000
     too_big = await api.client.post("/v1/verify", content=b"%PDF-" + b"0" * 2000, headers=headers)

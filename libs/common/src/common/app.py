@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -17,6 +19,8 @@ from common.db import create_engine, create_sessionmaker
 from common.http import RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
+
+logger = logging.getLogger(__name__)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -60,9 +64,14 @@ def create_service_app(
     auth: AuthSettings,
     routers: Sequence[APIRouter],
     on_startup: Callable[[FastAPI], Any] | None = None,
+    background: Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness."""
+    """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness.
+
+    ``background`` (optional) runs for the life of the process, e.g. the event relay in the
+    embedded single-machine mode; it gets an event that is set at shutdown and must return then.
+    """
     engine: AsyncEngine = create_engine(database.url, pool_size=database.pool_size, echo=database.echo)
 
     @contextlib.asynccontextmanager
@@ -71,8 +80,18 @@ def create_service_app(
             result = on_startup(app)
             if hasattr(result, "__await__"):
                 await result
-        yield
-        await engine.dispose()
+        stop = asyncio.Event()
+        task = asyncio.create_task(background(app, stop)) if background is not None else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                try:
+                    await asyncio.wait_for(task, timeout=30)
+                except Exception:
+                    logger.exception("background task ended with an error")
+            await engine.dispose()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
     app.state.engine = engine

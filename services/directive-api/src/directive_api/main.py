@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,8 +11,10 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from directive_api.directives.router import router as directives_router
+from directive_api.dispatch.router import router as dispatch_router
 from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
+from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.settings import Settings, get_settings
 
@@ -26,6 +29,12 @@ need `If-Match` with the ETag last read; creation accepts `Idempotency-Key`.
 """
 
 
+async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
+    from directive_api import workers
+
+    await workers.run(app.state.sessionmaker, app.state.settings, stop, clock=app.state.clock)
+
+
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
@@ -35,7 +44,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[directives_router, documents_router, orgs_router],
+        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
+        background=_in_process_workers if settings.run_workers_in_process else None,
         openapi_tags=[
             {"name": "directives", "description": "Documents and their workflow."},
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},
@@ -43,6 +53,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             {"name": "people", "description": "Staff and their signature blocks."},
             {"name": "documents", "description": "PDFs: preview, signed, issued; verification of uploaded files."},
             {"name": "public", "description": "The verification page behind the QR code (no login)."},
+            {"name": "dispatch", "description": "Recipients and their delivery status."},
+            {
+                "name": "events",
+                "description": "Event feed, webhook subscriptions, and the inbox of report-api's events.",
+            },
+            {"name": "edxml", "description": "edXML (QCVN 102:2016) exchange with e-office systems."},
         ],
     )
     app.state.settings = settings

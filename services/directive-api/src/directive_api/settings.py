@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.outbox import WebhookSettings
 from common.settings import AuthSettings, DatabaseSettings
 
 
@@ -43,6 +44,15 @@ class SigningSettings(BaseModel):
     """Timestamp with the development PKI's in-process TSA (tests, demos)."""
 
 
+class Subscriber(BaseModel):
+    """A webhook subscription ensured at start-up (infrastructure peers such as report-api)."""
+
+    owner: str
+    url: str
+    secret: SecretStr
+    event_types: list[str] = Field(default_factory=lambda: ["*"])
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``DIRECTIVE_API_DATABASE__URL``)."""
 
@@ -62,6 +72,18 @@ class Settings(BaseSettings):
     max_verify_bytes: int = 25_000_000
     """Largest PDF accepted by ``POST /v1/verify``."""
     signing: SigningSettings = Field(default_factory=SigningSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    subscribers: list[Subscriber] = Field(default_factory=list)
+    """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
+    inbox_secrets: list[SecretStr] = Field(default_factory=list)
+    """Secrets that sign the events report-api sends to ``POST /v1/inbox/events`` (rotation: several)."""
+    organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
+    """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
+    The default for VPUB is a development placeholder: set the official identifier in production."""
+    max_exchange_bytes: int = 50_000_000
+    """Largest edXML package accepted."""
+    run_workers_in_process: bool = False
+    """Run the event relay and the dispatch timer inside the web process (the embedded default)."""
 
 
 @lru_cache

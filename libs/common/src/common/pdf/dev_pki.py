@@ -354,7 +354,7 @@ def _star(centre: tuple[float, float], outer: float, inner: float) -> list[tuple
     return points
 
 
-def draw_seal_image(organisation: str, size: int = 480) -> Image.Image:
+def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     """Draw a red round seal with the organisation name around the rim, on a transparent background.
 
     Args:

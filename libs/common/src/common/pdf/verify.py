@@ -200,7 +200,7 @@ async def verify_pdf_async(
     """Async variant of :func:`verify_pdf` (pyHanko's async API; about 40 ms of CPU per file)."""
     if len(pdf_bytes) > max_bytes:
         raise PdfVerificationError(f"the file is larger than {max_bytes} bytes")
-    if not pdf_bytes.lstrip()[:5] == b"%PDF-":
+    if pdf_bytes.lstrip()[:5] != b"%PDF-":
         raise PdfVerificationError("the input is not a PDF file")
     try:
         roots = _load_roots(trust_roots)

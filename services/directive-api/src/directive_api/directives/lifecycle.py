@@ -114,10 +114,43 @@ DIRECTIVE_WORKFLOW = WorkflowDefinition.build(
             sources=frozenset({S.approved.value}),
             target=S.issued.value,
             roles=frozenset({Role.clerk.value}),
-            description="The clerk gives it the next number of the register and the issue date.",
+            description="The clerk gives it the next number of the register and the issue date, and seals it.",
+        ),
+        Transition(
+            name="dispatch",
+            sources=frozenset({S.issued.value}),
+            target=S.dispatched.value,
+            roles=frozenset({Role.clerk.value}),
+            description="The clerk sends it to every addressee and information recipient (one delivery each).",
+        ),
+        Transition(
+            name="archive",
+            sources=frozenset({S.dispatched.value, S.replaced.value}),
+            target=S.archived.value,
+            roles=frozenset({Role.clerk.value}),
+            description="The clerk files the e-original into a records file (hồ sơ); it can never change again.",
+        ),
+        Transition(
+            name="recall",
+            sources=frozenset({S.issued.value, S.dispatched.value}),
+            target=S.recalled.value,
+            roles=frozenset({Role.clerk.value, Role.signer.value}),
+            comment_required=True,
+            description=(
+                "Thu hồi: our copy is frozen, recipients are told, obligations close; the comment is the reason."
+            ),
+        ),
+        Transition(
+            name="replace",
+            sources=frozenset({S.issued.value, S.dispatched.value}),
+            target=S.replaced.value,
+            roles=frozenset({Role.clerk.value}),
+            description="An issued document (`replacement_id`) supersedes this one; obligations move to it.",
         ),
     ],
 )
+
+FROZEN_STATUSES = frozenset({DirectiveStatus.archived, DirectiveStatus.recalled})
 
 
 DOC_TYPES: dict[str, tuple[str, str | None]] = {

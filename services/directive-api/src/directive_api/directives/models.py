@@ -75,6 +75,18 @@ class Directive(Model):
     issued_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     """SHA-256 of the issued PDF (numbered, dated, sealed): the e-original."""
 
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    """When the clerk must have dispatched it: the day of issue; at once for urgent documents."""
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    records_file_id: Mapped[int | None] = mapped_column(ForeignKey("records_files.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recall_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    """For a đính chính công văn: the document it corrects."""
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 

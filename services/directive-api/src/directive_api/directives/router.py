@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,13 +13,15 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal, Principal
 from common.http import etag, idempotent
 from common.problems import (
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     PreconditionFailedError,
     problem_responses,
 )
+from common.storage import content_disposition
 from common.workflow import CommentRequiredError, TransitionNotAllowedError, UnknownTransitionError
-from directive_api.directives import service
+from directive_api.directives import register_export, service
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
@@ -44,8 +47,16 @@ from directive_api.directives.schemas import (
     RegisterRead,
     TransitionRequest,
 )
+from directive_api.orgs.models import Unit
 
 router = APIRouter(prefix="/v1", tags=["directives"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REGISTER_EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX: {}, "application/pdf": {}}, "description": "The register"}
+}
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 IfMatch = Annotated[
     str | None,
@@ -94,6 +105,16 @@ def to_read(directive: Directive, actor: Principal) -> DirectiveRead:
         created_at=directive.created_at,
         updated_at=directive.updated_at,
         allowed_actions=DIRECTIVE_WORKFLOW.available(directive, actor) if actor.unit == directive.issuer_code else [],
+        signed_sha256=directive.signed_sha256,
+        issued_sha256=directive.issued_sha256,
+        dispatched_at=directive.dispatched_at,
+        archived_at=directive.archived_at,
+        records_file_id=directive.records_file_id,
+        recalled_at=directive.recalled_at,
+        recall_reason=directive.recall_reason,
+        replaced_by_id=directive.replaced_by_id,
+        replaces_id=directive.replaces_id,
+        corrects_id=directive.corrects_id,
     )
 
 
@@ -106,7 +127,7 @@ def _respond(directive: Directive, actor: Principal, response: Response) -> Dire
     "/directives",
     status_code=201,
     response_model=DirectiveRead,
-    responses=problem_responses(ForbiddenError, InvalidReferenceError, ConflictError),
+    responses=problem_responses(BadRequestError, ForbiddenError, InvalidReferenceError, ConflictError),
 )
 async def create_directive(
     body: DirectiveCreate,
@@ -169,6 +190,7 @@ async def get_directive(
     "/directives/{directive_id}",
     response_model=DirectiveRead,
     responses=problem_responses(
+        BadRequestError,
         DirectiveNotFoundError,
         ForbiddenError,
         DirectiveNotEditableError,
@@ -207,6 +229,7 @@ def _transition_route(action: str, summary: str) -> None:
             actor=actor,
             if_match=if_match,
             comment=body.comment if body else None,
+            request_body=body,
             clock=request.app.state.clock,
             timezone=request.app.state.settings.timezone,
             pdf=request.app.state.pdf,
@@ -224,6 +247,7 @@ def _transition_route(action: str, summary: str) -> None:
         summary=summary.split(".")[0],
         description=summary,
         responses=problem_responses(
+            BadRequestError,
             DirectiveNotFoundError,
             ForbiddenError,
             TransitionNotAllowedError,
@@ -277,7 +301,37 @@ async def get_register(
     )
 
 
-@router.get("/registers", response_model=list[dict[str, Any]], tags=["registers"], responses=problem_responses())
+@router.get(
+    "/registers/{issuer_code}/{code}/{year}/export",
+    tags=["registers"],
+    response_class=Response,
+    responses=REGISTER_EXPORT_RESPONSE | problem_responses(RegisterNotFoundError, ForbiddenError),
+)
+async def export_register(
+    issuer_code: Annotated[str, Path(max_length=40)],
+    code: Annotated[str, Path(max_length=20)],
+    year: Annotated[int, Path(ge=1900, le=9999)],
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    format: Annotated[Literal["xlsx", "pdf"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
+) -> Response:
+    """The outgoing register with the decree's ten columns, as XLSX or as PDF (A4 landscape)."""
+    register, entries = await service.get_register(session, issuer_code=issuer_code, code=code, year=year, actor=actor)
+    issuer = await session.get(Unit, issuer_code)
+    assert issuer is not None
+    lines = await register_export.rows(session, entries)
+    name = f"Sổ đăng ký văn bản đi {issuer_code} {code} {year}.{format}"
+    if format == "xlsx":
+        data, media_type = register_export.to_xlsx(register, issuer, lines), XLSX
+    else:
+        data = await asyncio.to_thread(register_export.to_pdf, register, issuer, lines)
+        media_type = "application/pdf"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
+
+
+@router.get(
+    "/registers", response_model=list[dict[str, Any]], tags=["registers"], responses=problem_responses(ForbiddenError)
+)
 async def list_registers(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
     """The registers of the caller's unit, with their last numbers."""
     rows = await service.list_registers(session, actor=actor)

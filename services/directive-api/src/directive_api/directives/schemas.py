@@ -155,6 +155,9 @@ class DirectiveContent(StrictModel):
 class DirectiveCreate(DirectiveContent):
     """A new draft. Number, date, status and version are set by the system, never by the client."""
 
+    corrects_id: uuid.UUID | None = None
+    """For a đính chính công văn: the issued document whose format or procedure errors it corrects."""
+
     doc_type: Annotated[str, StringConstraints(max_length=8)] = "CV"
     issuer_code: Code | None = None
     """Defaults to the caller's unit."""
@@ -178,10 +181,24 @@ class DirectiveUpdate(StrictModel):
     drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
 
 
+class RecordsFileRef(StrictModel):
+    """The records file (hồ sơ) to file a document into; created on first use."""
+
+    file_notation: Annotated[str, StringConstraints(pattern=r"^[A-Za-zĐđ0-9.\-]{1,20}$")]
+    title: Annotated[Text, StringConstraints(max_length=500)]
+    retention: Annotated[str, StringConstraints(pattern=r"^(\d{1,2} năm|Vĩnh viễn)$")] = "10 năm"
+
+
 class TransitionRequest(StrictModel):
-    """Optional comment (required to return a document)."""
+    """What an action needs besides the `If-Match` header.
+
+    `comment` is required to return or recall a document; `records_file` to archive it;
+    `replacement_id` (an issued document) to replace it.
+    """
 
     comment: Annotated[Text, StringConstraints(max_length=5_000)] | None = None
+    records_file: RecordsFileRef | None = None
+    replacement_id: uuid.UUID | None = None
 
 
 class DirectiveRead(BaseModel):
@@ -226,6 +243,16 @@ class DirectiveRead(BaseModel):
     updated_at: datetime
     allowed_actions: list[str]
     """What the caller may do next."""
+    signed_sha256: str | None
+    issued_sha256: str | None
+    dispatched_at: datetime | None
+    archived_at: datetime | None
+    records_file_id: int | None
+    recalled_at: datetime | None
+    recall_reason: str | None
+    replaced_by_id: uuid.UUID | None
+    replaces_id: uuid.UUID | None
+    corrects_id: uuid.UUID | None
 
 
 class DirectivePage(BaseModel):

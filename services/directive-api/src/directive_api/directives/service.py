@@ -6,7 +6,7 @@ import base64
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,8 @@ from directive_api.directives.lifecycle import (
     compose_notation,
 )
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
-from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate
+from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate, TransitionRequest
+from directive_api.dispatch import service as dispatching
 from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
@@ -160,6 +161,13 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         )
     signer = await _check_references(session, body, issuer_code=issuer_code)
     assert signer is not None
+    if body.corrects_id is not None:
+        original = await session.get(Directive, body.corrects_id)
+        if original is None or original.issuer_code != issuer_code or original.status in PRE_ISSUE_STATUSES:
+            raise InvalidReferenceError(
+                "a correction must refer to an issued document of the same issuer",
+                errors=[{"location": ["body", "corrects_id"], "message": "not an issued document of this issuer"}],
+            )
     now = utc_now()
     directive = Directive(
         id=uuid.uuid4(),
@@ -188,6 +196,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         drafter_initials=body.drafter_initials,
         copies=body.copies,
         drafted_by=actor.id,
+        corrects_id=body.corrects_id,
         created_at=now,
         updated_at=now,
     )
@@ -367,21 +376,26 @@ async def fire(
     clock: Clock,
     timezone: str,
     pdf: documents.PdfContext,
+    request_body: TransitionRequest | None = None,
 ) -> Directive:
-    """Move a document along its workflow (submit, review, return, approve, issue).
+    """Move a document along its workflow.
 
     Approval renders the final layout and applies the signer's signature; issue takes the next
-    number, fills number and date into the signed PDF and applies the organisation's seal — all in
-    the transaction that changes the state.
+    number, fills number and date into the signed PDF and applies the organisation's seal;
+    dispatch creates one delivery per recipient — each in the transaction that changes the state,
+    with its event written to the outbox in the same transaction.
     """
     directive = await get_directive(session, directive_id, actor=actor)
     transition = DIRECTIVE_WORKFLOW.get(action)
     _ensure_office_member(actor, directive.issuer_code)
     DIRECTIVE_WORKFLOW.check(directive, transition, actor, {"comment": comment})
     expected = require_if_match(if_match, directive.version)
+    body = request_body or TransitionRequest()
+    _check_body(action, body)
     now = clock()
     values: dict[str, Any] = {}
     entry: RegisterEntry | None = None
+    replacement: Directive | None = None
     if action == "approve":
         signed = await documents.sign_on_approval(
             session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
@@ -398,13 +412,126 @@ async def fire(
             store=pdf.store,
         )
         values["issued_sha256"] = issued.sha256
+        values["dispatch_due_at"] = now if directive.urgency else _end_of_day(now, timezone)
+    elif action == "dispatch":
+        values = {"dispatched_at": now}
+    elif action == "archive":
+        assert body.records_file is not None
+        year = (directive.issued_on or now.date()).year
+        record = await dispatching.records_file(
+            session,
+            issuer_code=directive.issuer_code,
+            year=year,
+            file_notation=body.records_file.file_notation,
+            title=body.records_file.title,
+            retention=body.records_file.retention,
+            actor_id=actor.id,
+        )
+        values = {"records_file_id": record.id, "archived_at": now}
+    elif action == "recall":
+        values = {"recalled_at": now, "recall_reason": comment}
+    elif action == "replace":
+        assert body.replacement_id is not None
+        replacement = await _replacement(session, directive, body.replacement_id)
+        values = {"replaced_by_id": replacement.id}
     await ENGINE.fire(session, directive, action, actor, expected_version=expected, comment=comment, values=values)
     if entry is not None:
         # Written only after the conditional update won: a request that lost the race to issue
         # this document rolls back its number instead of colliding in the register.
         session.add(entry)
         await session.flush()
+    await _after(session, directive, action, now=now, replacement=replacement)
     return directive
+
+
+def _check_body(action: str, body: TransitionRequest) -> None:
+    if body.records_file is not None and action != "archive":
+        raise UnprocessableError("'records_file' only applies to 'archive'")
+    if body.replacement_id is not None and action != "replace":
+        raise UnprocessableError("'replacement_id' only applies to 'replace'")
+    if action == "archive" and body.records_file is None:
+        raise UnprocessableError("archiving needs 'records_file' (file_notation, title, retention)")
+    if action == "replace" and body.replacement_id is None:
+        raise UnprocessableError("replacing needs 'replacement_id', an issued document")
+
+
+def _end_of_day(now: datetime, timezone: str) -> datetime:
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=17, minute=0, second=0, microsecond=0).astimezone(UTC) if local.hour < 17 else now
+
+
+async def _replacement(session: AsyncSession, directive: Directive, replacement_id: uuid.UUID) -> Directive:
+    replacement = await session.get(Directive, replacement_id)
+    if (
+        replacement is None
+        or replacement.issuer_code != directive.issuer_code
+        or replacement.id == directive.id
+        or replacement.status not in ("issued", "dispatched")
+    ):
+        raise InvalidReferenceError(
+            "the replacement must be another issued document of the same issuer",
+            errors=[{"location": ["body", "replacement_id"], "message": "not an issued document of this issuer"}],
+        )
+    if replacement.replaces_id is not None and replacement.replaces_id != directive.id:
+        raise InvalidReferenceError(
+            "the replacement already replaces another document",
+            errors=[{"location": ["body", "replacement_id"], "message": "already a replacement"}],
+        )
+    return replacement
+
+
+async def _after(
+    session: AsyncSession,
+    directive: Directive,
+    action: str,
+    *,
+    now: datetime,
+    replacement: Directive | None,
+) -> None:
+    """Effects that follow a state change, in the same transaction."""
+    if action == "issue":
+        dispatching.emit_event(session, "directive.issued", directive)
+        if directive.corrects_id is not None:
+            original = await session.get(Directive, directive.corrects_id)
+            if original is not None:
+                dispatching.emit_event(
+                    session, "directive.corrected", original, correction=dispatching.directive_summary(directive)
+                )
+    elif action == "dispatch":
+        await dispatching.dispatch(session, directive, now=now)
+    elif action == "recall":
+        dispatching.emit_event(session, "directive.recalled", directive, reason=directive.recall_reason)
+    elif action == "replace":
+        assert replacement is not None
+        replacement.replaces_id = directive.id
+        await session.flush()
+        dispatching.emit_event(
+            session, "directive.replaced", directive, replaced_by=dispatching.directive_summary(replacement)
+        )
+
+
+async def dispatch_due(session: AsyncSession, *, now: datetime, limit: int = 50) -> list[uuid.UUID]:
+    """Dispatch issued documents whose dispatch time has come (same day as issue; urgent at once)."""
+    statement = (
+        select(Directive.id)
+        .where(Directive.status == "issued", Directive.dispatch_due_at <= now)
+        .order_by(Directive.dispatch_due_at)
+        .limit(limit)
+    )
+    done = []
+    for directive_id in (await session.scalars(statement)).all():
+        directive = await session.get(Directive, directive_id)
+        assert directive is not None
+        system = Principal(
+            subject="system",
+            name="Hệ thống (tự động phát hành)",
+            roles=frozenset({"clerk"}),
+            unit=directive.issuer_code,
+        )
+        await ENGINE.fire(session, directive, "dispatch", system, values={"dispatched_at": now})
+        await dispatching.dispatch(session, directive, now=now)
+        done.append(directive_id)
+    return done
 
 
 async def _number(

@@ -45,6 +45,8 @@ STATUS_TEXT = {
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The PDF file"}
 }
+PUBLIC_PROBLEMS = {status: spec for status, spec in problem_responses(DirectiveNotFoundError).items() if status != 401}
+"""The public pages need no login: no 401; an unknown or malformed code is 404 / 422."""
 
 
 def _file_name(directive: Directive, kind: str) -> str:
@@ -228,7 +230,14 @@ async def _public_directive(session: SessionDep, public_id: str) -> Directive | 
 PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+$")]
 
 
-@router.get("/verify/{public_id}", response_class=HTMLResponse, include_in_schema=True, tags=["public"])
+@router.get(
+    "/verify/{public_id}",
+    response_class=HTMLResponse,
+    include_in_schema=True,
+    tags=["public"],
+    responses=PUBLIC_PROBLEMS
+    | {404: {"content": {"text/html": {}}, "description": "No issued document with this code (an HTML page)"}},
+)
 async def verification_page(public_id: PublicId, session: SessionDep, request: Request) -> HTMLResponse:
     """The public page behind the QR code printed on a letter (no login; nothing of drafts)."""
     directive = await _public_directive(session, public_id)
@@ -257,7 +266,11 @@ async def verification_page(public_id: PublicId, session: SessionDep, request: R
 
 
 @router.get(
-    "/verify/{public_id}/pdf", name="public_pdf", response_class=Response, tags=["public"], responses=PDF_RESPONSE
+    "/verify/{public_id}/pdf",
+    name="public_pdf",
+    response_class=Response,
+    tags=["public"],
+    responses=PDF_RESPONSE | PUBLIC_PROBLEMS,
 )
 async def public_pdf(public_id: PublicId, session: SessionDep, request: Request) -> Response:
     """The issued e-original of a document, for whoever holds its QR code (not for recalled ones)."""

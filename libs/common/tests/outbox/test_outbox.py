@@ -1,0 +1,338 @@
+"""Outbox, relay, receiver and feed, in-process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from outbox_models import (
+    MODELS,
+    OutboxEvent,
+    ReceivedEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookSubscription,
+    relay_settings,
+)
+from outbox_testkit import Receiver
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from common.db import transaction, utc_now
+from common.outbox import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    Relay,
+    WebhookSettings,
+    claim_received,
+    create_subscription,
+    emit,
+    event_matches,
+    feed,
+    rotate_secret,
+    subscription_view,
+)
+from common.webhooks import UnsafeUrlError, generate_secret
+from conftest import Database
+
+
+async def subscribe(db: Database, receiver: Receiver, types: list[str] | None = None) -> tuple[str, str]:
+    async with transaction(db.maker) as session:
+        sub, secret = await create_subscription(
+            session,
+            WebhookSubscription,
+            owner="integration:test",
+            url=receiver.url,
+            event_types=types or ["*"],
+            settings=relay_settings(),
+        )
+    receiver.state.secrets = [secret]
+    return sub.id, secret
+
+
+async def emit_events(db: Database, n: int, type_: str = "directive.dispatched") -> list[str]:
+    async with transaction(db.maker) as session:
+        events = [
+            emit(
+                session,
+                OutboxEvent,
+                type=type_,
+                subject=f"d{i}",
+                data={"n": i, "title": "Chỉ thị số 01"},
+                source="directive-api",
+            )
+            for i in range(n)
+        ]
+    return [e.id for e in events]
+
+
+async def deliveries(db: Database) -> list[WebhookDelivery]:
+    async with db.maker() as session:
+        return list((await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.created_at))).all())
+
+
+async def test_rolled_back_event_is_never_delivered(db: Database, receiver: Receiver) -> None:
+    await subscribe(db, receiver, ["directive.*"])
+
+    async def failing_business_change() -> None:
+        async with transaction(db.maker) as session:
+            emit(session, OutboxEvent, type="directive.issued", subject="x", data={}, source="directive-api")
+            raise RuntimeError("business rule failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_business_change()
+    kept = await emit_events(db, 1)
+    await emit_events(db, 1, type_="obligation.submitted")  # filtered out by the subscription
+    async with Relay(db.maker, MODELS, relay_settings()) as relay:
+        await relay.step()
+        assert await relay.step() == 0
+        stats = await relay.stats()
+    assert receiver.state.raw_posts == kept
+    assert dict(receiver.state.applied) == {kept[0]: 1}
+    assert stats == {PENDING: 0, DELIVERED: 1, DEAD: 0, "unsequenced": 0}
+    async with db.maker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 2
+
+
+async def test_failing_receiver_retries_with_backoff_then_applies_once(db: Database, receiver: Receiver) -> None:
+    await subscribe(db, receiver)
+    [event_id] = await emit_events(db, 1)
+    receiver.state.fail_first = 2
+    t0 = utc_now()
+    async with Relay(db.maker, MODELS, relay_settings(backoff_base_seconds=1.0)) as relay:
+        assert await relay.step(t0) == 2  # one event fanned out + one attempt
+        [d] = await deliveries(db)
+        assert (d.status, d.attempts, d.next_attempt_at) == (PENDING, 1, t0 + timedelta(seconds=1))
+        assert d.claimed_until is None and d.last_status_code == 500
+        assert await relay.deliver_due(t0 + timedelta(seconds=0.9)) == 0  # not due yet
+        assert await relay.deliver_due(t0 + timedelta(seconds=1)) == 1
+        [d] = await deliveries(db)
+        assert (d.attempts, d.next_attempt_at) == (2, t0 + timedelta(seconds=3))  # 1 s, then 2 s
+        assert await relay.deliver_due(t0 + timedelta(seconds=2.9)) == 0
+        assert await relay.deliver_due(t0 + timedelta(seconds=3)) == 1
+        assert await relay.deliver_due(t0 + timedelta(seconds=100)) == 0
+    [d] = await deliveries(db)
+    assert (d.status, d.attempts, d.last_error) == (DELIVERED, 3, None)
+    assert d.delivered_at is not None
+    async with db.maker() as session:
+        log = (await session.scalars(select(WebhookDeliveryAttempt).order_by(WebhookDeliveryAttempt.attempt))).all()
+    assert [(a.attempt, a.status_code, a.error) for a in log] == [
+        (1, 500, "HTTP 500"),
+        (2, 500, "HTTP 500"),
+        (3, 204, None),
+    ]
+    assert all(a.latency_ms >= 0 and a.delivery_id == d.id for a in log)
+    assert receiver.state.raw_posts == [event_id] * 3
+    assert dict(receiver.state.applied) == {event_id: 1}
+
+
+async def test_dead_letter_after_max_attempts_and_replay(db: Database, receiver: Receiver) -> None:
+    await subscribe(db, receiver)
+    [event_id] = await emit_events(db, 1)
+    receiver.state.always_fail = True
+    t0 = utc_now()
+    async with Relay(db.maker, MODELS, relay_settings(max_attempts=3)) as relay:
+        await relay.step(t0)
+        await relay.deliver_due(t0 + timedelta(seconds=1))
+        await relay.deliver_due(t0 + timedelta(seconds=3))
+        [d] = await deliveries(db)
+        assert (d.status, d.attempts, d.last_error) == (DEAD, 3, "HTTP 500")
+        assert await relay.deliver_due(t0 + timedelta(days=1)) == 0  # dead letters are not retried
+        assert await relay.replay(event_id="evt_unknown") == 0
+        receiver.state.always_fail = False
+        assert await relay.replay(delivery_id=d.id) == 1
+        assert await relay.replay(delivery_id=d.id) == 0  # already pending
+        assert await relay.deliver_due() == 1
+        [d] = await deliveries(db)
+        assert (d.status, d.attempts) == (DELIVERED, 1)
+        # Replaying a delivered event sends it again; the receiver recognises the webhook-id.
+        assert await relay.replay(event_id=event_id) == 1
+        assert await relay.deliver_due() == 1
+        with pytest.raises(ValueError, match="exactly one"):
+            await relay.replay()
+    assert receiver.state.raw_posts == [event_id] * 5
+    assert dict(receiver.state.applied) == {event_id: 1}
+    assert receiver.state.duplicates == 1
+    async with db.maker() as session:
+        assert await session.scalar(select(func.count()).select_from(WebhookDeliveryAttempt)) == 5
+
+
+async def test_signature_verifies_with_reference_library_during_rotation(db: Database, receiver: Receiver) -> None:
+    sub_id, first = await subscribe(db, receiver)
+    async with transaction(db.maker) as session:
+        sub = await session.get(WebhookSubscription, sub_id)
+        assert sub is not None
+        second = rotate_secret(sub)
+        view = subscription_view(sub)
+    assert second != first and view["secrets"] == [second[:10] + "…", first[:10] + "…"]
+    assert first not in str(view) and second not in str(view)
+    receiver.state.secrets = [second, first]  # the fake receiver checks each key alone
+    [event_id] = await emit_events(db, 1)
+    async with Relay(db.maker, MODELS, relay_settings()) as relay:
+        await relay.step()
+    assert receiver.state.reference_verified == 2
+    body, headers = receiver.state.bodies[event_id], receiver.state.headers[event_id]
+    assert headers["webhook-id"] == event_id and headers["content-type"] == "application/json"
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    wanted = {k: headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    envelope = Webhook(second).verify(body, wanted)
+    assert set(envelope) == {"id", "type", "occurred_at", "source", "subject", "sequence", "data"}
+    assert envelope["id"] == event_id and envelope["sequence"] == 1 and envelope["source"] == "directive-api"
+    assert envelope["data"] == {"n": 0, "title": "Chỉ thị số 01"} and envelope["occurred_at"].endswith("Z")
+    with pytest.raises(Exception, match="No matching signature"):
+        Webhook(generate_secret()).verify(body, wanted)
+
+
+async def test_feed_returns_events_in_sequence_order_with_cursor(db: Database) -> None:
+    ids = []
+    for _ in range(5):
+        ids += await emit_events(db, 5)
+    async with db.maker() as session:
+        assert await feed(session, OutboxEvent, after=0, limit=10) == ([], 0)  # not sequenced yet
+    async with Relay(db.maker, MODELS, relay_settings()) as relay:
+        await relay.step()
+    seen: list[str] = []
+    cursor, pages = 0, 0
+    while True:
+        async with db.maker() as session:
+            items, next_cursor = await feed(session, OutboxEvent, after=cursor, limit=10)
+        if not items:
+            assert next_cursor == cursor
+            break
+        pages += 1
+        assert [i["sequence"] for i in items] == list(range(cursor + 1, cursor + 1 + len(items)))
+        assert next_cursor == items[-1]["sequence"]
+        seen += [i["id"] for i in items]
+        cursor = next_cursor
+    assert pages == 3 and cursor == 25
+    assert seen == ids  # in emission order
+    async with db.maker() as session:
+        items, _ = await feed(session, OutboxEvent, after=23, limit=0)  # clamped to 1
+    assert [i["sequence"] for i in items] == [24]
+
+
+async def test_feed_cursor_never_skips_an_event_committed_out_of_order(pg_db: Database) -> None:
+    """T1 inserts first but commits after T2: the feed must still show T1's event after T2's."""
+    db = pg_db
+    relay = Relay(db.maker, MODELS, relay_settings())
+    slow = db.maker()
+    await slow.begin()
+    slow_event = emit(slow, OutboxEvent, type="a", subject="1", data={}, source="s")
+    await slow.flush()
+    [fast_id] = await emit_events(db, 1)
+    await relay.step()
+    async with db.maker() as session:
+        items, cursor = await feed(session, OutboxEvent, after=0, limit=100)
+    assert [i["id"] for i in items] == [fast_id] and cursor == 1
+    await slow.commit()
+    await slow.close()
+    await relay.step()
+    async with db.maker() as session:
+        items, cursor = await feed(session, OutboxEvent, after=cursor, limit=100)
+    assert [(i["id"], i["sequence"]) for i in items] == [(slow_event.id, 2)]
+    await relay.aclose()
+
+
+async def test_ssrf_subscriptions_refused_unless_allow_listed(sqlite_db: Database) -> None:
+    strict = WebhookSettings()
+    async with transaction(sqlite_db.maker) as session:
+        for url in (
+            "https://127.0.0.1/hook",
+            "https://10.0.0.1/hook",
+            "http://127.0.0.1:8080/hook",
+            "https://169.254.169.254/latest",
+        ):
+            with pytest.raises(UnsafeUrlError):
+                await create_subscription(
+                    session, WebhookSubscription, owner="o", url=url, event_types=["*"], settings=strict
+                )
+        with pytest.raises(UnsafeUrlError):  # private allowed, loopback still refused
+            await create_subscription(
+                session,
+                WebhookSubscription,
+                owner="o",
+                url="https://127.0.0.1/h",
+                event_types=["*"],
+                settings=WebhookSettings(allow_private=True),
+            )
+        private, _ = await create_subscription(
+            session,
+            WebhookSubscription,
+            owner="o",
+            url="https://10.0.0.1/h",
+            event_types=["*"],
+            settings=WebhookSettings(allow_private=True),
+        )
+        listed, secret = await create_subscription(
+            session,
+            WebhookSubscription,
+            owner="o",
+            url="http://127.0.0.1:8080/h",
+            event_types=["*"],
+            settings=WebhookSettings(allow_hosts=["127.0.0.1"]),
+        )
+        with pytest.raises(ValueError, match="event_types"):
+            await create_subscription(
+                session,
+                WebhookSubscription,
+                owner="o",
+                url="https://10.0.0.1/h",
+                event_types=[],
+                settings=WebhookSettings(allow_private=True),
+            )
+    assert secret.startswith("whsec_") and listed.secrets == [secret] and private.url == "https://10.0.0.1/h"
+    # The relay checks again before each POST: a URL that is not allowed by *its* settings is not contacted.
+    await emit_events(sqlite_db, 1)
+    async with Relay(sqlite_db.maker, MODELS, strict) as relay:
+        await relay.step()
+    async with sqlite_db.maker() as session:
+        errors = (await session.scalars(select(WebhookDeliveryAttempt.error))).all()
+    assert len(errors) == 2 and all(e and e.startswith("unsafe URL") for e in errors)
+
+
+def test_event_type_filter() -> None:
+    assert event_matches(["*"], "directive.issued")
+    assert event_matches(["directive.*"], "directive.issued")
+    assert not event_matches(["directive.*"], "obligation.submitted")
+    assert event_matches(["obligation.submitted"], "obligation.submitted")
+    assert not event_matches(["directive"], "directive.issued")
+
+
+async def test_claim_received_dedupes_in_the_callers_transaction(db: Database) -> None:
+    async with transaction(db.maker) as session:
+        assert await claim_received(session, ReceivedEvent, "evt_1", source="directive-api", type="t")
+        assert not await claim_received(session, ReceivedEvent, "evt_1")
+
+    async def failing_apply() -> None:
+        async with transaction(db.maker) as session:
+            assert await claim_received(session, ReceivedEvent, "evt_2")
+            raise RuntimeError("applying failed: the claim rolls back too")
+
+    with pytest.raises(RuntimeError):
+        await failing_apply()
+    async with transaction(db.maker) as session:
+        assert await claim_received(session, ReceivedEvent, "evt_2")
+        assert not await claim_received(session, ReceivedEvent, "evt_1")
+
+
+async def test_run_forever_delivers_and_stops_when_asked(db: Database, receiver: Receiver) -> None:
+    await subscribe(db, receiver)
+    ids = await emit_events(db, 15)
+    stop = asyncio.Event()
+    async with Relay(db.maker, MODELS, relay_settings(batch_size=4)) as relay:
+        worker = asyncio.create_task(relay.run_forever(stop, poll_interval=0.02))
+        for _ in range(500):
+            if len(receiver.state.applied) == 15:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(worker, timeout=5)
+        assert (await relay.stats())[DELIVERED] == 15
+    assert sorted(receiver.state.applied) == sorted(ids) and set(receiver.state.applied.values()) == {1}
+
+
+def test_emit_rejects_non_json_data() -> None:
+    with pytest.raises(TypeError):
+        emit(None, OutboxEvent, type="t", subject="s", data={"x": object()}, source="s")  # type: ignore[arg-type]

@@ -1,0 +1,196 @@
+"""The outgoing register (Sổ đăng ký văn bản đi, Decree 30 Phụ lục IV) as XLSX and as PDF."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.pdf.fonts import font_path
+from directive_api.directives.lifecycle import DOC_TYPES
+from directive_api.directives.models import Directive, Register, RegisterEntry
+from directive_api.dispatch.models import Delivery
+from directive_api.orgs.models import Unit, UnitGroup
+
+COLUMNS = (
+    "Số, ký hiệu văn bản",
+    "Ngày tháng văn bản",
+    "Tên loại và trích yếu nội dung văn bản",
+    "Người ký",
+    "Nơi nhận văn bản",
+    "Đơn vị, người nhận bản lưu",
+    "Số lượng bản",
+    "Ngày chuyển",
+    "Ký nhận",
+    "Ghi chú",
+)
+
+NOTES = {"recalled": "Đã thu hồi", "replaced": "Đã được thay thế", "archived": "Đã lưu hồ sơ"}
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One line of the register, in the decree's ten columns."""
+
+    notation: str
+    issued_on: str
+    type_and_subject: str
+    signer: str
+    recipients: str
+    archive_holder: str
+    copies: int | None
+    dispatched_on: str
+    signature: str
+    note: str
+
+    def cells(self) -> tuple[str | int | None, ...]:
+        return (
+            self.notation,
+            self.issued_on,
+            self.type_and_subject,
+            self.signer,
+            self.recipients,
+            self.archive_holder,
+            self.copies,
+            self.dispatched_on,
+            self.signature,
+            self.note,
+        )
+
+
+def _day(value: date | None) -> str:
+    return f"{value.day:02d}/{value.month:02d}/{value.year}" if value else ""
+
+
+async def rows(session: AsyncSession, entries: Sequence[RegisterEntry]) -> list[RegisterRow]:
+    """The register's lines, in number order."""
+    ids = [e.directive_id for e in entries]
+    directives = {d.id: d for d in (await session.scalars(select(Directive).where(Directive.id.in_(ids)))).all()}
+    counts = dict(
+        (
+            await session.execute(
+                select(Delivery.directive_id, func.count())
+                .where(Delivery.directive_id.in_(ids))
+                .group_by(Delivery.directive_id)
+            )
+        ).all()
+    )
+    groups = {g.code: g.name for g in (await session.scalars(select(UnitGroup))).all()}
+    unit_codes = {a["unit"] for d in directives.values() for a in d.addressees if a.get("unit")}
+    units = {u.code: u.name for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes)))).all()}
+    lines = []
+    for entry in entries:
+        directive = directives[entry.directive_id]
+        type_name, abbreviation = DOC_TYPES[entry.doc_type]
+        subject = ("V/v " if abbreviation is None else "") + entry.subject
+        recipients = "; ".join(
+            a.get("label")
+            or (groups.get(a["group"], a["group"]) if a.get("group") else units.get(a["unit"], a["unit"]))
+            for a in directive.addressees
+        )
+        sent = counts.get(directive.id)
+        if sent:
+            recipients += f" ({sent} nơi nhận)"
+        holder = directive.archive_line.removeprefix("Lưu:").strip().rstrip(".")
+        dispatched = directive.dispatched_at.date() if directive.dispatched_at else None
+        lines.append(
+            RegisterRow(
+                notation=entry.notation,
+                issued_on=_day(entry.issued_on),
+                type_and_subject=f"{type_name}: {subject}",
+                signer=entry.signer_name,
+                recipients=recipients,
+                archive_holder=holder,
+                copies=directive.copies or sent,
+                dispatched_on=_day(dispatched),
+                signature="",
+                note=NOTES.get(directive.status, ""),
+            )
+        )
+    return lines
+
+
+def to_xlsx(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> bytes:
+    """The register as an Excel workbook: a title block, the ten numbered columns, one row per number."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = f"So VB di {register.year}"
+    bold = Font(name="Times New Roman", bold=True, size=12)
+    regular = Font(name="Times New Roman", size=12)
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    sheet.append([issuer.letterhead_parent or ""])
+    sheet.append([issuer.letterhead_name or issuer.name])
+    sheet.append(["SỔ ĐĂNG KÝ VĂN BẢN ĐI"])
+    first, last = (lines[0].notation, lines[-1].notation) if lines else ("", "")
+    sheet.append([f"Năm {register.year} — Sổ {register.code} — Từ số {first} đến số {last}"])
+    sheet.append([])
+    header_row = sheet.max_row + 1
+    sheet.append(list(COLUMNS))
+    sheet.append([f"({i})" for i in range(1, 11)])
+    for row in sheet.iter_rows(min_row=header_row, max_row=header_row + 1):
+        for cell in row:
+            cell.font = bold
+            cell.border = border
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for line in lines:
+        sheet.append(list(line.cells()))
+        for cell in sheet[sheet.max_row]:
+            cell.font = regular
+            cell.border = border
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for title_row in range(1, 5):
+        sheet.cell(row=title_row, column=1).font = bold
+    for letter, width in zip("ABCDEFGHIJ", (18, 12, 50, 20, 40, 18, 9, 12, 10, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = sheet.cell(row=header_row + 2, column=1)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> bytes:
+    """The register printed on A4 landscape with the document fonts (for binding, "đóng sổ")."""
+    from weasyprint import HTML
+
+    faces = "".join(
+        f"@font-face {{ font-family: 'Doc'; src: url('{font_path(style).as_uri()}'); "
+        f"font-weight: {'bold' if 'Bold' in style else 'normal'}; "
+        f"font-style: {'italic' if 'Italic' in style else 'normal'}; }}"
+        for style in ("Regular", "Bold", "Italic", "BoldItalic")
+    )
+    esc = html.escape
+    body_rows = "".join(
+        "<tr>" + "".join(f"<td>{esc('' if c is None else str(c))}</td>" for c in line.cells()) + "</tr>"
+        for line in lines
+    )
+    numbers = [line.notation for line in lines]
+    document = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><style>
+    {faces}
+    @page {{ size: A4 landscape; margin: 15mm 15mm 15mm 20mm;
+             @top-center {{ content: counter(page); font: 11pt 'Doc'; }} }}
+    @page :first {{ @top-center {{ content: none; }} }}
+    body {{ font-family: 'Doc'; font-size: 11pt; }}
+    .cover {{ text-align: center; margin-bottom: 8mm; }} .cover p {{ margin: 1mm 0; }}
+    h1 {{ font-size: 16pt; margin: 4mm 0 2mm; }}
+    table {{ border-collapse: collapse; width: 100%; }}
+    th, td {{ border: 0.5pt solid #000; padding: 1.5mm; vertical-align: top; }}
+    th {{ font-weight: bold; text-align: center; }} thead {{ display: table-header-group; }}
+    </style></head><body>
+    <div class="cover"><p>{esc(issuer.letterhead_parent or "")}</p>
+    <p><b>{esc(issuer.letterhead_name or issuer.name)}</b></p>
+    <h1>SỔ ĐĂNG KÝ VĂN BẢN ĐI</h1><p>Năm {register.year} — Sổ {esc(register.code)}</p>
+    <p>Từ số {esc(numbers[0] if numbers else "")} đến số {esc(numbers[-1] if numbers else "")}</p></div>
+    <table><thead><tr>{"".join(f"<th>{esc(c)}</th>" for c in COLUMNS)}</tr>
+    <tr>{"".join(f"<th>({i})</th>" for i in range(1, 11))}</tr></thead><tbody>{body_rows}</tbody></table>
+    </body></html>"""
+    pdf: bytes = HTML(string=document).write_pdf()
+    return pdf

@@ -1,0 +1,274 @@
+"""Deliveries, the event feed, webhook subscriptions, the event inbox, and edXML exchange."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from common.app import SessionDep
+from common.auth import CurrentPrincipal, Principal, require_roles
+from common.outbox import claim_received, create_subscription, feed, receive, rotate_secret, subscription_view
+from common.problems import (
+    ForbiddenError,
+    NotAuthenticatedError,
+    NotFoundError,
+    UnprocessableError,
+    problem_responses,
+)
+from common.webhooks import UnsafeUrlError, WebhookVerificationError
+from directive_api.directives import service as directives
+from directive_api.directives.errors import DirectiveNotFoundError
+from directive_api.directives.lifecycle import OFFICE_ROLES
+from directive_api.directives.models import Directive
+from directive_api.dispatch import service
+from directive_api.dispatch.models import Delivery, DeliveryStatusLog, OutboxEvent, ReceivedEvent, WebhookSubscription
+
+router = APIRouter(prefix="/v1", tags=["dispatch"])
+
+FEED_ROLES = ("integration", "monitor", "admin", "auditor", "clerk")
+SUBSCRIPTION_ROLES = ("integration", "admin")
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    unit_code: str
+    role: str
+    channel: str
+    status: str
+    """``sent``, then the edXML codes: 01 arrived, 02 refused, 03 accepted, 04 assigned, 05 processing, 06 done."""
+    status_reason: str | None
+    status_at: Any
+    compliance_status: str | None
+
+
+class DeliveryPage(BaseModel):
+    directive_id: uuid.UUID
+    counts: dict[str, int]
+    items: list[DeliveryRead]
+
+
+@router.get(
+    "/directives/{directive_id}/recipients",
+    response_model=DeliveryPage,
+    responses=problem_responses(DirectiveNotFoundError),
+)
+async def list_recipients(directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal) -> DeliveryPage:
+    """Every recipient of a dispatched document with its delivery status and compliance status.
+
+    A unit officer sees only its own unit's delivery."""
+    directive = await directives.get_directive(session, directive_id, actor=actor)
+    rows = await service.list_deliveries(session, directive.id)
+    if not (actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code):
+        rows = [r for r in rows if r.unit_code == actor.unit]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return DeliveryPage(directive_id=directive.id, counts=counts, items=[DeliveryRead.model_validate(r) for r in rows])
+
+
+class EventPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: int
+    """Pass it as `after` to get the next page; equal to `after` when nothing new has arrived."""
+
+
+@router.get("/events", response_model=EventPage, tags=["events"], responses=problem_responses(ForbiddenError))
+async def list_events(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPage:
+    """The pull feed of events for systems that cannot receive webhooks (see docs/events.md)."""
+    require_roles(actor, *FEED_ROLES)
+    items, cursor = await feed(session, OutboxEvent, after=after, limit=limit)
+    if actor.unit is not None and not actor.has_any("admin", "auditor"):
+        items = [e for e in items if (e["data"].get("directive") or {}).get("issuer_code") in (None, actor.unit)]
+    return EventPage(items=items, next_cursor=cursor)
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(max_length=2000)]
+    event_types: Annotated[
+        list[Annotated[str, Field(pattern=r"^(\*|[a-z_]+(\.[a-z_*]+)*)$")]], Field(min_length=1, max_length=50)
+    ] = ["*"]
+
+
+class SubscriptionCreated(BaseModel):
+    subscription: dict[str, Any]
+    secret: str
+    """Shown once: verify each delivery's `webhook-signature` with it (Standard Webhooks)."""
+
+
+class SubscriptionNotFoundError(NotFoundError):
+    title = "Subscription not found"
+
+
+class UnsafeWebhookUrlError(UnprocessableError):
+    title = "The webhook URL is not allowed"
+
+
+@router.post(
+    "/webhook-subscriptions",
+    status_code=201,
+    response_model=SubscriptionCreated,
+    tags=["events"],
+    responses=problem_responses(ForbiddenError, UnsafeWebhookUrlError),
+)
+async def create_webhook_subscription(
+    body: SubscriptionCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> SubscriptionCreated:
+    """Subscribe a URL to events. URLs on loopback, private or metadata addresses are refused
+    unless allow-listed; redirects are never followed."""
+    require_roles(actor, *SUBSCRIPTION_ROLES)
+    try:
+        subscription, secret = await create_subscription(
+            session,
+            WebhookSubscription,
+            owner=actor.id,
+            url=body.url,
+            event_types=body.event_types,
+            settings=request.app.state.settings.webhooks,
+        )
+    except (UnsafeUrlError, ValueError) as exc:
+        raise UnsafeWebhookUrlError(str(exc)) from None
+    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+
+
+async def _own_subscription(session: SessionDep, subscription_id: str, actor: Principal) -> WebhookSubscription:
+    subscription = await session.get(WebhookSubscription, subscription_id)
+    if subscription is None or (subscription.owner != actor.id and not actor.has_any("admin")):
+        raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
+    return subscription
+
+
+@router.get(
+    "/webhook-subscriptions",
+    response_model=list[dict[str, Any]],
+    tags=["events"],
+    responses=problem_responses(ForbiddenError),
+)
+async def list_webhook_subscriptions(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
+    """The caller's subscriptions (secrets masked)."""
+    require_roles(actor, *SUBSCRIPTION_ROLES)
+    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
+    if not actor.has_any("admin"):
+        statement = statement.where(WebhookSubscription.owner == actor.id)
+    return [subscription_view(s) for s in (await session.scalars(statement)).all()]
+
+
+@router.post(
+    "/webhook-subscriptions/{subscription_id}/rotate-secret",
+    response_model=SubscriptionCreated,
+    tags=["events"],
+    responses=problem_responses(ForbiddenError, SubscriptionNotFoundError),
+)
+async def rotate_webhook_secret(
+    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal
+) -> SubscriptionCreated:
+    """A new secret; the previous one keeps signing too until the next rotation."""
+    require_roles(actor, *SUBSCRIPTION_ROLES)
+    subscription = await _own_subscription(session, subscription_id, actor)
+    secret = rotate_secret(subscription)
+    await session.flush()
+    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+
+
+@router.delete(
+    "/webhook-subscriptions/{subscription_id}",
+    status_code=204,
+    tags=["events"],
+    responses=problem_responses(ForbiddenError, SubscriptionNotFoundError),
+)
+async def delete_webhook_subscription(
+    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal
+) -> None:
+    """Stop deliveries to this subscription (it is deactivated, its log kept)."""
+    require_roles(actor, *SUBSCRIPTION_ROLES)
+    subscription = await _own_subscription(session, subscription_id, actor)
+    subscription.active = False
+    await session.flush()
+
+
+_RANK = {"sent": 0, "01": 1, "03": 3, "04": 4, "05": 5, "06": 6}
+"""Forward order of delivery statuses; compliance events never move a delivery backwards."""
+
+COMPLIANCE_TO_DELIVERY = {
+    "obligation.acknowledged": ("acknowledged", "03"),
+    "obligation.submitted": ("submitted", "05"),
+    "obligation.returned": ("returned", "05"),
+    "obligation.accepted": ("accepted", "06"),
+    "obligation.overdue": ("overdue", None),
+}
+
+
+class InboxResult(BaseModel):
+    event_id: str
+    duplicate: bool
+    applied: bool
+
+
+@router.post("/inbox/events", response_model=InboxResult, tags=["events"], responses=problem_responses())
+async def receive_event(request: Request, session: SessionDep) -> InboxResult:
+    """Events from report-api (Standard Webhooks signature; de-duplicated on `webhook-id`): a unit's
+    acknowledgement and progress move its delivery status, so delivery and compliance meet here.
+
+    Authenticated by the webhook signature instead of a bearer token."""
+    secrets = [s.get_secret_value() for s in request.app.state.settings.inbox_secrets]
+    if not secrets:
+        raise ForbiddenError("this service accepts no incoming events (no inbox secret configured)")
+    body = await request.body()
+
+    async def seen(event_id: str) -> bool:
+        return not await claim_received(session, ReceivedEvent, event_id, source="report-api")
+
+    try:
+        received = await receive(request.headers, body, secrets, seen)
+    except WebhookVerificationError as exc:
+        raise NotAuthenticatedError(f"invalid webhook signature: {exc}") from None
+    except ValueError as exc:
+        raise UnprocessableError(str(exc)) from None
+    if received.duplicate:
+        return InboxResult(event_id=received.msg_id, duplicate=True, applied=False)
+    applied = await _apply_compliance_event(session, received.event, request.app.state.clock())
+    return InboxResult(event_id=received.msg_id, duplicate=False, applied=applied)
+
+
+async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], now: Any) -> bool:
+    mapping = COMPLIANCE_TO_DELIVERY.get(str(event.get("type")))
+    data = event.get("data") or {}
+    if mapping is None:
+        return False
+    try:
+        directive_id = uuid.UUID(str(data.get("directive_id")))
+    except ValueError:
+        return False
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.directive_id == directive_id, Delivery.unit_code == str(data.get("unit_code")))
+    )
+    directive = await session.get(Directive, directive_id)
+    if delivery is None or directive is None:
+        return False
+    compliance_status, code = mapping
+    delivery.compliance_status = compliance_status
+    session.add(
+        DeliveryStatusLog(delivery_id=delivery.id, status=compliance_status, reason=None, source="report-api", at=now)
+    )
+    if (
+        code is not None
+        and _RANK.get(delivery.status, 99) < _RANK[code]
+        and directive.status not in ("archived", "recalled")
+    ):
+        await service.apply_status(
+            session, delivery, status=code, reason=None, source="report-api", at=now, directive=directive
+        )
+    await session.flush()
+    return True
