@@ -57,6 +57,8 @@ def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str
             "REPORT_API_DIRECTIVE_API_INBOX_URL": f"http://127.0.0.1:{directive_port}/v1/inbox/events",
             "REPORT_API_DIRECTIVE_API_INBOX_SECRET": to_directive,
             "REPORT_API_EVIDENCE_DIR": str(var / "evidence"),
+            "REPORT_API_RUN_WORKERS_IN_PROCESS": "true",
+            "REPORT_API_WEBHOOKS__ALLOW_HOSTS": json.dumps(["127.0.0.1"]),
             "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
             "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import io
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import run_local
 
+from common.auth import mint_token
+from directive_api.walk import tokens as walk_tokens
 from directive_api.walk import walk_seed_letter
 
 
@@ -33,6 +38,7 @@ def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
         assert "history: create → submit → return → edit → submit → approve → issue" in text
         report = httpx.get(f"http://127.0.0.1:{report_port}/openapi.json", timeout=10)
         assert report.json()["info"]["title"] == "report-api"
+        _dispatch_and_follow(var, directive_port, report_port)
         unauthenticated = httpx.get(f"http://127.0.0.1:{directive_port}/v1/directives", timeout=10)
         assert unauthenticated.status_code == 401
         assert unauthenticated.headers["content-type"] == "application/problem+json"
@@ -46,3 +52,53 @@ def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
         assert "✓ Số: 02/VPUB-TTĐH" in out.getvalue()
     finally:
         run_local.stop(processes)
+
+
+def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> None:
+    """Dispatch the issued letter; report-api (another process) gets the obligations over real HTTP,
+    a ward acknowledges, and directive-api's delivery shows it."""
+    tokens = walk_tokens(var / "keys")
+    directive = f"http://127.0.0.1:{directive_port}"
+    report = f"http://127.0.0.1:{report_port}"
+    clerk = {"Authorization": f"Bearer {tokens['vo-thi-thu']}"}
+    monitor = {"Authorization": f"Bearer {tokens['dang-minh-khoa']}"}
+    doc = httpx.get(f"{directive}/v1/directives?status=issued", headers=clerk, timeout=10).json()["items"][0]
+    dispatched = httpx.post(
+        f"{directive}/v1/directives/{doc['id']}/dispatch", headers={**clerk, "If-Match": doc["etag"]}, timeout=30
+    )
+    assert dispatched.status_code == 200, dispatched.text
+
+    def compliance() -> dict[str, Any]:
+        response = httpx.get(f"{report}/v1/directives/{doc['id']}/compliance", headers=monitor, timeout=10)
+        return response.json() if response.status_code == 200 else {}
+
+    _wait_for(lambda: compliance().get("total") == 122, "report-api to hold 122 obligations")
+    private = (var / "keys" / "jwt-private.pem").read_bytes()
+    ward = {
+        "Authorization": "Bearer "
+        + mint_token(private, subject="officer-x31299", roles=["unit_officer"], unit="X31299")
+    }
+    inbox = httpx.get(f"{report}/v1/me/obligations", headers=ward, timeout=10).json()
+    mine = [o for o in inbox["items"] if o["directive"]["id"] == doc["id"]]
+    assert len(mine) == 1
+    acknowledged = httpx.post(f"{report}/v1/obligations/{mine[0]['id']}/acknowledge", headers=ward, timeout=10)
+    assert acknowledged.status_code == 200, acknowledged.text
+
+    def ward_delivery() -> dict[str, Any]:
+        items = httpx.get(f"{directive}/v1/directives/{doc['id']}/recipients", headers=clerk, timeout=10).json()[
+            "items"
+        ]
+        return next(i for i in items if i["unit_code"] == "X31299")
+
+    _wait_for(
+        lambda: ward_delivery()["compliance_status"] == "acknowledged", "directive-api to see the acknowledgement"
+    )
+    assert ward_delivery()["status"] == "03"

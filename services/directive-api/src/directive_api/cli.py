@@ -12,6 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
 from common.db import create_engine, create_sessionmaker, transaction
 from directive_api.settings import Settings
@@ -38,6 +39,18 @@ async def seed(url: str) -> dict[str, int]:
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             return await load_directory(session)
+    finally:
+        await engine.dispose()
+
+
+async def verify_audit(url: str) -> ChainReport:
+    """Recompute the history's hash chain."""
+    from directive_api.directives.models import DirectiveHistory
+
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await verify_chain(session, DirectiveHistory)
     finally:
         await engine.dispose()
 
@@ -74,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--unit", help="unit code (default: the person's unit)")
     token.add_argument("--keys", type=Path, default=Path("var/keys"))
     sub.add_parser("relay", help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)")
+    sub.add_parser("verify-audit", help="recompute the hash chain of the history; exit 1 and say where it breaks")
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
     walk.add_argument("--base-url", default="http://127.0.0.1:8001")
     walk.add_argument("--keys", type=Path, default=Path("var/keys"))
@@ -125,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.command == "relay":
         asyncio.run(_worker(settings))
+    elif args.command == "verify-audit":
+        report = asyncio.run(verify_audit(settings.database.url))
+        print(f"{report.table}: {report.checked} entries checked")
+        for problem in report.problems:
+            print(f"  ✗ {problem}")
+        print("  ✓ the chain is intact" if report.ok else f"  first bad entry: {report.first_bad_seq}")
+        return 0 if report.ok else 1
     elif args.command == "walk-seed":
         from directive_api.walk import walk_seed_letter
 

@@ -62,7 +62,10 @@ async def run(
     clock: Callable[[], datetime] = utc_now,
 ) -> None:
     """Relay events and dispatch due documents until ``stop`` is set (finishing the current round)."""
-    await ensure_subscribers(maker, settings)
+    try:
+        await ensure_subscribers(maker, settings)
+    except Exception:  # a misconfigured subscriber must not stop timers and the relay
+        logger.exception("could not register the configured webhook subscribers")
     async with Relay(maker, OUTBOX, settings.webhooks) as relay:
         while not stop.is_set():
             busy = 0

@@ -1,15 +1,21 @@
-"""Operator commands of report-api: ``report-api migrate|serve``."""
+"""Operator commands of report-api: ``report-api migrate|serve|run-timers``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import os
+from collections.abc import Callable
+from datetime import datetime
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 
 from common.auth import ensure_dev_keys
+from common.db import create_engine, create_sessionmaker, utc_now
 from report_api.settings import Settings
 
 
@@ -26,6 +32,28 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+async def run_timers(
+    settings: Settings, *, interval: float, once: bool = False, clock: Callable[[], datetime] = utc_now
+) -> int:
+    """Fire due timers and relay events every ``interval`` seconds (until SIGTERM, or once).
+
+    Returns how many timers fired."""
+    import signal
+
+    from report_api import workers
+
+    engine = create_engine(settings.database.url, pool_size=2)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        return await workers.run(create_sessionmaker(engine), settings, stop, clock=clock, interval=interval, once=once)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``report-api`` command."""
     parser = argparse.ArgumentParser(prog="report-api", description=__doc__)
@@ -35,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8002)
     serve.add_argument("--workers", type=int, default=1)
+    timers = sub.add_parser("run-timers", help="run due reminder/escalation timers in a loop")
+    timers.add_argument("--interval", type=float, default=None, help="seconds between rounds")
+    timers.add_argument("--once", action="store_true", help="run one round and exit")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "migrate":
@@ -55,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             proxy_headers=True,
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
+    elif args.command == "run-timers":
+        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+        interval = args.interval or settings.timer_interval_seconds
+        fired = asyncio.run(run_timers(settings, interval=interval, once=args.once))
+        print("fired", fired)
     return 0
 
 

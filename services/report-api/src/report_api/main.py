@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -9,14 +10,23 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.db import utc_now
+from report_api.obligations.dashboard import router as dashboard_router
+from report_api.obligations.router import router as obligations_router
 from report_api.settings import Settings, get_settings
 
 DESCRIPTION = """
 Compliance responses of the units a document is addressed to: acknowledgement, structured reports
 and evidence, review, deadlines in working days, reminders and escalation, dashboards.
 
-Every endpoint needs a bearer JWT; every error is `application/problem+json` (RFC 9457).
+Every endpoint needs a bearer JWT (the webhook inbox: a Standard Webhooks signature; the dashboard
+accepts the token as `?token=` too, for browsers); every error is `application/problem+json` (RFC 9457).
 """
+
+
+async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
+    from report_api import workers
+
+    await workers.run(app.state.sessionmaker, app.state.settings, stop, clock=app.state.clock)
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
@@ -28,8 +38,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[],
+        routers=[obligations_router, dashboard_router],
+        background=_in_process_workers if settings.run_workers_in_process else None,
+        openapi_tags=[
+            {"name": "units", "description": "What an addressee unit owes and answers."},
+            {"name": "office", "description": "Review, extensions, reminders and compliance views of the Office."},
+            {"name": "events", "description": "directive-api's webhooks in; report-api's event feed out."},
+            {"name": "dashboard", "description": "HTML page for the Office."},
+        ],
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.calendar = settings.calendar()
     return app

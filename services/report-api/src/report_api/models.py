@@ -15,3 +15,4 @@ class Model(DeclarativeBase):
 
 def load_all_models() -> None:
     """Import every domain's models so that ``Model.metadata`` knows all tables."""
+    from report_api.obligations import models as _obligations  # noqa: F401

@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.calendar import WorkingCalendar
+from common.outbox import WebhookSettings
 from common.settings import AuthSettings, DatabaseSettings
 
 
@@ -23,6 +25,42 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     directive_api_url: str = "http://127.0.0.1:8001"
     """Where directive-api's event feed and webhooks come from."""
+    webhook_secrets: str = ""
+    """``REPORT_API_WEBHOOK_SECRETS``: the active ``whsec_…`` secrets of the inbox, comma-separated
+    (two during a rotation). Without one, the inbox refuses every delivery."""
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    office_unit_code: str = "VPUB"
+    """The unit whose monitors and admins follow compliance (the Office of the People's Committee)."""
+    default_supervisor_code: str = "UBND-TP"
+    """Where a Kiểm điểm escalates when the dispatched event names no supervising body of the unit."""
+    evidence_dir: Path = Path("var/evidence")
+    """``REPORT_API_EVIDENCE_DIR``: folder of uploaded evidence files (outside any served folder)."""
+    evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    """``REPORT_API_EVIDENCE_MAX_BYTES``: the largest accepted evidence file."""
+    extra_days_off: str = ""
+    """``REPORT_API_EXTRA_DAYS_OFF``: announced days off beyond ``holidays.VN`` (``2026-02-14..2026-02-22``)."""
+    extra_working_days: str = ""
+    """``REPORT_API_EXTRA_WORKING_DAYS``: announced make-up working days."""
+    reminder_hour: int = Field(default=8, ge=0, le=23)
+    """Local hour at which scheduled reminders of a day fall due."""
+    timer_interval_seconds: float = Field(default=60.0, gt=0)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    """Delivery policy of report-api's own events (to directive-api and e-office systems)."""
+    directive_api_inbox_url: str | None = None
+    """directive-api's ``/v1/inbox/events``: obligation events are delivered there when set."""
+    directive_api_inbox_secret: SecretStr | None = None
+    """The secret directive-api checks on those deliveries (its ``INBOX_SECRETS``)."""
+    run_workers_in_process: bool = False
+    """Run the timers and the event relay inside the web process (the embedded default)."""
+    """Pause between two runs of ``report-api run-timers``."""
+
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar with this deployment's announced changes."""
+        return WorkingCalendar.from_settings(self.extra_days_off, self.extra_working_days)
+
+    def webhook_secret_list(self) -> list[str]:
+        """The configured inbox secrets."""
+        return [s.strip() for s in self.webhook_secrets.split(",") if s.strip()]
 
 
 @lru_cache

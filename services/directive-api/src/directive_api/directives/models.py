@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from common.audit import AuditChainMixin
 from common.db import JSONType, UTCDateTime, utc_now
 from common.http import IdempotencyRecordMixin
 from directive_api.directives.lifecycle import DirectiveStatus
@@ -91,10 +92,27 @@ class Directive(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
-class DirectiveHistory(Model):
-    """One row per transition: who did what, when, from which state to which, and why."""
+class DirectiveHistory(AuditChainMixin, Model):
+    """One row per change: who did what, when, from which state to which, and why.
+
+    Append-only (database triggers refuse UPDATE and DELETE) and hash-chained (common.audit).
+    """
 
     __tablename__ = "directive_history"
+    __audit_fields__ = (
+        "directive_id",
+        "action",
+        "from_status",
+        "to_status",
+        "actor_id",
+        "actor_name",
+        "actor_roles",
+        "comment",
+        "version",
+        "workflow",
+        "workflow_version",
+        "at",
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), index=True)

@@ -27,7 +27,12 @@ Text = Annotated[
     AfterValidator(_nfc),
     AfterValidator(_no_control),
 ]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(_nfc)]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    AfterValidator(_nfc),
+    AfterValidator(_no_control),
+]
 
 
 class StrictModel(BaseModel):

@@ -72,6 +72,7 @@ def _history_row(
         version=entity.version,
         workflow=definition.name,
         workflow_version=definition.version,
+        at=utc_now(),
     )
 
 
@@ -91,6 +92,7 @@ def _record(directive: Directive, action: str, actor: Principal, *, from_status:
         version=directive.version,
         workflow=DIRECTIVE_WORKFLOW.name,
         workflow_version=DIRECTIVE_WORKFLOW.version,
+        at=utc_now(),
     )
 
 

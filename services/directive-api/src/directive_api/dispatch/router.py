@@ -13,6 +13,7 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal, Principal, require_roles
 from common.outbox import claim_received, create_subscription, feed, receive, rotate_secret, subscription_view
 from common.problems import (
+    BadRequestError,
     ForbiddenError,
     NotAuthenticatedError,
     NotFoundError,
@@ -56,7 +57,7 @@ class DeliveryPage(BaseModel):
 @router.get(
     "/directives/{directive_id}/recipients",
     response_model=DeliveryPage,
-    responses=problem_responses(DirectiveNotFoundError),
+    responses=problem_responses(DirectiveNotFoundError, ForbiddenError),
 )
 async def list_recipients(directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal) -> DeliveryPage:
     """Every recipient of a dispatched document with its delivery status and compliance status.
@@ -121,7 +122,7 @@ class UnsafeWebhookUrlError(UnprocessableError):
     status_code=201,
     response_model=SubscriptionCreated,
     tags=["events"],
-    responses=problem_responses(ForbiddenError, UnsafeWebhookUrlError),
+    responses=problem_responses(BadRequestError, ForbiddenError, UnsafeWebhookUrlError),
 )
 async def create_webhook_subscription(
     body: SubscriptionCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
@@ -216,7 +217,12 @@ class InboxResult(BaseModel):
     applied: bool
 
 
-@router.post("/inbox/events", response_model=InboxResult, tags=["events"], responses=problem_responses())
+@router.post(
+    "/inbox/events",
+    response_model=InboxResult,
+    tags=["events"],
+    responses=problem_responses(BadRequestError, ForbiddenError),
+)
 async def receive_event(request: Request, session: SessionDep) -> InboxResult:
     """Events from report-api (Standard Webhooks signature; de-duplicated on `webhook-id`): a unit's
     acknowledgement and progress move its delivery status, so delivery and compliance meet here.

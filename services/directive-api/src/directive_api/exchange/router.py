@@ -67,7 +67,7 @@ def _limits(request: Request) -> ParseLimits:
 @router.get(
     "/directives/{directive_id}/edxml",
     response_class=Response,
-    responses=XML_RESPONSE | problem_responses(DirectiveNotFoundError, NotIssuedError, ConflictError),
+    responses=XML_RESPONSE | problem_responses(DirectiveNotFoundError, ForbiddenError, NotIssuedError, ConflictError),
 )
 async def export_edxml(
     directive_id: uuid.UUID,
@@ -97,7 +97,7 @@ class StatusApplied(BaseModel):
     "/edxml/status",
     response_model=StatusApplied,
     responses=problem_responses(
-        InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
@@ -133,7 +133,7 @@ class ReplyLinked(BaseModel):
     response_model=ReplyLinked,
     status_code=202,
     responses=problem_responses(
-        InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )

@@ -15,6 +15,9 @@ from directive_api.people.models import Person
 
 router = APIRouter(prefix="/v1", tags=["directory"])
 
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+"""Codes, ids and search words never contain control characters (PostgreSQL refuses NUL in text)."""
+
 
 class UnitNotFoundError(NotFoundError):
     title = "Unit not found"
@@ -70,16 +73,20 @@ class PersonRead(BaseModel):
 async def list_orgs(
     session: SessionDep,
     _actor: CurrentPrincipal,
-    group: Annotated[str | None, Query(max_length=40, description="Only units of this group")] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=100, description="Search in names")] = None,
+    group: Annotated[
+        str | None, Query(max_length=40, pattern=NO_CONTROL, description="Only units of this group")
+    ] = None,
+    kind: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL, description="Search in names")] = None,
 ) -> list[UnitRead]:
     """The units of the directory (departments, organisations, wards and communes, …)."""
     return [UnitRead.model_validate(u) for u in await service.list_units(session, group=group, kind=kind, query=q)]
 
 
 @router.get("/orgs/{code}", response_model=UnitRead, responses=problem_responses(UnitNotFoundError))
-async def get_org(code: Annotated[str, Path(max_length=40)], session: SessionDep, _actor: CurrentPrincipal) -> UnitRead:
+async def get_org(
+    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
+) -> UnitRead:
     """One unit."""
     unit = await service.get_unit(session, code)
     if unit is None:
@@ -95,7 +102,7 @@ async def list_org_groups(session: SessionDep, _actor: CurrentPrincipal) -> list
 
 @router.get("/org-groups/{code}", response_model=GroupDetail, responses=problem_responses(GroupNotFoundError))
 async def get_org_group(
-    code: Annotated[str, Path(max_length=40)], session: SessionDep, _actor: CurrentPrincipal
+    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
 ) -> GroupDetail:
     """A group with the units it expands to."""
     group = await service.get_group(session, code)
@@ -114,8 +121,8 @@ async def get_org_group(
 async def list_people(
     session: SessionDep,
     _actor: CurrentPrincipal,
-    unit: Annotated[str | None, Query(max_length=40)] = None,
-    role: Annotated[str | None, Query(max_length=40)] = None,
+    unit: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL)] = None,
+    role: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL)] = None,
 ) -> list[PersonRead]:
     """Staff known to the directory: who drafts, reviews, signs and issues."""
     from sqlalchemy import select
@@ -136,7 +143,7 @@ async def list_people(
     responses=problem_responses(PersonNotFoundError),
 )
 async def get_person(
-    person_id: Annotated[str, Path(max_length=64)], session: SessionDep, _actor: CurrentPrincipal
+    person_id: Annotated[str, Path(max_length=64, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
 ) -> PersonRead:
     """One person, with the signature block they sign with."""
     person = await session.get(Person, person_id)

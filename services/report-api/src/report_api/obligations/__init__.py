@@ -1,0 +1,1 @@
+"""Obligations of addressee units: their reports, review, reminders and the compliance views."""

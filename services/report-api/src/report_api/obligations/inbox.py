@@ -1,0 +1,289 @@
+"""directive-api's events in: webhooks (Standard Webhooks signatures) and the pull feed.
+
+Both channels go through :func:`apply_event`, which de-duplicates on the event id in
+``received_events`` within the transaction of the effect, so an event delivered twice (a webhook
+retry, or both channels) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.calendar import WorkingCalendar
+from common.db import transaction
+from report_api.obligations import templates
+from report_api.obligations.errors import EventInvalidError
+from report_api.obligations.lifecycle import OPEN_STATUSES, SYSTEM
+from report_api.obligations.models import DirectiveRecord, FeedCursor, Obligation, ReceivedEvent
+from report_api.obligations.reminders import cancel_timers, plan_timers
+from report_api.obligations.service import ENGINE, record
+from report_api.settings import Settings
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Envelope(_Lenient):
+    id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=80)
+    source: str | None = None
+    subject: str | None = None
+    sequence: int | None = None
+    occurred_at: datetime | None = None
+    data: dict[str, Any]
+
+
+class ComplianceData(_Lenient):
+    deadline_working_days: int | None = Field(default=None, ge=0, le=365)
+    due_date: date | None = None
+    instructions: str | None = None
+    report_fields: list[templates.ReportField] = Field(default_factory=list)
+
+
+class DirectiveData(_Lenient):
+    id: str = Field(min_length=1, max_length=64)
+    public_id: str | None = None
+    doc_type: str | None = None
+    notation: str | None = None
+    subject: str = Field(min_length=1, max_length=500)
+    issuer_code: str | None = None
+    issued_on: date | None = None
+    compliance: ComplianceData | None = None
+
+
+class AddresseeData(_Lenient):
+    unit_code: str = Field(min_length=1, max_length=40)
+    unit_name: str = Field(min_length=1, max_length=300)
+    group_code: str | None = None
+    must_act: bool = True
+    supervisor_code: str | None = Field(default=None, max_length=40)
+    """Optional: the unit's supervising body (Kiểm điểm goes there); the settings' default otherwise."""
+
+
+class DispatchedData(_Lenient):
+    directive: DirectiveData
+    addressees: list[AddresseeData] = Field(default_factory=list, max_length=10_000)
+
+
+class RecalledData(_Lenient):
+    directive: DirectiveData
+    reason: str | None = None
+
+
+class ReplacedData(_Lenient):
+    directive: DirectiveData
+    replaced_by: DirectiveData
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def _upsert_directive(session: AsyncSession, data: DirectiveData, now: datetime) -> DirectiveRecord:
+    directive = await session.get(DirectiveRecord, data.id, with_for_update=True)
+    compliance = data.compliance.model_dump(mode="json") if data.compliance else None
+    schema = templates.json_schema(data.compliance.report_fields) if data.compliance else None
+    if directive is None:
+        directive = DirectiveRecord(id=data.id, status="active", created_at=now)
+        session.add(directive)
+    directive.public_id = data.public_id
+    directive.doc_type = data.doc_type
+    directive.notation = data.notation
+    directive.subject = data.subject
+    directive.issuer_code = data.issuer_code
+    directive.issued_on = data.issued_on
+    if compliance is not None:
+        directive.compliance = compliance
+        directive.report_schema = schema
+    directive.updated_at = now
+    await session.flush()
+    return directive
+
+
+def deadline(directive: DirectiveData, calendar: WorkingCalendar, fallback: date) -> date | None:
+    """The reporting deadline: ``due_date``, else ``issued_on`` + n working days."""
+    compliance = directive.compliance
+    if compliance is None:
+        return None
+    if compliance.due_date is not None:
+        due = compliance.due_date
+        return due if calendar.is_working_day(due) else calendar.next_working_day(due)
+    if compliance.deadline_working_days is None:
+        return None
+    return calendar.add_working_days(directive.issued_on or fallback, compliance.deadline_working_days)
+
+
+async def _dispatched(
+    session: AsyncSession, data: DispatchedData, *, calendar: WorkingCalendar, settings: Settings, now: datetime
+) -> None:
+    directive = await _upsert_directive(session, data.directive, now)
+    if directive.status != "active":
+        return  # recalled or replaced before its dispatch event arrived: nothing to answer
+    due = deadline(data.directive, calendar, now.date())
+    if due is None:
+        return  # no compliance block: information only
+    rows: list[dict[str, Any]] = [
+        {
+            "directive_id": directive.id,
+            "unit_code": a.unit_code,
+            "unit_name": a.unit_name,
+            "group_code": a.group_code,
+            "supervisor_code": a.supervisor_code or settings.default_supervisor_code,
+            "must_act": True,
+            "status": "assigned",
+            "version": 1,
+            "due_on": due,
+            "original_due_on": due,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for a in data.addressees
+        if a.must_act
+    ]
+    if not rows:
+        return
+    existing = set(
+        (await session.scalars(select(Obligation.unit_code).where(Obligation.directive_id == directive.id))).all()
+    )
+    rows = [r for r in rows if r["unit_code"] not in existing]
+    if not rows:
+        return
+    for row in rows:
+        row["id"] = uuid.uuid4()
+    insert = _insert(session)
+    await session.execute(insert(Obligation).values(rows).on_conflict_do_nothing())
+    created = list((await session.scalars(select(Obligation).where(Obligation.id.in_([r["id"] for r in rows])))).all())
+    for obligation in created:
+        session.add(record(obligation, "assign", SYSTEM, at=now))
+    await plan_timers(session, created, calendar=calendar, hour=settings.reminder_hour, timezone=settings.timezone)
+
+
+async def _close_all(session: AsyncSession, directive_id: str, action: str, comment: str | None, now: datetime) -> None:
+    obligations = (
+        await session.scalars(
+            select(Obligation).where(Obligation.directive_id == directive_id, Obligation.status.in_(OPEN_STATUSES))
+        )
+    ).all()
+    for obligation in obligations:
+        await ENGINE.fire(session, obligation, action, SYSTEM, comment=comment)
+        await cancel_timers(session, obligation.id, now)
+
+
+async def apply_event(
+    session: AsyncSession,
+    body: Any,
+    *,
+    channel: str,
+    calendar: WorkingCalendar,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    """Apply one event of directive-api; False when it was already applied (duplicate)."""
+    try:
+        event = Envelope.model_validate(body)
+    except ValidationError as exc:
+        raise EventInvalidError(
+            "not an event envelope", errors=exc.errors(include_url=False, include_context=False)
+        ) from None
+    insert = _insert(session)
+    result = await session.execute(
+        insert(ReceivedEvent)
+        .values(id=event.id, type=event.type, source=event.source, channel=channel, received_at=now)
+        .on_conflict_do_nothing()
+    )
+    if isinstance(result, CursorResult) and result.rowcount == 0:
+        return False
+    try:
+        if event.type == "directive.dispatched":
+            await _dispatched(
+                session, DispatchedData.model_validate(event.data), calendar=calendar, settings=settings, now=now
+            )
+        elif event.type == "directive.recalled":
+            recalled = RecalledData.model_validate(event.data)
+            directive = await _upsert_directive(session, recalled.directive, now)
+            directive.status = "recalled"
+            await _close_all(session, directive.id, "recall", recalled.reason, now)
+        elif event.type == "directive.replaced":
+            replaced = ReplacedData.model_validate(event.data)
+            directive = await _upsert_directive(session, replaced.directive, now)
+            directive.status = "replaced"
+            directive.replaced_by = replaced.replaced_by.id
+            await _upsert_directive(session, replaced.replaced_by, now)
+            note = f"thay thế bởi {replaced.replaced_by.notation or replaced.replaced_by.id}"
+            await _close_all(session, directive.id, "supersede", note, now)
+        # other types (issued, delivery.status_changed …) are recorded and otherwise ignored
+    except ValidationError as exc:
+        raise EventInvalidError(
+            f"the data of {event.type} is not understood", errors=exc.errors(include_url=False, include_context=False)
+        ) from None
+    return True
+
+
+class FeedError(RuntimeError):
+    """The feed answered with an error or something that is not a page of events."""
+
+
+async def sync_from_feed(
+    client: httpx.AsyncClient,
+    base_url: str,
+    token: str,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime,
+    limit: int = 100,
+    source: str = "directive-api",
+) -> int:
+    """Read ``GET {base_url}/v1/events?after=<cursor>`` until the end; returns how many events were applied.
+
+    Each event is applied in its own transaction together with the new cursor, so a crash loses
+    nothing and repeats nothing. A page is ``{"items": [envelope …]}`` (or a bare list); the
+    cursor is each item's ``sequence``.
+    """
+    calendar = settings.calendar()
+    applied = 0
+    while True:
+        async with transaction(sessionmaker) as session:
+            row = await session.get(FeedCursor, source)
+            cursor = row.cursor if row else 0
+        response = await client.get(
+            f"{base_url.rstrip('/')}/v1/events",
+            params={"after": cursor, "limit": limit},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise FeedError(f"feed answered HTTP {response.status_code}")
+        try:
+            page = response.json()
+        except json.JSONDecodeError:
+            raise FeedError("feed answered something that is not JSON") from None
+        items = page.get("items") if isinstance(page, dict) else page
+        if not isinstance(items, list):
+            raise FeedError("feed page has no 'items' list")
+        for item in items:
+            sequence = item.get("sequence") if isinstance(item, dict) else None
+            if not isinstance(sequence, int) or sequence <= cursor:
+                raise FeedError(f"feed item without an increasing 'sequence' after {cursor}")
+            async with transaction(sessionmaker) as session:
+                if await apply_event(session, item, channel="feed", calendar=calendar, settings=settings, now=now):
+                    applied += 1
+                result = await session.execute(
+                    update(FeedCursor).where(FeedCursor.source == source).values(cursor=sequence, updated_at=now)
+                )
+                if not isinstance(result, CursorResult) or result.rowcount == 0:
+                    session.add(FeedCursor(source=source, cursor=sequence, updated_at=now))
+            cursor = sequence
+        if len(items) < limit:
+            return applied
