@@ -318,3 +318,17 @@ async def test_inbox_applies_report_api_events_once(
     assert ward["status"] == "03"
     assert ward["compliance_status"] == "acknowledged"
     assert recipients["counts"] == {"sent": 129, "03": 1}
+
+
+async def test_metrics_after_a_scenario(api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI) -> None:
+    await _dispatched(api, actors, letter)
+    metrics = await api.client.get("/metrics")
+    assert metrics.status_code == 200
+    text_out = metrics.text
+    assert 'route="/v1/directives/{directive_id}/issue"' in text_out
+    assert 'http_request_duration_seconds_count{method="POST",route="/v1/directives/{directive_id}/issue",status="200"} 1.0' in text_out
+    assert 'pdf_sign_seconds_count{step="seal"}' in text_out
+    assert 'pdf_render_seconds_count{step="final"}' in text_out
+    assert "outbox_unsequenced_events 2.0" in text_out  # issued + dispatched, not yet relayed
+    assert "outbox_dead_letters 0.0" in text_out
+    assert "/v1/directives/0" not in text_out  # route templates only, never raw paths

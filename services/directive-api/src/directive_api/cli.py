@@ -88,6 +88,29 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--keys", type=Path, default=Path("var/keys"))
     sub.add_parser("relay", help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)")
     sub.add_parser("verify-audit", help="recompute the hash chain of the history; exit 1 and say where it breaks")
+    sub.add_parser("check-invariants", help="numbers, history, hash chain, stored PDFs, outbox; exit 1 on any problem")
+    unit = sub.add_parser("add-unit", help="add or update a unit of the directory")
+    unit.add_argument("code")
+    unit.add_argument("--name", required=True)
+    unit.add_argument("--short-name")
+    unit.add_argument("--kind", required=True, help="department, ward, commune, socio_political_org, …")
+    unit.add_argument("--group", help="group code, e.g. commune_level")
+    unit.add_argument("--organ-id", help="QCVN 102:2016 identifier")
+    person = sub.add_parser("add-person", help="add or update a person")
+    person.add_argument("id")
+    person.add_argument("--name", required=True)
+    person.add_argument("--unit", required=True)
+    person.add_argument("--position", required=True)
+    person.add_argument("--roles", required=True, help="comma-separated")
+    person.add_argument(
+        "--signature-lines", default="", help="'|'-separated, e.g. 'KT. CHÁNH VĂN PHÒNG|PHÓ CHÁNH VĂN PHÒNG'"
+    )
+    export = sub.add_parser("export-directory", help="write units, groups and people as JSON")
+    export.add_argument("file", type=Path)
+    import_ = sub.add_parser("import-directory", help="load units (can-tho-units.json format) from a file")
+    import_.add_argument("file", type=Path)
+    verify = sub.add_parser("verify-pdf", help="check the signatures of a PDF file against the trusted roots")
+    verify.add_argument("file", type=Path)
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
     walk.add_argument("--base-url", default="http://127.0.0.1:8001")
     walk.add_argument("--keys", type=Path, default=Path("var/keys"))
@@ -146,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ✗ {problem}")
         print("  ✓ the chain is intact" if report.ok else f"  first bad entry: {report.first_bad_seq}")
         return 0 if report.ok else 1
+    elif args.command in (
+        "check-invariants",
+        "add-unit",
+        "add-person",
+        "export-directory",
+        "import-directory",
+        "verify-pdf",
+    ):
+        from directive_api import operator
+
+        return asyncio.run(operator.run(args, settings))
     elif args.command == "walk-seed":
         from directive_api.walk import walk_seed_letter
 

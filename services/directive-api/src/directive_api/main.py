@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.db import utc_now
+from common.observability import install_observability
 from directive_api.directives.router import router as directives_router
+from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
 from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
+    install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)
     return app

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
 from common.settings import AuthSettings, DatabaseSettings
 
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     """Largest PDF accepted by ``POST /v1/verify``."""
     signing: SigningSettings = Field(default_factory=SigningSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    """JSON logs, Prometheus metrics at ``/metrics``, tracing when ``OBSERVABILITY__OTLP_ENDPOINT`` is set."""
     subscribers: list[Subscriber] = Field(default_factory=list)
     """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
     inbox_secrets: list[SecretStr] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from importlib import resources
 from alembic import command
 from alembic.config import Config
 
+from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys
 from common.db import create_engine, create_sessionmaker, utc_now
 from report_api.settings import Settings
@@ -54,6 +55,18 @@ async def run_timers(
         await engine.dispose()
 
 
+async def verify_audit(url: str) -> ChainReport:
+    """Recompute the obligation history's hash chain."""
+    from report_api.obligations.models import ObligationHistory
+
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await verify_chain(session, ObligationHistory)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``report-api`` command."""
     parser = argparse.ArgumentParser(prog="report-api", description=__doc__)
@@ -66,8 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     timers = sub.add_parser("run-timers", help="run due reminder/escalation timers in a loop")
     timers.add_argument("--interval", type=float, default=None, help="seconds between rounds")
     timers.add_argument("--once", action="store_true", help="run one round and exit")
+    sub.add_parser("verify-audit", help="recompute the obligation history's hash chain; exit 1 where it breaks")
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command == "verify-audit":
+        report = asyncio.run(verify_audit(settings.database.url))
+        print(f"{report.table}: {report.checked} entries checked")
+        for problem in report.problems:
+            print(f"  ✗ {problem}")
+        print("  ✓ the chain is intact" if report.ok else f"  first bad entry: {report.first_bad_seq}")
+        return 0 if report.ok else 1
     if args.command == "migrate":
         migrate(settings.database.url)
         print("migrated", settings.database.url)

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from common.app import create_service_app
 from common.db import utc_now
+from common.observability import install_observability, table_count_callback
 from report_api.obligations.dashboard import router as dashboard_router
+from report_api.obligations.models import OUTBOX, Timer
 from report_api.obligations.router import router as obligations_router
 from report_api.settings import Settings, get_settings
 
@@ -48,6 +51,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
+    install_observability(app, service="report-api", settings=settings.observability, outbox_models=OUTBOX)
+    if settings.observability.metrics_enabled:
+        table_count_callback(
+            app,
+            "timers_backlog",
+            "Reminder and escalation timers past their due time, not yet fired",
+            app.state.sessionmaker,
+            select(func.count())
+            .select_from(Timer)
+            .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= func.now()),
+        )
     app.state.clock = clock
     app.state.calendar = settings.calendar()
     return app

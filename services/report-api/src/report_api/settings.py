@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.calendar import WorkingCalendar
+from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
 from common.settings import AuthSettings, DatabaseSettings
 
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     """Delivery policy of report-api's own events (to directive-api and e-office systems)."""
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    """JSON logs, Prometheus metrics at ``/metrics``, tracing when ``OBSERVABILITY__OTLP_ENDPOINT`` is set."""
     directive_api_inbox_url: str | None = None
     """directive-api's ``/v1/inbox/events``: obligation events are delivered there when set."""
     directive_api_inbox_secret: SecretStr | None = None

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
 from common.pdf import render as pdf_render
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.model import DocumentView, SignatureBlock
@@ -223,11 +224,13 @@ async def sign_on_approval(
     """Render the final layout (number and date left empty) and apply the signer's signature."""
     signer, image = keys.signer(directive.signer_id)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
-    rendered = await pdf_render.render_pdf_async(view)
+    with timed(pdf_render_seconds, step="final"):
+        rendered = await pdf_render.render_pdf_async(view)
     try:
-        signed = await sign_as_signer_async(
-            rendered, signer, signature_image=image, timestamper=keys.timestamper(), reason="Phê duyệt, ký ban hành"
-        )
+        with timed(pdf_sign_seconds, step="signer"):
+            signed = await sign_as_signer_async(
+                rendered, signer, signature_image=image, timestamper=keys.timestamper(), reason="Phê duyệt, ký ban hành"
+            )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
     return await _store(session, store, directive, "signed", signed, rendered.page_count, directive.version + 1)
@@ -248,14 +251,15 @@ async def seal_on_issue(
         raise SigningFailedError("the document has no signed PDF to issue")
     seal, image = keys.seal(directive.issuer_code)
     try:
-        sealed = await fill_and_seal_async(
-            store.get(signed.sha256),
-            seal,
-            seal_image=image,
-            number_text=notation,
-            date_text=format_date_line(directive.place_name, issued_on),
-            timestamper=keys.timestamper(),
-        )
+        with timed(pdf_sign_seconds, step="seal"):
+            sealed = await fill_and_seal_async(
+                store.get(signed.sha256),
+                seal,
+                seal_image=image,
+                number_text=notation,
+                date_text=format_date_line(directive.place_name, issued_on),
+                timestamper=keys.timestamper(),
+            )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
     return await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
@@ -269,7 +273,8 @@ async def preview(
     if existing is not None and existing.directive_version == directive.version:
         return existing
     view = await view_of(session, directive, settings, is_draft=True, today=local_today(now, settings.timezone))
-    rendered = await pdf_render.render_pdf_async(view)
+    with timed(pdf_render_seconds, step="preview"):
+        rendered = await pdf_render.render_pdf_async(view)
     return await _store(session, store, directive, "preview", rendered.pdf, rendered.page_count, directive.version)
 
 
