@@ -140,7 +140,7 @@ def test_image_runs_the_service_as_the_plain_process_does(service: str) -> None:
     default_image = next(value for cmd, value, *_ in instructions if cmd == "ARG")
     assert default_image[0].startswith("PYTHON_IMAGE=python:3.11-slim")
     assert only(runtime, "ENTRYPOINT")[1:] == ((service,), (), True)
-    assert only(runtime, "CMD")[1:] == (("serve", "--host", "0.0.0.0", "--port", str(port)), (), True)  # noqa: S104
+    assert only(runtime, "CMD")[1:] == (("serve", "--host", "0.0.0.0", "--port", str(port), "--no-migrate"), (), True)  # noqa: S104
     assert only(runtime, "EXPOSE")[1] == (str(port),)
     user = only(runtime, "USER")[1][0].split(":")[0]
     assert user not in ("root", "0")

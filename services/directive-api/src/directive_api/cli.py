@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="skip migrations and seeding (replicas: a migration job does them)"
+    )
     token = sub.add_parser("mint-token", help="print a development token for a person")
     token.add_argument("person", help="person id, e.g. le-xuan-hoa, or any id with --roles")
     token.add_argument("--roles", help="comma-separated roles (default: the person's roles)")
@@ -127,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if settings.auth.public_key_file is not None and not settings.auth.public_key_file.exists():
             ensure_dev_keys(settings.auth.public_key_file.parent)
-        migrate(settings.database.url)
-        asyncio.run(seed(settings.database.url))
+        if not args.no_migrate:
+            migrate(settings.database.url)
+            asyncio.run(seed(settings.database.url))
         uvicorn.run(
             "directive_api.main:create_app",
             factory=True,

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8002)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="skip migrations (replicas: a migration job runs them)"
+    )
     timers = sub.add_parser("run-timers", help="run due reminder/escalation timers in a loop")
     timers.add_argument("--interval", type=float, default=None, help="seconds between rounds")
     timers.add_argument("--once", action="store_true", help="run one round and exit")
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if settings.auth.public_key_file is not None and not settings.auth.public_key_file.exists():
             ensure_dev_keys(settings.auth.public_key_file.parent)
-        migrate(settings.database.url)
+        if not args.no_migrate:
+            migrate(settings.database.url)
         uvicorn.run(
             "report_api.main:create_app",
             factory=True,
