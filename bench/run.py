@@ -1,145 +1,208 @@
-"""Benchmarks, measured side by side in one run; prints a table of ratios.
+"""Benchmarks, measured side by side in one run; prints one table of ratios and figures.
 
-1. directive-api: authenticated ``GET /v1/directives/{id}`` against a bare FastAPI endpoint doing
-   the same primary-key lookup with the same driver (asyncpg), both on PostgreSQL, one uvicorn
-   worker each, loaded by wrk in alternating rounds. Goal: ratio ≥ 0.6.
+Each benchmark lives in its own module of bench/ (see each docstring):
+
+1. document_read  — GET one document vs a bare FastAPI PK lookup (wrk). Goal: ratio ≥ 0.6.
+2. pdf_pipeline   — render + QR + sign + fill + seal vs bare WeasyPrint. Goal: ratio ≤ 1.3.
+3. verify         — verify_pdf throughput on both cores. Goal: ≥ 100 documents/s.
+4. read_under_load — p99 GET while 4 documents are issued / idle p99. Goal: ≤ 2.
+5. dispatch       — dispatch to 132 and 3,321 communes until report-api has the obligations. Goal: ≤ 5 s.
+6. compliance     — compliance view and a unit's inbox on 1,000,000 obligations. Goals: p50 ≤ 50 / 10 ms.
+
+The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import re
+import platform
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import psycopg
+from benchlib import ROOT, Row, failed_row
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from common.testing import LOCAL_POSTGRES, PostgresServer
 
-from run_local import wait_ready  # noqa: E402
-
-from common.auth import ensure_dev_keys, mint_token  # noqa: E402
-from common.testing import LOCAL_POSTGRES, PostgresServer, unique_name  # noqa: E402
-from directive_api.cli import migrate, seed  # noqa: E402
-from directive_api.seed.loader import seed_letter  # noqa: E402
+ALL = ("document_read", "pdf_pipeline", "verify", "read_under_load", "dispatch", "compliance")
 
 
-def _wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> float:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    for key, value in headers.items():
-        command += ["-H", f"{key}: {value}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"{url}: {errors.group(1)} error responses\n{output}")
-    assert match, output
-    return float(match.group(1))
-
-
-def _serve(app: str, port: int, env: dict[str, str], factory: bool) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    if factory:
-        command.append("--factory")
-    return subprocess.Popen(command, env=env, cwd=ROOT / "bench")
-
-
-async def _issue_one(base: str, tokens: dict[str, str]) -> str:
-    async with httpx.AsyncClient(base_url=base) as client:
-
-        async def act(doc: dict[str, str], action: str, who: str) -> dict[str, str]:
-            response = await client.post(
-                f"/v1/directives/{doc['id']}/{action}", headers={"Authorization": tokens[who], "If-Match": doc["etag"]}
-            )
-            response.raise_for_status()
-            result: dict[str, str] = response.json()
-            return result
-
-        created = await client.post("/v1/directives", json=seed_letter(), headers={"Authorization": tokens["drafter"]})
-        created.raise_for_status()
-        doc = await act(created.json(), "submit", "drafter")
-        doc = await act(doc, "approve", "signer")
-        doc = await act(doc, "issue", "clerk")
-        return doc["id"]
-
-
-def bench_document_read(server: PostgresServer, *, seconds: int, rounds: int, connections: int) -> dict[str, float]:
-    name = unique_name("bench_directive")
-    url = server.create_database(name)
-    processes: list[subprocess.Popen[bytes]] = []
+def machine(server: PostgresServer) -> list[str]:
+    """nproc, CPU model, memory, Python and PostgreSQL versions."""
+    cpu = "unknown"
+    memory = "unknown"
     try:
-        migrate(url)
-        asyncio.run(seed(url))
-        keys = ensure_dev_keys(Path(tempfile.mkdtemp()) / "keys")
-        private = keys.private_key_file.read_bytes()
-        tokens = {
-            role: "Bearer " + mint_token(private, subject=person, roles=[role], unit="VPUB", name=person)
-            for role, person in [
-                ("drafter", "tran-van-an"),
-                ("signer", "le-xuan-hoa"),
-                ("clerk", "vo-thi-thu"),
-                ("monitor", "dang-minh-khoa"),
-            ]
-        }
-        env = dict(os.environ)
-        env.update(
-            {
-                "DIRECTIVE_API_DATABASE__URL": url,
-                "DIRECTIVE_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
-                "BENCH_DATABASE_URL": url,
-                "PYTHONPATH": str(ROOT / "bench"),
-            }
-        )
-        processes.append(_serve("directive_api.main:create_app", 8101, env, factory=True))
-        processes.append(_serve("bare_app:app", 8102, env, factory=False))
-        wait_ready("http://127.0.0.1:8101/readyz")
-        wait_ready("http://127.0.0.1:8102/docs")
-        doc_id = asyncio.run(_issue_one("http://127.0.0.1:8101", tokens))
-        full_url = f"http://127.0.0.1:8101/v1/directives/{doc_id}"
-        bare_url = f"http://127.0.0.1:8102/bare/{doc_id}"
-        _wrk(full_url, {"Authorization": tokens["monitor"]}, 2, connections)  # warm-up
-        _wrk(bare_url, {}, 2, connections)
-        full, bare = [], []
-        for _ in range(rounds):
-            full.append(_wrk(full_url, {"Authorization": tokens["monitor"]}, seconds, connections))
-            bare.append(_wrk(bare_url, {}, seconds, connections))
-        full_rps, bare_rps = sum(full) / rounds, sum(bare) / rounds
-        return {"full_rps": full_rps, "bare_rps": bare_rps, "ratio": full_rps / bare_rps}
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        time.sleep(0.2)
-        server.drop_database(name)
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    with psycopg.connect(server.admin_url.replace("postgresql+asyncpg", "postgresql"), connect_timeout=5) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    postgres = str(row[0]) if row else "unknown"
+    return [
+        f"- nproc: {nproc}",
+        f"- CPU: {cpu}",
+        f"- memory: {memory}",
+        f"- Python: {platform.python_version()} ({platform.platform()})",
+        f"- PostgreSQL: {postgres}",
+    ]
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| benchmark | measured | ratio or figure | goal | ok/MISSED |", "|---|---|---|---|---|"]
+    for row in rows:
+        cells = [row.benchmark, row.measured, row.figure, row.goal, row.verdict]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run (~2 minutes): fewer rounds, smaller sizes")
+    parser.add_argument("--only", nargs="+", choices=ALL, help="run only these benchmarks")
+    parser.add_argument("--seconds", type=int, help="wrk seconds per round (default 5, quick 2)")
+    parser.add_argument("--rounds", type=int, help="wrk rounds (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--pdf-rounds", type=int, help="PDF pipeline rounds (default 10, quick 3)")
+    parser.add_argument("--verify-seconds", type=float, help="seconds of verification per core (default 10, quick 3)")
+    parser.add_argument("--read-requests", type=int, help="GETs idle and loaded (default 500, quick 150)")
+    parser.add_argument(
+        "--dispatch-sizes", type=int, nargs="+", help="commune counts (default 132 3321, quick 132 1000)"
+    )
+    parser.add_argument("--dispatch-timeout", type=float, default=60.0, help="give up after this many seconds")
+    parser.add_argument(
+        "--directives", type=int, help="synthetic documents of 100 obligations (default 10000 = 1M, quick 1000)"
+    )
+    parser.add_argument("--compliance-requests", type=int, help="compliance GETs (default 50, quick 15)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    q = args.quick
+
+    def pick(value: int | float | None, default: int | float, quick: int | float) -> float:
+        return float(value if value is not None else (quick if q else default))
+
     server = PostgresServer(os.environ.get("TEST_DATABASE_URL") or LOCAL_POSTGRES)
-    read = bench_document_read(server, seconds=args.seconds, rounds=args.rounds, connections=args.connections)
-    rows = [
-        (
-            "GET one document (auth, problems, response model) / bare FastAPI PK lookup, asyncpg, PostgreSQL",
-            f"{read['full_rps']:.0f} / {read['bare_rps']:.0f} req/s",
-            f"{read['ratio']:.2f}",
-            "≥ 0.6",
-            "ok" if read["ratio"] >= 0.6 else "MISSED",
-        )
-    ]
-    print("| benchmark | measured | ratio | goal | |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    wanted = args.only or list(ALL)
+    rows: list[Row] = []
+    durations: dict[str, float] = {}
+    started_all = time.perf_counter()
+
+    def attempt(name: str, goal: str, label: str, body: Callable[[], list[Row]]) -> None:
+        if name not in wanted:
+            return
+        print(f"… {name}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        try:
+            rows.extend(body())
+        except Exception as exc:
+            rows.append(failed_row(label, goal, exc))
+        durations[name] = time.perf_counter() - started
+        print(f"  {name}: {durations[name]:.0f} s", file=sys.stderr, flush=True)
+
+    import compliance
+    import dispatch
+    import document_read
+    import pdf_pipeline
+    import read_under_load
+    import verify
+
+    attempt(
+        "document_read",
+        "≥ 0.6",
+        document_read.NAME,
+        lambda: [
+            document_read.run(
+                server,
+                seconds=int(pick(args.seconds, 5, 2)),
+                rounds=int(pick(args.rounds, 3, 1)),
+                connections=args.connections,
+            )
+        ],
+    )
+    attempt(
+        "pdf_pipeline", "≤ 1.3", pdf_pipeline.NAME, lambda: [pdf_pipeline.run(rounds=int(pick(args.pdf_rounds, 10, 3)))]
+    )
+    attempt("verify", "≥ 100/s", verify.NAME, lambda: [verify.run(seconds=pick(args.verify_seconds, 10, 3))])
+    attempt(
+        "read_under_load",
+        "≤ 2",
+        read_under_load.NAME,
+        lambda: [read_under_load.run(server, requests=int(pick(args.read_requests, 500, 150)))],
+    )
+    sizes = args.dispatch_sizes or ([132, 1000] if q else [132, 3321])
+    attempt(
+        "dispatch",
+        "≤ 5 s",
+        dispatch.NAME,
+        lambda: [dispatch.run(server, sizes=sizes, timeout=args.dispatch_timeout)],
+    )
+    attempt(
+        "compliance",
+        "p50 ≤ 50 ms / ≤ 10 ms",
+        "compliance view and unit inbox at scale",
+        lambda: compliance.run(
+            server,
+            directives=int(pick(args.directives, 10_000, 1_000)),
+            requests=int(pick(args.compliance_requests, 50, 15)),
+        ),
+    )
+    total_s = time.perf_counter() - started_all
+
+    output = table(rows)
+    print(output)
+    notes = [f"- **{row.benchmark}**: {note}" for row in rows for note in row.notes]
+    if notes:
+        print("\nNotes:\n" + "\n".join(notes))
+    print(f"\nTotal: {total_s:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in durations.items()) + ")")
+    if not args.no_write:
+        command = "make bench" if not sys.argv[1:] else ".venv/bin/python bench/run.py " + " ".join(sys.argv[1:])
+        document = [
+            "# Benchmarks",
+            "",
+            f"Latest run: {time.strftime('%Y-%m-%d %H:%M %Z')}, `{command}`, {total_s:.0f} s"
+            + (" (quick smoke run)" if q else "")
+            + ". Each comparison is measured side by side in the same run on the same machine; the goals are"
+            " ratios or figures, never absolute timed assertions.",
+            "",
+            output,
+            "",
+            "## Notes",
+            "",
+            *(notes or ["- none"]),
+            "",
+            "## Machine",
+            "",
+            *machine(server),
+            "",
+            "Other processes may have been running during the run.",
+            "",
+            "## How to reproduce",
+            "",
+            "```sh",
+            "make bench                                  # ≈ 10 minutes: every benchmark, writes this file",
+            ".venv/bin/python bench/run.py --quick       # ≈ 2 minutes smoke run",
+            ".venv/bin/python bench/run.py --only dispatch --dispatch-sizes 132 3321 10000",
+            ".venv/bin/python bench/run.py --directives 30000   # 3 M obligations",
+            "```",
+            "",
+            "PostgreSQL: `TEST_DATABASE_URL` or postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+            " (`scripts/ensure-postgres`); every database, process and temporary folder is removed at the end."
+            " See each module of `bench/` for exactly what is measured.",
+            "",
+        ]
+        args.output.write_text("\n".join(document))
     return 0
 
 

@@ -495,6 +495,7 @@ async def test_install_observability_follows_the_settings(
         "json_logs": True,
         "metrics_enabled": True,
         "otlp_endpoint": None,
+        "metrics_token": None,
     }
     app = build_app("off")
     dispose.append(app)
@@ -511,3 +512,26 @@ async def test_install_observability_follows_the_settings(
     async with _client(app) as client:
         samples = await _scrape(client)
     assert _value(samples, "outbox_dead_letters") == 0
+
+
+async def test_remote_scrapes_need_a_token_or_a_monitoring_role(
+    build_app: Any, dispose: list[FastAPI], token_factory: Any
+) -> None:
+    from pydantic import SecretStr
+
+    app = build_app()
+    dispose.append(app)
+    install_observability(
+        app, service="t", settings=ObservabilitySettings(metrics_token=SecretStr("scrape-me")), log_stream=io.StringIO()
+    )
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as remote:
+        assert (await remote.get("/metrics")).status_code == 401
+        assert (await remote.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        assert (await remote.get("/metrics", headers={"Authorization": "Bearer scrape-me"})).status_code == 200
+        drafter = token_factory.headers("a", ["drafter"], "VPUB")
+        assert (await remote.get("/metrics", headers=drafter)).status_code == 403
+        monitor = token_factory.headers("b", ["monitor"], "VPUB")
+        assert (await remote.get("/metrics", headers=monitor)).status_code == 200
+    async with _client(app) as local:
+        assert (await local.get("/metrics")).status_code == 200  # a node-local agent on loopback

@@ -322,7 +322,9 @@ async def test_inbox_applies_report_api_events_once(
 
 async def test_metrics_after_a_scenario(api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI) -> None:
     await _dispatched(api, actors, letter)
-    metrics = await api.client.get("/metrics")
+    assert (await api.client.get("/metrics")).status_code == 401
+    assert (await api.client.get("/metrics", headers=actors.drafter)).status_code == 403
+    metrics = await api.client.get("/metrics", headers=actors.monitor)
     assert metrics.status_code == 200
     text_out = metrics.text
     assert 'route="/v1/directives/{directive_id}/issue"' in text_out

@@ -81,7 +81,8 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    # A client address off the machine: loopback-only allowances (metrics scrapes) must not apply.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("192.0.2.10", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://report-api.test") as http:
         yield http
 

@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/v1/obligations/{obligation_id}/reminders"): 403,
     ("GET", "/v1/directives/{directive_id}/compliance"): 403,
     ("GET", "/dashboard/{directive_id}"): 403,
+    ("GET", "/metrics"): 403,  # scrapes need a monitoring role (or the metrics token, or loopback)
 }
 
 BODIES: dict[str, dict[str, Any]] = {

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import hmac
 import inspect
 import json as jsonlib
 import logging
@@ -57,7 +58,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
@@ -66,6 +67,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common.db import utc_now
 from common.http import RequestIdMiddleware
 from common.outbox import DEAD, PENDING, OutboxModels
+from common.problems import ForbiddenError, NotAuthenticatedError
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -123,6 +125,9 @@ class ObservabilitySettings(BaseModel):
     json_logs: bool = True
     metrics_enabled: bool = True
     otlp_endpoint: str | None = None
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus sends to scrape ``/metrics`` from another host (loopback needs none;
+    a JWT with the monitor, admin, auditor or metrics role also works)."""
 
 
 # --- request context ---------------------------------------------------------------------------
@@ -338,7 +343,30 @@ class MetricsMiddleware:
                 )
 
 
-def install_metrics(app: FastAPI, *, service: str) -> CollectorRegistry:
+SCRAPE_ROLES = frozenset({"monitor", "admin", "auditor", "metrics"})
+
+
+def _authorise_scrape(request: Request, token: str | None) -> None:
+    """Scrapes come from loopback (a node-local agent), carry the metrics token, or a bearer JWT
+    with a monitoring role; anything else is refused like every other endpoint."""
+    client = request.client.host if request.client else ""
+    if client in ("127.0.0.1", "::1", "localhost"):
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        raise NotAuthenticatedError("a bearer token is required to scrape metrics")
+    if token is not None and hmac.compare_digest(credentials.encode(), token.encode()):
+        return
+    verifier = getattr(request.app.state, "token_verifier", None)
+    if verifier is None:
+        raise NotAuthenticatedError("invalid metrics token")
+    principal = verifier.verify(credentials)
+    if principal.roles.isdisjoint(SCRAPE_ROLES):
+        raise ForbiddenError("scraping metrics needs one of the roles: " + ", ".join(sorted(SCRAPE_ROLES)))
+
+
+def install_metrics(app: FastAPI, *, service: str, token: str | None = None) -> CollectorRegistry:
     """Give ``app`` its own registry (``app.state.metrics_registry``), the middleware and ``/metrics``.
 
     Returns:
@@ -385,7 +413,8 @@ def install_metrics(app: FastAPI, *, service: str) -> CollectorRegistry:
     app.state.metrics_registry = registry
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    async def metrics_endpoint(request: Request) -> Response:  # noqa: ARG001
+    async def metrics_endpoint(request: Request) -> Response:
+        _authorise_scrape(request, token)
         await callbacks.refresh()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -722,7 +751,11 @@ def install_observability(
     """
     configure_logging(service, settings.log_level, settings.json_logs, stream=log_stream)
     if settings.metrics_enabled:
-        install_metrics(app, service=service)
+        install_metrics(
+            app,
+            service=service,
+            token=settings.metrics_token.get_secret_value() if settings.metrics_token is not None else None,
+        )
         if outbox_models is not None:
             maker: async_sessionmaker[AsyncSession] = sessionmaker or app.state.sessionmaker
             outbox_callbacks(app, maker, outbox_models)

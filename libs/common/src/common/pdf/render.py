@@ -345,6 +345,11 @@ async def render_pdf_async(view: DocumentView, executor: Executor | None = None)
     return await loop.run_in_executor(executor or _DefaultExecutor.get(), render_pdf, view)
 
 
+def default_executor() -> ProcessPoolExecutor:
+    """The module-wide pool of PDF worker processes (one per core), for any CPU-heavy PDF step."""
+    return _DefaultExecutor.get()
+
+
 def shutdown_render_executor() -> None:
     """Shut down the default render pool of :func:`render_pdf_async` (call at application exit)."""
     _DefaultExecutor.shutdown()

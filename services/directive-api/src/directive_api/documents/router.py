@@ -167,7 +167,7 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
         raise UnsupportedMediaTypeError("the body is not a PDF file")
     digest = hashlib.sha256(data).hexdigest()
     try:
-        report = await service.verify(data, keys=pdf.keys, max_bytes=limit)
+        report = await service.verify(data, keys=pdf.keys, max_bytes=limit, digest=digest)
     except PdfVerificationError as exc:
         raise UnprocessableError(f"the PDF cannot be verified: {exc}") from None
     record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))

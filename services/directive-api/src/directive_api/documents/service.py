@@ -6,11 +6,12 @@ module maps a document onto the Decree 30 view-model, picks the keys, and record
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,17 +23,14 @@ from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.model import DocumentView, SignatureBlock
 from common.pdf.signing import (
     SigningError,
-    fill_and_seal_async,
-    load_pkcs11_signer,
-    load_pkcs12_signer,
-    sign_as_signer_async,
 )
 from common.pdf.text import format_date_line
-from common.pdf.verify import VerificationReport, verify_pdf_async
+from common.pdf.verify import VerificationReport
 from common.problems import ConflictError
 from common.storage import FileStore
 from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
 from directive_api.directives.models import Directive
+from directive_api.documents import jobs
 from directive_api.documents.models import DirectiveFile
 from directive_api.orgs.models import Unit, UnitGroup
 from directive_api.settings import KeySource, Settings, SigningSettings
@@ -48,7 +46,10 @@ class SigningFailedError(ConflictError):
 
 @dataclass
 class Keys:
-    """Signing keys, images and trust roots of this process, built once from the settings."""
+    """Signing keys, images and trust roots of this process, built once from the settings.
+
+    Keys are handed to the worker processes as descriptions (:class:`jobs.KeySpec`) and loaded there.
+    """
 
     settings: SigningSettings
     pki: DevPki | None
@@ -58,50 +59,50 @@ class Keys:
         pki = ensure_dev_pki(settings.dev_pki_dir) if settings.dev_pki_dir is not None else None
         return cls(settings=settings, pki=pki)
 
-    def _load(self, source: KeySource) -> Any:
+    def _spec(self, source: KeySource) -> jobs.KeySpec:
         if source.pkcs12 is not None:
             passphrase = source.passphrase_file.read_bytes().strip() if source.passphrase_file else None
-            return load_pkcs12_signer(source.pkcs12, passphrase)
+            return jobs.KeySpec(pkcs12=str(source.pkcs12), passphrase=passphrase)
         if source.pkcs11_library and source.pkcs11_token_label and source.pkcs11_key_label:
             pin = source.pkcs11_pin_file.read_text().strip() if source.pkcs11_pin_file else ""
-            return load_pkcs11_signer(
-                source.pkcs11_library,
-                token_label=source.pkcs11_token_label,
-                user_pin=pin,
-                key_label=source.pkcs11_key_label,
+            return jobs.KeySpec(
+                pkcs11_library=source.pkcs11_library,
+                pkcs11_token_label=source.pkcs11_token_label,
+                pkcs11_key_label=source.pkcs11_key_label,
+                pkcs11_pin=pin,
             )
         raise SigningKeyMissingError("the key source names neither a PKCS#12 file nor a PKCS#11 key")
 
-    def signer(self, person_id: str) -> tuple[Any, Path]:
+    def signer(self, person_id: str) -> tuple[jobs.KeySpec, Path]:
         """The signer's key and signature image."""
         source = self.settings.signers.get(person_id)
         if source is not None:
             image = source.image or (self.pki.signature_png if self.pki else None)
             if image is None:
                 raise SigningKeyMissingError(f"no signature image configured for {person_id}")
-            return self._load(source), image
+            return self._spec(source), image
         if self.pki is not None and person_id in self.settings.dev_signers:
-            return self.pki.load_signer(), self.pki.signature_png
+            return jobs.KeySpec(pkcs12=str(self.pki.signer_p12), passphrase=self.pki.passphrase), self.pki.signature_png
         raise SigningKeyMissingError(f"no signing key is configured for {person_id}")
 
-    def seal(self, unit_code: str) -> tuple[Any, Path]:
+    def seal(self, unit_code: str) -> tuple[jobs.KeySpec, Path]:
         """The organisation's seal key and seal image."""
         source = self.settings.seals.get(unit_code)
         if source is not None:
             image = source.image or (self.pki.seal_png if self.pki else None)
             if image is None:
                 raise SigningKeyMissingError(f"no seal image configured for {unit_code}")
-            return self._load(source), image
+            return self._spec(source), image
         if self.pki is not None:
-            return self.pki.load_seal(), self.pki.seal_png
+            return jobs.KeySpec(pkcs12=str(self.pki.seal_p12), passphrase=self.pki.passphrase), self.pki.seal_png
         raise SigningKeyMissingError(f"no seal key is configured for {unit_code}")
 
-    def timestamper(self) -> Any:
-        """The RFC 3161 timestamper, if any."""
+    def timestamper(self) -> str | None:
+        """The RFC 3161 timestamper as a description: a URL, or ``dev:<pki folder>``."""
         if self.settings.tsa_url:
             return self.settings.tsa_url
         if self.settings.dev_timestamps and self.pki is not None:
-            return self.pki.timestamper()
+            return f"dev:{self.pki.directory}"
         return None
 
     def trust_roots(self) -> list[bytes]:
@@ -228,8 +229,8 @@ async def sign_on_approval(
         rendered = await pdf_render.render_pdf_async(view)
     try:
         with timed(pdf_sign_seconds, step="signer"):
-            signed = await sign_as_signer_async(
-                rendered, signer, signature_image=image, timestamper=keys.timestamper(), reason="Phê duyệt, ký ban hành"
+            signed = await jobs.run(
+                jobs.sign_job, rendered, signer, str(image), keys.timestamper(), "Phê duyệt, ký ban hành"
             )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
@@ -252,13 +253,14 @@ async def seal_on_issue(
     seal, image = keys.seal(directive.issuer_code)
     try:
         with timed(pdf_sign_seconds, step="seal"):
-            sealed = await fill_and_seal_async(
+            sealed = await jobs.run(
+                jobs.seal_job,
                 store.get(signed.sha256),
                 seal,
-                seal_image=image,
-                number_text=notation,
-                date_text=format_date_line(directive.place_name, issued_on),
-                timestamper=keys.timestamper(),
+                str(image),
+                notation,
+                format_date_line(directive.place_name, issued_on),
+                keys.timestamper(),
             )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
@@ -278,6 +280,36 @@ async def preview(
     return await _store(session, store, directive, "preview", rendered.pdf, rendered.page_count, directive.version)
 
 
-async def verify(pdf: bytes, *, keys: Keys, max_bytes: int) -> VerificationReport:
-    """Check every signature of an uploaded PDF against the trusted roots."""
-    return await verify_pdf_async(pdf, keys.trust_roots(), max_bytes=max_bytes)
+class VerificationCache:
+    """Verdicts remembered by SHA-256 for a while: the same bytes and roots give the same verdict,
+    and verification costs hundreds of milliseconds of CPU (see docs/benchmarks.md)."""
+
+    def __init__(self, *, size: int = 2048, ttl_seconds: float = 600) -> None:
+        self.size, self.ttl = size, ttl_seconds
+        self._entries: OrderedDict[str, tuple[float, VerificationReport]] = OrderedDict()
+
+    def get(self, digest: str) -> VerificationReport | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        self._entries.move_to_end(digest)
+        return entry[1]
+
+    def put(self, digest: str, report: VerificationReport) -> None:
+        self._entries[digest] = (time.monotonic() + self.ttl, report)
+        self._entries.move_to_end(digest)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+_CACHE = VerificationCache()
+
+
+async def verify(pdf: bytes, *, keys: Keys, max_bytes: int, digest: str | None = None) -> VerificationReport:
+    """Check every signature of an uploaded PDF against the trusted roots (in a worker process)."""
+    if digest is not None and (cached := _CACHE.get(digest)) is not None:
+        return cached
+    report: VerificationReport = await jobs.run(jobs.verify_job, pdf, tuple(keys.trust_roots()), max_bytes)
+    if digest is not None:
+        _CACHE.put(digest, report)
+    return report

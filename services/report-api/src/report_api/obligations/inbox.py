@@ -87,6 +87,9 @@ class ReplacedData(_Lenient):
     replaced_by: DirectiveData
 
 
+CHUNK = 1000
+
+
 def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -163,8 +166,14 @@ async def _dispatched(
     for row in rows:
         row["id"] = uuid.uuid4()
     insert = _insert(session)
-    await session.execute(insert(Obligation).values(rows).on_conflict_do_nothing())
-    created = list((await session.scalars(select(Obligation).where(Obligation.id.in_([r["id"] for r in rows])))).all())
+    created: list[Obligation] = []
+    # Chunks keep each statement under the drivers' bound-parameter limits (3,321 communes × 14
+    # columns would exceed PostgreSQL's 32,767).
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        await session.execute(insert(Obligation).values(chunk).on_conflict_do_nothing())
+        ids = [r["id"] for r in chunk]
+        created.extend((await session.scalars(select(Obligation).where(Obligation.id.in_(ids)))).all())
     for obligation in created:
         session.add(record(obligation, "assign", SYSTEM, at=now))
     await plan_timers(session, created, calendar=calendar, hour=settings.reminder_hour, timezone=settings.timezone)

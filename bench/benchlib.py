@@ -1,0 +1,209 @@
+"""Shared helpers of the benchmarks: result rows, percentiles, tokens, services on PostgreSQL, the issue walk."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+from run_local import service_env, wait_ready  # noqa: E402
+
+from common.auth import ensure_dev_keys, mint_token  # noqa: E402
+from common.testing import PostgresServer, unique_name  # noqa: E402
+from directive_api.seed.loader import seed_letter  # noqa: E402
+
+OFFICE_ROLES: dict[str, str] = {
+    "drafter": "tran-van-an",
+    "signer": "le-xuan-hoa",
+    "clerk": "vo-thi-thu",
+    "monitor": "dang-minh-khoa",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    benchmark: str
+    measured: str
+    figure: str
+    goal: str
+    ok: bool | None
+    """None: not measured (error)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "ERROR" if self.ok is None else ("ok" if self.ok else "MISSED")
+
+
+def failed_row(benchmark: str, goal: str, error: BaseException) -> Row:
+    """A row for a benchmark that could not run."""
+    message = f"{type(error).__name__}: {error}".replace("\n", " ").replace("|", "/")[:300]
+    return Row(benchmark, "not measured", message, goal, None)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder removed on exit, even on failure."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def database(server: PostgresServer, prefix: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database (asyncpg URL), dropped on exit."""
+    name = unique_name(prefix)
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Bearer headers for the Office's people, and a minting function for anyone else."""
+
+    private_key: bytes
+    headers: dict[str, str]
+
+    def bearer(self, subject: str, roles: list[str], unit: str | None) -> str:
+        return "Bearer " + mint_token(self.private_key, subject=subject, roles=roles, unit=unit, name=subject)
+
+
+def office_tokens(keys_dir: Path) -> tuple[Tokens, Path]:
+    """Tokens of the seed people (drafter, signer, clerk, monitor of VPUB) and the public key file."""
+    keys = ensure_dev_keys(keys_dir)
+    private = keys.private_key_file.read_bytes()
+    headers = {
+        role: "Bearer "
+        + mint_token(private, subject=person, roles=[role], unit="VPUB", name=person, ttl_seconds=4 * 3600)
+        for role, person in OFFICE_ROLES.items()
+    }
+    return Tokens(private, headers), keys.public_key_file
+
+
+def services_env(
+    var: Path, *, directive_port: int, report_port: int, directive_db: str, report_db: str
+) -> dict[str, str]:
+    """run_local's environment of both services (relay in-process, webhook secrets), on PostgreSQL."""
+    env = service_env(var, directive_port=directive_port, report_port=report_port)
+    env["DIRECTIVE_API_DATABASE__URL"] = directive_db
+    env["REPORT_API_DATABASE__URL"] = report_db
+    return env
+
+
+def start_service(command: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``directive-api serve`` or ``report-api serve`` (migrates, seeds, one uvicorn worker) on ``port``."""
+    binary = Path(sys.executable).parent / command
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process we started, SIGKILL after 15 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def wait_all(urls: Sequence[str], processes: Sequence[subprocess.Popen[bytes]], log: Path) -> None:
+    """Wait until every URL answers 200; on failure show the service log."""
+    try:
+        for url in urls:
+            wait_ready(url, timeout=120)
+    except TimeoutError:
+        dead = [p.args for p in processes if p.poll() is not None]
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise RuntimeError(f"services not ready (exited: {dead})\n{tail}") from None
+
+
+def letter(**changes: Any) -> dict[str, Any]:
+    """The seed letter's creation body, with ``changes`` applied."""
+    body: dict[str, Any] = seed_letter()
+    body.update(changes)
+    return body
+
+
+class IssueError(RuntimeError):
+    """A step of the issue walk did not answer 2xx."""
+
+
+async def issue_letter(
+    client: httpx.AsyncClient, tokens: Tokens, body: dict[str, Any] | None = None, *, request_timeout: float = 120
+) -> dict[str, Any]:
+    """Create → submit → approve (render + sign) → issue (number + seal) through the API."""
+
+    async def act(doc: dict[str, Any], action: str, who: str) -> dict[str, Any]:
+        response = await client.post(
+            f"/v1/directives/{doc['id']}/{action}",
+            headers={"Authorization": tokens.headers[who], "If-Match": doc["etag"]},
+            timeout=request_timeout,
+        )
+        if response.status_code >= 300:
+            raise IssueError(f"{action}: {response.status_code} {response.text[:300]}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    created = await client.post(
+        "/v1/directives",
+        json=body if body is not None else letter(),
+        headers={"Authorization": tokens.headers["drafter"]},
+        timeout=request_timeout,
+    )
+    if created.status_code >= 300:
+        raise IssueError(f"create: {created.status_code} {created.text[:300]}")
+    doc = await act(created.json(), "submit", "drafter")
+    doc = await act(doc, "approve", "signer")
+    return await act(doc, "issue", "clerk")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"

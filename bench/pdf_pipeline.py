@@ -1,0 +1,58 @@
+"""Issue pipeline of a Decree-30 PDF vs a bare WeasyPrint render of the same HTML (same process, alternating).
+
+Pipeline: ``render_pdf`` (WeasyPrint layout, QR codes, AcroForm number/date fields) → ``sign_as_signer``
+(PAdES certification signature with the blue signature image) → ``fill_and_seal`` (number and date
+filled, organisation seal). Baseline: ``render_html(view)`` then ``weasyprint.HTML(string=...).write_pdf()``
+with the same stylesheet and fonts. Goal: pipeline / bare ≤ 1.3 (mean time per document).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import weasyprint
+from benchlib import Row, temp_dir
+from seedpdf import build_seed_view, issue, template_dir
+
+from common.pdf.dev_pki import ensure_dev_pki
+from common.pdf.render import render_html
+
+GOAL = 1.3
+NAME = "Decree-30 PDF: render + QR + sign + fill + seal / bare WeasyPrint write_pdf of the same HTML"
+
+
+def run(*, rounds: int) -> Row:
+    """``rounds`` alternating pairs after one warm-up pair; the figure is the ratio of mean times."""
+    view = build_seed_view()
+    templates = template_dir()
+    font_config = weasyprint.text.fonts.FontConfiguration()
+    css = weasyprint.CSS(filename=str(templates / "document.css"), font_config=font_config)
+
+    def bare() -> bytes:
+        html = weasyprint.HTML(string=render_html(view), base_url=str(templates) + "/")
+        pdf: bytes = html.write_pdf(stylesheets=[css], font_config=font_config)
+        return pdf
+
+    with temp_dir("bench-pki-") as folder:
+        pki = ensure_dev_pki(folder / "pki")
+        issue(view, pki)  # warm-up: fonts, templates, keys
+        bare()
+        full_s: list[float] = []
+        bare_s: list[float] = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            issued = issue(view, pki)
+            full_s.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            bare()
+            bare_s.append(time.perf_counter() - started)
+    full_mean, bare_mean = statistics.fmean(full_s), statistics.fmean(bare_s)
+    ratio = full_mean / bare_mean
+    return Row(
+        NAME,
+        f"{full_mean * 1000:.0f} / {bare_mean * 1000:.0f} ms per document ({rounds} rounds, {issued.page_count} pages)",
+        f"{ratio:.2f}",
+        f"≤ {GOAL}",
+        ratio <= GOAL,
+    )

@@ -1,0 +1,68 @@
+"""The seed letter of VPUB Cần Thơ as a view-model, and its issued (signed + sealed) PDF.
+
+The view comes from the common.pdf test fixtures (``libs/common/tests/pdf/conftest.py``), the same
+letter directive-api's ``view_of`` builds from the seed data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchlib import ROOT
+
+from common.pdf.dev_pki import DevPki
+from common.pdf.model import DocumentView
+from common.pdf.render import render_pdf
+from common.pdf.signing import fill_and_seal, sign_as_signer
+from common.pdf.text import format_date_line, format_number
+
+FIXTURES = ROOT / "libs" / "common" / "tests" / "pdf" / "conftest.py"
+ISSUE_DATE = dt.date(2026, 11, 27)
+
+
+def build_seed_view() -> DocumentView:
+    """The seed letter's view-model (final layout: verification QR, empty number and date fields)."""
+    spec = importlib.util.spec_from_file_location("_bench_pdf_fixtures", FIXTURES)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    build: Callable[[], DocumentView] = module.build_seed_view
+    return build()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The issued seed letter."""
+
+    pdf: bytes
+    page_count: int
+
+
+def issue(view: DocumentView, pki: DevPki) -> Issued:
+    """The whole issue pipeline: render (WeasyPrint + QR + fields), sign as the signer, fill number/date, seal.
+
+    No RFC 3161 timestamp, like directive-api's default configuration (``signing.dev_timestamps=false``).
+    """
+    rendered = render_pdf(view)
+    signed = sign_as_signer(rendered, pki.load_signer(), signature_image=pki.signature_png)
+    sealed = fill_and_seal(
+        signed,
+        pki.load_seal(),
+        seal_image=pki.seal_png,
+        number_text=format_number(1, view.notation),
+        date_text=format_date_line(view.place, ISSUE_DATE),
+    )
+    return Issued(sealed, rendered.page_count)
+
+
+def template_dir() -> Path:
+    """Where common.pdf keeps document.html.j2 and document.css."""
+    import common.pdf.render as render_module
+
+    return Path(render_module.__file__).parent / "templates"

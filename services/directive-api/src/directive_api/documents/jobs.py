@@ -1,0 +1,85 @@
+"""PDF steps that run in the worker processes, never on the event loop.
+
+Signing, sealing and verification are CPU-bound (tens to hundreds of milliseconds); on the event
+loop they would stall every other request. These top-level functions take only picklable
+arguments (key *descriptions*, not loaded keys) and load what they need once per worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from common.pdf.dev_pki import ensure_dev_pki
+from common.pdf.render import RenderedPdf, default_executor
+from common.pdf.signing import fill_and_seal, load_pkcs11_signer, load_pkcs12_signer, sign_as_signer
+from common.pdf.verify import VerificationReport, verify_pdf
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """Where a signing key is: a PKCS#12 file (with its passphrase) or a PKCS#11 token."""
+
+    pkcs12: str | None = None
+    passphrase: bytes | None = None
+    pkcs11_library: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_pin: str | None = None
+
+    def load(self) -> Any:
+        """The pyHanko signer (cached per process by the loaders)."""
+        if self.pkcs12 is not None:
+            return load_pkcs12_signer(self.pkcs12, self.passphrase)
+        assert self.pkcs11_library and self.pkcs11_token_label and self.pkcs11_key_label
+        return load_pkcs11_signer(
+            self.pkcs11_library,
+            token_label=self.pkcs11_token_label,
+            user_pin=self.pkcs11_pin or "",
+            key_label=self.pkcs11_key_label,
+        )
+
+
+@lru_cache(maxsize=4)
+def _dev_timestamper(directory: str) -> Any:
+    return ensure_dev_pki(Path(directory)).timestamper()
+
+
+def _timestamper(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    if spec.startswith("dev:"):
+        return _dev_timestamper(spec.removeprefix("dev:"))
+    return spec
+
+
+def sign_job(rendered: RenderedPdf, key: KeySpec, image: str, tsa: str | None, reason: str) -> bytes:
+    """The signer's certification signature (in a worker process)."""
+    return sign_as_signer(
+        rendered, key.load(), signature_image=Path(image), timestamper=_timestamper(tsa), reason=reason
+    )
+
+
+def seal_job(signed: bytes, key: KeySpec, image: str, number_text: str, date_text: str, tsa: str | None) -> bytes:
+    """Number, date and the organisation's seal (in a worker process)."""
+    return fill_and_seal(
+        signed,
+        key.load(),
+        seal_image=Path(image),
+        number_text=number_text,
+        date_text=date_text,
+        timestamper=_timestamper(tsa),
+    )
+
+
+def verify_job(pdf: bytes, roots: tuple[bytes, ...], max_bytes: int) -> VerificationReport:
+    """Every signature of a PDF checked (in a worker process)."""
+    return verify_pdf(pdf, list(roots), max_bytes=max_bytes)
+
+
+async def run(function: Any, *args: Any) -> Any:
+    """Run ``function(*args)`` in the PDF worker processes."""
+    return await asyncio.get_running_loop().run_in_executor(default_executor(), function, *args)
