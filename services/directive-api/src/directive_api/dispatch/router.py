@@ -230,7 +230,7 @@ async def receive_event(request: Request, session: SessionDep) -> InboxResult:
     Authenticated by the webhook signature instead of a bearer token."""
     secrets = [s.get_secret_value() for s in request.app.state.settings.inbox_secrets]
     if not secrets:
-        raise ForbiddenError("this service accepts no incoming events (no inbox secret configured)")
+        raise NotAuthenticatedError("this service accepts no incoming events (no inbox secret configured)")
     body = await request.body()
 
     async def seen(event_id: str) -> bool:
