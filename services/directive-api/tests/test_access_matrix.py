@@ -1,0 +1,220 @@
+"""Access-control proof: a role × route matrix built from ``app.routes``, and two-unit cross access.
+
+``ACCESS`` classifies every (method, path) the application serves: which callers may get past
+its authorization. A route missing from the table fails the test, so a new route must be classified
+before it ships. Each route is called by every role (and without a token): an allowed caller must
+not get 401/403, a refused one must get 401, 403 or 404. Mutating calls carry a stale ``If-Match``
+(or invalid data) so that allowed callers stop at 412/409/422 and the shared document stays as it is.
+
+The cross-unit part follows QUALITY.md §3.7: a document issued only to X31299
+(``addressees: [{"unit": "X31299"}]``); the officer of SNV gets 404 on every route with a
+``{directive_id}``, with fresh ETags and valid bodies, and no row of any table changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from directive_testing import Actors
+from security_testing import ADDRESSED_UNIT, LOG, OTHER_UNIT, SyncApi, letter_to, route_table, row_counts
+
+from common.testing import TokenFactory
+from directive_api.settings import Settings
+
+ANONYMOUS = "anonymous"
+OFFICE_ROLES = {"drafter", "reviewer", "signer", "clerk", "monitor", "integration", "auditor", "admin"}
+AUTHENTICATED = OFFICE_ROLES | {"unit_officer"}
+EVERYONE = AUTHENTICATED | {ANONYMOUS}
+NOBODY: set[str] = set()
+"""Authenticated otherwise (``/v1/inbox/events`` takes a webhook signature, not a bearer token)."""
+
+PEOPLE_BY_ROLE = {"drafter": "tran-van-an", "reviewer": "pham-thi-binh", "signer": "le-xuan-hoa", "clerk": "vo-thi-thu"}
+STALE = {"If-Match": '"999"'}
+D = "/v1/directives/{directive_id}"
+
+ACCESS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/openapi.json"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/docs/oauth2-redirect"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/metrics"): EVERYONE,  # open to loopback scrapes (the ASGI test client); other hosts need a token
+    ("GET", "/verify/{public_id}"): EVERYONE,
+    ("GET", "/verify/{public_id}/pdf"): EVERYONE,
+    ("POST", "/v1/directives"): {"drafter", "integration"},
+    ("GET", "/v1/directives"): AUTHENTICATED,
+    ("GET", D): AUTHENTICATED,
+    ("PATCH", D): {"drafter", "integration"},
+    ("POST", D + "/submit"): {"drafter", "integration"},
+    ("POST", D + "/review"): {"reviewer"},
+    ("POST", D + "/return"): {"reviewer", "signer"},
+    ("POST", D + "/approve"): {"signer"},
+    ("POST", D + "/issue"): {"clerk"},
+    ("POST", D + "/dispatch"): {"clerk"},
+    ("POST", D + "/archive"): {"clerk"},
+    ("POST", D + "/recall"): {"clerk", "signer"},
+    ("POST", D + "/replace"): {"clerk"},
+    ("GET", D + "/history"): AUTHENTICATED,
+    ("GET", D + "/pdf"): AUTHENTICATED,
+    ("GET", D + "/recipients"): AUTHENTICATED,  # a unit officer sees only its own delivery
+    ("GET", D + "/edxml"): {"integration", "clerk", "admin", "monitor"},
+    ("GET", "/v1/registers/{issuer_code}/{code}/{year}"): OFFICE_ROLES,
+    ("GET", "/v1/registers/{issuer_code}/{code}/{year}/export"): OFFICE_ROLES,
+    ("GET", "/v1/registers"): OFFICE_ROLES,
+    ("POST", "/v1/verify"): AUTHENTICATED,
+    ("GET", "/v1/events"): {"integration", "monitor", "admin", "auditor", "clerk"},
+    ("POST", "/v1/webhook-subscriptions"): {"integration", "admin"},
+    ("GET", "/v1/webhook-subscriptions"): {"integration", "admin"},
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/rotate-secret"): {"integration", "admin"},
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id}"): {"integration", "admin"},
+    ("POST", "/v1/inbox/events"): NOBODY,
+    ("POST", "/v1/edxml/status"): {"integration", "clerk", "admin"},
+    ("POST", "/v1/edxml/inbox"): {"integration", "clerk", "admin"},
+    ("GET", "/v1/orgs"): AUTHENTICATED,
+    ("GET", "/v1/orgs/{code}"): AUTHENTICATED,
+    ("GET", "/v1/org-groups"): AUTHENTICATED,
+    ("GET", "/v1/org-groups/{code}"): AUTHENTICATED,
+    ("GET", "/v1/people"): AUTHENTICATED,
+    ("GET", "/v1/people/{person_id}"): AUTHENTICATED,
+}
+
+TRANSITION_BODY = {"comment": "Đề nghị xem lại."}
+REQUEST: dict[tuple[str, str], dict[str, Any]] = {
+    # What each mutating route is sent (the rest: no body). Allowed callers stop before any change.
+    ("PATCH", D): {"json": {"subject": "không được đổi"}, "headers": STALE},
+    ("POST", "/v1/webhook-subscriptions"): {"json": {"url": "ftp://x", "event_types": ["*"]}},
+    ("POST", "/v1/verify"): {"content": b"%PDF-1.7\n%%EOF\n", "headers": {"Content-Type": "application/pdf"}},
+    ("POST", "/v1/edxml/status"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
+    ("POST", "/v1/edxml/inbox"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
+    ("POST", "/v1/inbox/events"): {"json": {"type": "x"}},
+}
+
+
+@dataclass
+class Fixture:
+    doc: dict[str, Any]
+    headers: dict[str, dict[str, str]]
+
+
+def _role_headers(tokens: TokenFactory) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {ANONYMOUS: {}}
+    for role in OFFICE_ROLES:
+        out[role] = tokens.headers(PEOPLE_BY_ROLE.get(role, f"{role}-vpub"), [role], "VPUB")
+    out["unit_officer"] = tokens.headers(f"officer-{ADDRESSED_UNIT.lower()}", ["unit_officer"], ADDRESSED_UNIT)
+    return out
+
+
+def _issued(api: SyncApi, actors: Actors) -> dict[str, Any]:
+    """A document issued to X31299 only."""
+    response = api.request("POST", "/v1/directives", json=letter_to(ADDRESSED_UNIT), headers=actors.drafter)
+    assert response.status_code == 201, response.text
+    doc: dict[str, Any] = response.json()
+    for action, who in (("submit", actors.drafter), ("approve", actors.signer), ("issue", actors.clerk)):
+        response = api.request("POST", f"/v1/directives/{doc['id']}/{action}", headers={**who, "If-Match": doc["etag"]})
+        assert response.status_code == 200, response.text
+        doc = response.json()
+    assert doc["status"] == "issued"
+    return doc
+
+
+def _url(path: str, doc: dict[str, Any]) -> str:
+    return path.format(
+        directive_id=doc["id"],
+        public_id=doc["public_id"],
+        issuer_code="VPUB",
+        code="HC" if "{year}" in path else ("department" if "org-groups" in path else OTHER_UNIT),
+        year=doc["issued_on"][:4],
+        person_id="le-xuan-hoa",
+        subscription_id="00000000-0000-0000-0000-000000000000",
+    )
+
+
+def _request_for(method: str, path: str) -> dict[str, Any]:
+    spec = REQUEST.get((method, path))
+    if spec is not None:
+        return spec
+    if method == "POST" and path.startswith(D + "/"):
+        return {"json": TRANSITION_BODY, "headers": STALE}
+    if method == "POST" and path == "/v1/directives":
+        return {"json": letter_to(ADDRESSED_UNIT)}
+    return {}
+
+
+def test_every_route_is_classified(sync_api: SyncApi) -> None:
+    served = set(route_table(sync_api.app))
+    unclassified = sorted(served - set(ACCESS))
+    assert not unclassified, f"classify these routes in ACCESS: {unclassified}"
+    stale = sorted(set(ACCESS) - served)
+    assert not stale, f"ACCESS lists routes the application no longer serves: {stale}"
+
+
+@pytest.mark.slow
+def test_role_route_matrix(sync_api: SyncApi, actors: Actors, token_factory: TokenFactory) -> None:
+    doc = _issued(sync_api, actors)
+    headers = _role_headers(token_factory)
+    wrong: list[str] = []
+    calls = 0
+    for method, path in sorted(route_table(sync_api.app)):
+        allowed = ACCESS[(method, path)]
+        spec = _request_for(method, path)
+        for role, role_headers in sorted(headers.items()):
+            response = sync_api.request(
+                method,
+                _url(path, doc),
+                json=spec.get("json"),
+                content=spec.get("content"),
+                headers={**role_headers, **spec.get("headers", {})},
+            )
+            calls += 1
+            status = response.status_code
+            assert status < 500, (method, path, role, response.text[:300])
+            if role in allowed and status in (401, 403):
+                wrong.append(f"{role} refused ({status}) on {method} {path}: {response.text[:160]}")
+            if role not in allowed and status not in (401, 403, 404):
+                wrong.append(f"{role} got {status} on {method} {path} (should be refused)")
+    LOG.info(f"access matrix: {calls} calls")
+    assert not wrong, "\n".join(wrong)
+    after = sync_api.request("GET", f"/v1/directives/{doc['id']}", headers=actors.clerk).json()
+    assert (after["status"], after["version"]) == ("issued", doc["version"])
+
+
+@pytest.mark.slow
+def test_other_unit_gets_404_and_changes_nothing(
+    sync_api: SyncApi, actors: Actors, settings: Settings, token_factory: TokenFactory
+) -> None:
+    doc = _issued(sync_api, actors)
+    addressed = actors.unit_officer(ADDRESSED_UNIT)
+    other = actors.unit_officer(OTHER_UNIT)
+    # Even an officer of the other unit holding every staff role of its own unit sees nothing.
+    other_with_roles = token_factory.headers("officer-snv-2", sorted(AUTHENTICATED), OTHER_UNIT)
+    routes = [(m, p) for m, p in route_table(sync_api.app) if "{directive_id}" in p]
+    assert len(routes) >= 10, routes
+    before = row_counts(settings.database.url)
+    checked = 0
+    for method, path in routes:
+        spec = _request_for(method, path)
+        fresh = {"If-Match": doc["etag"]} if method in ("POST", "PATCH") else {}
+        kwargs = {"json": spec.get("json"), "content": spec.get("content")}
+        for who in (other, other_with_roles):
+            response = sync_api.request(method, _url(path, doc), headers={**who, **fresh}, **kwargs)
+            assert response.status_code == 404, (method, path, response.status_code, response.text[:300])
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert doc["id"] not in response.text or "no document" in response.text
+            checked += 1
+        response = sync_api.request(method, _url(path, doc), headers={**addressed, **fresh}, **kwargs)
+        if method == "GET":
+            assert response.status_code in (200, 403), (method, path, response.status_code)
+        else:
+            assert response.status_code == 403, (method, path, response.status_code, response.text[:300])
+    assert row_counts(settings.database.url) == before
+    listing = sync_api.request("GET", "/v1/directives", headers=other).json()
+    assert listing["items"] == []
+    own = sync_api.request("GET", "/v1/directives", headers=addressed).json()
+    assert [d["id"] for d in own["items"]] == [doc["id"]]
+    for suffix in ("", "/history", "/pdf"):
+        response = sync_api.request("GET", f"/v1/directives/{doc['id']}{suffix}", headers=addressed)
+        assert response.status_code == 200, (suffix, response.text[:300])
+    LOG.info(f"cross-unit: {len(routes)} routes, {checked} refused calls")
