@@ -164,7 +164,7 @@ def test_huge_bodies_are_refused_fast(sync_api: SyncApi, actors: Actors, setting
         started = time.monotonic()
         response = sync_api.request(method, url, headers={**actors.drafter, "If-Match": doc["etag"]}, **kwargs)
         elapsed = time.monotonic() - started
-        _refused(response, 413, 422)
+        _refused(response, 413)  # refused by size before the body is parsed
         assert elapsed < 10, (url, elapsed)
     big_pdf = b"%PDF-1.7\n" + b"0" * (settings.max_verify_bytes + 1)
     response = sync_api.request(

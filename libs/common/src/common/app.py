@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
 from common.db import create_engine, create_sessionmaker
-from common.http import RequestIdMiddleware
+from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
 
@@ -66,6 +66,8 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Any] | None = None,
     background: Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    max_body_bytes: int = 2_000_000,
+    body_limit_exempt: tuple[str, ...] = (),
 ) -> FastAPI:
     """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness.
 
@@ -116,6 +118,7 @@ def create_service_app(
 
     app.add_exception_handler(DBAPIError, on_operational)
     app.add_exception_handler(OSError, _database_unavailable)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, exempt_prefixes=body_limit_exempt)
     app.add_middleware(RequestIdMiddleware)
 
     health = APIRouter(tags=["health"])

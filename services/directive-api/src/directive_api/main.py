@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        max_body_bytes=settings.max_request_bytes,
+        body_limit_exempt=("/v1/verify", "/v1/edxml/"),  # they stream files under their own caps
         openapi_tags=[
             {"name": "directives", "description": "Documents and their workflow."},
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[obligations_router, dashboard_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart
         openapi_tags=[
             {"name": "units", "description": "What an addressee unit owes and answers."},
             {"name": "office", "description": "Review, extensions, reminders and compliance views of the Office."},
