@@ -175,6 +175,14 @@ async def test_verification_page_in_chromium(
             assert sha is not None and len(sha) == 64
             href = await page.get_attribute("#download", "href")
             assert href is not None and href.endswith(f"/verify/{doc['public_id']}/pdf")
+            recalled = await api.advance(
+                (await api.get(doc["id"], actors.clerk)).json(), "recall", actors.clerk, comment="Ban hành sai."
+            )
+            assert recalled["status"] == "recalled"
+            again = await page.goto(f"{server.url}/verify/{doc['public_id']}")
+            assert again is not None and again.status == 200
+            assert "THU HỒI" in (await page.text_content("#status") or "")
+            assert await page.query_selector("#download") is None
             unknown = await page.goto(f"{server.url}/verify/zzzzzzzz")
             assert unknown is not None and unknown.status == 404
             assert await page.text_content("#status") == "Không tìm thấy văn bản"

@@ -126,3 +126,16 @@ async def test_openapi_describes_every_endpoint_with_errors(api: Api) -> None:
     docs = await api.client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_readiness_checks_the_schema_is_at_head(api: Api, app: Any) -> None:
+    from sqlalchemy import text
+
+    assert (await api.client.get("/readyz")).json() == {"status": "ready"}
+    async with app.state.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    stale = await api.client.get("/readyz")
+    assert stale.status_code == 503
+    assert stale.json()["type"].endswith("/migrations-pending")
+    assert stale.headers["retry-after"] == "10"
+    assert (await api.client.get("/healthz")).status_code == 200  # alive, just not ready

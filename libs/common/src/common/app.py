@@ -35,6 +35,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def migration_heads(script_location: str) -> set[str]:
+    """The head revision(s) of an Alembic script folder (read once, at start-up)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     body = {
         "type": PROBLEM_TYPE_BASE + "database-unavailable",
@@ -68,6 +78,7 @@ def create_service_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     max_body_bytes: int = 2_000_000,
     body_limit_exempt: tuple[str, ...] = (),
+    migrations: str | None = None,
 ) -> FastAPI:
     """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness.
 
@@ -127,13 +138,29 @@ def create_service_app(
     async def liveness() -> dict[str, str]:
         return {"status": "ok"}
 
-    @health.get("/readyz", summary="Readiness: the database answers")
+    head = migration_heads(migrations) if migrations else None
+
+    @health.get("/readyz", summary="Readiness: the database answers and its schema is at the latest migration")
     async def readiness(request: Request) -> JSONResponse:
         try:
             async with request.app.state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+                current = (
+                    set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+                    if head is not None
+                    else None
+                )
         except Exception as exc:
             return _database_unavailable(request, exc)
+        if head is not None and current != head:
+            body = {
+                "type": PROBLEM_TYPE_BASE + "migrations-pending",
+                "title": "Service unavailable",
+                "status": 503,
+                "detail": f"the database schema is at {sorted(current or [])}, the code expects {sorted(head)}",
+                "instance": request.url.path,
+            }
+            return problem_response(body, {"Retry-After": "10"})
         return JSONResponse({"status": "ready"})
 
     app.include_router(health)

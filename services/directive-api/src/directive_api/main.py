@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from importlib import resources
 
 from fastapi import FastAPI
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
         body_limit_exempt=("/v1/verify", "/v1/edxml/"),  # they stream files under their own caps
         openapi_tags=[

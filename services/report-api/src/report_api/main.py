@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from importlib import resources
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[obligations_router, dashboard_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        migrations=str(resources.files("report_api") / "migrations"),
         max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart
         openapi_tags=[
             {"name": "units", "description": "What an addressee unit owes and answers."},

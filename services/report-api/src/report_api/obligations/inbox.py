@@ -90,6 +90,25 @@ class ReplacedData(_Lenient):
 CHUNK = 1000
 
 
+class ReplyData(_Lenient):
+    directive: DirectiveData
+    unit_code: str
+    reply: dict[str, Any]
+
+
+async def _reply(session: AsyncSession, data: ReplyData, now: datetime) -> None:
+    """A unit's reply document arrived by edXML (ResponseFor): note it on the unit's obligation."""
+    obligation = await session.scalar(
+        select(Obligation).where(Obligation.directive_id == data.directive.id, Obligation.unit_code == data.unit_code)
+    )
+    if obligation is None:
+        return
+    code = data.reply.get("code") or data.reply.get("document_id") or ""
+    subject = data.reply.get("subject") or ""
+    comment = f"Văn bản trả lời {code}: {subject}".strip().rstrip(":")
+    session.add(record(obligation, "reply_received", SYSTEM, comment=comment, at=now))
+
+
 def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -232,6 +251,8 @@ async def apply_event(
             await _upsert_directive(session, replaced.replaced_by, now)
             note = f"thay thế bởi {replaced.replaced_by.notation or replaced.replaced_by.id}"
             await _close_all(session, directive.id, "supersede", note, now)
+        elif event.type == "delivery.reply_received":
+            await _reply(session, ReplyData.model_validate(event.data), now)
         # other types (issued, delivery.status_changed …) are recorded and otherwise ignored
     except ValidationError as exc:
         raise EventInvalidError(
