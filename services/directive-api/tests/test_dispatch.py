@@ -224,10 +224,33 @@ async def test_register_exports(api: Api, actors: Actors, letter: dict[str, Any]
     assert rows[0][5] == "VT, AN"
     assert rows[0][7] == "27/11/2026"
     assert rows[1][7] in (None, "")
-    pdf = await api.client.get("/v1/registers/VPUB/HC/2026/export?format=pdf", headers=actors.clerk)
-    assert pdf.status_code == 200
+    # LibreOffice opens it too: convert to CSV headless and read the same rows back.
+    xlsx = tmp_path / "register.xlsx"
+    xlsx.write_bytes(response.content)
     import subprocess
 
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(xlsx),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    csv_text = (tmp_path / "register.csv").read_text(encoding="utf-8")
+    assert "Số, ký hiệu văn bản" in csv_text
+    assert "01/VPUB-TTĐH" in csv_text
+    assert "02/KH-VPUB" in csv_text
+    assert "Lê Xuân Hoa" in csv_text
+    pdf = await api.client.get("/v1/registers/VPUB/HC/2026/export?format=pdf", headers=actors.clerk)
+    assert pdf.status_code == 200
     path = tmp_path / "register.pdf"
     path.write_bytes(pdf.content)
     text_out = subprocess.run(
