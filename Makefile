@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt libs/common/pyproject.toml servi
 setup: $(STAMP) ## Create .venv with the pinned dependencies and the workspace packages
 
 run: setup ## Start both services on SQLite files under var/ (Ctrl-C stops them)
+	scripts/install-system-deps --runtime
 	$(BIN)/python scripts/run_local.py
 
 system-deps: ## Debian packages the tests drive (poppler, chromium, softhsm2, postgresql, …)

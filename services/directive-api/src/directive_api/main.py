@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
+from common.pdf.render import default_executor
 from directive_api.directives.router import router as directives_router
 from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
@@ -38,6 +40,13 @@ async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
     await workers.run(app.state.sessionmaker, app.state.settings, stop, clock=app.state.clock)
 
 
+def _warm_pdf_workers(_app: FastAPI) -> None:
+    """Start the PDF worker processes at start-up, so the first approval does not pay for it."""
+    executor = default_executor()
+    for _ in range(os.cpu_count() or 1):
+        executor.submit(int)
+
+
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
@@ -49,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        on_startup=_warm_pdf_workers,
         migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
         body_limit_exempt=("/v1/verify", "/v1/edxml/"),  # they stream files under their own caps
