@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
@@ -56,13 +56,54 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # 
     return problem_response(body, {"Retry-After": "5"})
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    if isinstance(exc, InterfaceError):
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""connection_exception (class 08), admin/crash shutdown, "the database system is starting up" /
+"shutting down" (cannot_connect_now), too_many_connections."""
+_UNAVAILABLE_CLASSES = {
+    "AdminShutdownError",
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "CrashShutdownError",
+    "InternalClientError",  # asyncpg: "cannot switch to state …" on a connection broken mid-operation
+    "TooManyConnectionsError",
+}
+_UNAVAILABLE_TEXT = (
+    "connection refused",
+    "connection is closed",
+    "connection was closed",
+    "could not connect",
+    "terminating connection",
+    "the database system is",
+    "database is locked",
+)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """True if ``exc`` means the database cannot be reached now (503), not that the request is wrong.
+
+    Looks at the SQLAlchemy error, the driver's error (``orig``) and what caused it: asyncpg raises
+    e.g. ``CannotConnectNowError`` while PostgreSQL starts, ``AdminShutdownError`` or
+    ``ConnectionDoesNotExistError`` when it stops, and SQLAlchemy wraps them in a plain ``DBAPIError``.
+    """
+    if isinstance(exc, InterfaceError | OSError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    if isinstance(exc, IntegrityError | DataError | ProgrammingError):
+        return False  # their messages quote the client's data
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 6:
+        seen.append(current)
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if type(current).__name__ in _UNAVAILABLE_CLASSES or isinstance(current, ConnectionError | OSError):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     text_ = str(exc).lower()
-    return any(s in text_ for s in ("connection refused", "connection is closed", "could not connect", "terminat"))
+    return any(s in text_ for s in _UNAVAILABLE_TEXT)
 
 
 def create_service_app(
@@ -113,12 +154,9 @@ def create_service_app(
     install_problem_handlers(app)
 
     async def on_operational(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, OperationalError | InterfaceError) and (
-            _is_connection_error(exc) or isinstance(exc, InterfaceError)
-        ):
+        if _is_connection_error(exc):
             return _database_unavailable(request, exc)
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
-            return _database_unavailable(request, exc)
+        logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         body = {
             "type": PROBLEM_TYPE_BASE + "internal",
             "title": "Internal server error",

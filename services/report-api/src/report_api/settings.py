@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     reminder_hour: int = Field(default=8, ge=0, le=23)
     """Local hour at which scheduled reminders of a day fall due."""
     timer_interval_seconds: float = Field(default=60.0, gt=0)
+    report_signer_lines: list[str] = Field(
+        default_factory=lambda: ["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"], min_length=1, max_length=4
+    )
+    """``REPORT_API_REPORT_SIGNER_LINES`` (JSON list): authority lines of the PDF compliance report's signer."""
+    report_signer_name: str = Field(default="Lê Xuân Hoa", min_length=1)
+    """``REPORT_API_REPORT_SIGNER_NAME``: the signer printed on the PDF compliance report."""
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     """Delivery policy of report-api's own events (to directive-api and e-office systems)."""
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)

@@ -1,31 +1,32 @@
-"""The Office's compliance view of a document: counts, on-time rate, groups, totals, overdue units."""
+"""The Office's compliance view of a document: counts, on-time rate, groups, totals, overdue units.
+
+The summary is computed with SQL aggregates and column selects (no ORM objects per unit) into plain,
+JSON-ready dicts: the JSON route returns them as they are; the dashboard, the workbook and the PDF
+report validate them into :class:`ComplianceSummary` (they are not on the hot path).
+"""
 
 from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
+from common.pdf.model import DocumentView, Heading, ListItem, Paragraph, SignatureBlock
 from report_api.obligations import templates
 from report_api.obligations.errors import DirectiveNotFoundError
 from report_api.obligations.lifecycle import AWAITING_UNIT, STATUS_LABELS, ObligationStatus
 from report_api.obligations.models import DirectiveRecord, Obligation, Submission
-from report_api.obligations.schemas import (
-    ComplianceSummary,
-    DirectiveSummary,
-    GroupSummary,
-    OverdueUnit,
-    ReminderCounts,
-    StatusCount,
-    UnitRow,
-)
+from report_api.obligations.schemas import ComplianceSummary, DirectiveSummary, ReminderCounts
+
+UnitsMode = Literal["none", "overdue", "all"]
+"""Which per-unit rows the summary carries: none (default of the JSON view), the overdue ones, or all."""
 
 GROUP_LABELS = {
     "department": "Sở, ban, ngành thành phố",
@@ -55,114 +56,228 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-async def summary(
-    session: AsyncSession, directive_id: str, *, today: date, calendar: WorkingCalendar
-) -> ComplianceSummary:
-    """Compute the compliance summary of one document as of ``today`` (local date)."""
+def _group_key(code: str | None) -> tuple[bool, str]:
+    return (code is None, code or "")
+
+
+async def summary_data(
+    session: AsyncSession,
+    directive_id: str,
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    units: UnitsMode = "none",
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The compliance summary of one document as of ``today`` (local date), as JSON-ready dicts.
+
+    Counts per status and group, on-time figures and the overdue list come from SQL aggregates and
+    column selects; totals of the reported figures from the accepted reports' ``data`` of this
+    document only. ``units`` chooses the per-unit rows (``limit``/``offset`` page them, ordered by
+    unit code); ``units_page`` tells which rows were included and where the next page starts.
+    """
     directive = await session.get(DirectiveRecord, directive_id)
     if directive is None:
         raise DirectiveNotFoundError(f"no document {directive_id} is known to report-api")
     fields = templates.parse_fields((directive.compliance or {}).get("report_fields"))
-    obligations = list(
-        (
-            await session.scalars(
-                select(Obligation).where(Obligation.directive_id == directive.id).order_by(Obligation.unit_code)
-            )
-        ).all()
+    of_directive = Obligation.directive_id == directive.id
+    is_overdue = and_(Obligation.status.in_(AWAITING_UNIT), Obligation.due_on < today)
+
+    # 1. Counts: one row per (group, status, first report late?, deadline) — a handful of rows.
+    aggregate = await session.execute(
+        select(
+            Obligation.group_code,
+            Obligation.status,
+            Obligation.first_submission_late,
+            Obligation.due_on,
+            func.count(),
+        )
+        .where(of_directive)
+        .group_by(Obligation.group_code, Obligation.status, Obligation.first_submission_late, Obligation.due_on)
     )
-    accepted = {
-        s.obligation_id: s
-        for s in (
-            await session.scalars(
-                select(Submission)
-                .join(Obligation, Obligation.id == Submission.obligation_id)
-                .where(Obligation.directive_id == directive.id, Submission.review_status == "accepted")
+    by_status: Counter[str] = Counter()
+    total = on_time = late = overdue = 0
+    group_total: Counter[str | None] = Counter()
+    group_status: dict[str | None, Counter[str]] = defaultdict(Counter)
+    group_overdue: Counter[str | None] = Counter()
+    group_on_time: Counter[str | None] = Counter()
+    for group_code, status, first_late, due_on, n in aggregate.all():
+        total += n
+        by_status[status] += n
+        group_total[group_code] += n
+        group_status[group_code][status] += n
+        if first_late is False:
+            on_time += n
+            group_on_time[group_code] += n
+        elif first_late is True:
+            late += n
+        if status in AWAITING_UNIT and today > due_on:
+            overdue += n
+            group_overdue[group_code] += n
+    status_order = [s.value for s in ObligationStatus]
+    groups = [
+        {
+            "group_code": code,
+            "total": group_total[code],
+            "by_status": {s: group_status[code][s] for s in status_order if group_status[code][s]},
+            "overdue": group_overdue[code],
+            "on_time": group_on_time[code],
+            "on_time_rate": _rate(group_on_time[code], group_total[code]),
+        }
+        for code in sorted(group_total, key=_group_key)
+    ]
+
+    # 2. Totals of the reported figures over the accepted reports of this document.
+    totals: dict[str, int] = {f.key: 0 for f in fields if f.type in templates.NUMERIC_TYPES or f.type == "boolean"}
+    accepted: dict[Any, dict[str, Any]] = {}
+    if totals or units != "none":
+        rows = await session.execute(
+            select(Submission.obligation_id, Submission.data)
+            .join(Obligation, Obligation.id == Submission.obligation_id)
+            # Only an accept makes a report accepted, and it moves the obligation to the terminal
+            # ``accepted``: the status filter uses (directive_id, status) instead of scanning reports.
+            .where(
+                of_directive,
+                Obligation.status == ObligationStatus.accepted.value,
+                Submission.review_status == "accepted",
             )
-        ).all()
-    }
-    by_status = Counter(o.status for o in obligations)
-    totals: dict[str, int] = {}
-    for field in fields:
-        if field.type in templates.NUMERIC_TYPES or field.type == "boolean":
-            totals[field.key] = 0
-    for submission in accepted.values():
+        )
+        for oid, data in rows.all():
+            accepted[oid] = data
+    for data in accepted.values():
         for key in totals:
-            value = submission.data.get(key)
+            value = data.get(key)
             if isinstance(value, bool):
                 totals[key] += int(value)
             elif isinstance(value, int):
                 totals[key] += value
 
-    def is_overdue(o: Obligation) -> bool:
-        return o.status in AWAITING_UNIT and today > o.due_on
+    # 3. The overdue units, with their reminder counters.
+    overdue_days: dict[date, int] = {}
 
-    groups: dict[str | None, list[Obligation]] = defaultdict(list)
-    for o in obligations:
-        groups[o.group_code].append(o)
-    group_rows = []
-    for code in sorted(groups, key=lambda c: (c is None, c or "")):
-        members = groups[code]
-        on_time = sum(1 for o in members if o.first_submission_late is False)
-        group_rows.append(
-            GroupSummary(
-                group_code=code,
-                total=len(members),
-                by_status=dict(Counter(o.status for o in members)),
-                overdue=sum(1 for o in members if is_overdue(o)),
-                on_time=on_time,
-                on_time_rate=_rate(on_time, len(members)),
-            )
+    def days_overdue(due_on: date) -> int:
+        if due_on not in overdue_days:
+            overdue_days[due_on] = calendar.working_days_between(due_on, today)
+        return overdue_days[due_on]
+
+    overdue_rows = await session.execute(
+        select(
+            Obligation.id,
+            Obligation.unit_code,
+            Obligation.unit_name,
+            Obligation.group_code,
+            Obligation.status,
+            Obligation.due_on,
+            Obligation.nhac_nho_count,
+            Obligation.phe_binh_count,
+            Obligation.kiem_diem_count,
         )
-    overdue_units = [
-        OverdueUnit(
-            obligation_id=o.id,
-            unit_code=o.unit_code,
-            unit_name=o.unit_name,
-            group_code=o.group_code,
-            status=o.status,
-            due_on=o.due_on,
-            working_days_overdue=calendar.working_days_between(o.due_on, today),
-            reminder_counts=counts(o),
-        )
-        for o in obligations
-        if is_overdue(o)
-    ]
-    units = [
-        UnitRow(
-            obligation_id=o.id,
-            unit_code=o.unit_code,
-            unit_name=o.unit_name,
-            group_code=o.group_code,
-            status=o.status,
-            status_label=STATUS_LABELS[o.status],
-            due_on=o.due_on,
-            overdue=is_overdue(o),
-            late=o.first_submission_late,
-            figures={k: accepted[o.id].data.get(k) for k in totals} if o.id in accepted else {},
-        )
-        for o in obligations
-    ]
-    on_time = sum(1 for o in obligations if o.first_submission_late is False)
-    late = sum(1 for o in obligations if o.first_submission_late is True)
-    return ComplianceSummary(
-        directive=directive_summary(directive),
-        as_of=today,
-        total=len(obligations),
-        by_status=[
-            StatusCount(status=s.value, label=STATUS_LABELS[s.value], count=by_status.get(s.value, 0))
-            for s in ObligationStatus
-        ],
-        overdue=len(overdue_units),
-        submitted=on_time + late,
-        on_time=on_time,
-        late=late,
-        on_time_rate=_rate(on_time, len(obligations)),
-        totals=totals,
-        field_labels={f.key: f.label for f in fields if f.key in totals},
-        groups=group_rows,
-        overdue_units=overdue_units,
-        units=units,
+        .where(of_directive, is_overdue)
+        .order_by(Obligation.unit_code)
     )
+    overdue_units = [
+        {
+            "obligation_id": str(oid),
+            "unit_code": unit_code,
+            "unit_name": unit_name,
+            "group_code": group_code,
+            "status": status,
+            "due_on": due_on.isoformat(),
+            "working_days_overdue": days_overdue(due_on),
+            "reminder_counts": {"nhac_nho": nhac_nho, "phe_binh": phe_binh, "kiem_diem": kiem_diem},
+        }
+        for oid, unit_code, unit_name, group_code, status, due_on, nhac_nho, phe_binh, kiem_diem in overdue_rows.all()
+    ]
+
+    # 4. The per-unit rows that were asked for.
+    unit_rows: list[dict[str, Any]] = []
+    units_total = {"none": 0, "overdue": overdue, "all": total}[units]
+    if units != "none":
+        statement = (
+            select(
+                Obligation.id,
+                Obligation.unit_code,
+                Obligation.unit_name,
+                Obligation.group_code,
+                Obligation.status,
+                Obligation.due_on,
+                Obligation.first_submission_late,
+            )
+            .where(of_directive)
+            .order_by(Obligation.unit_code)
+        )
+        if units == "overdue":
+            statement = statement.where(is_overdue)
+        if offset:
+            statement = statement.offset(offset)
+        if limit is not None:
+            statement = statement.limit(limit)
+        for oid, unit_code, unit_name, group_code, status, due_on, first_late in (
+            await session.execute(statement)
+        ).all():
+            report = accepted.get(oid)
+            unit_rows.append(
+                {
+                    "obligation_id": str(oid),
+                    "unit_code": unit_code,
+                    "unit_name": unit_name,
+                    "group_code": group_code,
+                    "status": status,
+                    "status_label": STATUS_LABELS[status],
+                    "due_on": due_on.isoformat(),
+                    "overdue": status in AWAITING_UNIT and today > due_on,
+                    "late": first_late,
+                    "figures": {k: report.get(k) for k in totals} if report is not None else {},
+                }
+            )
+    next_offset = offset + len(unit_rows)
+    return {
+        "directive": {
+            "id": directive.id,
+            "notation": directive.notation,
+            "subject": directive.subject,
+            "issued_on": directive.issued_on.isoformat() if directive.issued_on else None,
+            "status": directive.status,
+        },
+        "as_of": today.isoformat(),
+        "total": total,
+        "by_status": [{"status": s, "label": STATUS_LABELS[s], "count": by_status.get(s, 0)} for s in status_order],
+        "overdue": overdue,
+        "submitted": on_time + late,
+        "on_time": on_time,
+        "late": late,
+        "on_time_rate": _rate(on_time, total),
+        "totals": totals,
+        "field_labels": {f.key: f.label for f in fields if f.key in totals},
+        "groups": groups,
+        "overdue_units": overdue_units,
+        "units": unit_rows,
+        "units_page": {
+            "mode": units,
+            "total": units_total,
+            "offset": offset,
+            "limit": limit,
+            "next_offset": next_offset if units != "none" and next_offset < units_total else None,
+        },
+    }
+
+
+async def summary(
+    session: AsyncSession,
+    directive_id: str,
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    units: UnitsMode = "all",
+    limit: int | None = None,
+    offset: int = 0,
+) -> ComplianceSummary:
+    """The summary as a model (the dashboard, the workbook, the PDF report): all units by default."""
+    data = await summary_data(
+        session, directive_id, today=today, calendar=calendar, units=units, limit=limit, offset=offset
+    )
+    return ComplianceSummary.model_validate(data)
 
 
 def to_xlsx(report: ComplianceSummary) -> bytes:
@@ -227,3 +342,113 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "Có" if value else "Không"
     return value
+
+
+# --- the PDF report (Decree 30 administrative report) ---------------------------------------------
+
+REPORT_PARENT_BODY = "UBND THÀNH PHỐ CẦN THƠ"
+REPORT_ISSUER = "VĂN PHÒNG"
+REPORT_NOTATION = "BC-VPUB"
+REPORT_PLACE = "Cần Thơ"
+
+
+def format_count(value: int) -> str:
+    """An integer the Vietnamese way (``12.345``)."""
+    return f"{value:,}".replace(",", ".")
+
+
+def format_rate(rate: float) -> str:
+    """A rate in percent with a decimal comma (``81,97%``)."""
+    return f"{rate * 100:.2f}".replace(".", ",") + "%"
+
+
+def _day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def report_subject(report: ComplianceSummary) -> str:
+    """``Tình hình thực hiện Công văn số <notation> về việc …`` (trích yếu of the report)."""
+    topic = report.directive.subject.removeprefix("V/v").strip()
+    document = f"Công văn số {report.directive.notation}" if report.directive.notation else "văn bản"
+    return f"Tình hình thực hiện {document} về việc {topic}" if topic else f"Tình hình thực hiện {document}"
+
+
+def to_document_view(
+    report: ComplianceSummary, *, signer_lines: list[str], signer_name: str, issued_on: date
+) -> DocumentView:
+    """The summary as an administrative report (BÁO CÁO) of the Office, ready for the renderer."""
+    document = f"Công văn số {report.directive.notation}" if report.directive.notation else "văn bản"
+    group_items: list[Heading | Paragraph | ListItem] = [
+        ListItem(
+            text=(
+                f"{GROUP_LABELS.get(g.group_code, g.group_code or 'Khác')}: {format_count(g.total)} đơn vị, "
+                f"{format_count(g.on_time)} đơn vị báo cáo đúng hạn (tỷ lệ {format_rate(g.on_time_rate)}), "
+                f"{format_count(g.overdue)} đơn vị quá hạn;"
+            )
+        )
+        for g in report.groups
+    ]
+    body: list[Heading | Paragraph | ListItem] = [
+        Heading(text="I. Kết quả tổng hợp"),
+        Paragraph(
+            text=(
+                f"Tính đến ngày {_day(report.as_of)}, {document} có {format_count(report.total)} đơn vị "
+                f"phải thực hiện; {format_count(report.submitted)} đơn vị đã gửi báo cáo "
+                f"({format_count(report.on_time)} đúng hạn, {format_count(report.late)} trễ hạn); "
+                f"{format_count(report.overdue)} đơn vị quá hạn chưa báo cáo. "
+                f"Tỷ lệ báo cáo đúng hạn: {format_rate(report.on_time_rate)}."
+            )
+        ),
+        Paragraph(text="Số đơn vị theo trạng thái xử lý:"),
+        *[ListItem(text=f"{s.label}: {format_count(s.count)} đơn vị;") for s in report.by_status if s.count],
+        ListItem(text=f"Quá hạn chưa báo cáo: {format_count(report.overdue)} đơn vị."),
+        Heading(text="II. Kết quả theo nhóm đơn vị"),
+        *(group_items or [Paragraph(text="Chưa có đơn vị nào phải thực hiện.")]),
+        Heading(text="III. Tổng hợp số liệu báo cáo"),
+    ]
+    if report.totals:
+        body.append(Paragraph(text="Tổng hợp từ các báo cáo đã được duyệt:"))
+        body.extend(
+            ListItem(text=f"{report.field_labels.get(key, key)}: {format_count(value)};")
+            for key, value in report.totals.items()
+        )
+    else:
+        body.append(Paragraph(text="Văn bản không yêu cầu báo cáo số liệu."))
+    body.append(Heading(text="IV. Danh sách đơn vị quá hạn chưa báo cáo"))
+    if report.overdue_units:
+        body.extend(
+            ListItem(
+                text=(
+                    f"{u.unit_name} ({u.unit_code}): hạn {_day(u.due_on)}, quá hạn "
+                    f"{format_count(u.working_days_overdue)} ngày làm việc; đã nhắc nhở {u.reminder_counts.nhac_nho} "
+                    f"lần, phê bình {u.reminder_counts.phe_binh} lần, kiểm điểm {u.reminder_counts.kiem_diem} lần;"
+                )
+            )
+            for u in report.overdue_units
+        )
+    else:
+        body.append(Paragraph(text="Không có đơn vị quá hạn chưa báo cáo."))
+    body.append(
+        Paragraph(
+            text=(
+                "Văn phòng Ủy ban nhân dân thành phố báo cáo Chủ tịch, các Phó Chủ tịch Ủy ban nhân dân "
+                "thành phố xem xét, chỉ đạo./."
+            )
+        )
+    )
+    return DocumentView(
+        parent_body=REPORT_PARENT_BODY,
+        issuer_name=REPORT_ISSUER,
+        notation=REPORT_NOTATION,
+        number=None,
+        place=REPORT_PLACE,
+        issued_date=issued_on,
+        doc_type_name="BÁO CÁO",
+        subject=report_subject(report),
+        addressees=("Chủ tịch, các Phó Chủ tịch Ủy ban nhân dân thành phố",),
+        body=tuple(body),
+        signature=SignatureBlock(authority_lines=tuple(signer_lines), signer_name=signer_name),
+        recipients=("Như trên", "Chánh Văn phòng, các Phó Chánh Văn phòng"),
+        archive_line="Lưu: VT.",
+        is_draft=False,
+    )

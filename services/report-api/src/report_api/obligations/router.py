@@ -15,7 +15,15 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal, Principal
 from common.http import etag
 from common.outbox import feed
-from common.problems import ConflictError, ForbiddenError, problem_responses
+from common.pdf.render import render_pdf_async
+from common.problems import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    PreconditionFailedError,
+    problem_responses,
+)
+from common.storage import content_disposition
 from common.webhooks import WebhookVerificationError, verify
 from common.workflow import CommentRequiredError, TransitionNotAllowedError
 from report_api.obligations import compliance, evidence, service
@@ -63,6 +71,9 @@ IfMatch = Annotated[
     str | None, Header(alias="If-Match", description='Optional: the ETag you read (`"3"`); 412 if it is stale.')
 ]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+DEFAULT_UNIT_ROWS = 500
+MAX_UNIT_ROWS = 5_000
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 
 
@@ -237,7 +248,12 @@ async def get_obligation(
 
 
 _TRANSITION_ERRORS = problem_responses(
-    ObligationNotFoundError, ForbiddenError, TransitionNotAllowedError, CommentRequiredError
+    BadRequestError,
+    ObligationNotFoundError,
+    ForbiddenError,
+    TransitionNotAllowedError,
+    CommentRequiredError,
+    PreconditionFailedError,
 )
 
 
@@ -266,7 +282,14 @@ async def acknowledge(
     tags=["units"],
     status_code=201,
     response_model=SubmissionRead,
-    responses=problem_responses(ObligationNotFoundError, ForbiddenError, TransitionNotAllowedError, ReportInvalidError),
+    responses=problem_responses(
+        BadRequestError,
+        ObligationNotFoundError,
+        ForbiddenError,
+        TransitionNotAllowedError,
+        ReportInvalidError,
+        PreconditionFailedError,
+    ),
 )
 async def submit(
     obligation_id: uuid.UUID,
@@ -287,7 +310,12 @@ async def submit(
     status_code=201,
     response_model=EvidenceRead,
     responses=problem_responses(
-        ObligationNotFoundError, ForbiddenError, EvidenceTooLargeError, EvidenceTypeError, ConflictError
+        BadRequestError,
+        ObligationNotFoundError,
+        ForbiddenError,
+        EvidenceTooLargeError,
+        EvidenceTypeError,
+        ConflictError,
     ),
 )
 async def upload_evidence(
@@ -353,7 +381,7 @@ async def download_evidence(
     tags=["units"],
     status_code=201,
     response_model=ExtensionRead,
-    responses=problem_responses(ObligationNotFoundError, ForbiddenError, ConflictError),
+    responses=problem_responses(BadRequestError, ObligationNotFoundError, ForbiddenError, ConflictError),
 )
 async def request_extension(
     obligation_id: uuid.UUID, body: ExtensionCreate, request: Request, session: SessionDep, actor: CurrentPrincipal
@@ -393,7 +421,9 @@ async def review(
     "/obligations/{obligation_id}/extension-requests/{request_id}/decision",
     tags=["office"],
     response_model=ExtensionRead,
-    responses=problem_responses(OfficeOnlyError, ObligationNotFoundError, ExtensionRequestNotFoundError, ConflictError),
+    responses=problem_responses(
+        BadRequestError, OfficeOnlyError, ObligationNotFoundError, ExtensionRequestNotFoundError, ConflictError
+    ),
 )
 async def decide_extension(
     obligation_id: uuid.UUID,
@@ -415,7 +445,7 @@ async def decide_extension(
     tags=["office"],
     status_code=201,
     response_model=ReminderRead,
-    responses=problem_responses(OfficeOnlyError, ObligationNotFoundError, ConflictError),
+    responses=problem_responses(BadRequestError, OfficeOnlyError, ObligationNotFoundError, ConflictError),
 )
 async def send_reminder(
     obligation_id: uuid.UUID, body: ReminderCreate, request: Request, session: SessionDep, actor: CurrentPrincipal
@@ -440,28 +470,55 @@ async def send_reminder(
     tags=["office"],
     response_model=ComplianceSummary,
     responses=problem_responses(OfficeOnlyError, DirectiveNotFoundError, NotAcceptableError)
-    | {200: {"content": {"application/json": {}, XLSX: {}}}},
+    | {200: {"content": {"application/json": {}, XLSX: {}, PDF: {}}}},
 )
 async def directive_compliance(
     directive_id: Annotated[str, Path(max_length=64)],
     request: Request,
     session: SessionDep,
     actor: CurrentPrincipal,
-    format: Annotated[Literal["json", "xlsx"] | None, Query(description="Or send `Accept`.")] = None,  # noqa: A002
+    format: Annotated[Literal["json", "xlsx", "pdf"] | None, Query(description="Or send `Accept`.")] = None,  # noqa: A002
+    units: Annotated[
+        compliance.UnitsMode,
+        Query(description="Per-unit rows in `units` (JSON): none (default), the overdue ones, or all (paged)."),
+    ] = "none",
+    limit: Annotated[int, Query(ge=1, le=MAX_UNIT_ROWS, description="Page size of `units`.")] = DEFAULT_UNIT_ROWS,
+    offset: Annotated[int, Query(ge=0, description="Rows of `units` to skip (`units_page.next_offset`).")] = 0,
 ) -> Response:
-    """Counts per status, on-time rate, groups, totals of the accepted figures, overdue units (JSON or XLSX).
+    """Counts per status, on-time rate, groups, totals of the accepted figures, overdue units.
 
-    A PDF export is not available yet.
+    JSON (per-unit rows only when asked with `units=overdue|all`, paged with `limit`/`offset`),
+    XLSX (every unit) or PDF (a Decree 30 BÁO CÁO of the Office, `format=pdf` or `Accept: application/pdf`).
     """
     ctx = context(request)
     service.require_office(actor, ctx.settings)
-    wanted = format or ("xlsx" if XLSX in request.headers.get("accept", "") else "json")
-    report = await compliance.summary(session, directive_id, today=ctx.today(), calendar=ctx.calendar)
+    accept = request.headers.get("accept", "")
+    wanted = format or ("xlsx" if XLSX in accept else "pdf" if PDF in accept else "json")
+    today = ctx.today()
+    headers = {"Cache-Control": "private, no-store"}
     if wanted == "xlsx":
-        name = f"tuan-thu-{directive_id}.xlsx"
-        return Response(
-            compliance.to_xlsx(report),
-            media_type=XLSX,
-            headers={"Content-Disposition": evidence.content_disposition(name), "Cache-Control": "private, no-store"},
+        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="all")
+        headers["Content-Disposition"] = evidence.content_disposition(f"tuan-thu-{directive_id}.xlsx")
+        return Response(compliance.to_xlsx(report), media_type=XLSX, headers=headers)
+    if wanted == "pdf":
+        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="none")
+        view = compliance.to_document_view(
+            report,
+            signer_lines=ctx.settings.report_signer_lines,
+            signer_name=ctx.settings.report_signer_name,
+            issued_on=today,
         )
-    return JSONResponse(report.model_dump(mode="json"))
+        rendered = await render_pdf_async(view)
+        headers["Content-Disposition"] = content_disposition(f"bao-cao-tuan-thu-{directive_id}.pdf")
+        headers["X-Content-Type-Options"] = "nosniff"
+        return Response(rendered.pdf, media_type=PDF, headers=headers)
+    data = await compliance.summary_data(
+        session,
+        directive_id,
+        today=today,
+        calendar=ctx.calendar,
+        units=units,
+        limit=limit if units == "all" else None,
+        offset=offset if units == "all" else 0,
+    )
+    return JSONResponse(data)

@@ -233,6 +233,18 @@ class UnitRow(BaseModel):
     figures: dict[str, Any]
 
 
+class UnitsPage(BaseModel):
+    """Which per-unit rows ``units`` carries (``?units=none|overdue|all&limit=&offset=``)."""
+
+    mode: Literal["none", "overdue", "all"]
+    total: int
+    """How many rows the mode has in all (0 for ``none``)."""
+    offset: int
+    limit: int | None
+    next_offset: int | None
+    """Pass as ``offset`` to read the next page; null at the end."""
+
+
 class ComplianceSummary(BaseModel):
     directive: DirectiveSummary
     as_of: date
@@ -250,3 +262,7 @@ class ComplianceSummary(BaseModel):
     groups: list[GroupSummary]
     overdue_units: list[OverdueUnit]
     units: list[UnitRow]
+    """Per-unit rows as chosen by ``?units=`` (none by default in the JSON view; see ``units_page``)."""
+    units_page: UnitsPage = Field(
+        default_factory=lambda: UnitsPage(mode="all", total=0, offset=0, limit=None, next_offset=None)
+    )

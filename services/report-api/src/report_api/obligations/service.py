@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from common.auth import Principal
 from common.calendar import WorkingCalendar
@@ -426,6 +427,17 @@ async def my_obligations(
     statement = (
         select(Obligation, DirectiveRecord)
         .join(DirectiveRecord, DirectiveRecord.id == Obligation.directive_id)
+        # The list shows the document's summary only: skip its JSON (template, schema) per row.
+        .options(
+            load_only(
+                DirectiveRecord.id,
+                DirectiveRecord.notation,
+                DirectiveRecord.subject,
+                DirectiveRecord.issued_on,
+                DirectiveRecord.status,
+                raiseload=True,
+            )
+        )
         .where(Obligation.unit_code == unit)
     )
     if status is not None:
