@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from security_testing import LOG, SyncApi, letter_to
 
-from common.testing import TokenFactory
+from common.testing import TokenFactory, scaled
 
 Case = _Case[Any]
 MAX_EXAMPLES = 25
@@ -196,7 +196,7 @@ def test_every_operation_honours_its_contract(sync_api: SyncApi, actors: Actors,
 
             @given(case=cases, actor=st.sampled_from(sorted(headers)))
             @settings(
-                max_examples=MAX_EXAMPLES,
+                max_examples=scaled(MAX_EXAMPLES),
                 derandomize=True,
                 database=None,
                 deadline=None,

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from security_testing import LOG, SyncApi, letter_to
 
 from common.pdf.verify import PdfVerificationError, VerificationReport, verify_pdf
+from common.testing import scaled
 
 CASE_SECONDS = 5.0
 EXAMPLES = 200
@@ -119,7 +120,7 @@ def test_verifier_survives_mutations(sync_api: SyncApi, actors: Actors) -> None:
 
     @given(mutation=_mutations(pdf))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=scaled(EXAMPLES),
         derandomize=True,
         database=None,
         deadline=None,

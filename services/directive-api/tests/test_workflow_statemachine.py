@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from security_testing import ADDRESSED_UNIT, LOG, OFFICE, OTHER_UNIT, SyncApi, letter_to
 
+from common.testing import scaled
+
 PRE_ISSUE = {"draft", "submitted", "reviewed", "returned", "approved"}
 EDITABLE = {"draft", "returned"}
 TRANSITIONS: dict[str, tuple[set[str], set[str], str]] = {
@@ -292,7 +294,7 @@ def test_workflow_follows_the_model(sync_api: SyncApi, actors: Actors) -> None:
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=15,
+            max_examples=scaled(15),
             stateful_step_count=25,
             deadline=None,
             database=None,

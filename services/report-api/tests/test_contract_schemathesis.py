@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from security_testing import LOG, SyncApi
 
+from common.testing import scaled
 from report_api.main import create_app
 from report_api.settings import Settings
 
@@ -259,7 +260,7 @@ def test_every_operation_honours_its_contract(
 
             @given(case=cases, actor=st.sampled_from(sorted(headers)))
             @settings(
-                max_examples=MAX_EXAMPLES,
+                max_examples=scaled(MAX_EXAMPLES),
                 derandomize=True,
                 database=None,
                 deadline=None,

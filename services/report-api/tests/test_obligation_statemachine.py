@@ -30,6 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from report_testing import VALID_REPORT, Actors, Api, Clock, small_addressees
 from security_testing import LOG, SyncApi
 
+from common.testing import scaled
 from report_api.main import create_app
 from report_api.settings import Settings
 
@@ -410,7 +411,7 @@ def test_obligations_follow_the_model(sync_api: SyncApi, actors: Actors, webhook
     run_state_machine_as_test(
         _machine(sync_api, actors, helper, totals),
         settings=settings(
-            max_examples=15,
+            max_examples=scaled(15),
             stateful_step_count=25,
             deadline=None,
             database=None,

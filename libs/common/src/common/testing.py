@@ -138,3 +138,8 @@ def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
 
     auth = AuthSettings(public_key_pem=SecretStr(public_pem))
     return TokenFactory(keys.private_key_file.read_bytes(), public_pem, auth)
+
+
+def scaled(examples: int) -> int:
+    """``examples`` times ``FUZZ_SCALE`` (default 1): CI runs a short budget, ``FUZZ_SCALE=20`` a long one."""
+    return examples * max(1, int(os.environ.get("FUZZ_SCALE", "1")))

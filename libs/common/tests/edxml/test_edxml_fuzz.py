@@ -20,6 +20,7 @@ from common.edxml import (
     build_status_package,
     parse_package,
 )
+from common.testing import scaled
 
 SAMPLES = Path(__file__).parent / "samples"
 SEEDS = [path.read_bytes() for path in sorted(SAMPLES.glob("*.edxml"))]
@@ -111,7 +112,7 @@ def _check(data: bytes) -> None:
 
 @given(mutated_packages())
 @settings(
-    max_examples=300,
+    max_examples=scaled(300),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -121,13 +122,13 @@ def test_mutated_samples_raise_only_edxml_errors(data: bytes) -> None:
 
 
 @given(st.binary(max_size=4096))
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=scaled(200), deadline=None, database=None)
 def test_random_bytes_raise_only_edxml_errors(data: bytes) -> None:
     _check(data)
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=100, deadline=None, database=None)
+@settings(max_examples=scaled(100), deadline=None, database=None)
 def test_random_text_in_a_field_raises_only_edxml_errors(text: str) -> None:
     seed = (SAMPLES / "status.edxml").read_bytes()
     _check(seed.replace(b"Nguy\xe1\xbb\x85n", text.encode("utf-8", errors="surrogatepass")))
