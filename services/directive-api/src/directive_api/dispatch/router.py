@@ -83,7 +83,7 @@ class EventPage(BaseModel):
 async def list_events(
     session: SessionDep,
     actor: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """The pull feed of events for systems that cannot receive webhooks (see docs/events.md)."""

@@ -193,7 +193,7 @@ async def list_events(
     request: Request,
     session: SessionDep,
     actor: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, description="The last `sequence` you read (0 to start).")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The last `sequence` you read (0 to start).")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
     """report-api's events (`obligation.*`) in order, for e-office systems and directive-api."""
@@ -483,7 +483,9 @@ async def directive_compliance(
         Query(description="Per-unit rows in `units` (JSON): none (default), the overdue ones, or all (paged)."),
     ] = "none",
     limit: Annotated[int, Query(ge=1, le=MAX_UNIT_ROWS, description="Page size of `units`.")] = DEFAULT_UNIT_ROWS,
-    offset: Annotated[int, Query(ge=0, description="Rows of `units` to skip (`units_page.next_offset`).")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="Rows of `units` to skip (`units_page.next_offset`).")
+    ] = 0,
 ) -> Response:
     """Counts per status, on-time rate, groups, totals of the accepted figures, overdue units.
 
