@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 $(STAMP): requirements.txt requirements-dev.txt libs/common/pyproject.toml services/directive-api/pyproject.toml services/report-api/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv
+	test -x $(BIN)/uv || { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; $(BIN)/python -m pip install -q uv; }
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e libs/common -e services/directive-api -e services/report-api
 	touch $(STAMP)

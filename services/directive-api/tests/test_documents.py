@@ -187,3 +187,23 @@ async def test_verification_page_in_chromium(
             assert unknown is not None and unknown.status == 404
             assert await page.text_content("#status") == "Không tìm thấy văn bản"
             await browser.close()
+
+
+async def test_without_the_development_pki_approval_needs_a_configured_key(
+    settings: Settings, actors: Actors, letter: dict[str, Any]
+) -> None:
+    import httpx
+
+    from directive_api.settings import SigningSettings
+
+    production = settings.model_copy(update={"signing": SigningSettings(use_dev_pki=False)})
+    app = create_app(production)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        api = Api(client, actors)
+        doc = await api.advance(await api.create(letter), "submit", actors.drafter)
+        refused = await api.act(doc, "approve", actors.signer)
+        assert refused.status_code == 409
+        assert refused.json()["type"].endswith("/signing-key-missing")
+        assert (await api.get(doc["id"], actors.signer)).json()["status"] == "submitted"
+    await app.state.engine.dispose()

@@ -30,7 +30,9 @@ class SigningSettings(BaseModel):
     """Keys that sign (approval) and seal (issue) documents, and the roots the verifier trusts."""
 
     dev_pki_dir: Path | None = Path("var/pki")
-    """Create and use a development CA, signer and seal on first use. Unset it in production."""
+    """Where the development CA, signer and seal are created on first use."""
+    use_dev_pki: bool = True
+    """Use the development PKI at all; set ``SIGNING__USE_DEV_PKI=false`` in production."""
     dev_signers: list[str] = Field(default_factory=lambda: ["le-xuan-hoa"])
     """People who sign with the development signer certificate when they have no key of their own."""
     signers: dict[str, KeySource] = Field(default_factory=dict)

@@ -56,7 +56,8 @@ class Keys:
 
     @classmethod
     def from_settings(cls, settings: SigningSettings) -> Keys:
-        pki = ensure_dev_pki(settings.dev_pki_dir) if settings.dev_pki_dir is not None else None
+        use = settings.use_dev_pki and settings.dev_pki_dir is not None
+        pki = ensure_dev_pki(settings.dev_pki_dir) if use and settings.dev_pki_dir is not None else None
         return cls(settings=settings, pki=pki)
 
     def _spec(self, source: KeySource) -> jobs.KeySpec:
