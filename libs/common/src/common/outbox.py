@@ -569,7 +569,7 @@ async def claim_received(
     elif dialect == "sqlite":
         stmt = sqlite_dialect.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(dialect)
+        raise ValueError(f"unsupported database {dialect!r}: PostgreSQL and SQLite are supported")
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0) == 1)
 
