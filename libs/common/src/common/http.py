@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,17 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.db import JSONType, UTCDateTime, utc_now
-from common.problems import ConflictError, PreconditionRequiredError, UnprocessableError
+from common.problems import (
+    ConflictError,
+    PayloadTooLargeError,
+    PreconditionRequiredError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
+)
 from common.workflow import VersionMismatchError
 
 _ETAG = re.compile(r'^\s*(?:W/)?"v?(\d+)"\s*$')
@@ -46,6 +53,29 @@ def require_if_match(if_match: str | None, current_version: int) -> int:
         current_version=current_version,
         current_etag=etag(current_version),
     )
+
+
+async def read_capped_body(
+    request: Request, *, limit: int, media_types: Collection[str], expected: str, what: str
+) -> bytes:
+    """The raw request body, for routes that take a file: the media type must be one of
+    ``media_types`` (415 otherwise, naming ``expected``) and the body at most ``limit`` bytes (413,
+    checked on ``Content-Length`` and while streaming, so an oversized body is never held whole)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in media_types:
+        raise UnsupportedMediaTypeError(f"send the {what} as the request body with Content-Type: {expected}")
+    too_large = PayloadTooLargeError(f"the {what} is larger than {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class IdempotencyKeyMismatchError(UnprocessableError):

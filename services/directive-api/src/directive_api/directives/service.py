@@ -50,6 +50,33 @@ CREATE_ROLES = (Role.drafter.value, Role.integration.value)
 EDIT_ROLES = (Role.drafter.value, Role.integration.value)
 
 
+def _record(
+    directive: Directive,
+    action: str,
+    actor: Principal,
+    *,
+    from_status: str | None,
+    comment: str | None = None,
+    to_status: str | None = None,
+    definition: WorkflowDefinition = DIRECTIVE_WORKFLOW,
+) -> DirectiveHistory:
+    """The history row of one change (a transition, creation or edit) at the document's version."""
+    return DirectiveHistory(
+        directive_id=directive.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status or directive.status,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_roles=sorted(actor.roles),
+        comment=comment,
+        version=directive.version,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        at=utc_now(),
+    )
+
+
 def _history_row(
     *,
     entity: Directive,
@@ -60,40 +87,18 @@ def _history_row(
     comment: str | None,
     definition: WorkflowDefinition,
 ) -> DirectiveHistory:
-    return DirectiveHistory(
-        directive_id=entity.id,
-        action=transition.name,
+    return _record(
+        entity,
+        transition.name,
+        actor,
         from_status=from_state,
-        to_status=to_state,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_roles=sorted(actor.roles),
         comment=comment,
-        version=entity.version,
-        workflow=definition.name,
-        workflow_version=definition.version,
-        at=utc_now(),
+        to_status=to_state,
+        definition=definition,
     )
 
 
 ENGINE = WorkflowEngine(DIRECTIVE_WORKFLOW, model=Directive, history=_history_row)
-
-
-def _record(directive: Directive, action: str, actor: Principal, *, from_status: str | None) -> DirectiveHistory:
-    return DirectiveHistory(
-        directive_id=directive.id,
-        action=action,
-        from_status=from_status,
-        to_status=directive.status,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_roles=sorted(actor.roles),
-        comment=None,
-        version=directive.version,
-        workflow=DIRECTIVE_WORKFLOW.name,
-        workflow_version=DIRECTIVE_WORKFLOW.version,
-        at=utc_now(),
-    )
 
 
 def new_public_id() -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
+from common.http import read_capped_body
 from common.pdf.verify import PdfVerificationError
 from common.problems import PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError, problem_responses
 from common.storage import content_disposition
@@ -149,20 +150,13 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
     validity and trust, what changed after it, and whether it is a registered document and its status."""
     pdf: PdfContext = request.app.state.pdf
     limit = pdf.settings.max_verify_bytes
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/pdf", "application/octet-stream"):
-        raise UnsupportedMediaTypeError("send the PDF as the request body with Content-Type: application/pdf")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the file is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the file is larger than {limit} bytes")
-        chunks.append(chunk)
-    data = b"".join(chunks)
+    data = await read_capped_body(
+        request,
+        limit=limit,
+        media_types=("application/pdf", "application/octet-stream"),
+        expected="application/pdf",
+        what="file",
+    )
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
     digest = hashlib.sha256(data).hexdigest()

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from common.app import SessionDep
 from common.auth import CurrentPrincipal, require_roles
 from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
+from common.http import read_capped_body
 from common.problems import (
     ConflictError,
     ForbiddenError,
@@ -43,20 +44,13 @@ class InvalidPackageError(UnprocessableError):
 
 
 async def _read_package(request: Request) -> bytes:
-    limit: int = request.app.state.settings.max_exchange_bytes
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in XML_TYPES:
-        raise UnsupportedMediaTypeError("send the package as the body with Content-Type: application/xml")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the package is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the package is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped_body(
+        request,
+        limit=request.app.state.settings.max_exchange_bytes,
+        media_types=XML_TYPES,
+        expected="application/xml",
+        what="package",
+    )
 
 
 def _limits(request: Request) -> ParseLimits:
