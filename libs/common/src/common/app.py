@@ -126,7 +126,9 @@ def create_service_app(
     ``background`` (optional) runs for the life of the process, e.g. the event relay in the
     embedded single-machine mode; it gets an event that is set at shutdown and must return then.
     """
-    engine: AsyncEngine = create_engine(database.url, pool_size=database.pool_size, echo=database.echo)
+    engine: AsyncEngine = create_engine(
+        database.url, pool_size=database.pool_size, echo=database.echo, pre_ping=database.pool_pre_ping
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

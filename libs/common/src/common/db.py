@@ -87,10 +87,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False, pre_ping: bool = True
+) -> AsyncEngine:
     """An async engine for ``url`` with the settings each backend needs.
 
-    For an SQLite file, the parent folder is created if missing.
+    For an SQLite file, the parent folder is created if missing. ``pre_ping`` tests a pooled
+    PostgreSQL connection at each checkout (``DatabaseSettings.pool_pre_ping``).
     """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -106,7 +109,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, null_poo
     if null_pool:
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800)
     return create_async_engine(url, **kwargs)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import io
 import multiprocessing
+import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -351,3 +352,11 @@ async def test_async_render_runs_in_a_worker_process(seed_view: Callable[..., Do
     assert rendered.page_count == 2 and rendered.pdf.startswith(b"%PDF-")
     assert ticks > 20  # the loop kept running while the worker rendered (spawn + render ≈ 1 s)
     assert re.search(rb"/Type\s*/Page\b", rendered.pdf)
+
+
+def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
+    """The shared PDF pool is niced, so the server's event loop wins the CPU while documents render."""
+    from common.pdf.render import WORKER_NICENESS, default_executor
+
+    worker_niceness = default_executor().submit(os.nice, 0).result(timeout=120)
+    assert worker_niceness == min(os.nice(0) + WORKER_NICENESS, 19)

@@ -302,7 +302,17 @@ def render_pdf(view: DocumentView) -> RenderedPdf:
     )
 
 
+WORKER_NICENESS = 10
+"""How much lower the CPU priority of the PDF worker processes is than the server's (``os.nice``).
+
+Rendering, signing and verifying are batch work of a few hundred milliseconds; requests served by
+the event loop are interactive. With the workers niced, the kernel gives the server the CPU first
+when both want it, so reads stay fast while documents are being issued, and the workers still get
+every idle cycle."""
+
+
 def _warm_up() -> None:
+    os.nice(WORKER_NICENESS)
     _weasy_resources()
     _jinja_env()
 

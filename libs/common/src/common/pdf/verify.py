@@ -28,6 +28,10 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 
+from common.pdf import pyhanko_speedups
+
+pyhanko_speedups.install()
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "Coverage",
