@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from common.app import SessionDep
+from common.app import ReadConnectionDep, SessionDep
 from common.auth import CurrentPrincipal, Principal
 from common.http import etag, idempotent
 from common.problems import (
@@ -36,7 +36,7 @@ from directive_api.directives.lifecycle import (
     notation_suffix,
     place_and_date,
 )
-from directive_api.directives.models import Directive, IdempotencyRecord
+from directive_api.directives.models import IdempotencyRecord
 from directive_api.directives.schemas import (
     DirectiveCreate,
     DirectivePage,
@@ -64,7 +64,7 @@ IfMatch = Annotated[
 ]
 
 
-def to_read(directive: Directive, actor: Principal) -> DirectiveRead:
+def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRead:
     """The API view of a document, with what the caller may do next."""
     suffix = notation_suffix(directive.doc_type, directive.issuer_notation, directive.drafting_unit)
     number_line = f"Số: {directive.notation}" if directive.notation else f"Số:    /{suffix}"
@@ -118,7 +118,7 @@ def to_read(directive: Directive, actor: Principal) -> DirectiveRead:
     )
 
 
-def _respond(directive: Directive, actor: Principal, response: Response) -> Response:
+def _respond(directive: service.DirectiveRecord, actor: Principal, response: Response) -> Response:
     # The model is built (and so validated) once here; returning a Response spares FastAPI a second
     # validation of the same data against response_model, which the OpenAPI still documents.
     del response  # the headers go on the Response returned here
@@ -185,10 +185,10 @@ async def list_directives(
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
 )
 async def get_directive(
-    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, response: Response
+    directive_id: uuid.UUID, connection: ReadConnectionDep, actor: CurrentPrincipal, response: Response
 ) -> Response:
     """One document, with its ETag."""
-    directive = await service.get_directive(session, directive_id, actor=actor)
+    directive = await service.read_directive(connection, directive_id, actor=actor)
     return _respond(directive, actor, response)
 
 

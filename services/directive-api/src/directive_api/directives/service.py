@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal, require_roles
 from common.db import utc_now
@@ -220,6 +220,13 @@ def _strip_vv(subject: str) -> str:
     return subject
 
 
+DirectiveRecord = Directive | Row[Any]
+"""A document as an ORM object, or as a Core row of the ``directives`` table (same attribute names)."""
+
+Reader = AsyncSession | AsyncConnection
+"""Where a read runs: the request's ORM session, or a read-only connection."""
+
+
 async def get_directive(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Directive:
     """The document, if the caller may see it."""
     directive = await session.get(Directive, directive_id)
@@ -229,9 +236,22 @@ async def get_directive(session: AsyncSession, directive_id: uuid.UUID, *, actor
     return directive
 
 
-async def is_addressed_to(session: AsyncSession, directive: Directive, unit_code: str) -> bool:
+_DIRECTIVES = Directive.__table__
+
+
+async def read_directive(connection: AsyncConnection, directive_id: uuid.UUID, *, actor: Principal) -> Row[Any]:
+    """The document as a Core row, if the caller may see it (the read-only twin of :func:`get_directive`)."""
+    statement = select(_DIRECTIVES).where(_DIRECTIVES.c.id == directive_id)
+    row = (await connection.execute(statement)).one_or_none()
+    if row is None:
+        raise DirectiveNotFoundError(f"no document {directive_id}")
+    await _ensure_visible(connection, row, actor)
+    return row
+
+
+async def is_addressed_to(reader: Reader, directive: DirectiveRecord, unit_code: str) -> bool:
     """Whether ``unit_code`` is among the addressees or information recipients."""
-    unit = await session.get(Unit, unit_code)
+    unit = (await reader.execute(select(Unit.code, Unit.group_code).where(Unit.code == unit_code))).one_or_none()
     if unit is None:
         return False
     for addressee in directive.addressees:
@@ -240,10 +260,10 @@ async def is_addressed_to(session: AsyncSession, directive: Directive, unit_code
     return any(unit.code in (r.get("units") or []) for r in directive.info_recipients)
 
 
-async def _ensure_visible(session: AsyncSession, directive: Directive, actor: Principal) -> None:
+async def _ensure_visible(reader: Reader, directive: DirectiveRecord, actor: Principal) -> None:
     if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
         return
-    if actor.has_any(Role.unit_officer.value) and actor.unit and await is_addressed_to(session, directive, actor.unit):
+    if actor.has_any(Role.unit_officer.value) and actor.unit and await is_addressed_to(reader, directive, actor.unit):
         if directive.status in PRE_ISSUE_STATUSES:
             raise DirectiveNotVisibleError("drafts are visible only to the issuing office")
         return
