@@ -190,7 +190,8 @@ async def _dispatched(
     # columns would exceed PostgreSQL's 32,767).
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        await session.execute(insert(Obligation).values(chunk).on_conflict_do_nothing())
+        # executemany form: a multi-row VALUES of 1,000 rows × 14 columns took SQLAlchemy ≈ 1 s to compile.
+        await session.execute(insert(Obligation).on_conflict_do_nothing(), chunk)
         ids = [r["id"] for r in chunk]
         created.extend((await session.scalars(select(Obligation).where(Obligation.id.in_(ids)))).all())
     for obligation in created:

@@ -107,22 +107,31 @@ async def plan_timers(
 ) -> None:
     """Create the ladder's timers of each obligation's current deadline (never twice: unique key)."""
     rows: list[dict[str, Any]] = []
+    # A dispatch gives thousands of obligations the same deadline: one ladder per distinct deadline.
+    ladders: dict[date, list[tuple[str, int, datetime]]] = {}
     for obligation in obligations:
-        for kind, step, day in ladder(obligation.due_on, calendar):
+        steps = ladders.get(obligation.due_on)
+        if steps is None:
+            steps = [
+                (kind, step, local_moment(day, hour, timezone))
+                for kind, step, day in ladder(obligation.due_on, calendar)
+            ]
+            ladders[obligation.due_on] = steps
+        for kind, step, due_at in steps:
             rows.append(
                 {
                     "key": timer_key(obligation.id, obligation.due_on, kind, step),
                     "obligation_id": obligation.id,
                     "kind": kind,
                     "step": step,
-                    "due_at": local_moment(day, hour, timezone),
+                    "due_at": due_at,
                 }
             )
     if not rows:
         return
     insert = _insert(session)
-    for start in range(0, len(rows), 500):
-        await session.execute(insert(Timer).values(rows[start : start + 500]).on_conflict_do_nothing())
+    for start in range(0, len(rows), 1000):
+        await session.execute(insert(Timer).on_conflict_do_nothing(), rows[start : start + 1000])
 
 
 def timer_key(obligation_id: uuid.UUID, due_on: date, kind: str, step: int) -> str:
