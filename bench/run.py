@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pdf-rounds", type=int, help="PDF pipeline rounds (default 10, quick 3)")
     parser.add_argument("--verify-seconds", type=float, help="seconds of verification per core (default 10, quick 3)")
-    parser.add_argument("--read-requests", type=int, help="GETs idle and loaded (default 500, quick 150)")
+    parser.add_argument("--read-requests", type=int, help="GETs idle and loaded (default 2000, quick 300)")
     parser.add_argument(
         "--dispatch-sizes", type=int, nargs="+", help="commune counts (default 132 3321, quick 132 1000)"
     )
@@ -139,7 +139,7 @@ def main() -> int:
         "read_under_load",
         "≤ 2",
         read_under_load.NAME,
-        lambda: [read_under_load.run(server, requests=int(pick(args.read_requests, 500, 150)))],
+        lambda: [read_under_load.run(server, requests=int(pick(args.read_requests, 2000, 300)))],
     )
     sizes = args.dispatch_sizes or ([132, 1000] if q else [132, 3321])
     attempt(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Annotated, Any
@@ -152,6 +153,10 @@ def create_service_app(
                 await result
         stop = asyncio.Event()
         task = asyncio.create_task(background(app, stop)) if background is not None else None
+        # Everything loaded so far (modules, routes, schemas, the seeded directory) lives as long as
+        # the process: out of the collector's sight, full collections stop walking it between requests.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -109,7 +109,9 @@ def create_engine(
     if null_pool:
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800)
+        kwargs.update(
+            pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800, pool_use_lifo=True
+        )
     return create_async_engine(url, **kwargs)
 
 

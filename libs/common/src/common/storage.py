@@ -6,6 +6,7 @@ here. The interface is small so that object storage can replace the local folder
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tempfile
@@ -50,6 +51,14 @@ class FileStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         return StoredFile(sha256=digest, size=len(data), key=digest)
+
+    async def put_async(self, data: bytes) -> StoredFile:
+        """:meth:`put` in a thread: hashing, writing and ``fsync`` stay off the event loop."""
+        return await asyncio.to_thread(self.put, data)
+
+    async def get_async(self, key: str) -> bytes:
+        """:meth:`get` in a thread: reading and checking the hash stay off the event loop."""
+        return await asyncio.to_thread(self.get, key)
 
     def get(self, key: str) -> bytes:
         """The bytes stored under ``key``; raises ``FileNotFoundError`` or ``IntegrityError``."""

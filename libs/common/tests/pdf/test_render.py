@@ -9,6 +9,8 @@ import multiprocessing
 import os
 import re
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -360,3 +362,36 @@ def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
 
     worker_niceness = default_executor().submit(os.nice, 0).result(timeout=120)
     assert worker_niceness == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+_POOL_OWNER = """
+import os, sys, time
+from common.pdf.render import default_executor
+pids = {default_executor().submit(os.getpid).result(timeout=120) for _ in range(8)}
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\\nState:\\tZ" not in status
+
+
+def test_pdf_workers_exit_when_their_owner_is_killed() -> None:
+    """After a SIGKILL of the server (OOM killer, supervisor timeout) no orphan worker lingers."""
+    owner = subprocess.Popen([sys.executable, "-c", _POOL_OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers and all(_running(pid) for pid in workers)
+    finally:
+        owner.kill()
+        owner.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in workers)

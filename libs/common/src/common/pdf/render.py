@@ -11,6 +11,7 @@ import asyncio
 import functools
 import io
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import threading
@@ -311,7 +312,25 @@ when both want it, so reads stay fast while documents are being issued, and the 
 every idle cycle."""
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the process that owns the pool dies, however it died.
+
+    A pool shut down cleanly stops its workers, but after a SIGKILL (OOM killer, a supervisor's
+    timeout) the workers would wait on the call queue for ever: each holds the queue's write end.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _warm_up() -> None:
+    _exit_with_parent()
     os.nice(WORKER_NICENESS)
     _weasy_resources()
     _jinja_env()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "PdfVerificationError",
     "SignatureReport",
     "VerificationReport",
+    "trust_fingerprint",
     "verify_pdf",
     "verify_pdf_async",
 ]
@@ -138,6 +140,9 @@ class VerificationReport(BaseModel):
 
     signatures: tuple[SignatureReport, ...]
     altered: bool
+    valid_until: dt.datetime | None = None
+    """When the first signing certificate expires: until then the same bytes under the same roots
+    get the same verdict, so it may be stored and reused (see :func:`trust_fingerprint`)."""
 
     @property
     def all_trusted_and_unaltered(self) -> bool:
@@ -216,7 +221,9 @@ async def verify_pdf_async(
         if len(embedded) > _MAX_SIGNATURES:
             raise PdfVerificationError("too many signatures")
         reports = []
+        expiries: list[dt.datetime] = []
         for sig in embedded:
+            expiries.append(sig.signer_cert["tbs_certificate"]["validity"]["not_after"].native)
             context = ValidationContext(trust_roots=roots, allow_fetching=False)
             status: PdfSignatureStatus | DocumentTimestampStatus
             if sig.sig_object_type == "/DocTimeStamp":
@@ -231,7 +238,17 @@ async def verify_pdf_async(
     except Exception as exc:  # untrusted input: every failure is reported the same way
         logger.info("PDF verification failed: %s", exc)
         raise PdfVerificationError(f"the file cannot be verified: {type(exc).__name__}") from exc
-    return VerificationReport(signatures=tuple(reports), altered=any(report.altered_after for report in reports))
+    return VerificationReport(
+        signatures=tuple(reports),
+        altered=any(report.altered_after for report in reports),
+        valid_until=min(expiries, default=None),
+    )
+
+
+def trust_fingerprint(trust_roots: Sequence[asn1_x509.Certificate | bytes]) -> str:
+    """SHA-256 over the sorted DER of the trust roots: a stored verdict holds only for the same roots."""
+    ders = sorted(root.dump() for root in _load_roots(trust_roots))
+    return hashlib.sha256(b"".join(hashlib.sha256(der).digest() for der in ders)).hexdigest()
 
 
 def verify_pdf(

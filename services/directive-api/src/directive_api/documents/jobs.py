@@ -75,6 +75,14 @@ def seal_job(signed: bytes, key: KeySpec, image: str, number_text: str, date_tex
     )
 
 
+def seal_and_verify_job(
+    signed: bytes, key: KeySpec, image: str, number_text: str, date_text: str, tsa: str | None, roots: tuple[bytes, ...]
+) -> tuple[bytes, VerificationReport]:
+    """Seal, then verify the result as any reader will (in the same worker process)."""
+    sealed = seal_job(signed, key, image, number_text, date_text, tsa)
+    return sealed, verify_pdf(sealed, list(roots), max_bytes=max(len(sealed), 1))
+
+
 def verify_job(pdf: bytes, roots: tuple[bytes, ...], max_bytes: int) -> VerificationReport:
     """Every signature of a PDF checked (in a worker process)."""
     return verify_pdf(pdf, list(roots), max_bytes=max_bytes)

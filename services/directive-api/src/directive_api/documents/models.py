@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import UTCDateTime, utc_now
+from common.db import JSONType, UTCDateTime, utc_now
 from directive_api.models import Model
 
 
@@ -28,4 +29,21 @@ class DirectiveFile(Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     page_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class PdfVerdict(Model):
+    """The verification report of a registered PDF, made once and reused for the same bytes.
+
+    Derived data, not part of the record: the row may be deleted at any time and is made again on
+    the next verification. It holds only for the trust roots it was made with and until the first
+    signing certificate expires (``valid_until``).
+    """
+
+    __tablename__ = "pdf_verdicts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trust_fingerprint: Mapped[str] = mapped_column(String(64))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

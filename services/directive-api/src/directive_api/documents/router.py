@@ -96,7 +96,7 @@ async def get_directive_pdf(
             session, directive, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
         )
     return _pdf_response(
-        pdf.store.get(record.sha256), filename=_file_name(directive, kind), sha256=record.sha256, kind=kind
+        await pdf.store.get_async(record.sha256), filename=_file_name(directive, kind), sha256=record.sha256, kind=kind
     )
 
 
@@ -160,11 +160,13 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
     digest = hashlib.sha256(data).hexdigest()
+    record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))
     try:
-        report = await service.verify(data, keys=pdf.keys, max_bytes=limit, digest=digest)
+        report = await service.verify(
+            data, keys=pdf.keys, max_bytes=limit, digest=digest, session=session, registered=record is not None
+        )
     except PdfVerificationError as exc:
         raise UnprocessableError(f"the PDF cannot be verified: {exc}") from None
-    record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))
     registered: RegisteredDocument | None = None
     if record is not None:
         directive = await session.get(Directive, record.directive_id)
@@ -273,7 +275,7 @@ async def public_pdf(public_id: PublicId, session: SessionDep, request: Request)
         raise DirectiveNotFoundError("no issued document with this verification code")
     pdf: PdfContext = request.app.state.pdf
     return _pdf_response(
-        pdf.store.get(directive.issued_sha256),
+        await pdf.store.get_async(directive.issued_sha256),
         filename=_file_name(directive, "issued"),
         sha256=directive.issued_sha256,
         kind="issued",

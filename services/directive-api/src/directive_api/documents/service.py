@@ -15,8 +15,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
 from common.pdf import render as pdf_render
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
@@ -25,13 +28,13 @@ from common.pdf.signing import (
     SigningError,
 )
 from common.pdf.text import format_date_line
-from common.pdf.verify import VerificationReport
+from common.pdf.verify import VerificationReport, trust_fingerprint
 from common.problems import ConflictError
 from common.storage import FileStore
 from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
 from directive_api.directives.models import Directive
 from directive_api.documents import jobs
-from directive_api.documents.models import DirectiveFile
+from directive_api.documents.models import DirectiveFile, PdfVerdict
 from directive_api.orgs.models import Unit, UnitGroup
 from directive_api.settings import KeySource, Settings, SigningSettings
 
@@ -195,7 +198,7 @@ def local_today(now: datetime, timezone: str) -> date:
 async def _store(
     session: AsyncSession, store: FileStore, directive: Directive, kind: str, pdf: bytes, pages: int, version: int
 ) -> DirectiveFile:
-    stored = store.put(pdf)
+    stored = await store.put_async(pdf)
     record = DirectiveFile(
         directive_id=directive.id,
         kind=kind,
@@ -252,20 +255,27 @@ async def seal_on_issue(
     if signed is None:
         raise SigningFailedError("the document has no signed PDF to issue")
     seal, image = keys.seal(directive.issuer_code)
+    roots = tuple(keys.trust_roots())
     try:
         with timed(pdf_sign_seconds, step="seal"):
-            sealed = await jobs.run(
-                jobs.seal_job,
-                store.get(signed.sha256),
+            sealed, report = await jobs.run(
+                jobs.seal_and_verify_job,
+                await store.get_async(signed.sha256),
                 seal,
                 str(image),
                 notation,
                 format_date_line(directive.place_name, issued_on),
                 keys.timestamper(),
+                roots,
             )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
-    return await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
+    # What we issue must verify: both signatures intact and valid, nothing changed but the filling.
+    if report.altered or len(report.signatures) != 2 or not all(s.intact and s.valid for s in report.signatures):
+        raise SigningFailedError("the sealed PDF does not verify; nothing was issued")
+    record = await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
+    await _save_verdict(session, record.sha256, report, trust_fingerprint(roots))
+    return record
 
 
 async def preview(
@@ -306,11 +316,56 @@ class VerificationCache:
 _CACHE = VerificationCache()
 
 
-async def verify(pdf: bytes, *, keys: Keys, max_bytes: int, digest: str | None = None) -> VerificationReport:
-    """Check every signature of an uploaded PDF against the trusted roots (in a worker process)."""
-    if digest is not None and (cached := _CACHE.get(digest)) is not None:
+async def _save_verdict(session: AsyncSession, digest: str, report: VerificationReport, fingerprint: str) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "sha256": digest,
+        "trust_fingerprint": fingerprint,
+        "report": report.model_dump(mode="json"),
+        "valid_until": report.valid_until,
+        "created_at": utc_now(),
+    }
+    statement = insert(PdfVerdict).values(**values)
+    await session.execute(statement.on_conflict_do_update(index_elements=[PdfVerdict.sha256], set_=values))
+
+
+async def _stored_verdict(session: AsyncSession, digest: str, fingerprint: str) -> VerificationReport | None:
+    verdict = await session.get(PdfVerdict, digest)
+    if verdict is None or verdict.trust_fingerprint != fingerprint:
+        return None
+    if verdict.valid_until is not None and verdict.valid_until <= utc_now():
+        return None
+    return VerificationReport.model_validate(verdict.report)
+
+
+async def verify(
+    pdf: bytes,
+    *,
+    keys: Keys,
+    max_bytes: int,
+    digest: str | None = None,
+    session: AsyncSession | None = None,
+    registered: bool = False,
+) -> VerificationReport:
+    """Check every signature of an uploaded PDF against the trusted roots.
+
+    The verdict on given bytes under given roots does not change until a signing certificate
+    expires, so it is looked up before it is computed: this process's memory, then (with a
+    ``session``) the verdicts stored for registered files, made when the file was issued. Otherwise
+    the PDF is verified in a worker process, and the verdict is stored when the file is
+    ``registered``.
+    """
+    cached = _CACHE.get(digest) if digest is not None else None
+    if cached is not None and (cached.valid_until is None or cached.valid_until > utc_now()):
         return cached
-    report: VerificationReport = await jobs.run(jobs.verify_job, pdf, tuple(keys.trust_roots()), max_bytes)
+    roots = tuple(keys.trust_roots())
+    fingerprint = trust_fingerprint(roots)
+    if digest is not None and session is not None and (stored := await _stored_verdict(session, digest, fingerprint)):
+        _CACHE.put(digest, stored)
+        return stored
+    report: VerificationReport = await jobs.run(jobs.verify_job, pdf, roots, max_bytes)
     if digest is not None:
         _CACHE.put(digest, report)
+        if session is not None and registered:
+            await _save_verdict(session, digest, report, fingerprint)
     return report

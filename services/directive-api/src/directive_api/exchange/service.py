@@ -116,7 +116,7 @@ async def document_package(
                 attachment_name=f"{(directive.notation or 'van-ban').replace('/', '-')}.pdf",
                 description="Văn bản điện tử đã ký số",
                 content_type="application/pdf",
-                content=store.get(directive.issued_sha256),
+                content=await store.get_async(directive.issued_sha256),
             )
         )
     return make_document_package(header, attachments=attachments)
@@ -142,7 +142,7 @@ async def export(
         data = build_replacement_package(package, [old])
     else:
         raise UnprocessableError("kind is one of document, revocation, replacement")
-    stored = store.put(data)
+    stored = await store.put_async(data)
     session.add(
         ExchangePackage(
             direction="out",
@@ -192,7 +192,7 @@ async def apply_status_package(
     if sender is None:
         raise UnknownDocumentError(f"the sender {package.sender.organ_id} is not in the directory")
     updated: list[Delivery] = []
-    stored = store.put(raw)
+    stored = await store.put_async(raw)
     for reference in package.response_for:
         directive = await find_directive(session, reference)
         if directive is None:
@@ -236,7 +236,7 @@ async def apply_reply(
     sender = await unit_for_organ(session, package.header.sender.organ_id, settings)
     if sender is None:
         raise UnknownDocumentError(f"the sender {package.header.sender.organ_id} is not in the directory")
-    stored = store.put(raw)
+    stored = await store.put_async(raw)
     linked: list[tuple[Delivery, Directive]] = []
     for reference in package.header.response_for:
         directive = await find_directive(session, reference)
