@@ -108,6 +108,47 @@ async def test_verify_reports_valid_then_altered(api: Api, actors: Actors, lette
     assert altered["registered_document"] is None
 
 
+async def test_issue_stores_the_verdict_that_verify_reuses(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from directive_api.documents import jobs, service
+    from directive_api.documents.models import PdfVerdict
+
+    doc = await _issued(api, actors, letter)
+    pdf = (await api.client.get(f"/v1/directives/{doc['id']}/pdf", headers=actors.monitor)).content
+    headers = {**actors.monitor, "Content-Type": "application/pdf"}
+    calls: list[str] = []
+    real_run = jobs.run
+
+    async def spy(function: Any, *args: Any) -> Any:
+        calls.append(function.__name__)
+        return await real_run(function, *args)
+
+    monkeypatch.setattr(jobs, "run", spy)
+    service._CACHE._entries.clear()
+    first = (await api.client.post("/v1/verify", content=pdf, headers=headers)).json()
+    assert first["verdict"] == "valid" and all(s["trusted"] for s in first["signatures"])
+    assert calls == []  # the verdict made at issue, found by SHA-256
+
+    # A verdict made under other trust roots is not reused: verified again, and stored again.
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(PdfVerdict).values(trust_fingerprint="0" * 64))
+    service._CACHE._entries.clear()
+    second = (await api.client.post("/v1/verify", content=pdf, headers=headers)).json()
+    assert calls == ["verify_job"] and second == first
+    service._CACHE._entries.clear()
+    assert (await api.client.post("/v1/verify", content=pdf, headers=headers)).json() == first
+    assert calls == ["verify_job"]
+
+    # Other bytes are never answered from the stored verdict.
+    flipped = bytearray(pdf)
+    flipped[len(pdf) // 3] ^= 0x01
+    altered = (await api.client.post("/v1/verify", content=bytes(flipped), headers=headers)).json()
+    assert altered["verdict"] == "altered" and calls == ["verify_job", "verify_job"]
+
+
 async def test_verify_refuses_non_pdf_and_oversized(api: Api, actors: Actors, app: FastAPI) -> None:
     headers = {**actors.monitor, "Content-Type": "application/pdf"}
     not_pdf = await api.client.post("/v1/verify", content=b"<html>", headers=headers)

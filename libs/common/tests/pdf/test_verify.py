@@ -68,3 +68,30 @@ def test_trust_roots_are_required(signed_letter: SignedLetter) -> None:
     with pytest.raises(ValueError, match="trust root"):
         verify_pdf(signed_letter.sealed, [])
     assert isinstance(signed_letter.pki.root_certificate(), asn1_x509.Certificate)
+
+
+def test_verdict_holds_until_the_first_signing_certificate_expires(signed_letter: SignedLetter) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from common.pdf.verify import trust_fingerprint
+
+    pki = signed_letter.pki
+    expiries = []
+    for path in (pki.signer_p12, pki.seal_p12):
+        _, certificate, _ = pkcs12.load_key_and_certificates(path.read_bytes(), pki.passphrase)
+        assert isinstance(certificate, x509.Certificate)
+        expiries.append(certificate.not_valid_after_utc)
+    report = verify_pdf(signed_letter.sealed, [pki.root_certificate()])
+    assert report.valid_until == min(expiries)
+    root_pem = pki.root_cert_pem.read_bytes()
+    assert trust_fingerprint([root_pem]) == trust_fingerprint([pki.root_certificate()])
+    assert trust_fingerprint([root_pem]) != trust_fingerprint([root_pem, _other_root()])
+
+
+def _other_root() -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        return ensure_dev_pki(Path(folder)).root_cert_pem.read_bytes()
