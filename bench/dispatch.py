@@ -164,7 +164,7 @@ def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
     ]
     notes.append(
         f"growth t({large})/t({small}) = {growth:.2f} vs N ratio {linear:.1f}: ratio of ratios {growth / linear:.2f} "
-        "(the relay's 1 s idle poll puts a floor under small N)"
+        "(a fixed part — issuing, the relay's round trip, report-api's compliance polling — weighs on small N)"
     )
     return Row(
         NAME,

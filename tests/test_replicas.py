@@ -63,9 +63,9 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+def _rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with psycopg.connect(_libpq(url)) as connection:
-        return list(connection.execute(sql).fetchall())  # type: ignore[arg-type]
+        return list(connection.execute(sql, params).fetchall())  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -150,7 +150,12 @@ def test_two_of_everything_does_everything_once(stack: dict[str, Any]) -> None:
     dispatched = httpx.post(
         f"{a2}/v1/directives/{doc['id']}/dispatch", headers={**clerk, "If-Match": doc["etag"]}, timeout=60
     )
-    assert dispatched.status_code == 200, dispatched.text
+    if dispatched.status_code != 200:
+        # After 17:00 office time a letter is due for sending the day it is issued, so directive-api's
+        # timer may have dispatched it first: the clerk then gets 409 and nothing happens twice.
+        assert dispatched.status_code == 409, dispatched.text
+        current = httpx.get(f"{a2}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
+        assert current["status"] == "dispatched", current
 
     def total() -> int:
         response = httpx.get(f"{b2}/v1/directives/{doc['id']}/compliance", headers=monitor, timeout=10)
@@ -190,9 +195,14 @@ def test_two_of_everything_does_everything_once(stack: dict[str, Any]) -> None:
     assert [r.status_code for r in issued] == [200] * 10
     assert sorted(r.json()["number"] for r in issued) == list(range(2, 12))
 
-    # Every delivery once; every obligation once; every event applied once.
-    assert _rows(urls["directive"], "SELECT count(*), count(DISTINCT unit_code) FROM deliveries") == [(130, 130)]
-    assert _rows(urls["report"], "SELECT count(*), count(DISTINCT unit_code) FROM obligations") == [(122, 122)]
+    # Every delivery once; every obligation once; every event applied once. (After 17:00 office
+    # time the ten new letters are dispatched by the timer too: each must also be dispatched once.)
+    by_document = "SELECT count(*), count(DISTINCT unit_code) FROM {} WHERE directive_id::text = %s"
+    assert _rows(urls["directive"], by_document.format("deliveries"), (doc["id"],)) == [(130, 130)]
+    assert _rows(urls["report"], by_document.format("obligations"), (doc["id"],)) == [(122, 122)]
+    once = "SELECT count(*) = count(DISTINCT (directive_id, unit_code)) FROM {}"
+    assert _rows(urls["directive"], once.format("deliveries")) == [(True,)]
+    assert _rows(urls["report"], once.format("obligations")) == [(True,)]
 
     def all_delivered() -> bool:
         pending = _rows(

@@ -30,7 +30,12 @@ first), and a reader that saw 42 and moved its cursor past 41 would never see 41
 (a transaction-scoped advisory lock on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` write lock), and
 creates their deliveries in the same transaction. Sequences therefore become visible in increasing
 order with no gaps, and fan-out needs no extra bookkeeping: an event is fanned out exactly when it
-gets its sequence. The feed shows an event once the relay has sequenced it (one poll interval).
+gets its sequence. The feed shows an event once the relay has sequenced it.
+
+**Wake-up.** A transaction that emitted events wakes the relays when it commits instead of leaving
+them to their next poll: ``NOTIFY`` on PostgreSQL (relays in any process listen on a dedicated
+connection), and directly for relays in the same process (SQLite, embedded mode). The
+poll interval remains the fallback (a lost notification, a listener being reconnected).
 
 **Delivery** (QUALITY.md §2.4) is at-least-once: :meth:`Relay.deliver_due` claims due deliveries
 with a lease (``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several relay
@@ -66,16 +71,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from common.db import JSONType, UTCDateTime, transaction, utc_now
 from common.webhooks import (
@@ -312,7 +319,39 @@ def emit(
     event.occurred_at = occurred_at or utc_now()
     event.sequence = None
     session.add(event)
+    session.sync_session.info.setdefault(_PENDING_CHANNELS, set()).add(wake_channel(model))
     return event
+
+
+_PENDING_CHANNELS = "common.outbox.wake_channels"
+_LISTENER_PROBE_SECONDS = 30.0
+_local_waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+
+def wake_channel(model: type[OutboxEventMixin]) -> str:
+    """The ``NOTIFY`` channel of an outbox table (one per table; notifications are per database)."""
+    return f"outbox_{model.__tablename__}"  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_relays(session: Session) -> None:
+    channels = session.info.get(_PENDING_CHANNELS)
+    if channels and session.get_bind().dialect.name == "postgresql":
+        for channel in sorted(channels):  # delivered by PostgreSQL only if the commit succeeds
+            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local_relays(session: Session) -> None:
+    for channel in session.info.pop(_PENDING_CHANNELS, ()):
+        for loop, wake in list(_local_waiters.get(channel, ())):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(wake.set)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_channels(session: Session) -> None:
+    session.info.pop(_PENDING_CHANNELS, None)
 
 
 def _rfc3339(value: datetime) -> str:
@@ -920,13 +959,62 @@ class Relay:
             poll_interval: Sleep when idle; ``settings.poll_interval_seconds`` when omitted.
         """
         interval = poll_interval if poll_interval is not None else self.settings.poll_interval_seconds
+        channel = wake_channel(self.models.event)
+        wake = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), wake)
+        _local_waiters.setdefault(channel, set()).add(waiter)
+        listener = asyncio.create_task(self._listen(channel, wake, stop_event, interval))
+        try:
+            while not stop_event.is_set():
+                wake.clear()
+                try:
+                    busy = await self.step()
+                except Exception:
+                    logger.exception("outbox relay round failed")
+                    busy = 0
+                if busy:
+                    continue
+                stopping = asyncio.ensure_future(stop_event.wait())
+                woken = asyncio.ensure_future(wake.wait())
+                try:
+                    await asyncio.wait({stopping, woken}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                    woken.cancel()
+        finally:
+            _local_waiters.get(channel, set()).discard(waiter)
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, channel: str, wake: asyncio.Event, stop_event: asyncio.Event, retry: float) -> None:
+        """``LISTEN`` for commits of other processes (PostgreSQL); reconnect after a failure."""
+        bind = self.maker.kw.get("bind")
+        url = getattr(bind, "url", None)
+        if url is None or url.get_backend_name() != "postgresql":
+            return
+        import asyncpg  # type: ignore[import-untyped]
+
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         while not stop_event.is_set():
+            connection = None
             try:
-                busy = await self.step()
-            except Exception:
-                logger.exception("outbox relay round failed")
-                busy = 0
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop_event.wait(), timeout=interval)
+                connection = await asyncpg.connect(dsn)
+                closed = asyncio.Event()
+                connection.add_termination_listener(lambda *_, closed=closed: closed.set())
+                await connection.add_listener(channel, lambda *_: wake.set())
+                wake.set()  # anything committed while we were not listening
+                while not closed.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(closed.wait(), timeout=_LISTENER_PROBE_SECONDS)
+                    if not closed.is_set():
+                        await connection.execute("SELECT 1")  # a silently dropped connection fails here
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll interval covers the gap
+                logger.warning("outbox listener on %s failed: %s", channel, exc)
+                await asyncio.sleep(retry)
+            finally:
+                if connection is not None and not connection.is_closed():
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(connection.close(timeout=2))

@@ -336,3 +336,46 @@ async def test_run_forever_delivers_and_stops_when_asked(db: Database, receiver:
 def test_emit_rejects_non_json_data() -> None:
     with pytest.raises(TypeError):
         emit(None, OutboxEvent, type="t", subject="s", data={"x": object()}, source="s")  # type: ignore[arg-type]
+
+
+async def _delivered_within(receiver: Receiver, ids: list[str], seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if set(ids) <= set(receiver.state.applied):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_a_commit_wakes_an_idle_relay_in_the_same_process(db: Database, receiver: Receiver) -> None:
+    """The relay polls every 60 s here: only the commit's wake-up can deliver within 3 s."""
+    await subscribe(db, receiver)
+    stop = asyncio.Event()
+    async with Relay(db.maker, MODELS, relay_settings()) as relay:
+        worker = asyncio.create_task(relay.run_forever(stop, poll_interval=60))
+        await asyncio.sleep(0.3)  # idle, waiting
+        first = await emit_events(db, 1)
+        assert await _delivered_within(receiver, first, 3)
+        await asyncio.sleep(0.3)
+        second = await emit_events(db, 2)
+        assert await _delivered_within(receiver, second, 3)
+        stop.set()
+        await asyncio.wait_for(worker, timeout=5)
+
+
+async def test_notify_wakes_a_relay_of_another_process(
+    pg_db: Database, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: with the same-process path cut off, the relay is woken by LISTEN/NOTIFY alone."""
+    import common.outbox as outbox
+
+    await subscribe(pg_db, receiver)
+    stop = asyncio.Event()
+    async with Relay(pg_db.maker, MODELS, relay_settings()) as relay:
+        worker = asyncio.create_task(relay.run_forever(stop, poll_interval=60))
+        await asyncio.sleep(0.5)  # listening, idle
+        monkeypatch.setattr(outbox, "_local_waiters", {})  # as if the emitter were another process
+        ids = await emit_events(pg_db, 1)
+        assert await _delivered_within(receiver, ids, 3)
+        stop.set()
+        await asyncio.wait_for(worker, timeout=5)
