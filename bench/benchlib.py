@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 import signal
 import socket
@@ -207,3 +208,14 @@ async def issue_letter(
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def office_timezone(now: dt.datetime) -> str:
+    """Asia/Ho_Chi_Minh, unless it is past 16:00 there: issued letters would then be dispatched at once
+    by directive-api's timer (same-day dispatch at 17:00), so a zone where it is morning is used."""
+    if 2 <= (now.hour + 7) % 24 < 16:
+        return "Asia/Ho_Chi_Minh"
+    for offset in sorted(range(-12, 15), key=abs):
+        if 6 <= (now.hour + offset) % 24 < 14:
+            return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
+    return "Etc/UTC"

@@ -26,6 +26,7 @@ from benchlib import (
     free_port,
     issue_letter,
     letter,
+    office_timezone,
     office_tokens,
     services_env,
     start_service,
@@ -43,17 +44,6 @@ NAME = "Dispatch to N communes: POST dispatch → report-api compliance shows N 
 
 def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def office_timezone(now: dt.datetime) -> str:
-    """Asia/Ho_Chi_Minh, unless it is past 16:00 there: issued letters would then be dispatched at once
-    by directive-api's timer (same-day dispatch at 17:00), so a zone where it is morning is used."""
-    if 2 <= (now.hour + 7) % 24 < 16:
-        return "Asia/Ho_Chi_Minh"
-    for offset in sorted(range(-12, 15), key=abs):
-        if 6 <= (now.hour + offset) % 24 < 14:
-            return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
-    return "Etc/UTC"
 
 
 def replace_communes(directive_db: str, count: int, tag: str) -> None:

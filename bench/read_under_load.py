@@ -9,6 +9,7 @@ seal) loops. Goal: p99(loaded) / p99(idle) ≤ 2.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from benchlib import (
     database,
     free_port,
     issue_letter,
+    office_timezone,
     office_tokens,
     percentile,
     services_env,
@@ -85,6 +87,7 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
             env = services_env(var, directive_port=port, report_port=free_port(), directive_db=url, report_db=url)
             env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
             env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
+            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))  # no same-day dispatch
             log = var / "directive-api.log"
             processes.append(start_service("directive-api", port, env, log))
             base = f"http://127.0.0.1:{port}"

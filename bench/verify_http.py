@@ -12,6 +12,7 @@ Goal: ≥ 100 documents/s on this machine's 2 cores.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import subprocess
@@ -23,6 +24,7 @@ from benchlib import (
     database,
     free_port,
     issue_letter,
+    office_timezone,
     office_tokens,
     services_env,
     start_service,
@@ -64,6 +66,7 @@ def run(server: PostgresServer, *, seconds: int, documents: int = 8, connections
             env = services_env(var, directive_port=port, report_port=free_port(), directive_db=url, report_db=url)
             env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
             env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
+            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))  # no same-day dispatch
             log = var / "directive-api.log"
             processes.append(start_service("directive-api", port, env, log))
             base = f"http://127.0.0.1:{port}"
