@@ -88,6 +88,12 @@ def _parse_iso_date(text: str, item: str) -> date:
         raise ValueError(f"{item!r} is not a valid date: {exc}") from None
 
 
+_YEARS_LOCK = threading.Lock()
+_YEARS: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+"""Public holidays and make-up working days per year, shared by every calendar of the process (the
+configured extra days are applied on top, per calendar)."""
+
+
 class WorkingCalendar:
     """Vietnamese working days: weekdays that are not public holidays, plus configured changes.
 
@@ -115,8 +121,9 @@ class WorkingCalendar:
         if both:
             listed = ", ".join(d.isoformat() for d in sorted(both))
             raise ValueError(f"dates configured both as day off and as working day: {listed}")
-        self._lock = threading.Lock()
-        self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        # holidays.VN takes ~0.3 s per year to compute: one table per year for the whole process.
+        self._lock = _YEARS_LOCK
+        self._years = _YEARS
 
     @classmethod
     def from_settings(cls, extra_days_off: str | None = "", extra_working_days: str | None = "") -> WorkingCalendar:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 
 from fastapi import FastAPI
@@ -67,4 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         )
     app.state.clock = clock
     app.state.calendar = settings.calendar()
+    year = clock().year
+    for warm in (year, year + 1):  # build the holiday tables now, not in the first request
+        app.state.calendar.is_working_day(date(warm, 1, 2))
     return app
