@@ -3,13 +3,16 @@
 Pipeline: ``render_pdf`` (WeasyPrint layout, QR codes, AcroForm number/date fields) → ``sign_as_signer``
 (PAdES certification signature with the blue signature image) → ``fill_and_seal`` (number and date
 filled, organisation seal). Baseline: ``render_html(view)`` then ``weasyprint.HTML(string=...).write_pdf()``
-with the same stylesheet and fonts. Goal: pipeline / bare ≤ 1.3 (mean time per document).
+with the same stylesheet and fonts. Goal: pipeline / bare ≤ 1.3 (mean time per document). Measured in a
+fresh spawned process, like directive-api's PDF workers.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import weasyprint
 from benchlib import Row, temp_dir
@@ -22,8 +25,8 @@ GOAL = 1.3
 NAME = "Decree-30 PDF: render + QR + sign + fill + seal / bare WeasyPrint write_pdf of the same HTML"
 
 
-def run(*, rounds: int) -> Row:
-    """``rounds`` alternating pairs after one warm-up pair; the figure is the ratio of mean times."""
+def _measure(rounds: int) -> tuple[list[float], list[float], int]:
+    """Alternate ``rounds`` pairs after one warm-up pair; returns the times of both and the pages."""
     view = build_seed_view()
     templates = template_dir()
     font_config = weasyprint.text.fonts.FontConfiguration()
@@ -47,11 +50,19 @@ def run(*, rounds: int) -> Row:
             started = time.perf_counter()
             bare()
             bare_s.append(time.perf_counter() - started)
+    return full_s, bare_s, issued.page_count
+
+
+def run(*, rounds: int) -> Row:
+    """Both sides in one fresh spawned process, as directive-api runs the pipeline in its PDF workers
+    (the benchmark process itself carries the heap of the other benchmarks)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        full_s, bare_s, pages = pool.submit(_measure, rounds).result()
     full_mean, bare_mean = statistics.fmean(full_s), statistics.fmean(bare_s)
     ratio = full_mean / bare_mean
     return Row(
         NAME,
-        f"{full_mean * 1000:.0f} / {bare_mean * 1000:.0f} ms per document ({rounds} rounds, {issued.page_count} pages)",
+        f"{full_mean * 1000:.0f} / {bare_mean * 1000:.0f} ms per document ({rounds} rounds, {pages} pages)",
         f"{ratio:.2f}",
         f"≤ {GOAL}",
         ratio <= GOAL,
