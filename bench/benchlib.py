@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import shutil
 import signal
 import socket
@@ -219,3 +220,23 @@ def office_timezone(now: dt.datetime) -> str:
         if 6 <= (now.hour + offset) % 24 < 14:
             return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
     return "Etc/UTC"
+
+
+def start_directive_api_alone(var: Path, url: str, processes: list[subprocess.Popen[bytes]]) -> tuple[Tokens, str]:
+    """``directive-api serve`` on ``url`` with no subscribers, no in-process workers and an office time
+    zone where it is before 16:00 (no same-day dispatch); appended to ``processes``, ready.
+
+    Returns:
+        The office's tokens and the service's base URL.
+    """
+    tokens, _ = office_tokens(var / "keys")
+    port = free_port()
+    env = services_env(var, directive_port=port, report_port=free_port(), directive_db=url, report_db=url)
+    env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
+    env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
+    env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
+    log = var / "directive-api.log"
+    processes.append(start_service("directive-api", port, env, log))
+    base = f"http://127.0.0.1:{port}"
+    wait_all([f"{base}/readyz"], processes, log)
+    return tokens, base

@@ -9,8 +9,6 @@ seal) loops. Goal: p99(loaded) / p99(idle) ≤ 2.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import multiprocessing
 import os
 import subprocess
@@ -23,16 +21,11 @@ from benchlib import (
     Row,
     Tokens,
     database,
-    free_port,
     issue_letter,
-    office_timezone,
-    office_tokens,
     percentile,
-    services_env,
-    start_service,
+    start_directive_api_alone,
     stop_processes,
     temp_dir,
-    wait_all,
 )
 
 from common.testing import PostgresServer
@@ -82,16 +75,7 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
         context = multiprocessing.get_context("fork")
         stop = context.Event()
         try:
-            tokens, _ = office_tokens(var / "keys")
-            port = free_port()
-            env = services_env(var, directive_port=port, report_port=free_port(), directive_db=url, report_db=url)
-            env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
-            env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
-            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))  # no same-day dispatch
-            log = var / "directive-api.log"
-            processes.append(start_service("directive-api", port, env, log))
-            base = f"http://127.0.0.1:{port}"
-            wait_all([f"{base}/readyz"], processes, log)
+            tokens, base = start_directive_api_alone(var, url, processes)
 
             async def first() -> str:
                 async with httpx.AsyncClient(base_url=base) as client:

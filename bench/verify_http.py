@@ -12,8 +12,6 @@ Goal: ≥ 100 documents/s on this machine's 2 cores.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -22,15 +20,10 @@ import httpx
 from benchlib import (
     Row,
     database,
-    free_port,
     issue_letter,
-    office_timezone,
-    office_tokens,
-    services_env,
-    start_service,
+    start_directive_api_alone,
     stop_processes,
     temp_dir,
-    wait_all,
 )
 
 from common.testing import PostgresServer
@@ -61,16 +54,7 @@ def run(server: PostgresServer, *, seconds: int, documents: int = 8, connections
     with temp_dir("bench-verify-http-") as var, database(server, "bench_verify") as url:
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            tokens, _ = office_tokens(var / "keys")
-            port = free_port()
-            env = services_env(var, directive_port=port, report_port=free_port(), directive_db=url, report_db=url)
-            env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
-            env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
-            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))  # no same-day dispatch
-            log = var / "directive-api.log"
-            processes.append(start_service("directive-api", port, env, log))
-            base = f"http://127.0.0.1:{port}"
-            wait_all([f"{base}/readyz"], processes, log)
+            tokens, base = start_directive_api_alone(var, url, processes)
             auth = tokens.headers["monitor"]
 
             async def issue_all() -> list[bytes]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import run_local
+from stack_testing import dispatch_walked_letter
 
 from common.auth import mint_token
 from directive_api.walk import tokens as walk_tokens
@@ -70,17 +71,7 @@ def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> No
     report = f"http://127.0.0.1:{report_port}"
     clerk = {"Authorization": f"Bearer {tokens['vo-thi-thu']}"}
     monitor = {"Authorization": f"Bearer {tokens['dang-minh-khoa']}"}
-    # The walked letter; after 17:00 office time it is due for sending the day it is issued, and
-    # directive-api's timer may dispatch it before (or while) the clerk does: once, either way.
-    listed = httpx.get(f"{directive}/v1/directives", headers=clerk, timeout=10).json()["items"]
-    doc = next(d for d in listed if d["status"] in ("issued", "dispatched"))
-    if doc["status"] == "issued":
-        dispatched = httpx.post(
-            f"{directive}/v1/directives/{doc['id']}/dispatch", headers={**clerk, "If-Match": doc["etag"]}, timeout=60
-        )
-        assert dispatched.status_code in (200, 409), dispatched.text
-    current = httpx.get(f"{directive}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
-    assert current["status"] == "dispatched", current
+    doc = dispatch_walked_letter(directive, directive, clerk)
 
     def compliance() -> dict[str, Any]:
         response = httpx.get(f"{report}/v1/directives/{doc['id']}/compliance", headers=monitor, timeout=10)

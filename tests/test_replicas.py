@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from stack_testing import dispatch_walked_letter
 
 from common.auth import ensure_dev_keys, mint_token
 from common.testing import PostgresServer, unique_name
@@ -146,17 +147,7 @@ def test_two_of_everything_does_everything_once(stack: dict[str, Any]) -> None:
     monitor = {"Authorization": f"Bearer {tokens['dang-minh-khoa']}"}
 
     walk_seed_letter(a1, stack["keys"], out=io.StringIO())
-    # The walked letter; after 17:00 office time it is due for sending the day it is issued, and
-    # directive-api's timer may dispatch it before (or while) the clerk does: once, either way.
-    listed = httpx.get(f"{a1}/v1/directives", headers=clerk, timeout=10).json()["items"]
-    doc = next(d for d in listed if d["status"] in ("issued", "dispatched"))
-    if doc["status"] == "issued":
-        dispatched = httpx.post(
-            f"{a2}/v1/directives/{doc['id']}/dispatch", headers={**clerk, "If-Match": doc["etag"]}, timeout=60
-        )
-        assert dispatched.status_code in (200, 409), dispatched.text
-    current = httpx.get(f"{a2}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
-    assert current["status"] == "dispatched", current
+    doc = dispatch_walked_letter(a1, a2, clerk)
 
     def total() -> int:
         response = httpx.get(f"{b2}/v1/directives/{doc['id']}/compliance", headers=monitor, timeout=10)

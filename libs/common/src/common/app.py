@@ -160,6 +160,7 @@ def create_service_app(
         try:
             yield
         finally:
+            gc.unfreeze()
             stop.set()
             if task is not None:
                 try:

@@ -90,8 +90,8 @@ def _parse_iso_date(text: str, item: str) -> date:
 
 _YEARS_LOCK = threading.Lock()
 _YEARS: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
-"""Public holidays and make-up working days per year, shared by every calendar of the process (the
-configured extra days are applied on top, per calendar)."""
+"""Public holidays and make-up working days per year, shared by every calendar of the process:
+holidays.VN takes ~0.3 s per year to compute (the configured extra days are applied per calendar)."""
 
 
 class WorkingCalendar:
@@ -121,9 +121,6 @@ class WorkingCalendar:
         if both:
             listed = ", ".join(d.isoformat() for d in sorted(both))
             raise ValueError(f"dates configured both as day off and as working day: {listed}")
-        # holidays.VN takes ~0.3 s per year to compute: one table per year for the whole process.
-        self._lock = _YEARS_LOCK
-        self._years = _YEARS
 
     @classmethod
     def from_settings(cls, extra_days_off: str | None = "", extra_working_days: str | None = "") -> WorkingCalendar:
@@ -153,10 +150,10 @@ class WorkingCalendar:
 
     def _year_tables(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         """Public holidays and make-up weekend working days of ``year`` from ``holidays.VN``."""
-        tables = self._years.get(year)
+        tables = _YEARS.get(year)
         if tables is None:
-            with self._lock:
-                tables = self._years.get(year)
+            with _YEARS_LOCK:
+                tables = _YEARS.get(year)
                 if tables is None:
                     # Neighbouring years too: a swap announced for one year can move a working
                     # day into the previous one (e.g. 2015-01-02 off, worked on 2014-12-27), and
@@ -166,7 +163,7 @@ class WorkingCalendar:
                     days_off = frozenset(d for d in vn if d.year == year)
                     workdays = frozenset(d for d in vn.weekend_workdays if d.year == year)
                     tables = (days_off, workdays)
-                    self._years[year] = tables
+                    _YEARS[year] = tables
         return tables
 
     def is_holiday(self, d: date) -> bool:

@@ -80,7 +80,7 @@ def seal_and_verify_job(
 ) -> tuple[bytes, VerificationReport]:
     """Seal, then verify the result as any reader will (in the same worker process)."""
     sealed = seal_job(signed, key, image, number_text, date_text, tsa)
-    return sealed, verify_pdf(sealed, list(roots), max_bytes=max(len(sealed), 1))
+    return sealed, verify_pdf(sealed, list(roots), max_bytes=len(sealed))
 
 
 def verify_job(pdf: bytes, roots: tuple[bytes, ...], max_bytes: int) -> VerificationReport:

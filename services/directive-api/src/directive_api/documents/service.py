@@ -6,6 +6,7 @@ module maps a document onto the Decree 30 view-model, picks the keys, and record
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections import OrderedDict
@@ -111,10 +112,20 @@ class Keys:
 
     def trust_roots(self) -> list[bytes]:
         """Root certificates (PEM) the verifier trusts."""
+        return list(self._trust_roots)
+
+    @functools.cached_property
+    def _trust_roots(self) -> tuple[bytes, ...]:
+        # Read once per process, like the signing keys: not on every verification.
         roots = [path.read_bytes() for path in self.settings.trust_roots]
         if self.pki is not None:
             roots.append(self.pki.root_cert_pem.read_bytes())
-        return roots
+        return tuple(roots)
+
+    @functools.cached_property
+    def trust_fingerprint(self) -> str:
+        """Fingerprint of the trust roots, under which verdicts are stored."""
+        return trust_fingerprint(self._trust_roots)
 
 
 @dataclass
@@ -274,7 +285,7 @@ async def seal_on_issue(
     if report.altered or len(report.signatures) != 2 or not all(s.intact and s.valid for s in report.signatures):
         raise SigningFailedError("the sealed PDF does not verify; nothing was issued")
     record = await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
-    await _save_verdict(session, record.sha256, report, trust_fingerprint(roots))
+    await _save_verdict(session, record.sha256, report, keys.trust_fingerprint)
     return record
 
 
@@ -359,7 +370,7 @@ async def verify(
     if cached is not None and (cached.valid_until is None or cached.valid_until > utc_now()):
         return cached
     roots = tuple(keys.trust_roots())
-    fingerprint = trust_fingerprint(roots)
+    fingerprint = keys.trust_fingerprint
     if digest is not None and session is not None and (stored := await _stored_verdict(session, digest, fingerprint)):
         _CACHE.put(digest, stored)
         return stored

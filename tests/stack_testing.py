@@ -1,0 +1,27 @@
+"""Helpers shared by the tests that run the services as real processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def dispatch_walked_letter(list_base: str, dispatch_base: str, clerk: dict[str, str]) -> dict[str, Any]:
+    """Dispatch the letter ``walk_seed_letter`` issued, and return it (as listed before dispatch).
+
+    After 17:00 office time a letter is due for sending the day it is issued, and directive-api's
+    timer may dispatch it before (or while) the clerk does: it must end up dispatched once, either way.
+    """
+    listed = httpx.get(f"{list_base}/v1/directives", headers=clerk, timeout=10).json()["items"]
+    doc: dict[str, Any] = next(d for d in listed if d["status"] in ("issued", "dispatched"))
+    if doc["status"] == "issued":
+        dispatched = httpx.post(
+            f"{dispatch_base}/v1/directives/{doc['id']}/dispatch",
+            headers={**clerk, "If-Match": doc["etag"]},
+            timeout=60,
+        )
+        assert dispatched.status_code in (200, 409), dispatched.text
+    current = httpx.get(f"{dispatch_base}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
+    assert current["status"] == "dispatched", current
+    return doc
