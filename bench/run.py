@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, help="wrk seconds per round (default 5, quick 2)")
     parser.add_argument("--rounds", type=int, help="wrk rounds (default 3, quick 1)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--pdf-rounds", type=int, help="PDF pipeline rounds (default 10, quick 3)")
+    parser.add_argument("--pdf-rounds", type=int, help="PDF pipeline rounds (default 20, quick 4)")
     parser.add_argument("--verify-seconds", type=float, help="seconds of verification per core (default 10, quick 3)")
     parser.add_argument("--read-requests", type=int, help="GETs idle and loaded (default 2000, quick 300)")
     parser.add_argument(
@@ -134,7 +134,7 @@ def main() -> int:
         ],
     )
     attempt(
-        "pdf_pipeline", "≤ 1.3", pdf_pipeline.NAME, lambda: [pdf_pipeline.run(rounds=int(pick(args.pdf_rounds, 10, 3)))]
+        "pdf_pipeline", "≤ 1.3", pdf_pipeline.NAME, lambda: [pdf_pipeline.run(rounds=int(pick(args.pdf_rounds, 20, 4)))]
     )
     attempt("verify", "≥ 100/s", verify.NAME, lambda: [verify.run(seconds=pick(args.verify_seconds, 10, 3))])
     attempt(

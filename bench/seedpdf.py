@@ -49,7 +49,7 @@ def issue(view: DocumentView, pki: DevPki) -> Issued:
 
     No RFC 3161 timestamp, like directive-api's default configuration (``signing.dev_timestamps=false``).
     """
-    rendered = render_pdf(view)
+    rendered = render_pdf(view, for_signing=True)
     signed = sign_as_signer(rendered, pki.load_signer(), signature_image=pki.signature_png)
     sealed = fill_and_seal(
         signed,

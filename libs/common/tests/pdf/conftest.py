@@ -158,7 +158,7 @@ def timestamper(dev_pki: DevPki) -> TimeStamper:
 def signed_letter(dev_pki: DevPki, timestamper: TimeStamper) -> SignedLetter:
     view = build_seed_view()
     started = time.perf_counter()
-    rendered = render_pdf(view)
+    rendered = render_pdf(view, for_signing=True)
     render_ms = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()

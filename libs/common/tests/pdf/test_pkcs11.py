@@ -101,7 +101,7 @@ def test_pkcs11_key_signs_and_validates(
     )  # the session is cached
     assert signer.signing_cert.subject.native["common_name"] == "Lê Xuân Hoa"
 
-    signed = sign_as_signer(render_pdf(seed_view()), signer, signature_image=dev_pki.signature_png)
+    signed = sign_as_signer(render_pdf(seed_view(), for_signing=True), signer, signature_image=dev_pki.signature_png)
     report = verify_pdf(signed, [root])
     (sig,) = report.signatures
     assert sig.field_name == FIELD_SIGNATURE and sig.signer_common_name == "Lê Xuân Hoa"

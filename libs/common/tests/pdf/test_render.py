@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import multiprocessing
 import os
-import re
 import subprocess
 import sys
 import time
@@ -20,11 +19,13 @@ from typing import Any
 import pdfplumber
 import pytest
 from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER
 from common.pdf.model import DocumentView
 from common.pdf.render import RenderedPdf, render_pdf, render_pdf_async
 
+SignedLetter = Any  # conftest.SignedLetter (conftest modules are not importable)
 MM = 72 / 25.4
 PAGE_W, PAGE_H = 210 * MM, 297 * MM
 LEFT, RIGHT, TOP, BOTTOM = 30 * MM, PAGE_W - 15 * MM, 20 * MM, PAGE_H - 20 * MM
@@ -190,12 +191,31 @@ def test_header_components_have_their_case_size_weight_and_place(pages: list[Any
     assert (issuer_rule["x0"] + issuer_rule["x1"]) / 2 == pytest.approx(issuer.centre, abs=1)
 
 
-def test_reserved_number_and_date_fields_share_a_line(pages: list[Any], rendered: RenderedPdf) -> None:
-    annots = {a["data"]["T"].decode(): a for a in pages[0].annots}
-    number, date = annots[FIELD_NUMBER], annots[FIELD_DATE]
-    assert number["bottom"] == pytest.approx(date["bottom"], abs=0.5)
-    assert number["x0"] == pytest.approx(LEFT, abs=0.5) and date["x1"] == pytest.approx(RIGHT, abs=0.5)
-    assert number["top"] > find(pages[0], "VĂN PHÒNG").bottom
+def test_blank_number_and_date_lines_printed_in_a_preview(pages: list[Any], rendered: RenderedPdf) -> None:
+    """Rendered for reading (draft preview, report), the blank lines are page text, no form fields."""
+    number, date = find(pages[0], "Số: /VPUB-TTĐH"), find(pages[0], "Cần Thơ, ngày tháng 11 năm 2025")
+    assert number.bottom == pytest.approx(date.bottom, abs=0.5)
+    assert number.size == 13 and not number.italic and date.size == 14 and date.italic
+    assert number.top > find(pages[0], "VĂN PHÒNG").bottom
+    assert [w["text"] for w in pages[0].extract_words() if w["text"].startswith("/VPUB")] == ["/VPUB-TTĐH"]
+    assert not pages[0].annots and rendered.text_fields == ()
+    assert rendered.number_box is None and rendered.number_placeholder is None
+
+
+def test_reserved_number_and_date_fields_share_a_line(signed_letter: SignedLetter) -> None:
+    """Rendered for signing, the lines are left empty and the signer's revision creates their fields."""
+    rendered = signed_letter.rendered
+    assert rendered.text_fields == (FIELD_NUMBER, FIELD_DATE)
+    with pdfplumber.open(io.BytesIO(rendered.pdf)) as pdf:
+        assert not pdf.pages[0].annots
+        assert "/VPUB-TTĐH" not in (pdf.pages[0].extract_text() or "")
+    with pdfplumber.open(io.BytesIO(signed_letter.signed)) as pdf:
+        page = pdf.pages[0]
+        annots = {a["data"]["T"].decode(): a for a in page.annots}
+        number, date = annots[FIELD_NUMBER], annots[FIELD_DATE]
+        assert number["bottom"] == pytest.approx(date["bottom"], abs=0.5)
+        assert number["x0"] == pytest.approx(LEFT, abs=0.5) and date["x1"] == pytest.approx(RIGHT, abs=0.5)
+        assert number["top"] > find(page, "VĂN PHÒNG").bottom
     assert rendered.number_box is not None and rendered.date_box is not None
     assert rendered.number_box.y1 == pytest.approx(PAGE_H - number["bottom"], abs=0.1)
     assert rendered.number_placeholder is not None
@@ -349,11 +369,12 @@ async def test_async_render_runs_in_a_worker_process(seed_view: Callable[..., Do
 
     task = asyncio.create_task(ticker())
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rendered = await render_pdf_async(seed_view(), executor=pool)
+        rendered = await render_pdf_async(seed_view(), executor=pool, for_signing=True)
     task.cancel()
     assert rendered.page_count == 2 and rendered.pdf.startswith(b"%PDF-")
     assert ticks > 20  # the loop kept running while the worker rendered (spawn + render ≈ 1 s)
-    assert re.search(rb"/Type\s*/Page\b", rendered.pdf)
+    assert PdfFileReader(io.BytesIO(rendered.pdf)).root["/Pages"]["/Count"] == 2
+    assert rendered.text_fields == (FIELD_NUMBER, FIELD_DATE)  # for_signing reached the worker
 
 
 def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -23,20 +23,11 @@ from typing import Any
 import jinja2
 import markupsafe
 import uharfbuzz  # type: ignore[import-untyped]
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import copy_into_new_writer
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from common.pdf.fields import (
-    FIELD_DATE,
-    FIELD_NUMBER,
-    FieldBox,
-    add_text_field,
-    date_style,
-    number_style,
-)
+from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
 from common.pdf.model import DocumentView, nfc
 from common.pdf.qr import qr_svg
@@ -76,10 +67,11 @@ class RenderedPdf:
         page_count: Number of pages.
         signature_box: Where the signer's signature image goes (between the title and the name).
         seal_box: Where the seal image goes (its right edge at one third of the signature box).
-        number_box: The number line's text field, or None when the number was printed.
-        date_box: The date line's text field, or None when the date was printed.
-        number_placeholder: The text shown in the empty number field, if any.
-        date_placeholder: The text shown in the empty date field, if any.
+        number_box: Where the number line's text field goes (rendered for signing without a number),
+            else None.
+        date_box: Where the date line's text field goes (rendered for signing without a date), else None.
+        number_placeholder: The blank number line the empty field shows, if any.
+        date_placeholder: The blank date line the empty field shows, if any.
     """
 
     pdf: bytes
@@ -93,7 +85,7 @@ class RenderedPdf:
 
     @property
     def text_fields(self) -> tuple[str, ...]:
-        """Names of the empty text fields the document carries (to be filled after signing)."""
+        """Names of the empty text fields the signer's revision creates (to be filled at issue)."""
         names = []
         if self.number_box is not None:
             names.append(FIELD_NUMBER)
@@ -172,21 +164,27 @@ def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
     return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
 
 
-def render_html(view: DocumentView) -> str:
+def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
     """Render the HTML of a document (what :func:`render_pdf` lays out).
 
     Args:
         view: The document.
+        for_signing: Leave a missing number or date line empty (its form field is added at signing)
+            instead of printing the blank line.
 
     Returns:
         The HTML source.
     """
-    number_text = (
-        format_number_line(format_number(view.number, view.notation), view.notation)
-        if view.number is not None
-        else None
-    )
-    date_text = format_date_line(view.place, view.issued_date) if view.issued_date is not None else None
+    number_text: str | None
+    date_text: str | None
+    if view.number is not None:
+        number_text = format_number_line(format_number(view.number, view.notation), view.notation)
+    else:
+        number_text = None if for_signing else format_number_line(None, view.notation)
+    if view.issued_date is not None:
+        date_text = format_date_line(view.place, view.issued_date)
+    else:
+        date_text = None if for_signing else placeholder_date_line(view.place, view.draft_month, view.draft_year)
     qr_codes = [
         qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
     ]
@@ -251,46 +249,35 @@ def _signature_boxes(sig_area: FieldBox) -> tuple[FieldBox, FieldBox]:
     return signature, seal
 
 
-def render_pdf(view: DocumentView) -> RenderedPdf:
+def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     """Render a document to an unsigned PDF (A4, Decree 30 layout, fonts embedded).
 
-    When ``view.number`` or ``view.issued_date`` is None the corresponding line is an empty text
-    field whose appearance shows the blank form (``Số:      /VPUB-TTĐH``,
-    ``Cần Thơ, ngày      tháng 11 năm 2025``); it is filled after the signer has signed.
+    A document without a number or issue date shows the blank, reserved line (``Số:      /VPUB-TTĐH``,
+    ``Cần Thơ, ngày      tháng 11 năm 2025``). Printed in the page by default (previews, reports);
+    with ``for_signing`` the line is left empty and its box returned: :func:`~common.pdf.signing.
+    sign_as_signer` creates there, in the signer's own revision, the text field that shows the blank
+    line and that is filled at issue. One revision less, and no second pass over the file here.
 
     Args:
         view: The document.
+        for_signing: Render the final layout that the signer signs (see above).
 
     Returns:
         The PDF and the boxes reserved in it, in PDF points.
     """
     font_config, css = _weasy_resources()
     html = HTML(
-        string=render_html(view),
+        string=render_html(view, for_signing=for_signing),
         base_url=str(_TEMPLATE_DIR) + os.sep,
         url_fetcher=_LocalOnlyFetcher(),
     )
     document = html.render(stylesheets=[css], font_config=font_config)
     sig_area = _anchor_box(document, "sig-area")
     signature_box, seal_box = _signature_boxes(sig_area)
-    number_box = _anchor_box(document, "field-number") if view.number is None else None
-    date_box = _anchor_box(document, "field-date") if view.issued_date is None else None
+    number_box = _anchor_box(document, "field-number") if for_signing and view.number is None else None
+    date_box = _anchor_box(document, "field-date") if for_signing and view.issued_date is None else None
     pdf = document.write_pdf()
     assert isinstance(pdf, bytes)
-
-    number_placeholder = date_placeholder = None
-    if number_box is not None or date_box is not None:
-        writer: Any = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
-        if number_box is not None:
-            number_placeholder = format_number_line(None, view.notation)
-            add_text_field(writer, FIELD_NUMBER, number_box, number_placeholder, number_style())
-        if date_box is not None:
-            date_placeholder = placeholder_date_line(view.place, view.draft_month, view.draft_year)
-            add_text_field(writer, FIELD_DATE, date_box, date_placeholder, date_style())
-        out = io.BytesIO()
-        writer.write(out)
-        pdf = out.getvalue()
-
     return RenderedPdf(
         pdf=pdf,
         page_count=len(document.pages),
@@ -298,8 +285,10 @@ def render_pdf(view: DocumentView) -> RenderedPdf:
         seal_box=seal_box,
         number_box=number_box,
         date_box=date_box,
-        number_placeholder=number_placeholder,
-        date_placeholder=date_placeholder,
+        number_placeholder=format_number_line(None, view.notation) if number_box is not None else None,
+        date_placeholder=(
+            placeholder_date_line(view.place, view.draft_month, view.draft_year) if date_box is not None else None
+        ),
     )
 
 
@@ -334,6 +323,10 @@ def _warm_up() -> None:
     os.nice(WORKER_NICENESS)
     _weasy_resources()
     _jinja_env()
+    # Fonts, stylesheets and templates stay for the worker's life: keep them out of the collector's
+    # full passes, which otherwise re-scan them during every few documents.
+    gc.collect()
+    gc.freeze()
 
 
 class _DefaultExecutor:
@@ -359,19 +352,23 @@ class _DefaultExecutor:
                 cls._executor = None
 
 
-async def render_pdf_async(view: DocumentView, executor: Executor | None = None) -> RenderedPdf:
+async def render_pdf_async(
+    view: DocumentView, executor: Executor | None = None, *, for_signing: bool = False
+) -> RenderedPdf:
     """Render a document in a worker process, without blocking the event loop.
 
     Args:
         view: The document.
         executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
             pool of one spawned process per core, created on first use.
+        for_signing: As for :func:`render_pdf`.
 
     Returns:
         Same as :func:`render_pdf`.
     """
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor or _DefaultExecutor.get(), render_pdf, view)
+    job = functools.partial(render_pdf, view, for_signing=for_signing)
+    return await loop.run_in_executor(executor or _DefaultExecutor.get(), job)
 
 
 def default_executor() -> ProcessPoolExecutor:

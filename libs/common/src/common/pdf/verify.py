@@ -8,7 +8,6 @@ parse or validation failure becomes :class:`PdfVerificationError`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -29,7 +28,7 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 
-from common.pdf import pyhanko_speedups
+from common.pdf import aio, pyhanko_speedups
 
 pyhanko_speedups.install()
 
@@ -260,7 +259,7 @@ def verify_pdf(
     """Verify every signature and document timestamp of a PDF.
 
     Never fetches anything (no OCSP, CRL or AIA requests): revocation is not checked here. Runs
-    ``asyncio.run``; on an event loop use :func:`verify_pdf_async`.
+    an event loop of its own; on an event loop use :func:`verify_pdf_async`.
 
     Args:
         pdf_bytes: The file.
@@ -275,4 +274,4 @@ def verify_pdf(
         PdfVerificationError: The input is too large, not a PDF, or cannot be parsed or validated.
         ValueError: ``trust_roots`` is empty or not certificates.
     """
-    return asyncio.run(verify_pdf_async(pdf_bytes, trust_roots, max_bytes=max_bytes))
+    return aio.run(verify_pdf_async(pdf_bytes, trust_roots, max_bytes=max_bytes))

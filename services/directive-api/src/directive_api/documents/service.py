@@ -241,7 +241,7 @@ async def sign_on_approval(
     signer, image = keys.signer(directive.signer_id)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view)
+        rendered = await pdf_render.render_pdf_async(view, for_signing=True)
     try:
         with timed(pdf_sign_seconds, step="signer"):
             signed = await jobs.run(
