@@ -148,6 +148,11 @@ class WorkingCalendar:
         """The configured extra working days."""
         return self._extra_working_days
 
+    def preload(self, *years: int) -> None:
+        """Build the holiday tables of ``years`` now (at start-up) rather than in the first request."""
+        for year in years:
+            self._year_tables(year)
+
     def _year_tables(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         """Public holidays and make-up weekend working days of ``year`` from ``holidays.VN``."""
         tables = _YEARS.get(year)

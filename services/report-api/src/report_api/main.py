@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from importlib import resources
 
 from fastapi import FastAPI
@@ -68,6 +68,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.clock = clock
     app.state.calendar = settings.calendar()
     year = clock().year
-    for warm in (year, year + 1):  # build the holiday tables now, not in the first request
-        app.state.calendar.is_working_day(date(warm, 1, 2))
+    app.state.calendar.preload(year, year + 1)
     return app

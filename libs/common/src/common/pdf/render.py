@@ -164,6 +164,14 @@ def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
     return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
 
 
+def _blank_number_line(view: DocumentView) -> str:
+    return format_number_line(None, view.notation)
+
+
+def _blank_date_line(view: DocumentView) -> str:
+    return placeholder_date_line(view.place, view.draft_month, view.draft_year)
+
+
 def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
     """Render the HTML of a document (what :func:`render_pdf` lays out).
 
@@ -180,11 +188,11 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
     if view.number is not None:
         number_text = format_number_line(format_number(view.number, view.notation), view.notation)
     else:
-        number_text = None if for_signing else format_number_line(None, view.notation)
+        number_text = None if for_signing else _blank_number_line(view)
     if view.issued_date is not None:
         date_text = format_date_line(view.place, view.issued_date)
     else:
-        date_text = None if for_signing else placeholder_date_line(view.place, view.draft_month, view.draft_year)
+        date_text = None if for_signing else _blank_date_line(view)
     qr_codes = [
         qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
     ]
@@ -285,10 +293,8 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
         seal_box=seal_box,
         number_box=number_box,
         date_box=date_box,
-        number_placeholder=format_number_line(None, view.notation) if number_box is not None else None,
-        date_placeholder=(
-            placeholder_date_line(view.place, view.draft_month, view.draft_year) if date_box is not None else None
-        ),
+        number_placeholder=_blank_number_line(view) if number_box is not None else None,
+        date_placeholder=_blank_date_line(view) if date_box is not None else None,
     )
 
 

@@ -366,6 +366,15 @@ def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
         raise SigningError("the input is not a readable PDF") from exc
 
 
+def _form_fields(writer: IncrementalPdfFileWriter) -> dict[str, Any]:
+    """The document's top-level form fields by name (indirect references)."""
+    try:
+        field_list = writer.root["/AcroForm"]["/Fields"]
+    except KeyError:
+        return {}
+    return {str(ref.get_object().get("/T")): ref for ref in field_list}
+
+
 def add_blank_text_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPdf) -> None:
     """Create the empty number and date text fields of a document rendered for signing.
 
@@ -376,10 +385,7 @@ def add_blank_text_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPd
         writer: An incremental writer over ``rendered.pdf``.
         rendered: Output of ``render_pdf(view, for_signing=True)``.
     """
-    try:
-        present = {str(ref.get_object().get("/T")) for ref in writer.root["/AcroForm"]["/Fields"]}
-    except KeyError:
-        present = set()
+    present = _form_fields(writer)
     wanted = (
         (FIELD_NUMBER, rendered.number_box, rendered.number_placeholder, number_style),
         (FIELD_DATE, rendered.date_box, rendered.date_placeholder, date_style),
@@ -488,27 +494,20 @@ def sign_as_signer(
 
 
 def _empty_text_fields(writer: IncrementalPdfFileWriter) -> set[str]:
-    try:
-        field_list = writer.root["/AcroForm"]["/Fields"]
-    except KeyError:
-        return set()
-    names = set()
-    for ref in field_list:
-        field = ref.get_object()
-        if field.get("/FT") == "/Tx" and not field.get("/V"):
-            names.add(str(field.get("/T")))
-    return names
+    return {
+        name
+        for name, ref in _form_fields(writer).items()
+        if (field := ref.get_object()).get("/FT") == "/Tx" and not field.get("/V")
+    }
 
 
 def _fill(writer: IncrementalPdfFileWriter, name: str, shown: str, value: str) -> None:
     style = number_style() if name == FIELD_NUMBER else date_style()
     populate_static_text_field(writer, name, style, shown)
     # The appearance shows the whole line; the value keeps only the data (e.g. "01/VPUB-TTĐH").
-    for ref in writer.root["/AcroForm"]["/Fields"]:
-        field = ref.get_object()
-        if field.get("/T") == name:
-            field[generic.pdf_name("/V")] = generic.TextStringObject(value)
-            writer.mark_update(ref)
+    ref = _form_fields(writer)[name]
+    ref.get_object()[generic.pdf_name("/V")] = generic.TextStringObject(value)
+    writer.mark_update(ref)
 
 
 async def fill_and_seal_async(

@@ -60,8 +60,8 @@ class Keys:
 
     @classmethod
     def from_settings(cls, settings: SigningSettings) -> Keys:
-        use = settings.use_dev_pki and settings.dev_pki_dir is not None
-        pki = ensure_dev_pki(settings.dev_pki_dir) if use and settings.dev_pki_dir is not None else None
+        dev_dir = settings.dev_pki_dir if settings.use_dev_pki else None
+        pki = ensure_dev_pki(dev_dir) if dev_dir is not None else None
         return cls(settings=settings, pki=pki)
 
     def _spec(self, source: KeySource) -> jobs.KeySpec:
@@ -110,9 +110,9 @@ class Keys:
             return f"dev:{self.pki.directory}"
         return None
 
-    def trust_roots(self) -> list[bytes]:
+    def trust_roots(self) -> tuple[bytes, ...]:
         """Root certificates (PEM) the verifier trusts."""
-        return list(self._trust_roots)
+        return self._trust_roots
 
     @functools.cached_property
     def _trust_roots(self) -> tuple[bytes, ...]:
@@ -266,7 +266,7 @@ async def seal_on_issue(
     if signed is None:
         raise SigningFailedError("the document has no signed PDF to issue")
     seal, image = keys.seal(directive.issuer_code)
-    roots = tuple(keys.trust_roots())
+    roots = keys.trust_roots()
     try:
         with timed(pdf_sign_seconds, step="seal"):
             sealed, report = await jobs.run(
@@ -282,7 +282,8 @@ async def seal_on_issue(
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
     # What we issue must verify: both signatures intact and valid, nothing changed but the filling.
-    if report.altered or len(report.signatures) != 2 or not all(s.intact and s.valid for s in report.signatures):
+    # (``altered`` covers a signature that is not intact or not valid.)
+    if report.altered or len(report.signatures) != 2:
         raise SigningFailedError("the sealed PDF does not verify; nothing was issued")
     record = await _store(session, store, directive, "issued", sealed, signed.page_count, directive.version + 1)
     await _save_verdict(session, record.sha256, report, keys.trust_fingerprint)
@@ -369,7 +370,7 @@ async def verify(
     cached = _CACHE.get(digest) if digest is not None else None
     if cached is not None and (cached.valid_until is None or cached.valid_until > utc_now()):
         return cached
-    roots = tuple(keys.trust_roots())
+    roots = keys.trust_roots()
     fingerprint = keys.trust_fingerprint
     if digest is not None and session is not None and (stored := await _stored_verdict(session, digest, fingerprint)):
         _CACHE.put(digest, stored)
