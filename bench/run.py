@@ -4,7 +4,8 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 
 1. document_read  — GET one document vs a bare FastAPI PK lookup (wrk). Goal: ratio ≥ 0.6.
 2. pdf_pipeline   — render + QR + sign + fill + seal vs bare WeasyPrint. Goal: ratio ≤ 1.3.
-3. verify         — verify_pdf throughput on both cores, nothing cached (pyHanko re-validates everything).
+3. verify         — verify_pdf throughput in the services' PDF worker pool (both cores), nothing cached
+                    (pyHanko re-validates everything). Goal: ≥ 100 documents/s.
    verify_http    — POST /v1/verify of issued letters through the service (wrk). Goal: ≥ 100 documents/s.
 4. read_under_load — p99 GET while 4 documents are issued / idle p99. Goal: ≤ 2.
 5. dispatch       — dispatch to 132 and 3,321 communes until report-api has the obligations. Goal: ≤ 5 s.

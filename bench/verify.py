@@ -1,24 +1,24 @@
 """Verification throughput: ``common.pdf.verify.verify_pdf`` on the issued seed letter, on every core.
 
-A ProcessPoolExecutor of ``workers`` processes (default: 2, the cores), each verifying the same
-issued letter (signer's certification signature + organisation seal, no cache) in a loop for
-``seconds``. Goal: ≥ 100 documents/s. When missed, one process is profiled and the hottest places
-are reported.
+The PDF worker pool of the services (``common.pdf.render.default_executor``: one spawned process
+per core, set up as in production), each worker verifying the same issued letter (signer's
+certification signature + organisation seal, no cache) in a loop for ``seconds``. Goal: ≥ 100
+documents/s. When missed, one process is profiled and the hottest places are reported.
 """
 
 from __future__ import annotations
 
 import cProfile
 import io
-import multiprocessing
+import os
 import pstats
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from benchlib import Row, temp_dir
 from seedpdf import build_seed_view, issue
 
 from common.pdf.dev_pki import ensure_dev_pki
+from common.pdf.render import default_executor, shutdown_render_executor
 from common.pdf.verify import verify_pdf
 
 GOAL = 100.0
@@ -77,15 +77,18 @@ def _profile(pdf: bytes, root_pem: bytes, count: int) -> list[str]:
     return lines
 
 
-def run(*, seconds: float, workers: int = 2) -> Row:
+def run(*, seconds: float) -> Row:
     with temp_dir("bench-verify-") as folder:
         pki = ensure_dev_pki(folder / "pki")
         pdf = issue(build_seed_view(), pki).pdf
         root_pem = pki.root_cert_pem.read_bytes()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    workers = os.cpu_count() or 1
+    pool = default_executor()
+    try:
         futures = [pool.submit(_loop, pdf, root_pem, seconds) for _ in range(workers)]
         results = [f.result() for f in futures]
+    finally:
+        shutdown_render_executor()
     rate = sum(count / elapsed for count, elapsed in results)
     total = sum(count for count, _ in results)
     notes: list[str] = []

@@ -1,5 +1,7 @@
-"""Three speed-ups of pyHanko with the same results as the original: hex strings, signing-certificate
-attributes, and asn1crypto's test for indefinite lengths.
+"""Speed-ups of pyHanko with the same results as the original: hex strings, signing-certificate
+attributes, asn1crypto's test for indefinite lengths and its preparation of names for comparison; and,
+installed by :func:`install` too, the object reader of :mod:`common.pdf.pyhanko_parser` and the
+revision views of :mod:`common.pdf.pyhanko_history`.
 
 **Hex strings.** pyHanko (0.x) reads a hex string ``<…>`` one byte at a time through a generator. A
 signature's ``/Contents`` is such a string, several thousand digits long, and every reader of a signed file
@@ -29,23 +31,39 @@ bytes): signature values and signing times vary, so for one signature in three o
 CMS blob had such a length, and encoding it took 42 ms instead of 0.02 ms. :func:`install` wraps the
 five ``dump`` methods that make that test: a header whose length octets really are definite is dropped
 and computed again from the unchanged contents, as for a new value, so the bytes stay the same.
+
+**Names compared.** Checking a signature compares certificate names many times (issuer and serial
+of the signing certificate, the chain), and asn1crypto prepares each value of each name with the
+RFC 4518 string preparation, a per-character Python loop, for every freshly parsed certificate:
+about 2 ms of a verification. The preparation depends on nothing but the string, so
+:func:`ldap_string_prep` keeps its results per string (errors are not kept: they are raised again).
+
+:func:`originals` puts pyHanko's and asn1crypto's own code back for a while, so that tests and
+diagnostics can compare the two.
 """
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from asn1crypto import core, tsp, x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign import attributes, general
+
+from common.pdf import pyhanko_history, pyhanko_parser
 
 __all__ = [
     "has_indefinite_length",
     "install",
+    "ldap_string_prep",
     "original_read_hex_string_from_stream",
+    "originals",
     "read_hex_string_from_stream",
     "signing_certificate_v2",
 ]
@@ -137,11 +155,53 @@ def _guarded_dump(dump: Any) -> Any:
 _DUMPING_CLASSES = (core.Asn1Value, core.Choice, core.Primitive, core.Sequence, core.SequenceOf)
 
 
+_original_ldap_string_prep = x509.NameTypeAndValue._ldap_string_prep
+
+
+@functools.lru_cache(maxsize=4096)
+def _ldap_string_prep_of(value: str) -> str:
+    prepared: str = _original_ldap_string_prep(None, value)
+    return prepared
+
+
+def ldap_string_prep(self: x509.NameTypeAndValue, value: Any) -> Any:
+    """asn1crypto's RFC 4518 string preparation of a name's value, computed once per distinct string."""
+    if type(value) is not str:
+        return _original_ldap_string_prep(self, value)
+    return _ldap_string_prep_of(value)
+
+
 def install() -> None:
-    """Install the three speed-ups into pyHanko (idempotent)."""
+    """Install every speed-up into pyHanko and asn1crypto (idempotent)."""
+    pyhanko_parser.install()
+    pyhanko_history.install()
     generic.read_hex_string_from_stream = read_hex_string_from_stream
+    x509.NameTypeAndValue._ldap_string_prep = ldap_string_prep
     attributes.as_signing_certificate_v2 = signing_certificate_v2  # type: ignore[attr-defined]
     for cls in _DUMPING_CLASSES:
         dump = cls.__dict__["dump"]
         if not getattr(dump, "__wrapped_by_common_pdf__", False):
             cls.dump = _guarded_dump(dump)
+
+
+@contextlib.contextmanager
+def originals() -> Iterator[None]:
+    """pyHanko's and asn1crypto's own readers, revision views and name preparation instead of the
+    speed-ups, until the block ends (for tests and diagnostics: the switch is process-wide)."""
+    replaced: list[tuple[Any, str, Any]] = [
+        (generic, "read_object", pyhanko_parser.original_read_object),
+        (generic, "read_hex_string_from_stream", original_read_hex_string_from_stream),
+        (PdfFileReader, "_get_object_from_stream", pyhanko_parser.original_get_object_from_stream),
+        (HistoricalResolver, "_subsume_object", pyhanko_history.original_subsume_object),
+        (HistoricalResolver, "_load_reverse_xref_cache", pyhanko_history.original_load_reverse_xref_cache),
+        (HistoricalResolver, "_collect_indirect_references", pyhanko_history.original_collect_indirect_references),
+        (x509.NameTypeAndValue, "_ldap_string_prep", _original_ldap_string_prep),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in replaced]
+    try:
+        for owner, name, original in replaced:
+            setattr(owner, name, original)
+        yield
+    finally:
+        for owner, name, current in saved:
+            setattr(owner, name, current)

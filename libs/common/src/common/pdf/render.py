@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -284,6 +285,10 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     signature_box, seal_box = _signature_boxes(sig_area)
     number_box = _anchor_box(document, "field-number") if for_signing and view.number is None else None
     date_box = _anchor_box(document, "field-date") if for_signing and view.issued_date is None else None
+    # The element ids locate the boxes above; in the PDF they would become named destinations (a
+    # catalogue entry of some 100 values that nothing links to and every reader of the file parses).
+    for page in document.pages:
+        page.anchors.clear()
     pdf = document.write_pdf()
     assert isinstance(pdf, bytes)
     return RenderedPdf(
@@ -329,8 +334,12 @@ def _warm_up() -> None:
     os.nice(WORKER_NICENESS)
     _weasy_resources()
     _jinja_env()
-    # Fonts, stylesheets and templates stay for the worker's life: keep them out of the collector's
-    # full passes, which otherwise re-scan them during every few documents.
+    # The workers also sign and verify: load those modules (pyHanko, its validator) now, not in the
+    # first job, so that they are frozen with the rest below.
+    for module in ("common.pdf.signing", "common.pdf.verify"):
+        importlib.import_module(module)
+    # Fonts, stylesheets, templates and modules stay for the worker's life: keep them out of the
+    # collector's full passes, which otherwise re-scan them during every few documents.
     gc.collect()
     gc.freeze()
 
