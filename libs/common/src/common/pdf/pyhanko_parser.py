@@ -61,7 +61,8 @@ _SPACE = rb"[ \t\n\r\f\v]"
 
 # One pattern for "whitespace, then the next token"; ``lastindex`` tells which token.
 _NAME, _REFERENCE, _INTEGER, _REAL = 1, 2, 5, 6
-_OPEN_DICT, _CLOSE_DICT, _OPEN_ARRAY, _CLOSE_ARRAY, _STRING, _TRUE, _FALSE, _NULL = 7, 8, 9, 10, 11, 12, 13, 14
+_OPEN_DICT, _CLOSE_DICT, _OPEN_ARRAY, _CLOSE_ARRAY, _PLAIN_STRING, _STRING = 7, 8, 9, 10, 11, 12
+_TRUE, _FALSE, _NULL = 13, 14, 15
 _TOKEN = re.compile(
     _WHITESPACE + rb"*(?:"
     # 1: a name without escapes, followed by whitespace, a delimiter or the end
@@ -73,8 +74,9 @@ _TOKEN = re.compile(
     # 6: a real
     rb"|([+\-]?(?:[0-9]+\.[0-9]*|\.[0-9]+))(?!" + _NUMBER_BYTE + rb")"
     rb"|(<<)|(>>)|(\[)|(\])"  # 7, 8, 9, 10
-    rb"|([(<])"  # 11: a literal or hex string (after "<<" was ruled out)
-    rb"|(true)|(false)|(null)"  # 12, 13, 14
+    rb"|\(([^()\\]*)\)"  # 11: a literal string without escapes or parentheses
+    rb"|([(<])"  # 12: any other literal string, or a hex string (after "<<" was ruled out)
+    rb"|(true)|(false)|(null)"  # 13, 14, 15
     rb")"
 )
 _INTEGER_ARRAY_REST = re.compile(rb"[ \n\r\t\f]*((?:[0-9]+[ \n\r\t\f]+)*[0-9]+)?[ \n\r\t\f]*\\]")
@@ -159,6 +161,8 @@ def _parse(stream: io.BytesIO, buffer: memoryview, position: int, container_ref:
                     position = stream.tell()
             if result is None:
                 result = generic.DictionaryObject(data)
+        elif kind == _PLAIN_STRING:
+            result = generic.pdf_string(match.group(_PLAIN_STRING))  # as pyHanko's literal-string reader
         elif kind == _STRING:
             stream.seek(match.start(_STRING))
             result = original_read_object(stream, container_ref)

@@ -222,9 +222,10 @@ async def verify_pdf_async(
             raise PdfVerificationError("too many signatures")
         reports = []
         expiries: list[dt.datetime] = []
+        # One context for the file: the signatures share their chain, validated once.
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
         for sig in embedded:
             expiries.append(sig.signer_cert["tbs_certificate"]["validity"]["not_after"].native)
-            context = ValidationContext(trust_roots=roots, allow_fetching=False)
             status: PdfSignatureStatus | DocumentTimestampStatus
             if sig.sig_object_type == "/DocTimeStamp":
                 status = await async_validate_pdf_timestamp(sig, validation_context=context)
