@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,37 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("no values")
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies of all CPUs from /proc/stat, or None where there is no such file."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields)
+
+
+def quiesce(*, idle: float = 0.9, window: float = 0.5, limit: float = 20.0) -> float:
+    """Wait until the machine is quiet: the CPUs at least ``idle`` idle over ``window`` seconds (what a
+    previous benchmark left behind, such as PostgreSQL's autovacuum or a process still exiting, would
+    otherwise be measured as part of the next one). Gives up after ``limit`` seconds.
+
+    Returns:
+        The idle share of the last window (1.0 where /proc/stat is not available).
+    """
+    deadline = time.monotonic() + limit
+    share = 1.0
+    while True:
+        before = _cpu_times()
+        time.sleep(window)
+        after = _cpu_times()
+        if before is None or after is None:
+            return 1.0
+        share = (after[0] - before[0]) / max(after[1] - before[1], 1)
+        if share >= idle or time.monotonic() >= deadline:
+            return share
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from benchlib import ROOT, Row, failed_row
+from benchlib import ROOT, Row, failed_row, quiesce
 
 from common.testing import LOCAL_POSTGRES, PostgresServer
 
@@ -104,7 +104,8 @@ def main() -> int:
     def attempt(name: str, goal: str, label: str, body: Callable[[], list[Row]]) -> None:
         if name not in wanted:
             return
-        print(f"… {name}", file=sys.stderr, flush=True)
+        share = quiesce()
+        print(f"… {name} (CPUs {share:.0%} idle before it)", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
             rows.extend(body())
