@@ -7,9 +7,14 @@ and that was 40 % of ``verify_pdf``'s time; signing and filling read the file to
 :func:`read_object` replaces ``pyhanko.pdf_utils.generic.read_object`` for objects read from an
 in-memory file (``io.BytesIO``, as pyHanko's reader and its object streams use). It matches tokens
 with compiled patterns directly on the file's buffer and builds the same objects pyHanko's reader
-builds: dictionaries, arrays, names, integers, reals, references, booleans and null, each with the
-same ``container_ref``; dictionaries followed by ``stream`` and literal or hex strings are handed to
-pyHanko's own code at the same position.
+builds: dictionaries, arrays, names, integers, reals, references, booleans, null and literal
+strings without escapes, each with the same ``container_ref``; a dictionary followed by ``stream``,
+other literal strings and hex strings are handed to pyHanko's own code at the same position.
+
+:func:`get_object_from_stream` replaces ``PdfFileReader._get_object_from_stream``, which read the
+head of an object stream (the object numbers and offsets) again for every object taken from it; it
+reads the head once per stream, the same way, and keeps what stopped the reading, if anything, to
+fail where pyHanko would have failed.
 
 It reads only the plain form of the syntax. Anything else (a comment, a ``#`` escape or a
 non-ASCII byte in a name, a number such as ``1,5`` or ``--2``, a reference with unusual spacing,
