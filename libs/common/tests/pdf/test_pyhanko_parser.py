@@ -105,6 +105,36 @@ def test_the_fast_reader_is_the_one_used(signed_letter: SignedLetter, monkeypatc
     assert len(objects) > 20
 
 
+def test_objects_in_object_streams_are_read_from_the_decoded_bytes(
+    signed_letter: SignedLetter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BytesIO per object whose buffer would be exported (copied): the stream's bytes are parsed."""
+    from pyhanko.pdf_utils.xref import ObjStreamRef
+
+    reader = PdfFileReader(io.BytesIO(signed_letter.sealed), strict=True)
+    in_streams = [
+        generic.Reference(ref.idnum, ref.generation, reader)
+        for ref in reader.xrefs.explicit_refs_in_revision(0)
+        if isinstance(reader.xrefs.get_historical_ref(ref, 0), ObjStreamRef)
+    ]
+    assert in_streams, "WeasyPrint's file keeps objects in object streams"
+    other_streams: list[object] = []
+    read_object = generic.read_object
+
+    def watching(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        if stream is not reader.stream:
+            other_streams.append(stream)
+        return read_object(stream, *args, **kwargs)
+
+    monkeypatch.setattr(generic, "read_object", watching)
+    fast = [tree(reader.get_object(ref)) for ref in in_streams]
+    assert other_streams == []
+    monkeypatch.undo()
+    with pyhanko_speedups.originals():
+        original_reader = PdfFileReader(io.BytesIO(signed_letter.sealed), strict=True)
+        assert fast == [tree(original_reader.get_object(ref)) for ref in in_streams]
+
+
 def test_verification_reports_do_not_change(signed_letter: SignedLetter) -> None:
     roots = [signed_letter.pki.root_certificate()]
     for pdf in (signed_letter.signed, signed_letter.sealed):

@@ -96,7 +96,7 @@ class _Fallback(Exception):
     """The input is not in the plain form this reader handles: pyHanko's reader takes over."""
 
 
-def _parse(stream: io.BytesIO, buffer: memoryview, position: int, container_ref: Any) -> tuple[Any, int]:
+def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, container_ref: Any) -> tuple[Any, int]:
     """The object at ``position`` and the position after it."""
     if buffer[position] in _LEADING_WHITESPACE:
         raise _Fallback  # pyHanko's reader refuses it
@@ -198,7 +198,12 @@ def read_object(
     as_metadata_stream: bool = False,
     in_content_stream: generic.ContentOpReading = _NO,
 ) -> Any:
-    """Read a PDF object; same contract as ``pyhanko.pdf_utils.generic.read_object``."""
+    """Read a PDF object; same contract as ``pyhanko.pdf_utils.generic.read_object``.
+
+    The file's buffer is exported once per ``BytesIO`` (its first export copies it; pyHanko's reader
+    keeps one for the whole file). Objects in object streams do not come here: see
+    :func:`get_object_from_stream`.
+    """
     if (
         in_content_stream is not _NO
         or as_metadata_stream
@@ -206,13 +211,17 @@ def read_object(
         or not hasattr(container_ref, "get_pdf_handler")
     ):
         return original_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
-    start = stream.tell()
+    with stream.getbuffer() as buffer:
+        return _read_at(stream, buffer, stream.tell(), container_ref)
+
+
+def _read_at(stream: io.BytesIO, buffer: bytes | memoryview, start: int, container_ref: Any) -> Any:
+    """The object at ``start`` of ``buffer`` (the contents of ``stream``), the stream left after it."""
     try:
-        with stream.getbuffer() as buffer:
-            result, end = _parse(stream, buffer, start, container_ref)
+        result, end = _parse(stream, buffer, start, container_ref)
     except (_Fallback, IndexError):
         stream.seek(start)
-        return original_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
+        return original_read_object(stream, container_ref)
     stream.seek(end)
     return result
 
@@ -264,7 +273,9 @@ def get_object_from_stream(self: PdfFileReader, idnum: int, stmnum: int, idx: in
             raise misc.PdfStrictReadError("Object is in wrong index.")
         stream_data.seek(first_object + offset)
         try:
-            obj = generic.read_object(stream_data, generic.Reference(idnum, 0, self))
+            # The decoded bytes themselves, not a copy made by exporting a fresh BytesIO's buffer for
+            # every object (which would cost the size of the stream per object).
+            obj = _read_at(stream_data, data, first_object + offset, generic.Reference(idnum, 0, self))
         except (misc.PdfStreamError, misc.PdfReadError) as e:
             logger.warning(f"Invalid stream (index {i}) within object {idnum} 0: {e}")
             if self.strict:
@@ -287,10 +298,16 @@ def get_object_from_stream(self: PdfFileReader, idnum: int, stmnum: int, idx: in
     return generic.NullObject()
 
 
-def install() -> None:
-    """Make pyHanko read objects with :func:`read_object` and, on the pyHanko release it reproduces
-    (:data:`common.pdf.pyhanko_history.PYHANKO_VERSION`), object streams with
-    :func:`get_object_from_stream` (idempotent)."""
+def install() -> bool:
+    """Make pyHanko read objects with :func:`read_object` and object streams with
+    :func:`get_object_from_stream`, on the pyHanko release they reproduce (:data:`PYHANKO_VERSION`;
+    idempotent).
+
+    Returns:
+        Whether they are installed; on another pyHanko release its own reader stays.
+    """
+    if metadata.version("pyhanko") != PYHANKO_VERSION:
+        return False
     generic.read_object = read_object
-    if metadata.version("pyhanko") == PYHANKO_VERSION:
-        PdfFileReader._get_object_from_stream = get_object_from_stream  # type: ignore[method-assign]
+    PdfFileReader._get_object_from_stream = get_object_from_stream  # type: ignore[method-assign]
+    return True
