@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import socket
@@ -162,16 +163,20 @@ def services_env(
     return env
 
 
-def start_service(command: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``directive-api serve`` or ``report-api serve`` (migrates, seeds, one uvicorn worker) on ``port``."""
+def start_service(
+    command: str, port: int, env: dict[str, str], log: Path, *, extra: Sequence[str] = (), niceness: int = 0
+) -> subprocess.Popen[bytes]:
+    """``directive-api serve`` or ``report-api serve`` (migrates, seeds, one uvicorn worker) on ``port``;
+    ``extra`` arguments for ``serve``, ``niceness`` added to the process's own."""
     binary = Path(sys.executable).parent / command
     with log.open("ab") as out:
         return subprocess.Popen(
-            [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
 
 
@@ -254,9 +259,12 @@ def office_timezone(now: dt.datetime) -> str:
     return "Etc/UTC"
 
 
-def start_directive_api_alone(var: Path, url: str, processes: list[subprocess.Popen[bytes]]) -> tuple[Tokens, str]:
+def start_directive_api_alone(
+    var: Path, url: str, processes: list[subprocess.Popen[bytes]], *, replica: bool = False, niceness: int = 0
+) -> tuple[Tokens, str]:
     """``directive-api serve`` on ``url`` with no subscribers, no in-process workers and an office time
     zone where it is before 16:00 (no same-day dispatch); appended to ``processes``, ready.
+    ``replica``: one more process on a database another one has set up (no migrations, no seeding).
 
     Returns:
         The office's tokens and the service's base URL.
@@ -267,8 +275,9 @@ def start_directive_api_alone(var: Path, url: str, processes: list[subprocess.Po
     env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
     env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
     env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
-    log = var / "directive-api.log"
-    processes.append(start_service("directive-api", port, env, log))
+    log = var / f"directive-api-{port}.log"
+    extra = ["--no-migrate"] if replica else []
+    processes.append(start_service("directive-api", port, env, log, extra=extra, niceness=niceness))
     base = f"http://127.0.0.1:{port}"
     wait_all([f"{base}/readyz"], processes, log)
     return tokens, base
