@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
@@ -190,3 +194,29 @@ def signed_letter(dev_pki: DevPki, timestamper: TimeStamper) -> SignedLetter:
         sign_ms=sign_ms,
         seal_ms=seal_ms,
     )
+
+
+@pytest.fixture(scope="session")
+def text_changed_letter(signed_letter: SignedLetter) -> bytes:
+    """The issued letter with an incremental update that changes "UBND" into "VBND" on page 1."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_letter.sealed))
+    page_ref, _ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    original = page["/Contents"].get_object().data
+    first_glyph = re.search(rb"<([0-9a-f]{4})>", original)
+    assert first_glyph is not None
+    glyph = int(first_glyph.group(1), 16)
+    changed = original.replace(first_glyph.group(), b"<%04x>" % (glyph + 1), 1)
+    page["/Contents"] = writer.add_object(generic.StreamObject(stream_data=changed))
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def byte_flipped_letter(signed_letter: SignedLetter) -> bytes:
+    """The issued letter with one byte changed inside the signed range (the producer's name)."""
+    data = bytearray(signed_letter.sealed)
+    data[data.index(b"WeasyPrint", data.index(b"/Producer"))] = ord("X")
+    return bytes(data)

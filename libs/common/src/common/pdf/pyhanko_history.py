@@ -25,13 +25,12 @@ Measured on the issued seed letter, these steps took about a third of ``verify_p
 from __future__ import annotations
 
 from collections import defaultdict
-from importlib import metadata
 from typing import Any
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import HistoricalResolver, RawPdfPath
 
-from common.pdf.pyhanko_parser import PYHANKO_VERSION
+from common.pdf.pyhanko_parser import PYHANKO_VERSION, supported_pyhanko
 
 __all__ = [
     "PYHANKO_VERSION",
@@ -248,7 +247,7 @@ def install() -> bool:
     Returns:
         Whether they are installed; on another pyHanko release its own methods stay.
     """
-    if metadata.version("pyhanko") != PYHANKO_VERSION:
+    if not supported_pyhanko():
         return False
     HistoricalResolver._subsume_object = subsume_object  # type: ignore[method-assign]
     HistoricalResolver._load_reverse_xref_cache = load_reverse_xref_cache  # type: ignore[method-assign]

@@ -26,11 +26,11 @@ on real files and on generated syntax: objects, their types, ``container_ref`` a
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
 from importlib import metadata
-from io import BytesIO
 from typing import Any
 
 from pyhanko.pdf_utils import generic, misc
@@ -49,6 +49,7 @@ __all__ = [
     "original_get_object_from_stream",
     "original_read_object",
     "read_object",
+    "supported_pyhanko",
 ]
 
 original_read_object = generic.read_object
@@ -96,15 +97,24 @@ class _Fallback(Exception):
     """The input is not in the plain form this reader handles: pyHanko's reader takes over."""
 
 
+class _Dictionary:
+    """An open dictionary: its entries so far, and the key read that still waits for its value."""
+
+    __slots__ = ("data", "key")
+
+    def __init__(self) -> None:
+        self.data: dict[generic.NameObject, Any] = {}
+        self.key: generic.NameObject | None = None
+
+
 def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, container_ref: Any) -> tuple[Any, int]:
     """The object at ``position`` and the position after it."""
     if buffer[position] in _LEADING_WHITESPACE:
         raise _Fallback  # pyHanko's reader refuses it
     handler = container_ref.get_pdf_handler()
     match_token = _TOKEN.match
-    # Open containers, innermost last: [items] for an array, [data, key] for a dictionary.
-    stack: list[list[Any]] = []
-    kinds: list[bool] = []  # True for a dictionary
+    # Open containers, innermost last: a list of items for an array, a _Dictionary for a dictionary.
+    stack: list[list[Any] | _Dictionary] = []
     while True:
         match = match_token(buffer, position)
         if match is None:
@@ -112,12 +122,14 @@ def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, contai
         kind = match.lastindex
         position = match.end()
         result: Any
+        top = stack[-1] if stack else None
+        keyless_dictionary = top if isinstance(top, _Dictionary) and top.key is None else None
         if kind == _NAME:
             result = generic.NameObject(match.group(_NAME).decode("ascii"))
-            if kinds and kinds[-1] and stack[-1][1] is None:
-                stack[-1][1] = result  # a key: pyHanko gives keys no container_ref
+            if keyless_dictionary is not None:
+                keyless_dictionary.key = result  # pyHanko gives keys no container_ref
                 continue
-        elif kinds and kinds[-1] and stack[-1][1] is None and kind != _CLOSE_DICT:
+        elif keyless_dictionary is not None and kind != _CLOSE_DICT:
             raise _Fallback  # a dictionary key that is not a plain name
         elif kind == _REFERENCE:
             if position + 1 - match.start(_REFERENCE) > _PEEK:
@@ -131,8 +143,7 @@ def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, contai
         elif kind == _REAL:
             result = generic.FloatObject(match.group(_REAL).decode("ascii"))
         elif kind == _OPEN_DICT:
-            stack.append([{}, None])
-            kinds.append(True)
+            stack.append(_Dictionary())
             continue
         elif kind == _OPEN_ARRAY:
             numbers = _INTEGER_ARRAY_REST.match(buffer, position)
@@ -144,19 +155,18 @@ def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, contai
                     item.container_ref = container_ref
                 result = generic.ArrayObject(items)
             else:
-                stack.append([[]])
-                kinds.append(False)
+                stack.append([])
                 continue
         elif kind == _CLOSE_ARRAY:
-            if not kinds or kinds[-1]:
+            if not isinstance(top, list):
                 raise _Fallback
-            kinds.pop()
-            result = generic.ArrayObject(stack.pop()[0])
+            stack.pop()
+            result = generic.ArrayObject(top)
         elif kind == _CLOSE_DICT:
-            if not kinds or not kinds[-1] or stack[-1][1] is not None:
-                raise _Fallback
-            kinds.pop()
-            data = stack.pop()[0]
+            if keyless_dictionary is None:
+                raise _Fallback  # not in a dictionary, or a key without its value
+            stack.pop()
+            data = keyless_dictionary.data
             result = None
             if _STREAM_OR_COMMENT.match(buffer, position):
                 stream.seek(position)
@@ -179,17 +189,18 @@ def _parse(stream: io.BytesIO, buffer: bytes | memoryview, position: int, contai
         else:
             result = generic.NullObject()
         result.container_ref = container_ref
-        if not kinds:
+        if not stack:
             return result, position
         top = stack[-1]
-        if kinds[-1]:
-            data, key = top
-            if key in data:
-                raise _Fallback  # pyHanko warns, or refuses in strict mode
-            data[key] = result
-            top[1] = None
+        if isinstance(top, list):
+            top.append(result)
         else:
-            top[0].append(result)
+            key = top.key
+            assert key is not None  # a value is read only after its key
+            if key in top.data:
+                raise _Fallback  # pyHanko warns, or refuses in strict mode
+            top.data[key] = result
+            top.key = None
 
 
 def read_object(
@@ -232,7 +243,7 @@ _INDEX = "_common_pdf_object_stream_index"
 def _object_stream_index(data: bytes, count: Any) -> tuple[list[tuple[Any, Any]], BaseException | None]:
     """The (object number, offset) pairs at the head of an object stream, read as pyHanko reads them,
     up to the first that cannot be read, and what stopped the reading there (or None)."""
-    header = BytesIO(data)
+    header = io.BytesIO(data)
     pairs: list[tuple[Any, Any]] = []
     try:
         for _ in range(count):
@@ -264,7 +275,7 @@ def get_object_from_stream(self: PdfFileReader, idnum: int, stmnum: int, idx: in
         cached = (data, *_object_stream_index(data, stream["/N"]))
         setattr(stream, _INDEX, cached)
     _, pairs, stopped = cached
-    stream_data = BytesIO(data)
+    stream_data = io.BytesIO(data)
     first_object = stream["/First"]
     for i, (objnum, offset) in enumerate(pairs):
         if objnum != idnum:
@@ -298,6 +309,12 @@ def get_object_from_stream(self: PdfFileReader, idnum: int, stmnum: int, idx: in
     return generic.NullObject()
 
 
+@functools.cache
+def supported_pyhanko() -> bool:
+    """Whether the installed pyHanko is the release the replaced methods reproduce."""
+    return metadata.version("pyhanko") == PYHANKO_VERSION
+
+
 def install() -> bool:
     """Make pyHanko read objects with :func:`read_object` and object streams with
     :func:`get_object_from_stream`, on the pyHanko release they reproduce (:data:`PYHANKO_VERSION`;
@@ -306,7 +323,7 @@ def install() -> bool:
     Returns:
         Whether they are installed; on another pyHanko release its own reader stays.
     """
-    if metadata.version("pyhanko") != PYHANKO_VERSION:
+    if not supported_pyhanko():
         return False
     generic.read_object = read_object
     PdfFileReader._get_object_from_stream = get_object_from_stream  # type: ignore[method-assign]

@@ -257,12 +257,10 @@ def _release(reader: PdfFileReader) -> None:
     verification, and the collector's passes over them cost about a sixth of the time. With the
     caches emptied, reference counting frees them at once.
     """
-    resolvers = getattr(reader, "_historical_resolver_cache", None)
-    if isinstance(resolvers, dict):
-        for resolver in resolvers.values():
-            resolver.cache.clear()
-            resolver._indirect_object_access_cache = None
-        resolvers.clear()
+    for resolver in reader._historical_resolver_cache.values():
+        resolver.cache.clear()
+        resolver._indirect_object_access_cache = None
+    reader._historical_resolver_cache.clear()
     reader.resolved_objects.clear()
     reader._embedded_signatures = None
 
