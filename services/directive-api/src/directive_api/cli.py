@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             workers=args.workers,
             proxy_headers=True,
+            access_log=False,  # the services' own access log (common.observability) has one line per request
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
     elif args.command == "mint-token":
