@@ -260,11 +260,18 @@ def office_timezone(now: dt.datetime) -> str:
 
 
 def start_directive_api_alone(
-    var: Path, url: str, processes: list[subprocess.Popen[bytes]], *, replica: bool = False, niceness: int = 0
+    var: Path,
+    url: str,
+    processes: list[subprocess.Popen[bytes]],
+    *,
+    replica: bool = False,
+    niceness: int = 0,
+    environment: dict[str, str] | None = None,
 ) -> tuple[Tokens, str]:
     """``directive-api serve`` on ``url`` with no subscribers, no in-process workers and an office time
     zone where it is before 16:00 (no same-day dispatch); appended to ``processes``, ready.
     ``replica``: one more process on a database another one has set up (no migrations, no seeding).
+    ``environment``: settings added to the process's environment.
 
     Returns:
         The office's tokens and the service's base URL.
@@ -275,6 +282,7 @@ def start_directive_api_alone(
     env["DIRECTIVE_API_SUBSCRIBERS"] = json.dumps([])
     env["DIRECTIVE_API_RUN_WORKERS_IN_PROCESS"] = "false"
     env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
+    env.update(environment or {})
     log = var / f"directive-api-{port}.log"
     extra = ["--no-migrate"] if replica else []
     processes.append(start_service("directive-api", port, env, log, extra=extra, niceness=niceness))

@@ -9,7 +9,8 @@ whose speed drifts. Goal: p99(loaded) / p99(idle) ≤ 2.
 For comparison (a note, not the goal's row): the same measurement with the issuing loops sent to a
 second ``directive-api serve`` on the same database at nice 5, the GETs staying on the first: the
 event loop that serves the reads then no longer runs the writes' ~23 ms of request handling per
-issued document.
+issued document. A second note: one process again, as in the goal's row, with ``PDF_WORKERS`` one
+below the number of cores (docs/operations.md, "PDF workers").
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ GOAL = 2.0
 LOADER_NICENESS = 10
 WRITER_NICENESS = 5
 """CPU priority of the second process in the comparison (reads and writes on separate processes)."""
+SPARE_WORKERS = max(1, (os.cpu_count() or 1) - 1)
+"""PDF worker processes in the third comparison: one core fewer than the machine has."""
 ROUNDS = 4
 """Idle and loaded blocks alternate this many times (the p99s are over all blocks of each kind)."""
 NAME = "p99 GET /v1/directives/{id} while 4 documents are approved + issued concurrently / idle p99"
@@ -159,11 +162,17 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
             # For comparison, not the goal: the issuing on a second process, at a lower CPU priority.
             _, writer = start_directive_api_alone(var, url, processes, replica=True, niceness=WRITER_NICENESS)
             split = _measure(base, writer, tokens, requests, concurrency)
+            # And one process again, with a PDF pool that leaves a core (PDF_WORKERS = cores - 1).
+            _, spare = start_directive_api_alone(
+                var, url, processes, replica=True, environment={"DIRECTIVE_API_PDF_WORKERS": str(SPARE_WORKERS)}
+            )
+            spared = _measure(spare, spare, tokens, requests, concurrency)
         finally:
             stop_processes(processes)
     p99_idle, p99_loaded = percentile(idle, 99), percentile(loaded, 99)
     ratio = p99_loaded / p99_idle
     split_idle, split_loaded = percentile(split[0], 99), percentile(split[1], 99)
+    spared_idle, spared_loaded = percentile(spared[0], 99), percentile(spared[1], 99)
     notes = [
         f"idle p50 {percentile(idle, 50) * 1000:.1f} ms, loaded p50 {percentile(loaded, 50) * 1000:.1f} ms, "
         f"loaded max {max(loaded) * 1000:.0f} ms; {ROUNDS} idle and {ROUNDS} loaded blocks, alternating; "
@@ -172,6 +181,9 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
         f"(same database, nice {WRITER_NICENESS}) and the GETs on the first, p99 {split_loaded * 1000:.1f} ms loaded / "
         f"{split_idle * 1000:.1f} ms idle = {split_loaded / split_idle:.1f}; {split[2]} documents issued during "
         f"{split[4]:.1f} s of loaded reads",
+        f"not the default either: one process as in the goal's row, with PDF_WORKERS={SPARE_WORKERS} (a core kept "
+        f"for requests and PostgreSQL), p99 {spared_loaded * 1000:.1f} ms loaded / {spared_idle * 1000:.1f} ms idle = "
+        f"{spared_loaded / spared_idle:.1f}; {spared[2]} documents issued during {spared[4]:.1f} s of loaded reads",
     ]
     return Row(
         NAME,

@@ -248,3 +248,20 @@ async def test_without_the_development_pki_approval_needs_a_configured_key(
         assert refused.json()["type"].endswith("/signing-key-missing")
         assert (await api.get(doc["id"], actors.signer)).json()["status"] == "submitted"
     await app.state.engine.dispose()
+
+
+async def test_pdf_workers_setting_sizes_the_pdf_pool_at_start_up(settings: Settings) -> None:
+    from pydantic import ValidationError
+
+    from common.pdf.render import configure_default_executor, default_executor
+
+    app = create_app(settings.model_copy(update={"pdf_workers": 1}))
+    try:
+        async with app.router.lifespan_context(app):
+            pool = default_executor()
+            assert len(pool._processes) == 1  # started at start-up, one process as configured
+    finally:
+        configure_default_executor(None)
+        await app.state.engine.dispose()
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        Settings(pdf_workers=0)

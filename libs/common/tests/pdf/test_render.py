@@ -385,6 +385,28 @@ def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
     assert worker_niceness == min(os.nice(0) + WORKER_NICENESS, 19)
 
 
+def test_the_pdf_pool_takes_the_configured_number_of_processes() -> None:
+    """``PDF_WORKERS``: a pool of another size replaces the running one; the same size keeps it."""
+    from common.pdf.render import configure_default_executor, default_executor
+
+    cores = os.cpu_count() or 1
+    try:
+        assert configure_default_executor(1) == 1
+        pool = default_executor()
+        pids = {future.result(timeout=120) for future in [pool.submit(os.getpid) for _ in range(6)]}
+        assert len(pids) == 1 and os.getpid() not in pids
+        assert len(pool._processes) == 1  # six jobs submitted at once started one process, not six
+        assert configure_default_executor(1) == 1 and default_executor() is pool
+        with pytest.raises(ValueError, match="at least one"):
+            configure_default_executor(0)
+        assert default_executor() is pool  # a refused size leaves the pool alone
+    finally:
+        assert configure_default_executor(None) == cores
+    if cores > 1:
+        assert default_executor() is not pool and pool._processes is None  # shut down, replaced
+    assert default_executor().submit(abs, -3).result(timeout=120) == 3
+
+
 _POOL_OWNER = """
 import os, sys, time
 from common.pdf.render import default_executor

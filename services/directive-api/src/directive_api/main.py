@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
@@ -13,7 +12,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
-from common.pdf.render import default_executor
+from common.pdf.render import configure_default_executor, default_executor
 from directive_api.directives.router import router as directives_router
 from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
@@ -40,10 +39,12 @@ async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
     await workers.run(app.state.sessionmaker, app.state.settings, stop, clock=app.state.clock)
 
 
-def _warm_pdf_workers(_app: FastAPI) -> None:
-    """Start the PDF worker processes at start-up, so the first approval does not pay for it."""
+def _warm_pdf_workers(app: FastAPI) -> None:
+    """Size the PDF worker pool (``PDF_WORKERS``) and start its processes at start-up, so the first
+    approval does not pay for it."""
+    workers = configure_default_executor(app.state.settings.pdf_workers)
     executor = default_executor()
-    for _ in range(os.cpu_count() or 1):
+    for _ in range(workers):
         executor.submit(int)
 
 

@@ -36,6 +36,8 @@ from common.pdf.text import format_date_line, format_number, format_number_line,
 
 __all__ = [
     "RenderedPdf",
+    "configure_default_executor",
+    "default_executor",
     "render_html",
     "render_pdf",
     "render_pdf_async",
@@ -347,17 +349,37 @@ def _warm_up() -> None:
 class _DefaultExecutor:
     _lock = threading.Lock()
     _executor: ProcessPoolExecutor | None = None
+    _executor_size = 0
+    _workers: int | None = None
+
+    @classmethod
+    def size(cls) -> int:
+        return cls._workers or os.cpu_count() or 1
 
     @classmethod
     def get(cls) -> ProcessPoolExecutor:
         with cls._lock:
             if cls._executor is None:
+                cls._executor_size = cls.size()
                 cls._executor = ProcessPoolExecutor(
-                    max_workers=os.cpu_count() or 1,
+                    max_workers=cls._executor_size,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_warm_up,
                 )
             return cls._executor
+
+    @classmethod
+    def configure(cls, workers: int | None) -> int:
+        if workers is not None and workers < 1:
+            raise ValueError(f"a PDF worker pool needs at least one process, not {workers}")
+        with cls._lock:
+            cls._workers = workers
+            previous = cls._executor if cls._executor_size != cls.size() else None
+            if previous is not None:
+                cls._executor = None
+        if previous is not None:
+            previous.shutdown(wait=True)
+        return cls.size()
 
     @classmethod
     def shutdown(cls) -> None:
@@ -387,8 +409,24 @@ async def render_pdf_async(
 
 
 def default_executor() -> ProcessPoolExecutor:
-    """The module-wide pool of PDF worker processes (one per core), for any CPU-heavy PDF step."""
+    """The module-wide pool of PDF worker processes (one per core unless
+    :func:`configure_default_executor` said otherwise), for any CPU-heavy PDF step."""
     return _DefaultExecutor.get()
+
+
+def configure_default_executor(workers: int | None) -> int:
+    """Set the number of processes of :func:`default_executor` (``None``: one per core).
+
+    A pool already started with another number is shut down (after its jobs) and the next call of
+    :func:`default_executor` starts one of the new size.
+
+    Returns:
+        The number of processes the pool has from now on.
+
+    Raises:
+        ValueError: ``workers`` is below 1.
+    """
+    return _DefaultExecutor.configure(workers)
 
 
 def shutdown_render_executor() -> None:
