@@ -139,3 +139,29 @@ async def test_readiness_checks_the_schema_is_at_head(api: Api, app: Any) -> Non
     assert stale.json()["type"].endswith("/migrations-pending")
     assert stale.headers["retry-after"] == "10"
     assert (await api.client.get("/healthz")).status_code == 200  # alive, just not ready
+
+
+async def test_a_document_read_on_postgresql_is_one_statement_without_begin_or_rollback(
+    api: Api, actors: Actors, letter: dict[str, Any], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /v1/directives/{id} reads in autocommit on PostgreSQL (one round trip); writes keep their transaction."""
+    import asyncpg
+
+    if not database_url.startswith("postgresql"):
+        doc = await api.create(letter)
+        assert (await api.get(doc["id"], actors.monitor)).status_code == 200  # SQLite: its own BEGIN IMMEDIATE
+        return
+    sent: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def recording(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query.split()[0].rstrip(";").upper())
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", recording)
+    doc = await api.create(letter)
+    assert "BEGIN" in sent and "COMMIT" in sent  # the write had its transaction (and the spy sees it)
+    sent.clear()
+    response = await api.get(doc["id"], actors.monitor)
+    assert response.status_code == 200 and response.json()["id"] == doc["id"]
+    assert sent == []

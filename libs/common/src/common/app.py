@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
-from common.db import create_engine, create_sessionmaker
+from common.db import create_engine, create_sessionmaker, is_sqlite
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
@@ -37,12 +37,15 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection for a read-only request: Core queries, no ORM session, rolled back at the end.
+    """A pooled connection for a read-only request: Core queries, no ORM session.
 
     For hot single-row reads: the ORM session's unit of work, identity map and explicit transaction
-    cost about as much CPU as the query itself and buy nothing when nothing is written.
+    cost about as much CPU as the query itself and buy nothing when nothing is written. On
+    PostgreSQL the connection is in autocommit: each statement is one round trip, without the
+    ``BEGIN`` and ``ROLLBACK`` around it (each statement sees its own snapshot, so a handler that
+    needs several statements to agree must not use this connection).
     """
-    engine: AsyncEngine = request.app.state.engine
+    engine: AsyncEngine = request.app.state.read_engine
     async with engine.connect() as connection:
         yield connection
 
@@ -171,6 +174,11 @@ def create_service_app(
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
     app.state.engine = engine
+    # The same pool; on PostgreSQL its connections skip BEGIN/ROLLBACK (asyncpg: a client-side flag, no
+    # round trip). SQLite keeps its explicit BEGIN IMMEDIATE (see common.db), which this would not skip.
+    app.state.read_engine = (
+        engine if is_sqlite(database.url) else engine.execution_options(isolation_level="AUTOCOMMIT")
+    )
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.token_verifier = TokenVerifier(auth)
     install_problem_handlers(app)
