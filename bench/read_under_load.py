@@ -20,6 +20,8 @@ import multiprocessing
 import os
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
@@ -93,7 +95,36 @@ def _latencies(client: httpx.Client, url: str, headers: dict[str, str], count: i
     return out
 
 
-def _wait_for(condition: Any, timeout: float) -> None:
+@dataclass(frozen=True)
+class Measurement:
+    """GET latencies (seconds) idle and while the issuing loops ran, and what the loops did meanwhile."""
+
+    idle: list[float]
+    loaded: list[float]
+    issued: int
+    errors: int
+    loaded_seconds: float
+
+    @property
+    def p99_idle(self) -> float:
+        return percentile(self.idle, 99)
+
+    @property
+    def p99_loaded(self) -> float:
+        return percentile(self.loaded, 99)
+
+    @property
+    def ratio(self) -> float:
+        return self.p99_loaded / self.p99_idle
+
+    def summary(self) -> str:
+        return (
+            f"p99 {self.p99_loaded * 1000:.1f} ms loaded / {self.p99_idle * 1000:.1f} ms idle = {self.ratio:.1f}; "
+            f"{self.issued} documents issued during {self.loaded_seconds:.1f} s of loaded reads"
+        )
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -103,13 +134,10 @@ def _wait_for(condition: Any, timeout: float) -> None:
 
 def _measure(
     read_base: str, write_base: str, tokens: Tokens, requests: int, concurrency: int, rounds: int = ROUNDS
-) -> tuple[list[float], list[float], int, int, float]:
+) -> Measurement:
     """GETs on ``read_base`` in ``rounds`` alternating pairs of blocks: idle (no issuing walk in flight),
     then while ``concurrency`` issuing loops run on ``write_base``. Both sets see the same moments of the
     host (a shared machine's speed drifts over a minute), ``requests`` GETs each in all.
-
-    Returns:
-        (idle latencies, loaded latencies, documents issued, failed walks, loaded seconds).
     """
     context = multiprocessing.get_context("fork")
     go, stop = context.Event(), context.Event()
@@ -150,7 +178,7 @@ def _measure(
         if loader is not None and loader.is_alive():
             loader.terminate()
             loader.join(timeout=10)
-    return idle, loaded, counters[0].value, counters[1].value, elapsed
+    return Measurement(idle, loaded, counters[0].value, counters[1].value, elapsed)
 
 
 def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
@@ -158,7 +186,7 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
         processes: list[subprocess.Popen[bytes]] = []
         try:
             tokens, base = start_directive_api_alone(var, url, processes)
-            idle, loaded, issued, errors, elapsed = _measure(base, base, tokens, requests, concurrency)
+            goal = _measure(base, base, tokens, requests, concurrency)
             # For comparison, not the goal: the issuing on a second process, at a lower CPU priority.
             _, writer = start_directive_api_alone(var, url, processes, replica=True, niceness=WRITER_NICENESS)
             split = _measure(base, writer, tokens, requests, concurrency)
@@ -169,27 +197,22 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
             spared = _measure(spare, spare, tokens, requests, concurrency)
         finally:
             stop_processes(processes)
-    p99_idle, p99_loaded = percentile(idle, 99), percentile(loaded, 99)
-    ratio = p99_loaded / p99_idle
-    split_idle, split_loaded = percentile(split[0], 99), percentile(split[1], 99)
-    spared_idle, spared_loaded = percentile(spared[0], 99), percentile(spared[1], 99)
     notes = [
-        f"idle p50 {percentile(idle, 50) * 1000:.1f} ms, loaded p50 {percentile(loaded, 50) * 1000:.1f} ms, "
-        f"loaded max {max(loaded) * 1000:.0f} ms; {ROUNDS} idle and {ROUNDS} loaded blocks, alternating; "
-        f"{issued} documents issued ({errors} failed walks) during the loaded blocks ({elapsed:.1f} s of reads)",
+        f"idle p50 {percentile(goal.idle, 50) * 1000:.1f} ms, loaded p50 {percentile(goal.loaded, 50) * 1000:.1f} ms, "
+        f"loaded max {max(goal.loaded) * 1000:.0f} ms; {ROUNDS} idle and {ROUNDS} loaded blocks, alternating; "
+        f"{goal.issued} documents issued ({goal.errors} failed walks) during the loaded blocks "
+        f"({goal.loaded_seconds:.1f} s of reads)",
         f"not the goal's set-up, for comparison: with the issuing clients on a second directive-api process "
-        f"(same database, nice {WRITER_NICENESS}) and the GETs on the first, p99 {split_loaded * 1000:.1f} ms loaded / "
-        f"{split_idle * 1000:.1f} ms idle = {split_loaded / split_idle:.1f}; {split[2]} documents issued during "
-        f"{split[4]:.1f} s of loaded reads",
+        f"(same database, nice {WRITER_NICENESS}) and the GETs on the first, {split.summary()}",
         f"not the default either: one process as in the goal's row, with PDF_WORKERS={SPARE_WORKERS} (a core kept "
-        f"for requests and PostgreSQL), p99 {spared_loaded * 1000:.1f} ms loaded / {spared_idle * 1000:.1f} ms idle = "
-        f"{spared_loaded / spared_idle:.1f}; {spared[2]} documents issued during {spared[4]:.1f} s of loaded reads",
+        f"for requests and PostgreSQL), {spared.summary()}",
     ]
     return Row(
         NAME,
-        f"p99 {p99_loaded * 1000:.1f} ms loaded / {p99_idle * 1000:.1f} ms idle ({requests} sequential GETs each)",
-        f"{ratio:.1f}",
+        f"p99 {goal.p99_loaded * 1000:.1f} ms loaded / {goal.p99_idle * 1000:.1f} ms idle "
+        f"({requests} sequential GETs each)",
+        f"{goal.ratio:.1f}",
         f"≤ {GOAL:.0f}",
-        ratio <= GOAL,
+        goal.ratio <= GOAL,
         notes,
     )

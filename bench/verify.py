@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import cProfile
 import io
-import os
 import pstats
 import time
 
@@ -18,7 +17,7 @@ from benchlib import Row, temp_dir
 from seedpdf import build_seed_view, issue
 
 from common.pdf.dev_pki import ensure_dev_pki
-from common.pdf.render import default_executor, shutdown_render_executor
+from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
 from common.pdf.verify import verify_pdf
 
 GOAL = 100.0
@@ -87,7 +86,7 @@ def run(*, seconds: float) -> Row:
         pki = ensure_dev_pki(folder / "pki")
         pdf = issue(build_seed_view(), pki).pdf
         root_pem = pki.root_cert_pem.read_bytes()
-    workers = os.cpu_count() or 1
+    workers = configure_default_executor(None)  # one process per core, one measured loop per process
     pool = default_executor()
     try:
         start_at = time.time() + _START_DELAY
