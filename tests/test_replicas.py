@@ -45,11 +45,11 @@ def _port() -> int:
         return port
 
 
-def _wait(check: Callable[[], bool], what: str, timeout: float = 90) -> None:
+def _wait(check: Callable[[], bool], what: str, timeout: float = 90, describe: Callable[[], str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f": {describe()}" if describe else ""))
         time.sleep(0.3)
 
 
@@ -205,7 +205,21 @@ def test_two_of_everything_does_everything_once(stack: dict[str, Any]) -> None:
         )
         return pending == [(0,)]
 
-    _wait(all_delivered, "every event to be sequenced and delivered")
+    def undelivered() -> str:
+        return repr(
+            _rows(
+                urls["directive"],
+                "SELECT e.type, e.sequence, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at,"
+                " d.claimed_until FROM outbox_events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id"
+                " WHERE d.status IS DISTINCT FROM 'delivered' ORDER BY e.sequence LIMIT 20",
+            )
+        )
+
+    # Both relays (and both timer workers) registered the configured subscriber at start-up: one row each.
+    subscription = "SELECT owner, active FROM webhook_subscriptions"
+    assert _rows(urls["directive"], subscription) == [("report-api", True)]
+    assert _rows(urls["report"], subscription) == [("directive-api", True)]
+    _wait(all_delivered, "every event to be sequenced and delivered", describe=undelivered)
     events = _rows(urls["directive"], "SELECT count(*) FROM outbox_events")[0][0]
     assert _rows(urls["directive"], "SELECT count(*), count(DISTINCT event_id) FROM webhook_deliveries") == [
         (events, events)

@@ -114,6 +114,7 @@ __all__ = [
     "create_subscription",
     "emit",
     "encode_envelope",
+    "ensure_subscription",
     "envelope",
     "event_matches",
     "feed",
@@ -386,6 +387,13 @@ def encode_envelope(event: OutboxEventMixin) -> bytes:
 # --- subscriptions -----------------------------------------------------------------------------
 
 
+def _event_types(event_types: Sequence[str]) -> list[str]:
+    types = [t.strip() for t in event_types]
+    if not types or any(not t for t in types):
+        raise ValueError("event_types must be a non-empty list of types ('*' for all)")
+    return types
+
+
 async def create_subscription(
     session: AsyncSession,
     model: type[S],
@@ -416,9 +424,7 @@ async def create_subscription(
         UnsafeUrlError: If the URL is refused.
         ValueError: If ``event_types`` is empty or holds a blank entry.
     """
-    types = [t.strip() for t in event_types]
-    if not types or any(not t for t in types):
-        raise ValueError("event_types must be a non-empty list of types ('*' for all)")
+    types = _event_types(event_types)
     checked = await asyncio.to_thread(
         check_webhook_url,
         url,
@@ -438,6 +444,81 @@ async def create_subscription(
     subscription.created_at = utc_now()
     session.add(subscription)
     return subscription, secret
+
+
+async def ensure_subscription(
+    session: AsyncSession,
+    model: type[S],
+    *,
+    owner: str,
+    url: str,
+    event_types: Sequence[str],
+    settings: WebhookSettings,
+    secret: str,
+    resolver: Resolver | None = None,
+) -> S:
+    """Create, or bring up to date, the subscription a service's configuration names (idempotent).
+
+    Every worker replica calls this at start-up, often at the same moment. The callers take turns
+    on a transaction-scoped lock (advisory on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` write lock),
+    so there is one row per ``(owner, url)`` however many start together: two rows would deliver
+    every event twice. The oldest row is kept and any later duplicate deactivated. The kept row
+    gets the configured event types, is reactivated, and gets ``secret`` first in its secrets (the
+    previous one keeps signing during the rotation).
+
+    Args:
+        session: A session inside the caller's transaction.
+        model: The service's subscription class.
+        owner: The configured owner (e.g. ``report-api``).
+        url: The endpoint; checked with :func:`common.webhooks.check_webhook_url`.
+        event_types: Types to receive.
+        settings: ``allow_hosts`` and ``allow_private`` come from here.
+        secret: The configured ``whsec_`` secret.
+        resolver: DNS resolver override (tests).
+
+    Returns:
+        The subscription row.
+
+    Raises:
+        UnsafeUrlError: If the URL is refused.
+        ValueError: If ``event_types`` is empty or holds a blank entry.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"subscriptions:{model.__tablename__}".encode())  # type: ignore[attr-defined]
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    checked = await asyncio.to_thread(
+        check_webhook_url,
+        url,
+        allow_hosts=settings.allow_hosts,
+        allow_private=settings.allow_private,
+        resolver=resolver,
+    )
+    rows = (
+        await session.scalars(
+            select(model).where(model.owner == owner, model.url == checked.url).order_by(model.created_at, model.id)
+        )
+    ).all()
+    for duplicate in rows[1:]:  # left by replicas that raced before this lock existed
+        duplicate.active = False
+    if not rows:
+        created, _secret = await create_subscription(
+            session,
+            model,
+            owner=owner,
+            url=checked.url,
+            event_types=event_types,
+            settings=settings,
+            secret=secret,
+            resolver=resolver,
+        )
+        return created
+    existing, types = rows[0], _event_types(event_types)
+    if existing.secrets[:1] != [secret]:
+        signature_headers(secret, "probe", b"")  # validates the secret's format
+        existing.secrets = [secret, *[s for s in existing.secrets if s != secret]][:2]
+    existing.event_types = types
+    existing.active = True
+    return existing
 
 
 def rotate_secret(subscription: WebhookSubscriptionMixin, *, keep: int = 2) -> str:

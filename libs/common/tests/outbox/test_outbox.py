@@ -29,6 +29,7 @@ from common.outbox import (
     claim_received,
     create_subscription,
     emit,
+    ensure_subscription,
     event_matches,
     feed,
     rotate_secret,
@@ -183,6 +184,61 @@ async def test_signature_verifies_with_reference_library_during_rotation(db: Dat
     assert envelope["data"] == {"n": 0, "title": "Chỉ thị số 01"} and envelope["occurred_at"].endswith("Z")
     with pytest.raises(Exception, match="No matching signature"):
         Webhook(generate_secret()).verify(body, wanted)
+
+
+async def test_replicas_registering_the_configured_subscription_at_once_make_one_row(
+    db: Database, receiver: Receiver
+) -> None:
+    """Worker replicas start together and each registers the configured subscriber: one row, not two."""
+    first, second = generate_secret(), generate_secret()
+
+    async def register(secret: str, types: list[str]) -> None:
+        async with transaction(db.maker) as session:
+            await ensure_subscription(
+                session,
+                WebhookSubscription,
+                owner="report-api",
+                url=receiver.url,
+                event_types=types,
+                settings=relay_settings(),
+                secret=secret,
+            )
+
+    async def rows() -> list[WebhookSubscription]:
+        async with db.maker() as session:
+            return list((await session.scalars(select(WebhookSubscription))).all())
+
+    await asyncio.gather(*(register(first, ["directive.*"]) for _ in range(4)))
+    (row,) = await rows()
+    assert (row.secrets, row.event_types, row.active) == ([first], ["directive.*"], True)
+
+    # Deactivated meanwhile; the configuration changed its secret and types: updated in place, the
+    # old secret still signing during the rotation.
+    async with transaction(db.maker) as session:
+        stored = await session.get(WebhookSubscription, row.id)
+        assert stored is not None
+        stored.active = False
+    await asyncio.gather(*(register(second, ["directive.*", "delivery.*"]) for _ in range(4)))
+    (row,) = await rows()
+    assert (row.secrets, row.event_types, row.active) == ([second, first], ["directive.*", "delivery.*"], True)
+
+    with pytest.raises(ValueError, match="event_types"):
+        await register(second, [" "])
+    assert [r.event_types for r in await rows()] == [["directive.*", "delivery.*"]]
+
+    # A duplicate left by an earlier race is deactivated; the oldest row stays the subscription.
+    async with transaction(db.maker) as session:
+        await create_subscription(
+            session,
+            WebhookSubscription,
+            owner="report-api",
+            url=receiver.url,
+            event_types=["*"],
+            settings=relay_settings(),
+            secret=first,
+        )
+    await register(second, ["directive.*"])
+    assert sorted((r.id == row.id, r.active) for r in await rows()) == [(False, False), (True, True)]
 
 
 async def test_feed_returns_events_in_sequence_order_with_cursor(db: Database) -> None:

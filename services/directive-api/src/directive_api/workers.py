@@ -12,11 +12,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
-from common.outbox import Relay, create_subscription
+from common.outbox import Relay, ensure_subscription
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
 from directive_api.settings import Settings
@@ -26,32 +25,18 @@ logger = logging.getLogger(__name__)
 
 async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
     """Create (or refresh the secret and event types of) the configured subscriptions."""
-    count = 0
     async with transaction(maker) as session:
         for subscriber in settings.subscribers:
-            secret = subscriber.secret.get_secret_value()
-            existing = await session.scalar(
-                select(WebhookSubscription).where(
-                    WebhookSubscription.owner == subscriber.owner, WebhookSubscription.url == subscriber.url
-                )
+            await ensure_subscription(
+                session,
+                WebhookSubscription,
+                owner=subscriber.owner,
+                url=subscriber.url,
+                event_types=subscriber.event_types,
+                settings=settings.webhooks,
+                secret=subscriber.secret.get_secret_value(),
             )
-            if existing is None:
-                await create_subscription(
-                    session,
-                    WebhookSubscription,
-                    owner=subscriber.owner,
-                    url=subscriber.url,
-                    event_types=subscriber.event_types,
-                    settings=settings.webhooks,
-                    secret=secret,
-                )
-            else:
-                if existing.secrets[:1] != [secret]:
-                    existing.secrets = [secret, *[s for s in existing.secrets if s != secret]][:2]
-                existing.event_types = list(subscriber.event_types)
-                existing.active = True
-            count += 1
-    return count
+    return len(settings.subscribers)
 
 
 async def run(

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
-from common.outbox import Relay, create_subscription
+from common.outbox import Relay, ensure_subscription
 from report_api.obligations.models import OUTBOX, WebhookSubscription
 from report_api.settings import Settings
 
@@ -28,26 +27,16 @@ async def ensure_directive_api_subscription(maker: async_sessionmaker[AsyncSessi
     """Subscribe directive-api's inbox to obligation events, when configured (idempotent)."""
     if not settings.directive_api_inbox_url or settings.directive_api_inbox_secret is None:
         return False
-    secret = settings.directive_api_inbox_secret.get_secret_value()
     async with transaction(maker) as session:
-        existing = await session.scalar(
-            select(WebhookSubscription).where(
-                WebhookSubscription.owner == "directive-api",
-                WebhookSubscription.url == settings.directive_api_inbox_url,
-            )
+        await ensure_subscription(
+            session,
+            WebhookSubscription,
+            owner="directive-api",
+            url=settings.directive_api_inbox_url,
+            event_types=["obligation.*"],
+            settings=settings.webhooks,
+            secret=settings.directive_api_inbox_secret.get_secret_value(),
         )
-        if existing is None:
-            await create_subscription(
-                session,
-                WebhookSubscription,
-                owner="directive-api",
-                url=settings.directive_api_inbox_url,
-                event_types=["obligation.*"],
-                settings=settings.webhooks,
-                secret=secret,
-            )
-        elif existing.secrets[:1] != [secret]:
-            existing.secrets = [secret, *[s for s in existing.secrets if s != secret]][:2]
     return True
 
 
