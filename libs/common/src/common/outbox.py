@@ -394,6 +394,17 @@ def _event_types(event_types: Sequence[str]) -> list[str]:
     return types
 
 
+async def _checked_url(url: str, settings: WebhookSettings, resolver: Resolver | None) -> str:
+    checked = await asyncio.to_thread(
+        check_webhook_url,
+        url,
+        allow_hosts=settings.allow_hosts,
+        allow_private=settings.allow_private,
+        resolver=resolver,
+    )
+    return checked.url
+
+
 async def create_subscription(
     session: AsyncSession,
     model: type[S],
@@ -425,19 +436,13 @@ async def create_subscription(
         ValueError: If ``event_types`` is empty or holds a blank entry.
     """
     types = _event_types(event_types)
-    checked = await asyncio.to_thread(
-        check_webhook_url,
-        url,
-        allow_hosts=settings.allow_hosts,
-        allow_private=settings.allow_private,
-        resolver=resolver,
-    )
+    checked_url = await _checked_url(url, settings, resolver)
     secret = secret or generate_secret()
     signature_headers(secret, "probe", b"")  # validates the secret's format
     subscription = model()
     subscription.id = new_id("sub")
     subscription.owner = owner
-    subscription.url = checked.url
+    subscription.url = checked_url
     subscription.event_types = types
     subscription.secrets = [secret]
     subscription.active = True
@@ -486,33 +491,28 @@ async def ensure_subscription(
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(f"subscriptions:{model.__tablename__}".encode())  # type: ignore[attr-defined]
         await session.execute(select(func.pg_advisory_xact_lock(key)))
-    checked = await asyncio.to_thread(
-        check_webhook_url,
-        url,
-        allow_hosts=settings.allow_hosts,
-        allow_private=settings.allow_private,
-        resolver=resolver,
-    )
+    checked_url = await _checked_url(url, settings, resolver)
     rows = (
         await session.scalars(
-            select(model).where(model.owner == owner, model.url == checked.url).order_by(model.created_at, model.id)
+            select(model).where(model.owner == owner, model.url == checked_url).order_by(model.created_at, model.id)
         )
     ).all()
-    for duplicate in rows[1:]:  # left by replicas that raced before this lock existed
-        duplicate.active = False
     if not rows:
         created, _secret = await create_subscription(
             session,
             model,
             owner=owner,
-            url=checked.url,
+            url=url,
             event_types=event_types,
             settings=settings,
             secret=secret,
             resolver=resolver,
         )
         return created
-    existing, types = rows[0], _event_types(event_types)
+    existing, *duplicates = rows
+    for duplicate in duplicates:  # left by replicas that raced before this lock existed
+        duplicate.active = False
+    types = _event_types(event_types)
     if existing.secrets[:1] != [secret]:
         signature_headers(secret, "probe", b"")  # validates the secret's format
         existing.secrets = [secret, *[s for s in existing.secrets if s != secret]][:2]
