@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.problems import ForbiddenError, NotAuthenticatedError
 from common.settings import AuthSettings
+from common.storage import locked_directory
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"})
 
@@ -145,23 +146,28 @@ class DevKeys:
 
 
 def ensure_dev_keys(directory: Path) -> DevKeys:
-    """Create (once) an ES256 key pair for development tokens under ``directory``."""
+    """Create (once) an ES256 key pair for development tokens under ``directory``.
+
+    Safe when several processes start on a fresh machine at once (both services, say): they take
+    turns on a directory lock, the first creates the pair and the others reuse it.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     private_file = directory / "jwt-private.pem"
     public_file = directory / "jwt-public.pem"
-    if not private_file.exists():
-        key = ec.generate_private_key(ec.SECP256R1())
-        private_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        tmp = private_file.with_suffix(".tmp")
-        tmp.write_bytes(private_pem)
-        tmp.chmod(0o600)
-        public_file.write_bytes(public_pem)
-        tmp.replace(private_file)
+    with locked_directory(directory):
+        if not (private_file.exists() and public_file.exists()):
+            key = ec.generate_private_key(ec.SECP256R1())
+            private_pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            public_pem = key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            for path, pem, mode in ((public_file, public_pem, 0o644), (private_file, private_pem, 0o600)):
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(pem)
+                tmp.chmod(mode)
+                tmp.replace(path)
     return DevKeys(private_file, public_file)
 
 

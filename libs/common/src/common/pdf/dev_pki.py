@@ -6,13 +6,10 @@ under the directory it is given, on first use, and reuses the files afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import math
 import os
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from common.pdf.fonts import font_path
 from common.pdf.model import nfc
 from common.pdf.signing import load_pkcs12_signer
+from common.storage import locked_directory
 
 __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
 
@@ -111,16 +109,6 @@ def _paths(directory: Path) -> dict[str, Path]:
     }
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    with (directory / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_dev_pki(directory: Path | str) -> DevPki:
     """Create the development PKI and images under ``directory``, or reuse the ones already there.
 
@@ -139,7 +127,7 @@ def ensure_dev_pki(directory: Path | str) -> DevPki:
     directory.mkdir(parents=True, exist_ok=True)
     paths = _paths(directory)
     passphrase_file = directory / "passphrase.txt"
-    with _locked(directory):
+    with locked_directory(directory):
         complete = passphrase_file.exists() and all(path.exists() for path in paths.values())
         if not complete:
             _create(paths, passphrase_file)
