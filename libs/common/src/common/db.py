@@ -7,12 +7,13 @@ default. Both run the same Alembic migrations and the same code.
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, Connection, DateTime, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -125,6 +126,21 @@ async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[
     """One unit of work: commits when the block ends normally, rolls back on any exception."""
     async with maker() as session, session.begin():
         yield session
+
+
+def lock_migrations(connection: Connection, service: str) -> None:
+    """Make concurrent schema upgrades of one PostgreSQL database take turns.
+
+    Call it in Alembic's ``env.py`` inside ``context.begin_transaction()``, before
+    ``context.run_migrations()``: the transaction-scoped advisory lock holds a second upgrader (two
+    replicas started with migrations on, say) until the first has committed; it then finds the
+    schema current. Without it both create the same tables and one fails half-way. SQLite (the
+    embedded single-process mode) is left as it is.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"migrations:{service}".encode())}
+        )
 
 
 def to_sync_url(url: str) -> str:
