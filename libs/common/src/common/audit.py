@@ -14,17 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, String, event, select, text
+from sqlalchemy import BigInteger, String, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from common.db import utc_now
+from common.db import advisory_lock, utc_now
 
 GENESIS = "0" * 64
 
@@ -84,9 +83,7 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
         for model, entries in by_table.items():
             table = model.__tablename__  # type: ignore[attr-defined]
             connection = session.connection()
-            if connection.dialect.name == "postgresql":
-                key = zlib.crc32(f"audit:{table}".encode())
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            advisory_lock(connection, f"audit:{table}")
             last = connection.execute(
                 select(model.chain_seq, model.entry_hash).order_by(model.chain_seq.desc()).limit(1)
             ).first()

@@ -55,7 +55,6 @@ import os
 import random
 import time
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,7 +83,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from common.db import JSONType, UTCDateTime, transaction, utc_now
+from common.db import JSONType, UTCDateTime, advisory_lock_async, transaction, utc_now
 from common.webhooks import (
     DeliveryResult,
     Resolver,
@@ -488,9 +487,7 @@ async def ensure_subscription(
         UnsafeUrlError: If the URL is refused.
         ValueError: If ``event_types`` is empty or holds a blank entry.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"subscriptions:{model.__tablename__}".encode())  # type: ignore[attr-defined]
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    await advisory_lock_async(session, f"subscriptions:{model.__tablename__}")  # type: ignore[attr-defined]
     checked_url = await _checked_url(url, settings, resolver)
     rows = (
         await session.scalars(
@@ -748,7 +745,7 @@ class Relay:
         self.resolver = resolver
         self.rng = rng
         self.fan_out_batch = fan_out_batch
-        self._lock_key = zlib.crc32(f"outbox:{models.event.__tablename__}".encode())  # type: ignore[attr-defined]
+        self._lock_name = f"outbox:{models.event.__tablename__}"  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> Relay:
         return self
@@ -778,8 +775,7 @@ class Relay:
         """
         m = self.models
         now = now or utc_now()
-        if session.get_bind().dialect.name == "postgresql":
-            await session.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
+        await advisory_lock_async(session, self._lock_name)
         events = (
             await session.execute(
                 select(m.event.id, m.event.type)

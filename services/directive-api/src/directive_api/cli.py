@@ -14,7 +14,7 @@ from alembic.config import Config
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
-from common.db import create_engine, create_sessionmaker, transaction
+from common.db import advisory_lock_async, create_engine, create_sessionmaker, transaction
 from directive_api.settings import Settings
 
 
@@ -38,6 +38,7 @@ async def seed(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
+            await advisory_lock_async(session, "seed:directory")  # replicas starting together take turns
             return await load_directory(session)
     finally:
         await engine.dispose()
