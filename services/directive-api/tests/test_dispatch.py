@@ -89,6 +89,32 @@ async def test_urgent_documents_dispatch_at_issue_time(
     assert history[-1]["actor_id"] == "system"
 
 
+async def test_two_dispatch_timers_share_the_due_documents(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
+) -> None:
+    """Two relay replicas run the same-day dispatch timer at the same moment: each due document is
+    dispatched once, by one of them, and neither round fails (on PostgreSQL they skip each other's rows)."""
+    import asyncio
+
+    from directive_api.directives import service
+
+    docs = [
+        await api.advance(await api.approved({**letter, "urgency": "HỎA TỐC"}), "issue", actors.clerk) for _ in range(4)
+    ]
+
+    async def timer() -> list[str]:
+        async with app.state.sessionmaker() as session, session.begin():
+            return [str(d) for d in await service.dispatch_due(session, now=app.state.clock())]
+
+    first, second = await asyncio.gather(timer(), timer())
+    assert sorted(first + second) == sorted(d["id"] for d in docs)
+    for doc in docs:
+        assert (await api.get(doc["id"], actors.clerk)).json()["status"] == "dispatched"
+        assert [h["action"] for h in await api.history(doc["id"])].count("dispatch") == 1
+        page = (await api.client.get(f"/v1/directives/{doc['id']}/recipients", headers=actors.clerk)).json()
+        assert len(page["items"]) == sum(_seed_counts())
+
+
 async def test_recall_freezes_and_tells(api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI) -> None:
     doc = await _dispatched(api, actors, letter)
     missing = await api.act(doc, "recall", actors.clerk)

@@ -538,12 +538,17 @@ async def _after(
 
 
 async def dispatch_due(session: AsyncSession, *, now: datetime, limit: int = 50) -> list[uuid.UUID]:
-    """Dispatch issued documents whose dispatch time has come (same day as issue; urgent at once)."""
+    """Dispatch issued documents whose dispatch time has come (same day as issue; urgent at once).
+
+    Replicas of the timer share the work: each locks the documents it takes and skips the ones
+    another has taken (PostgreSQL; SQLite's write lock lets one timer run at a time).
+    """
     statement = (
         select(Directive.id)
         .where(Directive.status == "issued", Directive.dispatch_due_at <= now)
         .order_by(Directive.dispatch_due_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     done = []
     for directive_id in (await session.scalars(statement)).all():
