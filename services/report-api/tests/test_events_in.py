@@ -39,6 +39,21 @@ async def test_dispatch_creates_one_obligation_per_addressee_once(api: Api, app:
     assert await _count(app, Timer) == 3 * 6
 
 
+async def test_events_of_one_new_directive_arriving_at_once_are_all_applied(api: Api, app: FastAPI) -> None:
+    """The relay sends a batch concurrently: events of a directive report-api has not seen yet may race
+    to create its record. Every one is applied on its first delivery (no 5xx, no retry needed)."""
+    import asyncio
+
+    directive = directive_payload(issued_on=date(2026, 2, 5))
+    addressees = [*small_addressees(), {"unit_code": "BAO", "unit_name": "Báo Cần Thơ", "must_act": False}]
+    envelopes = [dispatched(directive, addressees) for _ in range(3)]
+    envelopes = [{**e, "id": f"evt_race_{i}"} for i, e in enumerate(envelopes)]
+    responses = await asyncio.gather(*(api.deliver(e) for e in envelopes))
+    assert [(r.status_code, r.json()["status"]) for r in responses] == [(200, "applied")] * 3
+    assert await _count(app, Obligation) == 3
+    assert await _count(app, Timer) == 3 * 6
+
+
 async def test_due_date_wins_and_moves_off_a_day_off(api: Api) -> None:
     compliance = {
         "due_date": "2026-02-17",

@@ -114,12 +114,17 @@ def _insert(session: AsyncSession) -> Any:
 
 
 async def _upsert_directive(session: AsyncSession, data: DirectiveData, now: datetime) -> DirectiveRecord:
-    directive = await session.get(DirectiveRecord, data.id, with_for_update=True)
+    # Events of a document not seen yet can arrive at once (the relay sends a batch concurrently):
+    # the row is created with ON CONFLICT DO NOTHING, then locked, so the later ones wait and update it.
+    await session.execute(
+        _insert(session)(DirectiveRecord)
+        .values(id=data.id, subject=data.subject, status="active", created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    directive = await session.get(DirectiveRecord, data.id, with_for_update=True, populate_existing=True)
+    assert directive is not None  # inserted above, or by a transaction that committed before our lock
     compliance = data.compliance.model_dump(mode="json") if data.compliance else None
     schema = templates.json_schema(data.compliance.report_fields) if data.compliance else None
-    if directive is None:
-        directive = DirectiveRecord(id=data.id, status="active", created_at=now)
-        session.add(directive)
     directive.public_id = data.public_id
     directive.doc_type = data.doc_type
     directive.notation = data.notation
