@@ -369,6 +369,47 @@ async def test_inbox_applies_report_api_events_once(
     assert recipients["counts"] == {"sent": 129, "03": 1}
 
 
+async def test_a_late_older_event_does_not_overwrite_a_newer_compliance_status(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
+) -> None:
+    """report-api's events reach the inbox out of order (a retried delivery arrives after later ones):
+    the compliance status shown is the one of the latest event by `sequence`."""
+    from pydantic import SecretStr
+
+    secret = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+    app.state.settings.inbox_secrets = [SecretStr(secret)]
+    doc = await _dispatched(api, actors, letter)
+
+    async def send(sequence: int, type_: str) -> dict[str, Any]:
+        event = {
+            "id": f"evt_{sequence}",
+            "type": type_,
+            "occurred_at": "2026-11-27T03:00:00Z",
+            "source": "report-api",
+            "subject": "obl-1",
+            "sequence": sequence,
+            "data": {"directive_id": doc["id"], "unit_code": "X31299", "obligation_id": "obl-1"},
+        }
+        body = json.dumps(event).encode()
+        headers = {**signature_headers(secret, event["id"], body), "Content-Type": "application/json"}
+        response = await api.client.post("/v1/inbox/events", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def ward() -> dict[str, Any]:
+        page = (await api.client.get(f"/v1/directives/{doc['id']}/recipients", headers=actors.clerk)).json()
+        return next(i for i in page["items"] if i["unit_code"] == "X31299")
+
+    assert (await send(3, "obligation.accepted"))["applied"] is True
+    assert (await send(1, "obligation.acknowledged"))["applied"] is False  # late: older than "accepted"
+    assert (await send(2, "obligation.submitted"))["applied"] is False
+    assert ((await ward())["status"], (await ward())["compliance_status"]) == ("06", "accepted")
+    # A later event (returned for revision) does replace it; the delivery status never moves back.
+    assert (await send(4, "obligation.returned"))["applied"] is True
+    assert ((await ward())["status"], (await ward())["compliance_status"]) == ("06", "returned")
+
+
 async def test_metrics_after_a_scenario(api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI) -> None:
     await _dispatched(api, actors, letter)
     assert (await api.client.get("/metrics")).status_code == 401

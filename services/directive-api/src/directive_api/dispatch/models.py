@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UTCDateTime, utc_now
@@ -45,6 +45,9 @@ class Delivery(Model):
     status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     compliance_status: Mapped[str | None] = mapped_column(String(20))
     """The obligation's status as report-api last reported it (acknowledged, submitted, accepted …)."""
+    compliance_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    """The ``sequence`` of the report-api event that set ``compliance_status``: an older event that
+    arrives later (a retried delivery) does not overwrite a newer status."""
     reply_package_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 

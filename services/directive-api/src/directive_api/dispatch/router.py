@@ -258,16 +258,28 @@ async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], no
     except ValueError:
         return False
     delivery = await session.scalar(
-        select(Delivery).where(Delivery.directive_id == directive_id, Delivery.unit_code == str(data.get("unit_code")))
+        select(Delivery)
+        .where(Delivery.directive_id == directive_id, Delivery.unit_code == str(data.get("unit_code")))
+        .with_for_update()  # events of one obligation applied concurrently take turns
     )
     directive = await session.get(Directive, directive_id)
     if delivery is None or directive is None:
         return False
     compliance_status, code = mapping
-    delivery.compliance_status = compliance_status
-    session.add(
-        DeliveryStatusLog(delivery_id=delivery.id, status=compliance_status, reason=None, source="report-api", at=now)
-    )
+    # report-api's events arrive in any order (concurrent batches, retries); its `sequence` orders them.
+    # An older event than the one shown leaves the compliance status alone; the delivery status only
+    # ever moves forward, so it may still advance.
+    sequence = event.get("sequence") if type(event.get("sequence")) is int else None
+    last = delivery.compliance_sequence
+    stale = sequence is not None and last is not None and sequence <= last
+    if not stale:
+        delivery.compliance_status = compliance_status
+        delivery.compliance_sequence = sequence if sequence is not None else last
+        session.add(
+            DeliveryStatusLog(
+                delivery_id=delivery.id, status=compliance_status, reason=None, source="report-api", at=now
+            )
+        )
     if (
         code is not None
         and _RANK.get(delivery.status, 99) < _RANK[code]
@@ -277,4 +289,4 @@ async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], no
             session, delivery, status=code, reason=None, source="report-api", at=now, directive=directive
         )
     await session.flush()
-    return True
+    return not stale
