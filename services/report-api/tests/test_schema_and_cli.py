@@ -6,14 +6,12 @@ import uuid
 from datetime import date
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from fastapi import FastAPI
 from report_testing import Api
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from common.db import to_sync_url
+from common.testing import schema_drift
 from report_api.cli import main, run_timers
 from report_api.models import Model, load_all_models
 from report_api.settings import Settings
@@ -21,14 +19,7 @@ from report_api.settings import Settings
 
 def test_migrations_match_the_models(database_url: str) -> None:
     load_all_models()
-    engine = create_engine(to_sync_url(database_url))
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": False})
-            diff = compare_metadata(context, Model.metadata)
-    finally:
-        engine.dispose()
-    assert diff == []
+    assert schema_drift(database_url, Model.metadata) == []
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import make_url
 
 from common.auth import ensure_dev_keys, mint_token
@@ -94,6 +95,25 @@ def postgres_server() -> Iterator[PostgresServer]:
         if container is not None:
             with contextlib.suppress(Exception):
                 container.stop()  # type: ignore[attr-defined]
+
+
+def schema_drift(url: str, metadata: MetaData) -> list[object]:
+    """What Alembic's autogenerate would change to make the database at ``url`` match ``metadata``.
+
+    Empty when a service's migrations build exactly the schema its models describe.
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from common.db import to_sync_url
+
+    engine = create_engine(to_sync_url(url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            return list(compare_metadata(context, metadata))
+    finally:
+        engine.dispose()
 
 
 def unique_name(prefix: str) -> str:
