@@ -1,7 +1,7 @@
 """Replicas that start with migrations on, at the same moment, on a fresh PostgreSQL database.
 
 ``serve`` without ``--no-migrate`` upgrades the schema (and directive-api seeds its directory) before
-it listens. Each service's upgrades take turns on an advisory lock (``common.db.lock_migrations``),
+it listens. Each service's upgrades take turns on an advisory lock (``common.db.advisory_lock`` in ``env.py``),
 and so do the seedings: every process ends well, the schema is at head once and the directory is
 loaded once. Without the lock, two of three upgrades failed half-way with duplicate types in 4 of 5
 tries.

@@ -128,6 +128,9 @@ async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[
         yield session
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def advisory_lock(connection: Connection, name: str) -> None:
     """Serialise the transactions that take the lock ``name``, until this one ends.
 
@@ -142,21 +145,6 @@ async def advisory_lock_async(session: AsyncSession, name: str) -> None:
     """:func:`advisory_lock` in an async session's transaction."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_ADVISORY_LOCK, {"key": zlib.crc32(name.encode())})
-
-
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-
-
-def lock_migrations(connection: Connection, service: str) -> None:
-    """Make concurrent schema upgrades of one PostgreSQL database take turns.
-
-    Call it in Alembic's ``env.py`` inside ``context.begin_transaction()``, before
-    ``context.run_migrations()``: the lock holds a second upgrader (two replicas started with
-    migrations on, say) until the first has committed; it then finds the schema current. Without it
-    both create the same tables and one fails half-way. SQLite (the embedded single-process mode)
-    is left as it is.
-    """
-    advisory_lock(connection, f"migrations:{service}")
 
 
 def to_sync_url(url: str) -> str:

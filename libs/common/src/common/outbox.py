@@ -435,7 +435,12 @@ async def create_subscription(
         ValueError: If ``event_types`` is empty or holds a blank entry.
     """
     types = _event_types(event_types)
-    checked_url = await _checked_url(url, settings, resolver)
+    subscription = _new_subscription(model, owner, await _checked_url(url, settings, resolver), types, secret)
+    session.add(subscription)
+    return subscription, subscription.secrets[0]
+
+
+def _new_subscription(model: type[S], owner: str, checked_url: str, types: list[str], secret: str | None) -> S:
     secret = secret or generate_secret()
     signature_headers(secret, "probe", b"")  # validates the secret's format
     subscription = model()
@@ -446,8 +451,7 @@ async def create_subscription(
     subscription.secrets = [secret]
     subscription.active = True
     subscription.created_at = utc_now()
-    session.add(subscription)
-    return subscription, secret
+    return subscription
 
 
 async def ensure_subscription(
@@ -487,6 +491,7 @@ async def ensure_subscription(
         UnsafeUrlError: If the URL is refused.
         ValueError: If ``event_types`` is empty or holds a blank entry.
     """
+    types = _event_types(event_types)
     await advisory_lock_async(session, f"subscriptions:{model.__tablename__}")  # type: ignore[attr-defined]
     checked_url = await _checked_url(url, settings, resolver)
     rows = (
@@ -495,41 +500,33 @@ async def ensure_subscription(
         )
     ).all()
     if not rows:
-        created, _secret = await create_subscription(
-            session,
-            model,
-            owner=owner,
-            url=url,
-            event_types=event_types,
-            settings=settings,
-            secret=secret,
-            resolver=resolver,
-        )
+        created = _new_subscription(model, owner, checked_url, types, secret)
+        session.add(created)
         return created
     existing, *duplicates = rows
     for duplicate in duplicates:  # left by replicas that raced before this lock existed
         duplicate.active = False
-    types = _event_types(event_types)
     if existing.secrets[:1] != [secret]:
-        signature_headers(secret, "probe", b"")  # validates the secret's format
-        existing.secrets = [secret, *[s for s in existing.secrets if s != secret]][:2]
+        rotate_secret(existing, secret=secret)
     existing.event_types = types
     existing.active = True
     return existing
 
 
-def rotate_secret(subscription: WebhookSubscriptionMixin, *, keep: int = 2) -> str:
+def rotate_secret(subscription: WebhookSubscriptionMixin, *, keep: int = 2, secret: str | None = None) -> str:
     """Put a new secret first; older ones keep signing until dropped (``keep`` in total).
 
     Args:
         subscription: The row to change (in the caller's session).
         keep: How many secrets stay active, newest first (>= 1).
+        secret: The new ``whsec_`` secret (a configured one); generated when omitted.
 
     Returns:
         The new secret (shown once).
     """
-    new = generate_secret()
-    subscription.secrets = [new, *subscription.secrets][: max(1, keep)]
+    new = secret or generate_secret()
+    signature_headers(new, "probe", b"")  # validates the secret's format
+    subscription.secrets = [new, *[s for s in subscription.secrets if s != new]][: max(1, keep)]
     return new
 
 

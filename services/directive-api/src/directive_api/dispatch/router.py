@@ -269,7 +269,8 @@ async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], no
     # report-api's events arrive in any order (concurrent batches, retries); its `sequence` orders them.
     # An older event than the one shown leaves the compliance status alone; the delivery status only
     # ever moves forward, so it may still advance.
-    sequence = event.get("sequence") if type(event.get("sequence")) is int else None
+    sequence = event.get("sequence")
+    sequence = sequence if type(sequence) is int else None
     last = delivery.compliance_sequence
     stale = sequence is not None and last is not None and sequence <= last
     if not stale:

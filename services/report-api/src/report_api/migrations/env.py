@@ -8,7 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine, pool
 
-from common.db import lock_migrations, to_sync_url
+from common.db import advisory_lock, to_sync_url
 from report_api.models import Model, load_all_models
 from report_api.settings import Settings
 
@@ -40,7 +40,9 @@ def run_migrations() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
-            lock_migrations(connection, "report-api")
+            # Replicas started with migrations on take turns: a later one waits for the first to
+            # commit, then finds the schema current (PostgreSQL; SQLite is the single-process mode).
+            advisory_lock(connection, "migrations:report-api")
             context.run_migrations()
     connectable.dispose()
 
