@@ -10,7 +10,11 @@ For comparison (a note, not the goal's row): the same measurement with the issui
 second ``directive-api serve`` on the same database at nice 5, the GETs staying on the first: the
 event loop that serves the reads then no longer runs the writes' ~23 ms of request handling per
 issued document. A second note: one process again, as in the goal's row, with ``PDF_WORKERS`` one
-below the number of cores (docs/operations.md, "PDF workers").
+below the number of cores (docs/operations.md, "PDF workers"). And first, the host's floor: the same
+GETs, idle and while one busy loop per core runs at nice 19 and nothing is issued. Where every core
+is busy, a wakeup of the client, the server or PostgreSQL that lands on a busy core waits for the
+next scheduler tick on a kernel whose wakeup preemption is lazy, however low the busy work's
+priority: the goal's ratio cannot be much below this one.
 """
 
 from __future__ import annotations
@@ -132,47 +136,71 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.01)
 
 
-def _measure(
-    read_base: str, write_base: str, tokens: Tokens, requests: int, concurrency: int, rounds: int = ROUNDS
-) -> Measurement:
-    """GETs on ``read_base`` in ``rounds`` alternating pairs of blocks: idle (no issuing walk in flight),
-    then while ``concurrency`` issuing loops run on ``write_base``. Both sets see the same moments of the
-    host (a shared machine's speed drifts over a minute), ``requests`` GETs each in all.
+def _alternate(
+    read_base: str, doc_id: str, tokens: Tokens, requests: int, load: Callable[[bool], None], rounds: int
+) -> tuple[list[float], list[float], float]:
+    """GETs of ``doc_id`` on ``read_base`` in ``rounds`` alternating pairs of blocks, idle then loaded
+    (``load(True)`` before a loaded block, ``load(False)`` after it), so that both sets see the same
+    moments of a host whose speed drifts over a minute; ``requests`` GETs in all for each set.
+
+    Returns:
+        Idle latencies, loaded latencies, seconds spent in the loaded blocks.
     """
-    context = multiprocessing.get_context("fork")
-    go, stop = context.Event(), context.Event()
-    counters = (context.Value("i", 0), context.Value("i", 0), context.Value("i", 0))
-    loader: multiprocessing.process.BaseProcess | None = None
+    idle: list[float] = []
+    loaded: list[float] = []
+    elapsed = 0.0
+    block = max(1, requests // rounds)
+    headers = {"Authorization": tokens.headers["monitor"]}
+    with httpx.Client(base_url=read_base) as client:
+        path = f"/v1/directives/{doc_id}"
+        _latencies(client, path, headers, 100)  # warm-up
+        for _ in range(rounds):
+            idle += _latencies(client, path, headers, block)
+            load(True)
+            started = time.perf_counter()
+            loaded += _latencies(client, path, headers, block)
+            elapsed += time.perf_counter() - started
+            load(False)
+    return idle, loaded, elapsed
+
+
+def _first_letter(write_base: str, tokens: Tokens) -> str:
+    """Issue one letter (which also warms the render pool and the keys); its id."""
 
     async def first() -> str:
         async with httpx.AsyncClient(base_url=write_base) as client:
             return str((await issue_letter(client, tokens))["id"])
 
-    idle: list[float] = []
-    loaded: list[float] = []
-    elapsed = 0.0
-    block = max(1, requests // rounds)
+    return asyncio.run(first())
+
+
+def _measure(
+    read_base: str, write_base: str, tokens: Tokens, requests: int, concurrency: int, rounds: int = ROUNDS
+) -> Measurement:
+    """GETs on ``read_base``, idle (no issuing walk in flight) and while ``concurrency`` issuing loops
+    run on ``write_base``, in alternating blocks (:func:`_alternate`)."""
+    context = multiprocessing.get_context("fork")
+    go, stop = context.Event(), context.Event()
+    counters = (context.Value("i", 0), context.Value("i", 0), context.Value("i", 0))
+    loader: multiprocessing.process.BaseProcess | None = None
+
+    def issuing(on: bool) -> None:
+        if on:
+            go.set()
+            time.sleep(1.0)  # the loops are in flight
+        else:
+            go.clear()
+            _wait_for(lambda: counters[2].value == 0, 180)  # the walks in flight have ended
+            quiesce(limit=5.0)
+
     try:
-        doc_id = asyncio.run(first())  # also warms the render pool and the keys
+        doc_id = _first_letter(write_base, tokens)
         loader = context.Process(target=_load, args=(write_base, tokens, concurrency, go, stop, counters))
         loader.start()
         quiesce()  # what starting the processes left running has ended
-        headers = {"Authorization": tokens.headers["monitor"]}
-        with httpx.Client(base_url=read_base) as client:
-            path = f"/v1/directives/{doc_id}"
-            _latencies(client, path, headers, 100)  # warm-up
-            for _ in range(rounds):
-                idle += _latencies(client, path, headers, block)
-                go.set()
-                time.sleep(1.0)  # the loops are in flight
-                started = time.perf_counter()
-                loaded += _latencies(client, path, headers, block)
-                elapsed += time.perf_counter() - started
-                go.clear()
-                _wait_for(lambda: counters[2].value == 0, 180)  # the walks in flight have ended
-                quiesce(limit=5.0)
-            stop.set()
-            loader.join(timeout=60)
+        idle, loaded, elapsed = _alternate(read_base, doc_id, tokens, requests, issuing, rounds)
+        stop.set()
+        loader.join(timeout=60)
     finally:
         stop.set()
         if loader is not None and loader.is_alive():
@@ -181,12 +209,49 @@ def _measure(
     return Measurement(idle, loaded, counters[0].value, counters[1].value, elapsed)
 
 
+def _spin() -> None:
+    os.nice(19)
+    while True:
+        pass
+
+
+def _host_floor(base: str, tokens: Tokens, requests: int, rounds: int = ROUNDS) -> Measurement:
+    """The same GETs idle and while one busy loop per core runs at the lowest priority (nice 19) and
+    nothing is issued: how much a read slows down on this host only because every core is busy,
+    however little the work that keeps it busy weighs (see docs/operations.md, "PDF workers")."""
+    context = multiprocessing.get_context("fork")
+    spinners: list[multiprocessing.process.BaseProcess] = []
+
+    def spinning(on: bool) -> None:
+        if on:
+            spinners.extend(context.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 1))
+            for spinner in spinners:
+                spinner.start()
+            time.sleep(0.3)
+        else:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.join(timeout=10)
+            spinners.clear()
+            quiesce(limit=5.0)
+
+    try:
+        doc_id = _first_letter(base, tokens)
+        quiesce()
+        idle, loaded, elapsed = _alternate(base, doc_id, tokens, requests, spinning, rounds)
+    finally:
+        spinning(False)
+    return Measurement(idle, loaded, 0, 0, elapsed)
+
+
 def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
     with temp_dir("bench-load-") as var, database(server, "bench_load") as url:
         processes: list[subprocess.Popen[bytes]] = []
         try:
             tokens, base = start_directive_api_alone(var, url, processes)
             goal = _measure(base, base, tokens, requests, concurrency)
+            # What the host allows: the same process, every core kept busy by work of the lowest priority.
+            floor = _host_floor(base, tokens, requests)
             # For comparison, not the goal: the issuing on a second process, at a lower CPU priority.
             _, writer = start_directive_api_alone(var, url, processes, replica=True, niceness=WRITER_NICENESS)
             split = _measure(base, writer, tokens, requests, concurrency)
@@ -202,6 +267,9 @@ def run(server: PostgresServer, *, requests: int, concurrency: int = 4) -> Row:
         f"loaded max {max(goal.loaded) * 1000:.0f} ms; {ROUNDS} idle and {ROUNDS} loaded blocks, alternating; "
         f"{goal.issued} documents issued ({goal.errors} failed walks) during the loaded blocks "
         f"({goal.loaded_seconds:.1f} s of reads)",
+        f"the host's floor, for comparison: the same GETs while one nice-19 busy loop per core runs and nothing "
+        f"is issued, p99 {floor.p99_loaded * 1000:.1f} ms / {floor.p99_idle * 1000:.1f} ms idle = {floor.ratio:.1f} "
+        "(a wakeup that lands on a busy core waits for the scheduler's next tick: docs/operations.md, PDF workers)",
         f"not the goal's set-up, for comparison: with the issuing clients on a second directive-api process "
         f"(same database, nice {WRITER_NICENESS}) and the GETs on the first, {split.summary()}",
         f"not the default either: one process as in the goal's row, with PDF_WORKERS={SPARE_WORKERS} (a core kept "
