@@ -10,11 +10,11 @@ For comparison (a note, not the goal's row): the same measurement with the issui
 second ``directive-api serve`` on the same database at nice 5, the GETs staying on the first: the
 event loop that serves the reads then no longer runs the writes' ~23 ms of request handling per
 issued document. A second note: one process again, as in the goal's row, with ``PDF_WORKERS`` one
-below the number of cores (docs/operations.md, "PDF workers"). And first, the host's floor: the same
-GETs, idle and while one busy loop per core runs at nice 19 and nothing is issued. Where every core
-is busy, a wakeup of the client, the server or PostgreSQL that lands on a busy core waits for the
-next scheduler tick on a kernel whose wakeup preemption is lazy, however low the busy work's
-priority: the goal's ratio cannot be much below this one.
+below the number of cores (docs/operations.md, "PDF workers"). A third note, the host's floor: the
+same GETs, idle and while one busy loop per core runs at nice 19 and nothing is issued. Where every
+core is busy, a wakeup of the client, the server or PostgreSQL that lands on a busy core can wait
+until that core's next scheduler tick (4 ms at HZ=250; seen with ``perf sched``), however low the
+busy work's priority: the goal's ratio cannot be much below this one.
 """
 
 from __future__ import annotations
@@ -222,6 +222,12 @@ def _host_floor(base: str, tokens: Tokens, requests: int, rounds: int = ROUNDS) 
     context = multiprocessing.get_context("fork")
     spinners: list[multiprocessing.process.BaseProcess] = []
 
+    def stop() -> None:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.join(timeout=10)
+        spinners.clear()
+
     def spinning(on: bool) -> None:
         if on:
             spinners.extend(context.Process(target=_spin, daemon=True) for _ in range(os.cpu_count() or 1))
@@ -229,10 +235,7 @@ def _host_floor(base: str, tokens: Tokens, requests: int, rounds: int = ROUNDS) 
                 spinner.start()
             time.sleep(0.3)
         else:
-            for spinner in spinners:
-                spinner.kill()
-                spinner.join(timeout=10)
-            spinners.clear()
+            stop()
             quiesce(limit=5.0)
 
     try:
@@ -240,7 +243,7 @@ def _host_floor(base: str, tokens: Tokens, requests: int, rounds: int = ROUNDS) 
         quiesce()
         idle, loaded, elapsed = _alternate(base, doc_id, tokens, requests, spinning, rounds)
     finally:
-        spinning(False)
+        stop()
     return Measurement(idle, loaded, 0, 0, elapsed)
 
 

@@ -61,6 +61,19 @@ def machine(server: PostgresServer) -> list[str]:
     ]
 
 
+def speed_probe() -> float:
+    """Milliseconds of a fixed pure-Python loop on one core, best of 3: the host's speed at this
+    moment (a shared machine's speed drifts between runs and within one; lower is faster)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def table(rows: list[Row]) -> str:
     lines = ["| benchmark | measured | ratio or figure | goal | ok/MISSED |", "|---|---|---|---|---|"]
     for row in rows:
@@ -99,13 +112,19 @@ def main() -> int:
     wanted = args.only or list(ALL)
     rows: list[Row] = []
     durations: dict[str, float] = {}
+    speeds: dict[str, float] = {}
     started_all = time.perf_counter()
 
     def attempt(name: str, goal: str, label: str, body: Callable[[], list[Row]]) -> None:
         if name not in wanted:
             return
         share = quiesce()
-        print(f"… {name} (CPUs {share:.0%} idle before it)", file=sys.stderr, flush=True)
+        speeds[name] = speed_probe()
+        print(
+            f"… {name} (CPUs {share:.0%} idle before it, speed probe {speeds[name]:.0f} ms)",
+            file=sys.stderr,
+            flush=True,
+        )
         started = time.perf_counter()
         try:
             rows.extend(body())
@@ -195,6 +214,8 @@ def main() -> int:
             "## Machine",
             "",
             *machine(server),
+            "- speed probe (a fixed pure-Python loop on one core, best of 3, just before each benchmark; lower is"
+            " faster, compare runs with it): " + ", ".join(f"{k} {v:.0f} ms" for k, v in speeds.items()),
             "",
             "Other processes may have been running during the run.",
             "",
