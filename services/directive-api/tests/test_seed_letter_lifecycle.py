@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +69,10 @@ async def test_seed_letter_goes_from_draft_to_issued_with_first_number(
 
 
 def test_seed_fixture_reproduces_the_letter(letter: dict[str, Any]) -> None:
-    source = Path(__file__).resolve().parents[3] / "../shared/seed/cong-van-vpub-ttdh-2025-11.txt"
+    # The letter's text ships beside the tests; its first line (a "# " comment) names its source.
+    source = Path(__file__).resolve().parent / "fixtures/cong-van-vpub-ttdh-2025-11.txt"
     text = unicodedata.normalize("NFC", source.read_text(encoding="utf-8"))
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# ")]
     assert "V/v " + letter["subject"] == " ".join(lines[2:7])
     body_texts = [b.get("text") or "- " + b["label"] for b in letter["body"]]
     expected = [line.replace("<", "").replace(">", "") for line in lines[11:20]]
@@ -84,8 +88,17 @@ def test_seed_fixture_reproduces_the_letter(letter: dict[str, Any]) -> None:
     ]
 
 
-def test_shipped_unit_list_is_the_shared_seed() -> None:
+# The shipped unit list is a verbatim copy of the product brief's list; its digest at the time of
+# copying is recorded here, so an edit of the copy is a deliberate change of this line too.
+SHIPPED_UNITS_SHA256 = "d27f7be5f5118fea53bd7a94145e37b114121b0f9b70610bd6548fbfc7aa06d4"
+
+
+def test_shipped_unit_list_is_the_copied_seed() -> None:
     shipped = Path(__file__).resolve().parents[1] / "src/directive_api/seed/can-tho-units.json"
-    shared = Path(__file__).resolve().parents[4] / "shared/seed/can-tho-units.json"
-    assert shared.exists(), shared
-    assert shipped.read_bytes() == shared.read_bytes()
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() == SHIPPED_UNITS_SHA256
+    units = json.loads(shipped.read_text(encoding="utf-8"))["units"]
+    groups = Counter(unit["group"] for unit in units)
+    # 103 commune-level People's Committees after the 1 July 2025 reorganisation (31 wards, 72 communes).
+    assert groups["commune_level"] == 103
+    assert groups["department"] == 13 and groups["socio_political_org"] == 6
+    assert len({unit["code"] for unit in units}) == len(units)

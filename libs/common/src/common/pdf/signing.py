@@ -1,6 +1,6 @@
 """PAdES signing of rendered documents: the signer's certification, then the number, date and seal.
 
-The flow (see ``shared/design/PDF-FILL-AFTER-SIGN.md``):
+The flow (the recipe of the product brief's PDF-FILL-AFTER-SIGN.md):
 
 1. ``render_pdf(view, for_signing=True)`` (:mod:`common.pdf.render`) leaves the number and date
    lines empty when the document has no number or issue date yet, and returns their boxes.
