@@ -124,7 +124,14 @@ def stack(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[str,
         for command in commands:
             processes.append(subprocess.Popen([str(BIN / command[0]), *command[1:]], env=env, stdout=log, stderr=log))
         for name in ("a1", "a2", "b1", "b2"):
-            _wait(lambda name=name: _ready(f"http://127.0.0.1:{ports[name]}/readyz"), f"{name} to be ready", 60)  # type: ignore[misc]
+            # Eight processes warm their PDF pools at once on two cores: on a loaded host that takes
+            # minutes, not seconds; the log says what they were doing when time ran out.
+            _wait(
+                lambda name=name: _ready(f"http://127.0.0.1:{ports[name]}/readyz"),  # type: ignore[misc]
+                f"{name} to be ready",
+                240,
+                describe=lambda: (tmp_path / "processes.log").read_text(errors="replace")[-3000:],
+            )
         yield {"urls": urls, "ports": ports, "keys": tmp_path / "keys", "private": keys.private_key_file.read_bytes()}
     finally:
         for process in processes:
