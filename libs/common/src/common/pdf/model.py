@@ -93,11 +93,21 @@ class ListItem(_Frozen):
 
 
 class QrBlock(_Frozen):
-    """A QR code (vector) for ``url``, centred, with ``label`` printed under it."""
+    """A QR code (vector) for ``url``, introduced by ``label``.
+
+    As in the Office's letters, the label is a ``- …`` list item of the body that ends with its
+    colon (``… Mã QR truy cập trang thông tin:``); the code follows it, centred. ``label`` is given
+    without the leading dash.
+    """
 
     kind: Literal["qr"] = "qr"
     label: str
     url: Annotated[str, Field(max_length=1000)]
+
+    @field_validator("label")
+    @classmethod
+    def _strip_dash(cls, value: str) -> str:
+        return value.removeprefix("- ").strip() or value
 
 
 BodyBlock = Annotated[Paragraph | Heading | ListItem | QrBlock, Field(discriminator="kind")]

@@ -57,6 +57,8 @@ SEAL_DIAMETER_MM = 34.0
 """Printed diameter of the seal (its real size); it covers the left third of the signature."""
 QR_SIZE_MM = 32.0
 VERIFICATION_QR_SIZE_MM = 22.0
+_DRAFT_VERIFICATION_URL = "https://"
+"""What a draft's reserved, invisible verification block holds (one line, like the final's URL)."""
 
 _URGENCY_CLASSES = {"KHẨN": "mark-khan", "THƯỢNG KHẨN": "mark-thuong-khan", "HỎA TỐC": "mark-hoa-toc"}
 
@@ -110,18 +112,43 @@ class _LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
         raise FatalURLFetchingError(f"refused to fetch {url!r}: only bundled resources are allowed")
 
 
-_URL_KEPT_WHOLE_MAX = 60
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
+# Break opportunities of a URL: after "/", "?" and "&", before "." (the dot then opens the next
+# line, so a reader sees that the address goes on). "//" is never split.
+_URL_BREAK = re.compile(r"(?<=[/?&])(?=[^/])|(?=\.)")
+_URL_PIECE_KEPT_WHOLE_MAX = 40
 
 
-def _keep_urls_whole(text: str) -> markupsafe.Markup:
-    """Escape ``text`` and wrap each URL in a span: kept on one line, or broken anywhere if long."""
+def _url_markup(url: str) -> str:
+    """A URL as unbreakable pieces joined by ``<wbr>``: it breaks only at ``/ . ? &``, and the scheme
+    (``https://``) stays with the host name that follows it."""
+    scheme_end = url.find("://")
+    head_end = scheme_end + 3 if scheme_end >= 0 else 0
+    pieces = [piece for piece in _URL_BREAK.split(url[head_end:]) if piece]
+    if not pieces:
+        pieces = [""]
+    pieces[0] = url[:head_end] + pieces[0]
+    spans = []
+    for index, piece in enumerate(pieces):
+        if len(piece) <= _URL_PIECE_KEPT_WHOLE_MAX:
+            spans.append(f'<span class="url-part">{markupsafe.escape(piece)}</span>')
+        else:
+            # A piece wider than a line (a long token) may break anywhere, but never in the scheme.
+            head = url[:head_end] if index == 0 else ""
+            spans.append(
+                f'<span class="url-part">{markupsafe.escape(head)}</span>'
+                f'<span class="url-long">{markupsafe.escape(piece[len(head) :])}</span>'
+            )
+    return "<wbr>".join(spans)
+
+
+def _break_urls(text: str) -> markupsafe.Markup:
+    """Escape ``text`` and mark up each URL in it so that it breaks only where a URL may."""
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):
         parts.append(str(markupsafe.escape(text[position : match.start()])))
-        css_class = "url" if len(match.group()) <= _URL_KEPT_WHOLE_MAX else "url-long"
-        parts.append(f'<span class="{css_class}">{markupsafe.escape(match.group())}</span>')
+        parts.append(f'<span class="url">{_url_markup(match.group())}</span>')
         position = match.end()
     parts.append(str(markupsafe.escape(text[position:])))
     return markupsafe.Markup("".join(parts))  # noqa: S704 (every part above is escaped)
@@ -137,7 +164,7 @@ def _jinja_env() -> jinja2.Environment:
         lstrip_blocks=False,
     )
     env.filters["nfc"] = nfc
-    env.filters["urls"] = _keep_urls_whole
+    env.filters["urls"] = _break_urls
     return env
 
 
@@ -165,6 +192,86 @@ def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
     buf.guess_segment_properties()
     uharfbuzz.shape(font, buf, {})
     return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
+
+
+# Words that open a new phrase of an organisation's name: an administrative unit ("THÀNH PHỐ CẦN
+# THƠ"), or the second half of a compound name ("SỞ NÔNG NGHIỆP / VÀ MÔI TRƯỜNG"). A name is broken
+# only between phrases, so that "ỦY BAN NHÂN DÂN / THÀNH PHỐ CẦN THƠ" never becomes "ỦY BAN NHÂN DÂN
+# THÀNH / PHỐ CẦN THƠ".
+_PHRASE_OPENERS = (
+    ("THÀNH", "PHỐ"),
+    ("THỊ", "XÃ"),
+    ("THỊ", "TRẤN"),
+    ("ĐẶC", "KHU"),
+    ("TỈNH",),
+    ("HUYỆN",),
+    ("QUẬN",),
+    ("XÃ",),
+    ("PHƯỜNG",),
+    ("ỦY", "BAN"),
+    ("HỘI", "ĐỒNG"),
+    ("VÀ",),
+)
+_HEADER_LEFT_SHARE = 0.40
+"""Share of the text width taken by the header's left column (CSS ``table.header col.left``)."""
+_CONTENT_WIDTH_PT = (210 - 30 - 16) * _MM_TO_PT
+"""Text width of the page: A4 less the left (30 mm) and right (16 mm) margins of the stylesheet."""
+
+
+def _phrases(name: str) -> list[str]:
+    words = name.split()
+    phrases: list[list[str]] = []
+    index = 0
+    while index < len(words):
+        opener = next(
+            (o for o in _PHRASE_OPENERS if tuple(w.upper() for w in words[index : index + len(o)]) == o), None
+        )
+        if opener is not None and phrases and index + len(opener) < len(words):
+            phrases.append(list(words[index : index + len(opener)]))
+            index += len(opener)
+            continue
+        if not phrases or (opener is not None and not phrases[-1]):
+            phrases.append([])
+        phrases[-1].append(words[index])
+        index += 1
+    return [" ".join(p) for p in phrases if p]
+
+
+def name_lines(name: str, style: FontStyle, size_pt: float, width_pt: float) -> tuple[str, ...]:
+    """Break an organisation's name into lines of at most ``width_pt``, between phrases only.
+
+    A line break typed in the name (``\\n``) is kept. A phrase wider than the line is broken
+    between its words.
+
+    Args:
+        name: The name, e.g. ``"ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"``.
+        style: The face it is set in.
+        size_pt: Its size.
+        width_pt: The width available.
+
+    Returns:
+        The lines, e.g. ``("ỦY BAN NHÂN DÂN", "THÀNH PHỐ CẦN THƠ")``.
+    """
+    lines: list[str] = []
+    for typed_line in name.splitlines():
+        current = ""
+        for phrase in _phrases(typed_line):
+            candidate = f"{current} {phrase}".strip()
+            if _text_width_pt(candidate, style, size_pt) <= width_pt:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = ""
+            for word in phrase.split():
+                candidate = f"{current} {word}".strip()
+                if current and _text_width_pt(candidate, style, size_pt) > width_pt:
+                    lines.append(current)
+                    candidate = word
+                current = candidate
+        if current:
+            lines.append(current)
+    return tuple(lines)
 
 
 def _blank_number_line(view: DocumentView) -> str:
@@ -199,11 +306,14 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
     qr_codes = [
         qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
     ]
+    # A draft reserves the verification block, invisible, so that it lays out like the final.
+    verification_text = view.verification_url or (_DRAFT_VERIFICATION_URL if view.is_draft else None)
     verification_qr = (
-        qr_svg(view.verification_url, size_mm=VERIFICATION_QR_SIZE_MM, title="Xác thực văn bản")
-        if view.verification_url
+        qr_svg(verification_text, size_mm=VERIFICATION_QR_SIZE_MM, title="Xác thực văn bản")
+        if verification_text
         else None
     )
+    header_left_pt = _HEADER_LEFT_SHARE * _CONTENT_WIDTH_PT - 4  # less a little air on each side
     title = f"V/v {view.subject}" if view.is_cong_van else f"{view.doc_type_name} {view.subject}"
     return (
         _jinja_env()
@@ -215,8 +325,13 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
             date_text=date_text,
             qr_codes=qr_codes,
             verification_qr=verification_qr,
+            verification_text=verification_text or "",
             urgency_class=_URGENCY_CLASSES.get(view.urgency or "", ""),
             addressee_indent_pt=round(_text_width_pt("Kính gửi", "Regular", 14), 2),
+            parent_lines=name_lines(nfc(view.parent_body).upper(), "Regular", 13, header_left_pt)
+            if view.parent_body
+            else (),
+            issuer_lines=name_lines(nfc(view.issuer_name).upper(), "Bold", 13, header_left_pt),
         )
     )
 
