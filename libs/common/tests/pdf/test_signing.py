@@ -7,6 +7,7 @@ zbarimg for the QR codes, pdftoppm + Pillow for the images.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import io
 import re
 import subprocess
@@ -111,6 +112,64 @@ def test_pdftotext_shows_every_line_of_the_seed_letter_in_order(sealed_path: Pat
     right = [cell for line in lines[closing_row:] for start, cell in _cells(line) if start >= closing_split - 5]
     assert left[: signature_start - closing_start] == seed[closing_start:signature_start]
     assert right[:3] == seed[signature_start:] == ["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG", "Lê Xuân Hoa"]
+
+
+def _reading_lines(path: Path) -> list[str]:
+    """The issued letter as logical lines, in reading order (pdftotext -layout, columns split).
+
+    The header and closing blocks are read column by column; in the body a line that starts indented
+    (first-line indent, list items, headings, Kính gửi) opens a new line, and a line flush with the
+    margin continues the one before, as the seed text writes a paragraph on one line.
+    """
+    pages = _layout_pages(path)
+    rows = pages[0] + [row for page in pages[1:] for row in page[1:]]  # without the page numbers
+    number_row = next(i for i, row in enumerate(rows) if "Số:" in row)
+    greeting_row = next(i for i, row in enumerate(rows) if "Kính gửi:" in row)
+    closing_row = next(i for i, row in enumerate(rows) if "Nơi nhận:" in row)
+    split = rows[0].index("CỘNG HÒA")
+    header = [(start, cell) for row in rows[:number_row] for start, cell in _cells(row)]
+    lines = [cell for start, cell in header if start < split] + [cell for start, cell in header if start >= split]
+    lines += [cell for _, cell in _cells(rows[number_row])]
+    lines += [row.strip() for row in rows[number_row + 1 : greeting_row] if row.strip()]
+    for row in rows[greeting_row:closing_row]:
+        if not row.strip():
+            continue
+        if row.startswith("   ") or not lines:
+            lines.append(row.strip())
+        elif "://" in lines[-1].split()[-1] and (lines[-1][-1] in "/?&" or row.startswith(".")):
+            lines[-1] += row.strip()  # a URL broken where a URL may break: no space was there
+        else:
+            lines[-1] += " " + row.strip()
+    closing_split = rows[closing_row].index("KT.")
+    closing = [(start, cell) for row in rows[closing_row:] for start, cell in _cells(row)]
+    lines += [cell for start, cell in closing if start < closing_split - 5]
+    lines += [cell for start, cell in closing if start >= closing_split - 5]
+    return lines
+
+
+def test_the_issued_letter_reads_line_for_line_as_the_original(sealed_path: Path, signed_letter: SignedLetter) -> None:
+    """The seed text, line by line, with the QR order and dashes of the original; the only
+    additions are the header (an image in the seed) and the verification caption."""
+    seed = [
+        "Số: 01/VPUB-TTĐH"
+        if line == "Số: /VPUB-TTĐH"
+        else line.replace("ngày tháng 11 năm 2025", "ngày 27 tháng 11 năm 2026")
+        for line in _seed_lines()
+    ]
+    signature_start = seed.index("KT. CHÁNH VĂN PHÒNG")
+    expected = [
+        "UBND THÀNH PHỐ CẦN THƠ",
+        "VĂN PHÒNG",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        *seed[:signature_start],
+        "Kiểm tra tính xác thực của văn bản: quét mã QR hoặc truy cập địa chỉ",
+        signed_letter.view.verification_url,
+        *seed[signature_start:],
+    ]
+    actual = _reading_lines(sealed_path)
+    diff = "\n".join(difflib.unified_diff(expected, actual, "original", "issued", lineterm=""))
+    assert actual == expected, diff
 
 
 def test_only_embedded_fonts(sealed_path: Path) -> None:
