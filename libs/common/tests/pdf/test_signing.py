@@ -289,12 +289,67 @@ def test_verify_pdf_reports_form_filling_then_a_covering_seal(signed_letter: Sig
 def test_fields_hold_the_number_and_date_values(signed_letter: SignedLetter) -> None:
     reader = PdfFileReader(io.BytesIO(signed_letter.sealed))
     fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in reader.root["/AcroForm"]["/Fields"]}
-    assert str(fields[FIELD_NUMBER]["/V"]) == "01/VPUB-TTĐH"
+    # The value is the line the appearance shows.
+    assert str(fields[FIELD_NUMBER]["/V"]) == "Số: 01/VPUB-TTĐH"
     assert str(fields[FIELD_DATE]["/V"]) == "Cần Thơ, ngày 27 tháng 11 năm 2026"
     assert int(fields[FIELD_NUMBER]["/Ff"]) & 1 and int(fields[FIELD_DATE]["/Ff"]) & 1  # read-only
     signed_reader = PdfFileReader(io.BytesIO(signed_letter.signed))
     perms = signed_reader.root["/Perms"]["/DocMDP"].get_object()
     assert perms["/Reference"][0]["/TransformParams"]["/P"] == 2  # certification: form filling allowed
+
+
+def _shown_text(path: Path, field: Any) -> str:
+    """The text pdftotext finds inside a field's rectangle (what a reader sees there)."""
+    page_height = 297 * 72 / 25.4
+    x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
+    out = subprocess.run(
+        [
+            "pdftotext",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-x",
+            str(round(x1)),
+            "-y",
+            str(round(page_height - y2)),
+            "-W",
+            str(round(x2 - x1) + 1),
+            "-H",
+            str(round(y2 - y1) + 1),
+            str(path),
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return " ".join(out.stdout.split())
+
+
+def test_fields_default_appearance_is_the_embedded_times_metric_font(
+    signed_letter: SignedLetter, sealed_path: Path
+) -> None:
+    """A viewer that regenerates the appearance from /V and /DA draws the same line, in the same face."""
+    for pdf, stage in ((signed_letter.signed, "signed"), (signed_letter.sealed, "sealed")):
+        reader = PdfFileReader(io.BytesIO(pdf))
+        acroform = reader.root["/AcroForm"]
+        assert "Helv" not in str(acroform["/DA"]) and str(acroform["/DA"]).endswith(" Tf 0 g")
+        fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in acroform["/Fields"]}
+        fonts = acroform["/DR"]["/Font"]
+        for name, size, face in ((FIELD_NUMBER, 13, "Regular"), (FIELD_DATE, 14, "Italic")):
+            font_name, font_size, operator, *_ = str(fields[name]["/DA"]).split()
+            assert (font_size, operator) == (str(size), "Tf"), stage
+            font = fonts[font_name]
+            assert "LiberationSerif" in str(font["/BaseFont"]), stage
+            assert ("Italic" in str(font["/BaseFont"])) == (face == "Italic"), stage
+            descriptor = font["/DescendantFonts"][0]["/FontDescriptor"]
+            assert "/FontFile2" in descriptor, stage  # embedded
+            assert "/ToUnicode" in font
+    sealed = PdfFileReader(io.BytesIO(signed_letter.sealed))
+    fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in sealed.root["/AcroForm"]["/Fields"]}
+    for name in (FIELD_NUMBER, FIELD_DATE):
+        assert _shown_text(sealed_path, fields[name]) == str(fields[name]["/V"])  # value == appearance
 
 
 def test_signature_and_seal_images_are_placed_as_decreed(signed_letter: SignedLetter, tmp_path: Path) -> None:
