@@ -30,7 +30,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
-from common.pdf.model import DocumentView, nfc
+from common.pdf.model import Annex, DocumentView, Table, nfc
 from common.pdf.qr import qr_svg
 from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
 
@@ -154,6 +154,63 @@ def _break_urls(text: str) -> markupsafe.Markup:
     return markupsafe.Markup("".join(parts))  # noqa: S704 (every part above is escaped)
 
 
+def _basis(items: tuple[str, ...]) -> list[str]:
+    """Legal bases as printed: each ends with ``;``, the last with ``.`` (Phụ lục I)."""
+    cleaned = [nfc(item).rstrip(" ;.,") for item in items]
+    return [f"{item}{'.' if index == len(cleaned) - 1 else ';'}" for index, item in enumerate(cleaned)]
+
+
+def _column_widths(table: Table) -> list[float]:
+    widths = table.widths or tuple(1.0 for _ in table.columns)
+    total = sum(widths)
+    return [round(100 * width / total, 3) for width in widths]
+
+
+_ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"))
+_ROMAN_SMALL = ((9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+
+
+def roman(number: int) -> str:
+    """``number`` in Roman numerals (appendices, chapters and parts are numbered so)."""
+    out = []
+    for value, letters in (*_ROMAN, *_ROMAN_SMALL):
+        while number >= value:
+            out.append(letters)
+            number -= value
+    return "".join(out)
+
+
+def _file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} byte"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB".replace(".", ",")
+    return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+_BLANK = "\u2002" * 5
+"""The room left for a number or a day in an annex's reference line (filled by hand on paper)."""
+
+
+def _annex_reference(view: DocumentView, annex: Annex) -> str:
+    """``(Kèm theo Quyết định số      /QĐ-UBND ngày      tháng      năm      của …)``.
+
+    An electronic document leaves the blanks empty when it is not issued yet (Phụ lục I): its
+    number and date live in form fields filled at issue, which an annex page cannot repeat.
+    """
+    type_name = (view.doc_type_name or "Công văn").capitalize()
+    number = format_number(view.number, view.notation) if view.number is not None else f"{_BLANK}/{view.notation}"
+    if view.issued_date is not None:
+        day, month, year = f"{view.issued_date.day:02d}", str(view.issued_date.month), str(view.issued_date.year)
+        if view.issued_date.month <= 2:
+            month = f"{view.issued_date.month:02d}"
+    else:
+        day, month, year = _BLANK, _BLANK, _BLANK
+    lead = "Ban hành kèm theo" if annex.kind == "regulation" else "Kèm theo"
+    issued_by = f" của {annex.issued_by}" if annex.issued_by else ""
+    return nfc(f"({lead} {type_name} số {number} ngày {day} tháng {month} năm {year}{issued_by})")
+
+
 @functools.cache
 def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -165,6 +222,10 @@ def _jinja_env() -> jinja2.Environment:
     )
     env.filters["nfc"] = nfc
     env.filters["urls"] = _break_urls
+    env.filters["basis"] = _basis
+    env.filters["column_widths"] = _column_widths
+    env.filters["roman"] = roman
+    env.filters["file_size"] = _file_size
     return env
 
 
@@ -303,9 +364,6 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
         date_text = format_date_line(view.place, view.issued_date)
     else:
         date_text = None if for_signing else _blank_date_line(view)
-    qr_codes = [
-        qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
-    ]
     # A draft reserves the verification block, invisible, so that it lays out like the final.
     verification_text = view.verification_url or (_DRAFT_VERIFICATION_URL if view.is_draft else None)
     verification_qr = (
@@ -323,7 +381,9 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
             title=title,
             number_text=number_text,
             date_text=date_text,
-            qr_codes=qr_codes,
+            qr=lambda url, label: qr_svg(url, size_mm=QR_SIZE_MM, title=label),
+            annex_reference=functools.partial(_annex_reference, view),
+            appendix_count=sum(1 for annex in view.annexes if annex.kind == "appendix"),
             verification_qr=verification_qr,
             verification_text=verification_text or "",
             urgency_class=_URGENCY_CLASSES.get(view.urgency or "", ""),
