@@ -81,6 +81,8 @@ def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRe
         subject=directive.subject,
         addressees=directive.addressees,
         body=directive.body,
+        annexes=directive.annexes or [],
+        second_signature=directive.second_signature,
         signer_id=directive.signer_id,
         signer_name=directive.signer_name,
         signature_title_lines=directive.signature_title_lines,

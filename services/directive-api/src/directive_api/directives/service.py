@@ -18,12 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from common.auth import Principal, require_roles
 from common.db import utc_now
 from common.http import require_if_match
+from common.pdf.model import DocumentView, SignatureBlock
+from common.pdf.rules import check_document
 from common.problems import ForbiddenError, UnprocessableError
 from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
     DirectiveNotVisibleError,
+    DocumentRuleError,
     InvalidReferenceError,
     RegisterNotFoundError,
 )
@@ -190,6 +193,8 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         subject=_strip_vv(body.subject),
         addressees=[a.model_dump(exclude_none=True) for a in body.addressees],
         body=[b.model_dump(mode="json") for b in body.body],
+        annexes=[a.model_dump(mode="json", exclude_none=True) for a in body.annexes] or None,
+        second_signature=body.second_signature.model_dump(mode="json") if body.second_signature else None,
         signer_id=signer.id,
         signer_name=signer.full_name,
         signature_title_lines=list(signer.signature_title_lines),
@@ -207,10 +212,50 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         created_at=now,
         updated_at=now,
     )
+    check_decree_rules(directive)
     session.add(directive)
     session.add(_record(directive, "create", actor, from_status=None))
     await session.flush()
     return directive
+
+
+def check_decree_rules(directive: Directive) -> None:
+    """Refuse content that Decree 30 forbids for the document's type (a QĐ without căn cứ, a công văn
+    without V/v, an article without number …), naming each rule broken.
+
+    Raises:
+        DocumentRuleError: With one ``errors`` entry per rule: ``rule``, ``location``, ``message``.
+    """
+    second = directive.second_signature
+    view = DocumentView(
+        issuer_name=directive.issuer_code,
+        notation=directive.issuer_notation,
+        place=directive.place_name,
+        subject=directive.subject or "V/v",
+        addressees=tuple("-" for _ in directive.addressees),
+        body=tuple(directive.body),  # type: ignore[arg-type]
+        signature=SignatureBlock(
+            authority_lines=tuple(directive.signature_title_lines) or (directive.signer_name.upper(),),
+            signer_name=directive.signer_name,
+        ),
+        second_signature=SignatureBlock.model_validate(second) if second else None,
+        archive_line=directive.archive_line,
+        doc_type=directive.doc_type,
+        annexes=tuple(directive.annexes or ()),  # type: ignore[arg-type]
+    )
+    violations = check_document(view)
+    if violations:
+        raise DocumentRuleError(
+            "; ".join(v.message for v in violations),
+            errors=[
+                {
+                    "location": ["body", *v.location] if v.location[:1] != ("body",) else list(v.location),
+                    "rule": v.rule,
+                    "message": v.message,
+                }
+                for v in violations
+            ],
+        )
 
 
 def _strip_vv(subject: str) -> str:
@@ -346,6 +391,10 @@ async def update_directive(
         directive.addressees = [a.model_dump(exclude_none=True) for a in body.addressees]
     if body.body is not None:
         directive.body = [b.model_dump(mode="json") for b in body.body]
+    if "annexes" in changes:
+        directive.annexes = [a.model_dump(mode="json", exclude_none=True) for a in body.annexes or []] or None
+    if "second_signature" in changes:
+        directive.second_signature = body.second_signature.model_dump(mode="json") if body.second_signature else None
     if signer is not None:
         directive.signer_id = signer.id
         directive.signer_name = signer.full_name
@@ -359,6 +408,7 @@ async def update_directive(
     for key in ("archive_line", "urgency", "secrecy", "drafter_initials", "copies", "drafting_unit"):
         if key in changes:
             setattr(directive, key, changes[key])
+    check_decree_rules(directive)  # the request's transaction rolls the changes back if it refuses
     directive.version += 1
     directive.updated_at = utc_now()
     session.add(_record(directive, "edit", actor, from_status=directive.status))

@@ -192,12 +192,17 @@ async def view_of(
             authority_lines=tuple(directive.signature_title_lines) or (directive.signer_name.upper(),),
             signer_name=directive.signer_name,
         ),
+        second_signature=SignatureBlock.model_validate(directive.second_signature)
+        if directive.second_signature
+        else None,
         recipients=tuple(recipients),
         archive_line=directive.archive_line,
         urgency=directive.urgency,  # type: ignore[arg-type]
         secrecy=directive.secrecy,  # type: ignore[arg-type]
         verification_url=None if is_draft else verification_url(settings, directive),
         is_draft=is_draft,
+        doc_type=directive.doc_type,
+        annexes=tuple(directive.annexes or ()),  # type: ignore[arg-type]
     )
 
 
