@@ -140,7 +140,7 @@ async def test_what_decree_30_forbids_is_refused_naming_the_rule(
     unnumbered = decision(letter)
     del unnumbered["body"][3]["number"]
     errors = await _refused(api, actors, unnumbered)
-    assert [(e["rule"], e["location"]) for e in errors] == [("nd30.article.number-required", ["body", 3])]
+    assert [(e["rule"], e["location"]) for e in errors] == [("nd30.article.number-required", ["body", "body", 3])]
 
     bad_points = decision(letter)
     bad_points["body"][4]["clauses"][0]["points"][1]["letter"] = "c"

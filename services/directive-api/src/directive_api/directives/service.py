@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -219,15 +220,9 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
     return directive
 
 
-def check_decree_rules(directive: Directive) -> None:
-    """Refuse content that Decree 30 forbids for the document's type (a QĐ without căn cứ, a công văn
-    without V/v, an article without number …), naming each rule broken.
-
-    Raises:
-        DocumentRuleError: With one ``errors`` entry per rule: ``rule``, ``location``, ``message``.
-    """
-    second = directive.second_signature
-    view = DocumentView(
+def _rules_view(directive: Directive, second: dict[str, Any] | None) -> DocumentView:
+    """The document as the rules see it (no directory look-ups: names do not matter to them)."""
+    return DocumentView(
         issuer_name=directive.issuer_code,
         notation=directive.issuer_notation,
         place=directive.place_name,
@@ -243,13 +238,30 @@ def check_decree_rules(directive: Directive) -> None:
         doc_type=directive.doc_type,
         annexes=tuple(directive.annexes or ()),  # type: ignore[arg-type]
     )
+
+
+def check_decree_rules(directive: Directive) -> None:
+    """Refuse content that Decree 30 forbids for the document's type (a QĐ without căn cứ, a công văn
+    without V/v, an article without number …), naming each rule broken.
+
+    Raises:
+        DocumentRuleError: With one ``errors`` entry per rule: ``rule``, ``location``, ``message``.
+    """
+    second = directive.second_signature
+    try:
+        view = _rules_view(directive, second)
+    except ValidationError as exc:  # the request schema admits what the renderer's model refuses
+        raise DocumentRuleError(
+            "the content cannot be laid out as a Decree 30 document",
+            errors=[{"location": ["body", *e["loc"]], "message": e["msg"]} for e in exc.errors()],
+        ) from None
     violations = check_document(view)
     if violations:
         raise DocumentRuleError(
             "; ".join(v.message for v in violations),
             errors=[
                 {
-                    "location": ["body", *v.location] if v.location[:1] != ("body",) else list(v.location),
+                    "location": ["body", *v.location],
                     "rule": v.rule,
                     "message": v.message,
                 }
