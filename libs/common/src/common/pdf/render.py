@@ -11,6 +11,7 @@ import asyncio
 import functools
 import gc
 import importlib
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -188,8 +189,9 @@ def _file_size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
 
 
-_BLANK = "\u2002" * 5
-"""The room left for a number or a day in an annex's reference line (filled by hand on paper)."""
+_BLANK = "\u00a0" * 8
+"""The room left for a number or a day in an annex's reference line (filled by hand on paper): no-break
+spaces, so that a line never ends on a blank (a centred line would lean left)."""
 
 
 def _annex_reference(view: DocumentView, annex: Annex) -> str:
@@ -383,6 +385,7 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
             date_text=date_text,
             qr=lambda url, label: qr_svg(url, size_mm=QR_SIZE_MM, title=label),
             annex_reference=functools.partial(_annex_reference, view),
+            leading_authority=list(itertools.takewhile(lambda block: block.kind == "authority", view.body)),
             appendix_count=sum(1 for annex in view.annexes if annex.kind == "appendix"),
             verification_qr=verification_qr,
             verification_text=verification_text or "",
