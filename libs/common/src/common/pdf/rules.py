@@ -175,7 +175,7 @@ def _is_collective(authority: str) -> bool:
 def _check_signature(signature: SignatureBlock, where: str) -> Iterator[RuleViolation]:
     first = signature.authority_lines[0].split()[0].upper()
     prefix = _prefix(signature)
-    if prefix is None and first.endswith(".") and len(first) <= 5 and first.rstrip(".").isalpha():
+    if prefix is None and first.endswith(".") and len(first) <= 5 and first.replace(".", "").isalpha():
         yield RuleViolation(
             "nd30.signature.prefix",
             f"{first!r} is not a signing authority of Decree 30 Art. 13 (one of {', '.join(AUTHORITY_PREFIXES)})",
