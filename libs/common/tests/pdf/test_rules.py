@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pdfplumber
 import pytest
 from doc_type_fixtures import fixtures
 
+from common.pdf.dev_pki import DevPki
 from common.pdf.model import (
     Annex,
     Article,
@@ -24,6 +28,8 @@ from common.pdf.model import (
 )
 from common.pdf.render import render_pdf
 from common.pdf.rules import check_document
+from common.pdf.signing import fill_and_seal, sign_as_signer
+from common.pdf.verify import verify_pdf
 
 FIXTURES = fixtures()
 
@@ -182,3 +188,44 @@ def test_annex_pages_are_numbered_from_one_without_a_number_on_their_first_page(
     assert numbers[first_annex] == "" and numbers[first_annex + 1] == "2"  # annex I: 1 (unprinted), 2 …
     assert numbers[-1] == ""  # annex II starts again at 1
     assert labels[-1].startswith("Phụ lục II")
+
+
+def _attachment_pdf() -> bytes:
+    """A small, real PDF to attach (a one-page report)."""
+    return render_pdf(FIXTURES["BC"]).pdf
+
+
+def test_attachments_are_embedded_inside_both_signatures(dev_pki: DevPki, tmp_path: Path) -> None:
+    data = _attachment_pdf()
+    digest = hashlib.sha256(data).hexdigest()
+    view = _changed(
+        "CV", attachments=(Attachment(name="bao-cao-quy-iv.pdf", sha256=digest, size=len(data)),), annexes=()
+    )
+    rendered = render_pdf(view, for_signing=True, attachment_files={digest: data})
+    signed = sign_as_signer(rendered, dev_pki.load_signer(), signature_image=dev_pki.signature_png)
+    sealed = fill_and_seal(
+        signed,
+        dev_pki.load_seal(),
+        seal_image=dev_pki.seal_png,
+        number_text="05/VPUB-TTĐH",
+        date_text="Cần Thơ, ngày 27 tháng 11 năm 2025",
+    )
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    listing = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert listing.splitlines()[1:] == ["1: bao-cao-quy-iv.pdf"]
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(tmp_path / "out.pdf"), str(path)], check=True)
+    assert (tmp_path / "out.pdf").read_bytes() == data
+    report = verify_pdf(sealed, [dev_pki.root_certificate()])
+    assert len(report.signatures) == 2 and not report.altered
+    assert all(s.intact and s.valid for s in report.signatures)
+    assert report.signatures[0].modification == "form_filling"  # the embedded file was already signed
+
+
+def test_an_attachment_whose_file_differs_from_its_hash_is_refused() -> None:
+    data = _attachment_pdf()
+    view = _changed("CV", attachments=(Attachment(name="a.pdf", sha256="0" * 64, size=len(data)),))
+    with pytest.raises(ValueError, match="differs from its listed hash"):
+        render_pdf(view, attachment_files={"0" * 64: data})
+    with pytest.raises(ValueError, match="missing"):
+        render_pdf(view, attachment_files={})

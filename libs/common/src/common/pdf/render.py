@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import hashlib
 import importlib
 import itertools
 import multiprocessing
@@ -17,6 +18,7 @@ import multiprocessing.connection
 import os
 import re
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 import jinja2
 import markupsafe
 import uharfbuzz  # type: ignore[import-untyped]
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
@@ -438,7 +440,20 @@ def _signature_boxes(sig_area: FieldBox) -> tuple[FieldBox, FieldBox]:
     return signature, seal
 
 
-def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
+def _embedded(view: DocumentView, files: Mapping[str, bytes]) -> list[Attachment]:
+    """The listed attachments as PDF embedded files, each checked against the hash the list prints."""
+    embedded = []
+    for item in view.attachments:
+        data = files.get(item.sha256)
+        if data is None or hashlib.sha256(data).hexdigest() != item.sha256 or len(data) != item.size:
+            raise ValueError(f"the file of attachment {item.name!r} is missing or differs from its listed hash")
+        embedded.append(Attachment(string=data, name=item.name, description=f"SHA-256 {item.sha256}"))
+    return embedded
+
+
+def render_pdf(
+    view: DocumentView, *, for_signing: bool = False, attachment_files: Mapping[str, bytes] | None = None
+) -> RenderedPdf:
     """Render a document to an unsigned PDF (A4, Decree 30 layout, fonts embedded).
 
     A document without a number or issue date shows the blank, reserved line (``Số:      /VPUB-TTĐH``,
@@ -450,10 +465,16 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     Args:
         view: The document.
         for_signing: Render the final layout that the signer signs (see above).
+        attachment_files: The files of ``view.attachments`` by SHA-256, to embed in the PDF (inside
+            what both signatures cover); None lists them without embedding (previews, reports).
 
     Returns:
         The PDF and the boxes reserved in it, in PDF points.
+
+    Raises:
+        ValueError: A listed attachment's file is missing or does not match its hash and size.
     """
+    embedded = _embedded(view, attachment_files) if attachment_files is not None else []
     font_config, css = _weasy_resources()
     html = HTML(
         string=render_html(view, for_signing=for_signing),
@@ -469,7 +490,7 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     # catalogue entry of some 100 values that nothing links to and every reader of the file parses).
     for page in document.pages:
         page.anchors.clear()
-    pdf = document.write_pdf()
+    pdf = document.write_pdf(attachments=embedded)
     assert isinstance(pdf, bytes)
     return RenderedPdf(
         pdf=pdf,
@@ -568,7 +589,11 @@ class _DefaultExecutor:
 
 
 async def render_pdf_async(
-    view: DocumentView, executor: Executor | None = None, *, for_signing: bool = False
+    view: DocumentView,
+    executor: Executor | None = None,
+    *,
+    for_signing: bool = False,
+    attachment_files: Mapping[str, bytes] | None = None,
 ) -> RenderedPdf:
     """Render a document in a worker process, without blocking the event loop.
 
@@ -577,12 +602,13 @@ async def render_pdf_async(
         executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
             pool of one spawned process per core, created on first use.
         for_signing: As for :func:`render_pdf`.
+        attachment_files: As for :func:`render_pdf`.
 
     Returns:
         Same as :func:`render_pdf`.
     """
     loop = asyncio.get_running_loop()
-    job = functools.partial(render_pdf, view, for_signing=for_signing)
+    job = functools.partial(render_pdf, view, for_signing=for_signing, attachment_files=attachment_files)
     return await loop.run_in_executor(executor or _DefaultExecutor.get(), job)
 
 
