@@ -183,3 +183,92 @@ async def test_plain_paragraph_letters_still_work(api: Api, letter: dict[str, An
     doc = await api.create(letter)
     assert {block["kind"] for block in doc["body"]} == {"paragraph", "heading", "qr"}
     assert doc["annexes"] == [] and doc["second_signature"] is None
+
+
+def _report_pdf() -> bytes:
+    """A real PDF to attach: a one-page report rendered by the same toolkit."""
+    from doc_type_fixtures import fixtures
+
+    from common.pdf.render import render_pdf
+
+    return render_pdf(fixtures()["BC"]).pdf
+
+
+async def test_an_attached_pdf_is_hashed_listed_and_embedded_in_the_issued_pdf(
+    api: Api, actors: Actors, letter: dict[str, Any], tmp_path: Path
+) -> None:
+    import hashlib
+
+    data = _report_pdf()
+    doc = await api.create(letter)
+    url = f"/v1/directives/{doc['id']}/attachments"
+    pdf_headers = {**actors.drafter, "Content-Type": "application/pdf"}
+    stale = await api.client.post(
+        url, content=data, params={"name": "x.pdf"}, headers={**pdf_headers, "If-Match": '"9"'}
+    )
+    assert stale.status_code == 412
+    not_pdf = await api.client.post(url, content=b"hello", headers={**pdf_headers, "If-Match": doc["etag"]})
+    assert not_pdf.status_code == 415
+    broken = await api.client.post(url, content=b"%PDF-1.7\n%%EOF\n", headers={**pdf_headers, "If-Match": doc["etag"]})
+    assert broken.status_code == 422
+    path_name = await api.client.post(
+        url, content=data, params={"name": "../etc/passwd"}, headers={**pdf_headers, "If-Match": doc["etag"]}
+    )
+    assert path_name.status_code == 422
+    unit_officer = await api.client.post(
+        url,
+        content=data,
+        headers={**actors.unit_officer("X31299"), "Content-Type": "application/pdf", "If-Match": doc["etag"]},
+    )
+    assert unit_officer.status_code in (403, 404)
+    assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]  # nothing changed
+
+    added = await api.client.post(
+        url, content=data, params={"name": "Báo cáo quý IV.pdf"}, headers={**pdf_headers, "If-Match": doc["etag"]}
+    )
+    assert added.status_code == 201, added.text
+    doc = added.json()
+    digest = hashlib.sha256(data).hexdigest()
+    assert doc["attachments"] == [{"name": "Báo cáo quý IV.pdf", "sha256": digest, "size": len(data)}]
+    assert added.headers["etag"] == doc["etag"]
+    again = await api.client.post(url, content=data, headers={**pdf_headers, "If-Match": doc["etag"]})
+    assert again.status_code == 409
+
+    doc = await api.advance(await api.advance(doc, "submit", actors.drafter), "approve", actors.signer)
+    issued = await api.advance(doc, "issue", actors.clerk)
+    response = await api.client.get(f"/v1/directives/{issued['id']}/pdf", headers=actors.monitor)
+    path = tmp_path / "issued.pdf"
+    path.write_bytes(response.content)
+    listing = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert listing.splitlines()[1:] == ["1: Báo cáo quý IV.pdf"]
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(tmp_path / "out.pdf"), str(path)], check=True)
+    assert (tmp_path / "out.pdf").read_bytes() == data
+    text = " ".join(
+        subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "Tài liệu kèm theo: 1. Báo cáo quý IV.pdf" in text and digest in text.replace(" ", "")
+    verdict = await api.client.post(
+        "/v1/verify", content=response.content, headers={**actors.monitor, "Content-Type": "application/pdf"}
+    )
+    assert verdict.json()["verdict"] == "valid"
+
+
+async def test_an_edit_keeps_or_drops_attachments(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
+    doc = await api.create(letter)
+    added = await api.client.post(
+        f"/v1/directives/{doc['id']}/attachments",
+        content=_report_pdf(),
+        headers={**actors.drafter, "Content-Type": "application/pdf", "If-Match": doc["etag"]},
+    )
+    doc = added.json()
+    assert doc["attachments"][0]["name"] == "tai-lieu-kem-theo-1.pdf"
+    unknown = await api.client.patch(
+        f"/v1/directives/{doc['id']}",
+        json={"attachments": [{"sha256": "0" * 64}]},
+        headers={**actors.drafter, "If-Match": doc["etag"]},
+    )
+    assert unknown.status_code == 422
+    dropped = await api.client.patch(
+        f"/v1/directives/{doc['id']}", json={"attachments": []}, headers={**actors.drafter, "If-Match": doc["etag"]}
+    )
+    assert dropped.status_code == 200 and dropped.json()["attachments"] == []

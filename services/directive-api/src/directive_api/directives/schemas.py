@@ -222,6 +222,9 @@ class DirectiveUpdate(StrictModel):
     body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)] | None = None
     annexes: Annotated[list[Annex], Field(max_length=20)] | None = None
     second_signature: SecondSignature | None = None
+    attachments: Annotated[list[AttachmentRef], Field(max_length=20)] | None = None
+    """The uploaded attachments to keep, in the order to list them (upload with
+    ``POST /v1/directives/{id}/attachments``)."""
     signer_id: Code | None = None
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] | None = None
     archive_line: ArchiveLine | None = None
@@ -231,6 +234,20 @@ class DirectiveUpdate(StrictModel):
     drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
     copies: Annotated[int, Field(ge=1, le=9999)] | None = None
     drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
+
+
+class AttachmentRef(StrictModel):
+    """An attachment already uploaded to the document, by its SHA-256."""
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class AttachmentRead(BaseModel):
+    """A PDF travelling with the document (tài liệu kèm theo)."""
+
+    name: str
+    sha256: str
+    size: int
 
 
 class RecordsFileRef(StrictModel):
@@ -270,6 +287,7 @@ class DirectiveRead(BaseModel):
     body: list[dict[str, Any]]
     annexes: list[dict[str, Any]] = Field(default_factory=list)
     second_signature: dict[str, Any] | None = None
+    attachments: list[AttachmentRead] = Field(default_factory=list)
     signer_id: str
     signer_name: str
     signature_title_lines: list[str]

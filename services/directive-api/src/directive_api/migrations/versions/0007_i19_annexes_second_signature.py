@@ -1,5 +1,5 @@
-"""a document's annexes (phụ lục, attached quy chế/quy định) and a second signer's block (biên bản,
-giấy ủy quyền)
+"""a document's annexes (phụ lục, attached quy chế/quy định), a second signer's block (biên bản,
+giấy ủy quyền) and its attachments (tài liệu kèm theo: name, SHA-256, size of each uploaded PDF)
 
 Revision ID: 0007_i19
 Revises: 0006
@@ -24,9 +24,11 @@ def upgrade() -> None:
     with op.batch_alter_table("directives", schema=None) as batch_op:
         batch_op.add_column(sa.Column("annexes", _JSON, nullable=True))
         batch_op.add_column(sa.Column("second_signature", _JSON, nullable=True))
+        batch_op.add_column(sa.Column("attachments", _JSON, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("directives", schema=None) as batch_op:
+        batch_op.drop_column("attachments")
         batch_op.drop_column("second_signature")
         batch_op.drop_column("annexes")
