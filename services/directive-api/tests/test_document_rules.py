@@ -14,6 +14,8 @@ from typing import Any
 
 from directive_testing import Actors, Api
 
+from common.edxml import parse_document_package
+
 QD_BODY: list[dict[str, Any]] = [
     {"kind": "authority", "text": "CHÁNH VĂN PHÒNG ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"},
     {
@@ -251,6 +253,12 @@ async def test_an_attached_pdf_is_hashed_listed_and_embedded_in_the_issued_pdf(
         "/v1/verify", content=response.content, headers={**actors.monitor, "Content-Type": "application/pdf"}
     )
     assert verdict.json()["verdict"] == "valid"
+    # In edXML the attachment travels as a file of its own, after the signed document.
+    package = parse_document_package(
+        (await api.client.get(f"/v1/directives/{issued['id']}/edxml", headers=actors.clerk)).content
+    )
+    assert [(a.attachment_name, a.content) for a in package.attachments][1:] == [("Báo cáo quý IV.pdf", data)]
+    assert package.attachments[0].content == response.content
 
 
 async def test_an_edit_keeps_or_drops_attachments(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
