@@ -36,6 +36,56 @@ def build_seed_view() -> DocumentView:
     return build()
 
 
+TYPE_FIXTURES = ROOT / "libs" / "common" / "tests" / "pdf" / "doc_type_fixtures.py"
+
+
+def build_decision_view() -> DocumentView:
+    """A ten-page quyết định: the QĐ fixture of common.pdf's tests with 30 more articles, a 20-row
+    table in the body and an appendix (its members' table), in the final layout."""
+    from common.pdf.model import Article, Clause, Table
+
+    spec = importlib.util.spec_from_file_location("_bench_type_fixtures", TYPE_FIXTURES)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    decision: DocumentView = module.fixtures()["QĐ"]
+    head = decision.body[:4]  # authority line, căn cứ, QUYẾT ĐỊNH:, Điều 1.
+    clause = (
+        "Các cơ quan, đơn vị chủ động rà soát, cập nhật thông tin, bảo đảm kịp thời, chính xác, đúng quy "
+        "định; phân công cán bộ theo dõi, tổng hợp và báo cáo kết quả thực hiện về Văn phòng Ủy ban nhân "
+        "dân thành phố để tổng hợp, báo cáo Chủ tịch Ủy ban nhân dân thành phố."
+    )
+    articles = tuple(
+        Article(
+            number=number,
+            title=f"Nhiệm vụ thứ {number - 1}",
+            clauses=tuple(Clause(number=i, text=clause) for i in range(1, 4)),
+        )
+        for number in range(2, 24)
+    )
+    table = Table(
+        columns=("STT", "Nhiệm vụ", "Cơ quan chủ trì", "Thời hạn"),
+        rows=tuple(
+            (
+                str(i),
+                f"Triển khai nội dung số {i} của Kế hoạch truyền thông",
+                "Sở Văn hóa, Thể thao và Du lịch",
+                "Quý IV",
+            )
+            for i in range(1, 21)
+        ),
+        widths=(1, 6, 4, 2),
+    )
+    last = Article(number=24, text="Quyết định này có hiệu lực kể từ ngày ký./.")
+    return decision.model_copy(
+        update={
+            "body": (*head, *articles[:11], table, *articles[11:], last),
+            "verification_url": decision.verification_url,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class Issued:
     """The issued seed letter."""

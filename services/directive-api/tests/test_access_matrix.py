@@ -57,6 +57,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", D + "/archive"): {"clerk"},
     ("POST", D + "/recall"): {"clerk", "signer"},
     ("POST", D + "/replace"): {"clerk"},
+    ("POST", D + "/attachments"): {"drafter", "integration"},
     ("GET", D + "/history"): AUTHENTICATED,
     ("GET", D + "/pdf"): AUTHENTICATED,
     ("GET", D + "/recipients"): AUTHENTICATED,  # a unit officer sees only its own delivery
@@ -87,6 +88,10 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", D): {"json": {"subject": "không được đổi"}, "headers": STALE},
     ("POST", "/v1/webhook-subscriptions"): {"json": {"url": "ftp://x", "event_types": ["*"]}},
     ("POST", "/v1/verify"): {"content": b"%PDF-1.7\n%%EOF\n", "headers": {"Content-Type": "application/pdf"}},
+    ("POST", D + "/attachments"): {
+        "content": b"%PDF-1.7\n%%EOF\n",
+        "headers": {**STALE, "Content-Type": "application/pdf"},
+    },
     ("POST", "/v1/edxml/status"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
     ("POST", "/v1/edxml/inbox"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
     ("POST", "/v1/inbox/events"): {"json": {"type": "x"}},

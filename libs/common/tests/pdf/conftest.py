@@ -16,7 +16,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.timestamps import TimeStamper
 
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
-from common.pdf.model import DocumentView, Heading, ListItem, Paragraph, QrBlock, SignatureBlock
+from common.pdf.model import DocumentView, Heading, Paragraph, QrBlock, SignatureBlock
 from common.pdf.render import RenderedPdf, render_pdf
 from common.pdf.signing import fill_and_seal, sign_as_signer
 from common.pdf.text import format_date_line, format_number
@@ -67,17 +67,17 @@ def build_seed_view(**changes: object) -> DocumentView:
                     "hành trên các nền tảng mạng xã hội:"
                 )
             ),
-            ListItem(
-                text=(
+            QrBlock(
+                label=(
                     "Mạng xã hội Facebook có tên Cổng Thông tin điện tử Cần Thơ, địa chỉ: "
                     f"{FACEBOOK_URL}; Mã QR truy cập trang thông tin:"
-                )
+                ),
+                url=FACEBOOK_URL,
             ),
-            QrBlock(label="Facebook: Cổng Thông tin điện tử Cần Thơ", url=FACEBOOK_URL),
-            ListItem(
-                text=(f"Zalo OA có tên là Cổng TTĐT Cần Thơ, địa chỉ: {ZALO_URL}; Mã QR truy cập trang thông tin:")
+            QrBlock(
+                label=f"Zalo OA có tên là Cổng TTĐT Cần Thơ, địa chỉ: {ZALO_URL}; Mã QR truy cập trang thông tin:",
+                url=ZALO_URL,
             ),
-            QrBlock(label="Zalo OA: Cổng TTĐT Cần Thơ", url=ZALO_URL),
             Paragraph(
                 text=(
                     "Đề nghị cán bộ, công chức, viên chức, người lao động, hội viên, đoàn viên, thanh niên, "

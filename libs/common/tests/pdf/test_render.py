@@ -28,7 +28,7 @@ from common.pdf.render import RenderedPdf, render_pdf, render_pdf_async
 SignedLetter = Any  # conftest.SignedLetter (conftest modules are not importable)
 MM = 72 / 25.4
 PAGE_W, PAGE_H = 210 * MM, 297 * MM
-LEFT, RIGHT, TOP, BOTTOM = 30 * MM, PAGE_W - 15 * MM, 20 * MM, PAGE_H - 20 * MM
+LEFT, RIGHT, TOP, BOTTOM = 30 * MM, PAGE_W - 16 * MM, 20 * MM, PAGE_H - 20 * MM
 DESCENT = 0.216  # Liberation Serif descent, em (pdfminer puts a glyph's bottom this far below the baseline)
 
 
@@ -352,10 +352,50 @@ def test_other_types_marks_and_draft(seed_view: Callable[..., DocumentView], tmp
 
 def test_qr_blocks_are_vector_graphics(rendered: RenderedPdf, pages: list[Any]) -> None:
     assert not any(page.images for page in pages)
-    label = find(pages[0], "Facebook: Cổng Thông tin điện tử Cần Thơ")
-    assert label.italic and label.centre == pytest.approx((LEFT + RIGHT) / 2, abs=1)
-    modules = [r for r in pages[0].rects if r["bottom"] < label.top and r["top"] > label.top - 100]
+    caption = find(pages[0], "- Mạng xã hội Facebook có tên")
+    modules = [r for r in pages[0].rects if r["top"] > caption.bottom and r["bottom"] < caption.bottom + 120]
     assert len(modules) > 100
+
+
+def _decode_region(pdf: bytes, page: int, top: float, bottom: float, tmp_path: Path) -> list[str]:
+    """zbarimg over one horizontal band of a page (PDF points from the top)."""
+    dpi = 150
+    png = tmp_path / f"band-{page}-{round(top)}"
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", "-f", str(page), "-l", str(page), "-", str(png)],
+        input=pdf,
+        check=True,
+    )
+    scale = dpi / 72
+    with Image.open(f"{png}.png") as image:
+        image.crop((0, round(top * scale), image.width, round(bottom * scale))).save(f"{png}-band.png")
+    out = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", f"{png}-band.png"],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.split()
+
+
+def test_each_qr_code_follows_its_channel_line(rendered: RenderedPdf, pages: list[Any], tmp_path: Path) -> None:
+    """As in the original: the channel line (a ``- `` body list item ending with a colon), then its code."""
+    page = pages[0]
+    facebook = find(page, "- Mạng xã hội Facebook có tên")
+    zalo = find(page, "- Zalo OA có tên là")
+    for caption in (facebook, zalo):
+        assert caption.size == pytest.approx(14) and not caption.italic and not caption.bold
+        assert caption.x0 == pytest.approx(LEFT + 1.27 / 2.54 * 72, abs=0.5)  # a body list item
+    lines = (page.extract_text() or "").splitlines()
+    assert any(line.endswith("Mã QR truy cập trang thông tin:") for line in lines)
+    assert _decode_region(rendered.pdf, 1, facebook.top, zalo.top, tmp_path) == [
+        "https://www.facebook.com/congthongtincantho"
+    ]
+    assert _decode_region(rendered.pdf, 1, zalo.top, BOTTOM, tmp_path) == ["https://zalo.me/3460461954401350861"]
+    # The code is centred under its line.
+    modules = [r for r in page.rects if r["top"] > zalo.bottom and r["width"] < 5]
+    assert (min(r["x0"] for r in modules) + max(r["x1"] for r in modules)) / 2 == pytest.approx(
+        (LEFT + RIGHT) / 2, abs=2
+    )
 
 
 async def test_async_render_runs_in_a_worker_process(seed_view: Callable[..., DocumentView]) -> None:

@@ -7,6 +7,7 @@ zbarimg for the QR codes, pdftoppm + Pillow for the images.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import io
 import re
 import subprocess
@@ -111,6 +112,64 @@ def test_pdftotext_shows_every_line_of_the_seed_letter_in_order(sealed_path: Pat
     right = [cell for line in lines[closing_row:] for start, cell in _cells(line) if start >= closing_split - 5]
     assert left[: signature_start - closing_start] == seed[closing_start:signature_start]
     assert right[:3] == seed[signature_start:] == ["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG", "Lê Xuân Hoa"]
+
+
+def _reading_lines(path: Path) -> list[str]:
+    """The issued letter as logical lines, in reading order (pdftotext -layout, columns split).
+
+    The header and closing blocks are read column by column; in the body a line that starts indented
+    (first-line indent, list items, headings, Kính gửi) opens a new line, and a line flush with the
+    margin continues the one before, as the seed text writes a paragraph on one line.
+    """
+    pages = _layout_pages(path)
+    rows = pages[0] + [row for page in pages[1:] for row in page[1:]]  # without the page numbers
+    number_row = next(i for i, row in enumerate(rows) if "Số:" in row)
+    greeting_row = next(i for i, row in enumerate(rows) if "Kính gửi:" in row)
+    closing_row = next(i for i, row in enumerate(rows) if "Nơi nhận:" in row)
+    split = rows[0].index("CỘNG HÒA")
+    header = [(start, cell) for row in rows[:number_row] for start, cell in _cells(row)]
+    lines = [cell for start, cell in header if start < split] + [cell for start, cell in header if start >= split]
+    lines += [cell for _, cell in _cells(rows[number_row])]
+    lines += [row.strip() for row in rows[number_row + 1 : greeting_row] if row.strip()]
+    for row in rows[greeting_row:closing_row]:
+        if not row.strip():
+            continue
+        if row.startswith("   ") or not lines:
+            lines.append(row.strip())
+        elif "://" in lines[-1].split()[-1] and (lines[-1][-1] in "/?&" or row.startswith(".")):
+            lines[-1] += row.strip()  # a URL broken where a URL may break: no space was there
+        else:
+            lines[-1] += " " + row.strip()
+    closing_split = rows[closing_row].index("KT.")
+    closing = [(start, cell) for row in rows[closing_row:] for start, cell in _cells(row)]
+    lines += [cell for start, cell in closing if start < closing_split - 5]
+    lines += [cell for start, cell in closing if start >= closing_split - 5]
+    return lines
+
+
+def test_the_issued_letter_reads_line_for_line_as_the_original(sealed_path: Path, signed_letter: SignedLetter) -> None:
+    """The seed text, line by line, with the QR order and dashes of the original; the only
+    additions are the header (an image in the seed) and the verification caption."""
+    seed = [
+        "Số: 01/VPUB-TTĐH"
+        if line == "Số: /VPUB-TTĐH"
+        else line.replace("ngày tháng 11 năm 2025", "ngày 27 tháng 11 năm 2026")
+        for line in _seed_lines()
+    ]
+    signature_start = seed.index("KT. CHÁNH VĂN PHÒNG")
+    expected = [
+        "UBND THÀNH PHỐ CẦN THƠ",
+        "VĂN PHÒNG",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        *seed[:signature_start],
+        "Kiểm tra tính xác thực của văn bản: quét mã QR hoặc truy cập địa chỉ",
+        signed_letter.view.verification_url,
+        *seed[signature_start:],
+    ]
+    actual = _reading_lines(sealed_path)
+    diff = "\n".join(difflib.unified_diff(expected, actual, "original", "issued", lineterm=""))
+    assert actual == expected, diff
 
 
 def test_only_embedded_fonts(sealed_path: Path) -> None:
@@ -230,12 +289,67 @@ def test_verify_pdf_reports_form_filling_then_a_covering_seal(signed_letter: Sig
 def test_fields_hold_the_number_and_date_values(signed_letter: SignedLetter) -> None:
     reader = PdfFileReader(io.BytesIO(signed_letter.sealed))
     fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in reader.root["/AcroForm"]["/Fields"]}
-    assert str(fields[FIELD_NUMBER]["/V"]) == "01/VPUB-TTĐH"
+    # The value is the line the appearance shows.
+    assert str(fields[FIELD_NUMBER]["/V"]) == "Số: 01/VPUB-TTĐH"
     assert str(fields[FIELD_DATE]["/V"]) == "Cần Thơ, ngày 27 tháng 11 năm 2026"
     assert int(fields[FIELD_NUMBER]["/Ff"]) & 1 and int(fields[FIELD_DATE]["/Ff"]) & 1  # read-only
     signed_reader = PdfFileReader(io.BytesIO(signed_letter.signed))
     perms = signed_reader.root["/Perms"]["/DocMDP"].get_object()
     assert perms["/Reference"][0]["/TransformParams"]["/P"] == 2  # certification: form filling allowed
+
+
+def _shown_text(path: Path, field: Any) -> str:
+    """The text pdftotext finds inside a field's rectangle (what a reader sees there)."""
+    page_height = 297 * 72 / 25.4
+    x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
+    out = subprocess.run(
+        [
+            "pdftotext",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-x",
+            str(round(x1)),
+            "-y",
+            str(round(page_height - y2)),
+            "-W",
+            str(round(x2 - x1) + 1),
+            "-H",
+            str(round(y2 - y1) + 1),
+            str(path),
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return " ".join(out.stdout.split())
+
+
+def test_fields_default_appearance_is_the_embedded_times_metric_font(
+    signed_letter: SignedLetter, sealed_path: Path
+) -> None:
+    """A viewer that regenerates the appearance from /V and /DA draws the same line, in the same face."""
+    for pdf, stage in ((signed_letter.signed, "signed"), (signed_letter.sealed, "sealed")):
+        reader = PdfFileReader(io.BytesIO(pdf))
+        acroform = reader.root["/AcroForm"]
+        assert "Helv" not in str(acroform["/DA"]) and str(acroform["/DA"]).endswith(" Tf 0 g")
+        fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in acroform["/Fields"]}
+        fonts = acroform["/DR"]["/Font"]
+        for name, size, face in ((FIELD_NUMBER, 13, "Regular"), (FIELD_DATE, 14, "Italic")):
+            font_name, font_size, operator, *_ = str(fields[name]["/DA"]).split()
+            assert (font_size, operator) == (str(size), "Tf"), stage
+            font = fonts[font_name]
+            assert "LiberationSerif" in str(font["/BaseFont"]), stage
+            assert ("Italic" in str(font["/BaseFont"])) == (face == "Italic"), stage
+            descriptor = font["/DescendantFonts"][0]["/FontDescriptor"]
+            assert "/FontFile2" in descriptor, stage  # embedded
+            assert "/ToUnicode" in font
+    sealed = PdfFileReader(io.BytesIO(signed_letter.sealed))
+    fields = {str(ref.get_object()["/T"]): ref.get_object() for ref in sealed.root["/AcroForm"]["/Fields"]}
+    for name in (FIELD_NUMBER, FIELD_DATE):
+        assert _shown_text(sealed_path, fields[name]) == str(fields[name]["/V"])  # value == appearance
 
 
 def test_signature_and_seal_images_are_placed_as_decreed(signed_letter: SignedLetter, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "FieldBox",
     "add_text_field",
     "date_style",
+    "default_appearance",
     "number_style",
 ]
 
@@ -167,6 +168,13 @@ def add_text_field(writer: Any, name: str, box: FieldBox, placeholder: str, styl
         box=layout.BoxConstraints(width=box.width, height=box.height),
     )
     content.apply_appearance(widget)
+    # The appearance's font (an embedded Liberation Serif subset holding the blank line's glyphs and
+    # the ten digits, so every glyph of the filled line too) becomes the field's default-appearance
+    # font: a viewer that regenerates the appearance from the value draws it in the same face and
+    # size, never in Helvetica.
+    font_name = _DA_FONT_NAMES[name]
+    font_ref = _appearance_font(widget)
+    widget[pdf_name("/DA")] = generic.TextStringObject(default_appearance(name))
     widget_ref = writer.add_object(widget)
 
     annots = page.get("/Annots")
@@ -180,19 +188,33 @@ def add_text_field(writer: Any, name: str, box: FieldBox, placeholder: str, styl
 
     acroform = _ensure_acroform(writer)
     acroform["/Fields"].append(widget_ref)
-    # Inheritable default appearance, so that empty text fields conform; every field carries its own
-    # appearance stream, so this font is never used to draw anything.
-    acroform[pdf_name("/DA")] = generic.TextStringObject("/Helv 0 Tf 0 g")
-    if "/DR" not in acroform:
-        helvetica = _Dictionary(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Helvetica"),
-                pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
-            }
-        )
-        acroform[pdf_name("/DR")] = _Dictionary(
-            {pdf_name("/Font"): _Dictionary({pdf_name("/Helv"): writer.add_object(helvetica)})}
-        )
+    resources = acroform.get("/DR")
+    if resources is None:
+        resources = _Dictionary({pdf_name("/Font"): _Dictionary()})
+        acroform[pdf_name("/DR")] = resources
+    resources = resources.get_object()
+    resources["/Font"].get_object()[pdf_name(font_name)] = font_ref
+    # The document-wide default (inherited by any text field without its own): the number's font.
+    acroform[pdf_name("/DA")] = generic.TextStringObject(default_appearance(FIELD_NUMBER))
     writer.update_container(acroform)
+
+
+_DA_FONT_NAMES = {FIELD_NUMBER: "/LiberationSerif", FIELD_DATE: "/LiberationSerifItalic"}
+_DA_FONT_SIZES = {FIELD_NUMBER: NUMBER_FONT_SIZE, FIELD_DATE: DATE_FONT_SIZE}
+
+
+def default_appearance(name: str) -> str:
+    """The ``/DA`` string of the number or date field, e.g. ``/LiberationSerif 13 Tf 0 g``.
+
+    The font name refers to the AcroForm's ``/DR``, where the field's embedded Liberation Serif
+    subset is registered when the field is created.
+    """
+    return f"{_DA_FONT_NAMES[name]} {_DA_FONT_SIZES[name]} Tf 0 g"
+
+
+def _appearance_font(widget: Any) -> Any:
+    """The (indirect) font of a widget's normal appearance stream, as pyHanko wrote it."""
+    stream = widget["/AP"]["/N"]
+    fonts = stream.get_object()["/Resources"]["/Font"]
+    (font_ref,) = (fonts.raw_get(key) for key in fonts)
+    return font_ref

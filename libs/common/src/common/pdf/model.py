@@ -16,14 +16,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "Annex",
+    "Article",
+    "Attachment",
+    "Authority",
+    "Basis",
     "BodyBlock",
+    "Chapter",
+    "Clause",
     "DocumentView",
+    "Enactment",
     "Heading",
+    "ListBlock",
     "ListItem",
     "Paragraph",
+    "Part",
+    "Point",
     "QrBlock",
     "SecrecyLevel",
+    "Section",
     "SignatureBlock",
+    "Table",
     "UrgencyLevel",
     "nfc",
 ]
@@ -93,15 +106,191 @@ class ListItem(_Frozen):
 
 
 class QrBlock(_Frozen):
-    """A QR code (vector) for ``url``, centred, with ``label`` printed under it."""
+    """A QR code (vector) for ``url``, introduced by ``label``.
+
+    As in the Office's letters, the label is a ``- …`` list item of the body that ends with its
+    colon (``… Mã QR truy cập trang thông tin:``); the code follows it, centred. ``label`` is given
+    without the leading dash.
+    """
 
     kind: Literal["qr"] = "qr"
     label: str
     url: Annotated[str, Field(max_length=1000)]
 
+    @field_validator("label")
+    @classmethod
+    def _strip_dash(cls, value: str) -> str:
+        return value.removeprefix("- ").strip() or value
 
-BodyBlock = Annotated[Paragraph | Heading | ListItem | QrBlock, Field(discriminator="kind")]
+
+class Authority(_Frozen):
+    """The enacting authority line of a nghị quyết, quyết định or công điện, centred and bold.
+
+    ``CHỦ TỊCH ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ`` (a decision of the chairman: an individual
+    signs) or ``ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ`` (the collective decides: ``TM.`` signs). It is
+    data of the document, printed as given, so that it can later be filled from the signer's
+    directory entry for the issuer.
+    """
+
+    kind: Literal["authority"] = "authority"
+    text: str
+
+
+class Basis(_Frozen):
+    """The legal bases (căn cứ), italic; each ends with ``;`` and the last with ``.`` when printed."""
+
+    kind: Literal["basis"] = "basis"
+    items: Annotated[tuple[str, ...], Field(min_length=1, max_length=60)]
+
+
+class Enactment(_Frozen):
+    """The centred, bold enacting word: ``QUYẾT ĐỊNH:`` (``QUYẾT NGHỊ:`` for a nghị quyết)."""
+
+    kind: Literal["enactment"] = "enactment"
+    text: str = "QUYẾT ĐỊNH"
+
+    @field_validator("text")
+    @classmethod
+    def _strip_colon(cls, value: str) -> str:
+        return value.rstrip(":").strip().upper() or value
+
+
+class Point(_Frozen):
+    """A point (điểm) of a clause: ``a) …``."""
+
+    letter: Annotated[str, Field(pattern=r"^[a-zđ]$")] | None = None
+    text: str
+
+
+class Clause(_Frozen):
+    """A clause (khoản) of an article: ``1. …``, with its points."""
+
+    number: Annotated[int, Field(ge=1, le=999)] | None = None
+    text: str
+    points: Annotated[tuple[Point, ...], Field(max_length=60)] = ()
+
+
+class Article(_Frozen):
+    """An article (điều): ``Điều 1.`` in bold, its title in bold, then its text and clauses.
+
+    ``number`` is optional here only so that :func:`common.pdf.rules.check_document` can name the
+    rule a document without it breaks.
+    """
+
+    kind: Literal["article"] = "article"
+    number: Annotated[int, Field(ge=1, le=9999)] | None = None
+    title: str | None = None
+    text: str | None = None
+    clauses: Annotated[tuple[Clause, ...], Field(max_length=200)] = ()
+
+
+class Part(_Frozen):
+    """A part (phần): ``Phần I`` and its title, centred, bold."""
+
+    kind: Literal["part"] = "part"
+    number: Annotated[str, Field(pattern=r"^[IVXLC]+$")]
+    title: str
+
+
+class Chapter(_Frozen):
+    """A chapter (chương): ``Chương I`` and its upper-case title, centred, bold."""
+
+    kind: Literal["chapter"] = "chapter"
+    number: Annotated[str, Field(pattern=r"^[IVXLC]+$")]
+    title: str
+
+
+class Section(_Frozen):
+    """A section (mục) of a chapter: ``Mục 1. TITLE``, centred, bold."""
+
+    kind: Literal["section"] = "section"
+    number: Annotated[int, Field(ge=1, le=999)]
+    title: str
+
+
+class ListBlock(_Frozen):
+    """A list: ``numbered`` (``1.``), ``dash`` (``-``) or ``plus`` (``+``) items, as body paragraphs."""
+
+    kind: Literal["list"] = "list"
+    style: Literal["numbered", "dash", "plus"] = "dash"
+    items: Annotated[tuple[str, ...], Field(min_length=1, max_length=500)]
+
+
+class Table(_Frozen):
+    """A ruled table: a bold header row (repeated on every page it spans) and body rows.
+
+    Attributes:
+        columns: The header cells.
+        rows: The body rows, each with one cell per column.
+        widths: Relative column widths (any unit), or None for equal columns.
+        caption: An optional bold, centred title printed above the table.
+    """
+
+    kind: Literal["table"] = "table"
+    columns: Annotated[tuple[str, ...], Field(min_length=1, max_length=12)]
+    rows: Annotated[tuple[tuple[str, ...], ...], Field(max_length=2000)]
+    widths: tuple[Annotated[float, Field(gt=0)], ...] | None = None
+    caption: str | None = None
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Table:
+        width = len(self.columns)
+        if any(len(row) != width for row in self.rows) or (self.widths is not None and len(self.widths) != width):
+            raise ValueError(f"every row and the widths need {width} cells, one per column")
+        return self
+
+
+BodyBlock = Annotated[
+    Paragraph
+    | Heading
+    | ListItem
+    | QrBlock
+    | Authority
+    | Basis
+    | Enactment
+    | Article
+    | Part
+    | Chapter
+    | Section
+    | ListBlock
+    | Table,
+    Field(discriminator="kind"),
+]
 """One block of the document body (discriminated by ``kind``)."""
+
+
+class Annex(_Frozen):
+    """A document that travels inside the main one, on pages of its own (numbered from 1 again).
+
+    Attributes:
+        kind: ``appendix`` (phụ lục: ``Phụ lục I`` then its title) or ``regulation`` (a quy chế or
+            quy định issued by the decision: its type name, then its title).
+        type_name: For a regulation, ``QUY CHẾ`` or ``QUY ĐỊNH``.
+        title: The title, e.g. ``DANH MỤC CÁC XÃ, PHƯỜNG``.
+        issued_by: Who issues the main document, for the reference line, e.g. ``Chủ tịch Ủy ban
+            nhân dân thành phố``.
+        body: Its blocks.
+    """
+
+    kind: Literal["appendix", "regulation"] = "appendix"
+    type_name: str | None = None
+    title: str
+    issued_by: str | None = None
+    body: Annotated[tuple[BodyBlock, ...], Field(min_length=1, max_length=2000)]
+
+
+class Attachment(_Frozen):
+    """A file that travels with the document (tài liệu kèm theo), listed under the body.
+
+    Attributes:
+        name: File name shown in the list.
+        sha256: Hex SHA-256 of the file, printed so that a reader can check the copy they hold.
+        size: Size in bytes.
+    """
+
+    name: Annotated[str, Field(max_length=255)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=0)]
 
 
 class SignatureBlock(_Frozen):
@@ -142,6 +331,13 @@ class DocumentView(_Frozen):
         verification_url: URL of the public verification page; printed as a small QR code with a
             caption at the end of the document when given.
         is_draft: Prints a "DỰ THẢO" mark and watermark on every page.
+        second_signature: A second signer's block, printed on the left instead of ``Nơi nhận``
+            (biên bản: the secretary; giấy ủy quyền: the person authorised). Printed only.
+        doc_type: The type's abbreviation of Decree 30 Phụ lục III (``QĐ``, ``CT``, ``CV`` …); it
+            selects the rules :func:`common.pdf.rules.check_document` applies. None: no type rules.
+        annexes: Appendices and attached regulations, each on pages of its own.
+        attachments: Files travelling with the document, listed (name, size, SHA-256) under the
+            body.
     """
 
     parent_body: str | None = None
@@ -157,12 +353,16 @@ class DocumentView(_Frozen):
     addressees: tuple[str, ...] = ()
     body: Annotated[tuple[BodyBlock, ...], Field(min_length=1)]
     signature: SignatureBlock
+    second_signature: SignatureBlock | None = None
     recipients: tuple[str, ...] = ()
     archive_line: str
     urgency: UrgencyLevel | None = None
     secrecy: SecrecyLevel | None = None
     verification_url: Annotated[str | None, Field(max_length=1000)] = None
     is_draft: bool = False
+    doc_type: Annotated[str | None, Field(max_length=8)] = None
+    annexes: Annotated[tuple[Annex, ...], Field(max_length=20)] = ()
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=50)] = ()
 
     @field_validator("subject")
     @classmethod

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import hashlib
 import importlib
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
 import re
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +27,13 @@ from typing import Any
 import jinja2
 import markupsafe
 import uharfbuzz  # type: ignore[import-untyped]
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
-from common.pdf.model import DocumentView, nfc
+from common.pdf.model import Annex, DocumentView, Table, nfc
 from common.pdf.qr import qr_svg
 from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
 
@@ -57,6 +60,8 @@ SEAL_DIAMETER_MM = 34.0
 """Printed diameter of the seal (its real size); it covers the left third of the signature."""
 QR_SIZE_MM = 32.0
 VERIFICATION_QR_SIZE_MM = 22.0
+_DRAFT_VERIFICATION_URL = "https://"
+"""What a draft's reserved, invisible verification block holds (one line, like the final's URL)."""
 
 _URGENCY_CLASSES = {"KHẨN": "mark-khan", "THƯỢNG KHẨN": "mark-thuong-khan", "HỎA TỐC": "mark-hoa-toc"}
 
@@ -110,21 +115,104 @@ class _LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
         raise FatalURLFetchingError(f"refused to fetch {url!r}: only bundled resources are allowed")
 
 
-_URL_KEPT_WHOLE_MAX = 60
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
+# Break opportunities of a URL: after "/", "?" and "&", before "." (the dot then opens the next
+# line, so a reader sees that the address goes on). "//" is never split.
+_URL_BREAK = re.compile(r"(?<=[/?&])(?=[^/])|(?=\.)")
+_URL_PIECE_KEPT_WHOLE_MAX = 40
 
 
-def _keep_urls_whole(text: str) -> markupsafe.Markup:
-    """Escape ``text`` and wrap each URL in a span: kept on one line, or broken anywhere if long."""
+def _url_markup(url: str) -> str:
+    """A URL as unbreakable pieces joined by ``<wbr>``: it breaks only at ``/ . ? &``, and the scheme
+    (``https://``) stays with the host name that follows it."""
+    scheme_end = url.find("://")
+    head_end = scheme_end + 3 if scheme_end >= 0 else 0
+    pieces = [piece for piece in _URL_BREAK.split(url[head_end:]) if piece]
+    if not pieces:
+        pieces = [""]
+    pieces[0] = url[:head_end] + pieces[0]
+    spans = []
+    for index, piece in enumerate(pieces):
+        if len(piece) <= _URL_PIECE_KEPT_WHOLE_MAX:
+            spans.append(f'<span class="url-part">{markupsafe.escape(piece)}</span>')
+        else:
+            # A piece wider than a line (a long token) may break anywhere, but never in the scheme.
+            head = url[:head_end] if index == 0 else ""
+            spans.append(
+                f'<span class="url-part">{markupsafe.escape(head)}</span>'
+                f'<span class="url-long">{markupsafe.escape(piece[len(head) :])}</span>'
+            )
+    return "<wbr>".join(spans)
+
+
+def _break_urls(text: str) -> markupsafe.Markup:
+    """Escape ``text`` and mark up each URL in it so that it breaks only where a URL may."""
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):
         parts.append(str(markupsafe.escape(text[position : match.start()])))
-        css_class = "url" if len(match.group()) <= _URL_KEPT_WHOLE_MAX else "url-long"
-        parts.append(f'<span class="{css_class}">{markupsafe.escape(match.group())}</span>')
+        parts.append(f'<span class="url">{_url_markup(match.group())}</span>')
         position = match.end()
     parts.append(str(markupsafe.escape(text[position:])))
     return markupsafe.Markup("".join(parts))  # noqa: S704 (every part above is escaped)
+
+
+def _basis(items: tuple[str, ...]) -> list[str]:
+    """Legal bases as printed: each ends with ``;``, the last with ``.`` (Phụ lục I)."""
+    cleaned = [nfc(item).rstrip(" ;.,") for item in items]
+    return [f"{item}{'.' if index == len(cleaned) - 1 else ';'}" for index, item in enumerate(cleaned)]
+
+
+def _column_widths(table: Table) -> list[float]:
+    widths = table.widths or tuple(1.0 for _ in table.columns)
+    total = sum(widths)
+    return [round(100 * width / total, 3) for width in widths]
+
+
+_ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"))
+_ROMAN_SMALL = ((9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+
+
+def roman(number: int) -> str:
+    """``number`` in Roman numerals (appendices, chapters and parts are numbered so)."""
+    out = []
+    for value, letters in (*_ROMAN, *_ROMAN_SMALL):
+        while number >= value:
+            out.append(letters)
+            number -= value
+    return "".join(out)
+
+
+def _file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} byte"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB".replace(".", ",")
+    return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+
+
+_BLANK = "\u00a0" * 8
+"""The room left for a number or a day in an annex's reference line (filled by hand on paper): no-break
+spaces, so that a line never ends on a blank (a centred line would lean left)."""
+
+
+def _annex_reference(view: DocumentView, annex: Annex) -> str:
+    """``(Kèm theo Quyết định số      /QĐ-UBND ngày      tháng      năm      của …)``.
+
+    An electronic document leaves the blanks empty when it is not issued yet (Phụ lục I): its
+    number and date live in form fields filled at issue, which an annex page cannot repeat.
+    """
+    type_name = (view.doc_type_name or "Công văn").capitalize()
+    number = format_number(view.number, view.notation) if view.number is not None else f"{_BLANK}/{view.notation}"
+    if view.issued_date is not None:
+        day, month, year = f"{view.issued_date.day:02d}", str(view.issued_date.month), str(view.issued_date.year)
+        if view.issued_date.month <= 2:
+            month = f"{view.issued_date.month:02d}"
+    else:
+        day, month, year = _BLANK, _BLANK, _BLANK
+    lead = "Ban hành kèm theo" if annex.kind == "regulation" else "Kèm theo"
+    issued_by = f" của {annex.issued_by}" if annex.issued_by else ""
+    return nfc(f"({lead} {type_name} số {number} ngày {day} tháng {month} năm {year}{issued_by})")
 
 
 @functools.cache
@@ -137,7 +225,11 @@ def _jinja_env() -> jinja2.Environment:
         lstrip_blocks=False,
     )
     env.filters["nfc"] = nfc
-    env.filters["urls"] = _keep_urls_whole
+    env.filters["urls"] = _break_urls
+    env.filters["basis"] = _basis
+    env.filters["column_widths"] = _column_widths
+    env.filters["roman"] = roman
+    env.filters["file_size"] = _file_size
     return env
 
 
@@ -165,6 +257,86 @@ def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
     buf.guess_segment_properties()
     uharfbuzz.shape(font, buf, {})
     return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
+
+
+# Words that open a new phrase of an organisation's name: an administrative unit ("THÀNH PHỐ CẦN
+# THƠ"), or the second half of a compound name ("SỞ NÔNG NGHIỆP / VÀ MÔI TRƯỜNG"). A name is broken
+# only between phrases, so that "ỦY BAN NHÂN DÂN / THÀNH PHỐ CẦN THƠ" never becomes "ỦY BAN NHÂN DÂN
+# THÀNH / PHỐ CẦN THƠ".
+_PHRASE_OPENERS = (
+    ("THÀNH", "PHỐ"),
+    ("THỊ", "XÃ"),
+    ("THỊ", "TRẤN"),
+    ("ĐẶC", "KHU"),
+    ("TỈNH",),
+    ("HUYỆN",),
+    ("QUẬN",),
+    ("XÃ",),
+    ("PHƯỜNG",),
+    ("ỦY", "BAN"),
+    ("HỘI", "ĐỒNG"),
+    ("VÀ",),
+)
+_HEADER_LEFT_SHARE = 0.40
+"""Share of the text width taken by the header's left column (CSS ``table.header col.left``)."""
+_CONTENT_WIDTH_PT = (210 - 30 - 16) * _MM_TO_PT
+"""Text width of the page: A4 less the left (30 mm) and right (16 mm) margins of the stylesheet."""
+
+
+def _phrases(name: str) -> list[str]:
+    words = name.split()
+    phrases: list[list[str]] = []
+    index = 0
+    while index < len(words):
+        opener = next(
+            (o for o in _PHRASE_OPENERS if tuple(w.upper() for w in words[index : index + len(o)]) == o), None
+        )
+        if opener is not None and phrases and index + len(opener) < len(words):
+            phrases.append(list(words[index : index + len(opener)]))
+            index += len(opener)
+            continue
+        if not phrases or (opener is not None and not phrases[-1]):
+            phrases.append([])
+        phrases[-1].append(words[index])
+        index += 1
+    return [" ".join(p) for p in phrases if p]
+
+
+def name_lines(name: str, style: FontStyle, size_pt: float, width_pt: float) -> tuple[str, ...]:
+    """Break an organisation's name into lines of at most ``width_pt``, between phrases only.
+
+    A line break typed in the name (``\\n``) is kept. A phrase wider than the line is broken
+    between its words.
+
+    Args:
+        name: The name, e.g. ``"ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"``.
+        style: The face it is set in.
+        size_pt: Its size.
+        width_pt: The width available.
+
+    Returns:
+        The lines, e.g. ``("ỦY BAN NHÂN DÂN", "THÀNH PHỐ CẦN THƠ")``.
+    """
+    lines: list[str] = []
+    for typed_line in name.splitlines():
+        current = ""
+        for phrase in _phrases(typed_line):
+            candidate = f"{current} {phrase}".strip()
+            if _text_width_pt(candidate, style, size_pt) <= width_pt:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = ""
+            for word in phrase.split():
+                candidate = f"{current} {word}".strip()
+                if current and _text_width_pt(candidate, style, size_pt) > width_pt:
+                    lines.append(current)
+                    candidate = word
+                current = candidate
+        if current:
+            lines.append(current)
+    return tuple(lines)
 
 
 def _blank_number_line(view: DocumentView) -> str:
@@ -196,14 +368,14 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
         date_text = format_date_line(view.place, view.issued_date)
     else:
         date_text = None if for_signing else _blank_date_line(view)
-    qr_codes = [
-        qr_svg(block.url, size_mm=QR_SIZE_MM, title=block.label) if block.kind == "qr" else "" for block in view.body
-    ]
+    # A draft reserves the verification block, invisible, so that it lays out like the final.
+    verification_text = view.verification_url or (_DRAFT_VERIFICATION_URL if view.is_draft else None)
     verification_qr = (
-        qr_svg(view.verification_url, size_mm=VERIFICATION_QR_SIZE_MM, title="Xác thực văn bản")
-        if view.verification_url
+        qr_svg(verification_text, size_mm=VERIFICATION_QR_SIZE_MM, title="Xác thực văn bản")
+        if verification_text
         else None
     )
+    header_left_pt = _HEADER_LEFT_SHARE * _CONTENT_WIDTH_PT - 4  # less a little air on each side
     title = f"V/v {view.subject}" if view.is_cong_van else f"{view.doc_type_name} {view.subject}"
     return (
         _jinja_env()
@@ -213,10 +385,18 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
             title=title,
             number_text=number_text,
             date_text=date_text,
-            qr_codes=qr_codes,
+            qr=lambda url, label: qr_svg(url, size_mm=QR_SIZE_MM, title=label),
+            annex_reference=functools.partial(_annex_reference, view),
+            leading_authority=list(itertools.takewhile(lambda block: block.kind == "authority", view.body)),
+            appendix_count=sum(1 for annex in view.annexes if annex.kind == "appendix"),
             verification_qr=verification_qr,
+            verification_text=verification_text or "",
             urgency_class=_URGENCY_CLASSES.get(view.urgency or "", ""),
             addressee_indent_pt=round(_text_width_pt("Kính gửi", "Regular", 14), 2),
+            parent_lines=name_lines(nfc(view.parent_body).upper(), "Regular", 13, header_left_pt)
+            if view.parent_body
+            else (),
+            issuer_lines=name_lines(nfc(view.issuer_name).upper(), "Bold", 13, header_left_pt),
         )
     )
 
@@ -260,7 +440,20 @@ def _signature_boxes(sig_area: FieldBox) -> tuple[FieldBox, FieldBox]:
     return signature, seal
 
 
-def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
+def _embedded(view: DocumentView, files: Mapping[str, bytes]) -> list[Attachment]:
+    """The listed attachments as PDF embedded files, each checked against the hash the list prints."""
+    embedded = []
+    for item in view.attachments:
+        data = files.get(item.sha256)
+        if data is None or hashlib.sha256(data).hexdigest() != item.sha256 or len(data) != item.size:
+            raise ValueError(f"the file of attachment {item.name!r} is missing or differs from its listed hash")
+        embedded.append(Attachment(string=data, name=item.name, description=f"SHA-256 {item.sha256}"))
+    return embedded
+
+
+def render_pdf(
+    view: DocumentView, *, for_signing: bool = False, attachment_files: Mapping[str, bytes] | None = None
+) -> RenderedPdf:
     """Render a document to an unsigned PDF (A4, Decree 30 layout, fonts embedded).
 
     A document without a number or issue date shows the blank, reserved line (``Số:      /VPUB-TTĐH``,
@@ -272,10 +465,16 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     Args:
         view: The document.
         for_signing: Render the final layout that the signer signs (see above).
+        attachment_files: The files of ``view.attachments`` by SHA-256, to embed in the PDF (inside
+            what both signatures cover); None lists them without embedding (previews, reports).
 
     Returns:
         The PDF and the boxes reserved in it, in PDF points.
+
+    Raises:
+        ValueError: A listed attachment's file is missing or does not match its hash and size.
     """
+    embedded = _embedded(view, attachment_files) if attachment_files is not None else []
     font_config, css = _weasy_resources()
     html = HTML(
         string=render_html(view, for_signing=for_signing),
@@ -291,7 +490,7 @@ def render_pdf(view: DocumentView, *, for_signing: bool = False) -> RenderedPdf:
     # catalogue entry of some 100 values that nothing links to and every reader of the file parses).
     for page in document.pages:
         page.anchors.clear()
-    pdf = document.write_pdf()
+    pdf = document.write_pdf(attachments=embedded)
     assert isinstance(pdf, bytes)
     return RenderedPdf(
         pdf=pdf,
@@ -390,7 +589,11 @@ class _DefaultExecutor:
 
 
 async def render_pdf_async(
-    view: DocumentView, executor: Executor | None = None, *, for_signing: bool = False
+    view: DocumentView,
+    executor: Executor | None = None,
+    *,
+    for_signing: bool = False,
+    attachment_files: Mapping[str, bytes] | None = None,
 ) -> RenderedPdf:
     """Render a document in a worker process, without blocking the event loop.
 
@@ -399,12 +602,13 @@ async def render_pdf_async(
         executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
             pool of one spawned process per core, created on first use.
         for_signing: As for :func:`render_pdf`.
+        attachment_files: As for :func:`render_pdf`.
 
     Returns:
         Same as :func:`render_pdf`.
     """
     loop = asyncio.get_running_loop()
-    job = functools.partial(render_pdf, view, for_signing=for_signing)
+    job = functools.partial(render_pdf, view, for_signing=for_signing, attachment_files=attachment_files)
     return await loop.run_in_executor(executor or _DefaultExecutor.get(), job)
 
 

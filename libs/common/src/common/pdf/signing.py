@@ -55,6 +55,7 @@ from common.pdf.fields import (
     FieldBox,
     add_text_field,
     date_style,
+    default_appearance,
     number_style,
 )
 from common.pdf.model import nfc
@@ -501,12 +502,16 @@ def _empty_text_fields(writer: IncrementalPdfFileWriter) -> set[str]:
     }
 
 
-def _fill(writer: IncrementalPdfFileWriter, name: str, shown: str, value: str) -> None:
+def _fill(writer: IncrementalPdfFileWriter, name: str, shown: str) -> None:
     style = number_style() if name == FIELD_NUMBER else date_style()
     populate_static_text_field(writer, name, style, shown)
-    # The appearance shows the whole line; the value keeps only the data (e.g. "01/VPUB-TTĐH").
+    # The value is what the appearance shows (``Số: 01/VPUB-TTĐH``), and pyHanko drops the field's
+    # /DA: put it back, so that a viewer regenerating the appearance from the value draws the same
+    # line in the same embedded face and size (both allowed changes when filling a form).
     ref = _form_fields(writer)[name]
-    ref.get_object()[generic.pdf_name("/V")] = generic.TextStringObject(value)
+    field = ref.get_object()
+    field[generic.pdf_name("/V")] = generic.TextStringObject(shown)
+    field[generic.pdf_name("/DA")] = generic.TextStringObject(default_appearance(name))
     writer.mark_update(ref)
 
 
@@ -531,9 +536,9 @@ async def fill_and_seal_async(
     try:
         if number_text is not None:
             number_text = nfc(number_text)
-            _fill(writer, FIELD_NUMBER, format_number_line(number_text, ""), number_text)
+            _fill(writer, FIELD_NUMBER, format_number_line(number_text, ""))
         if date_text is not None:
-            _fill(writer, FIELD_DATE, nfc(date_text), nfc(date_text))
+            _fill(writer, FIELD_DATE, nfc(date_text))
     except SigningError:
         raise
     except Exception as exc:
@@ -564,7 +569,8 @@ def fill_and_seal(
     """Fill the number and date into a signer-signed document and apply the organisation's seal.
 
     Both happen in one incremental revision, so no numbered but unsealed file ever exists. The
-    fields get their value, an appearance in embedded Liberation Serif and the read-only flag; a
+    fields get their value (the whole line as shown, ``Số: 01/VPUB-TTĐH``), an appearance in embedded
+    Liberation Serif, a ``/DA`` naming that font and the read-only flag; a
     field that is already filled is refused (a document is never numbered twice). The seal
     signature is an approval signature with DocMDP "no changes": nothing may change after it.
 

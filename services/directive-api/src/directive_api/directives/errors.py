@@ -23,3 +23,9 @@ class InvalidReferenceError(UnprocessableError):
 
 class RegisterNotFoundError(NotFoundError):
     title = "Register not found"
+
+
+class DocumentRuleError(UnprocessableError):
+    """Each entry of ``errors`` names the rule (``nd30.quyet-dinh.basis-required``), where, and why."""
+
+    title = "The document breaks a rule of Decree 30/2020"

@@ -51,6 +51,13 @@ class Directive(Model):
     subject: Mapped[str] = mapped_column(String(500))
     addressees: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    annexes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    """Appendices and attached regulations (common.pdf.model.Annex as JSON); None: none."""
+    second_signature: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """A second, printed signer's block (biên bản, giấy ủy quyền): authority_lines, signer_name."""
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    """Uploaded PDFs travelling with the document (name, sha256, size; the bytes in the file store),
+    listed under the body and embedded in the signed PDF."""
     signer_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     signature_title_lines: Mapped[list[str]] = mapped_column(JSONType)
     signer_name: Mapped[str] = mapped_column(String(100))

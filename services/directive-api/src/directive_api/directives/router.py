@@ -16,7 +16,10 @@ from common.problems import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
+    PayloadTooLargeError,
     PreconditionFailedError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
     problem_responses,
 )
 from common.storage import content_disposition
@@ -38,6 +41,7 @@ from directive_api.directives.lifecycle import (
 )
 from directive_api.directives.models import IdempotencyRecord
 from directive_api.directives.schemas import (
+    AttachmentRead,
     DirectiveCreate,
     DirectivePage,
     DirectiveRead,
@@ -81,6 +85,9 @@ def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRe
         subject=directive.subject,
         addressees=directive.addressees,
         body=directive.body,
+        annexes=directive.annexes or [],
+        second_signature=directive.second_signature,
+        attachments=[AttachmentRead(**a) for a in directive.attachments or []],
         signer_id=directive.signer_id,
         signer_name=directive.signer_name,
         signature_title_lines=directive.signature_title_lines,
@@ -118,7 +125,9 @@ def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRe
     )
 
 
-def _respond(directive: service.DirectiveRecord, actor: Principal, response: Response) -> Response:
+def _respond(
+    directive: service.DirectiveRecord, actor: Principal, response: Response, *, status_code: int = 200
+) -> Response:
     # The model is built (and so validated) once here; returning a Response spares FastAPI a second
     # validation of the same data against response_model, which the OpenAPI still documents.
     del response  # the headers go on the Response returned here
@@ -126,6 +135,7 @@ def _respond(directive: service.DirectiveRecord, actor: Principal, response: Res
         to_read(directive, actor).model_dump_json(),
         media_type="application/json",
         headers={"ETag": etag(directive.version)},
+        status_code=status_code,
     )
 
 
@@ -216,6 +226,46 @@ async def update_directive(
     """Edit a draft (status `draft` or `returned`). Send the ETag you read in `If-Match`."""
     directive = await service.update_directive(session, directive_id, body, actor=actor, if_match=if_match)
     return _respond(directive, actor, response)
+
+
+@router.post(
+    "/directives/{directive_id}/attachments",
+    response_model=DirectiveRead,
+    status_code=201,
+    responses=problem_responses(
+        DirectiveNotFoundError,
+        ForbiddenError,
+        DirectiveNotEditableError,
+        PreconditionFailedError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        UnprocessableError,
+    )
+    | {428: {"description": "If-Match is required"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+async def add_attachment(
+    directive_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    response: Response,
+    name: Annotated[
+        str | None, Query(max_length=200, description="File name to list, e.g. `bao-cao.pdf` (default: numbered)")
+    ] = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Attach a PDF (body `application/pdf`) to a draft: hashed, listed under the body with its size and
+    SHA-256, and embedded in the signed PDF. Send the ETag you read in `If-Match`."""
+    directive = await service.add_attachment(
+        session, directive_id, request, name=name, actor=actor, if_match=if_match, store=request.app.state.pdf.store
+    )
+    return _respond(directive, actor, response, status_code=201)
 
 
 def _transition_route(action: str, summary: str) -> None:

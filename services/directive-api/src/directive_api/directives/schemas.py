@@ -10,6 +10,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
+from common.pdf.model import (
+    Annex,
+    Article,
+    Authority,
+    Basis,
+    Chapter,
+    Enactment,
+    ListBlock,
+    Part,
+    Section,
+    Table,
+)
+
 
 def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
@@ -68,7 +81,36 @@ class QrBlock(StrictModel):
     url: HttpUrl
 
 
-BodyBlock = Annotated[ParagraphBlock | HeadingBlock | ListItemBlock | QrBlock, Field(discriminator="kind")]
+BodyBlock = Annotated[
+    ParagraphBlock
+    | HeadingBlock
+    | ListItemBlock
+    | QrBlock
+    | Authority
+    | Basis
+    | Enactment
+    | Article
+    | Part
+    | Chapter
+    | Section
+    | ListBlock
+    | Table,
+    Field(discriminator="kind"),
+]
+"""A body block. Besides paragraphs, headings, ``- …`` items and QR codes, the structure of legal texts
+(the Decree 30 renderer's own models): ``authority`` line, ``basis`` (căn cứ), ``enactment``
+(``QUYẾT ĐỊNH:``), ``part``/``chapter``/``section``, ``article`` (clauses, points), ``list``,
+``table``."""
+
+
+class SecondSignature(StrictModel):
+    """A second signer's block printed on the left (biên bản: the secretary; giấy ủy quyền: the person
+    authorised). Only printed: the document's digital signature is the signer's."""
+
+    authority_lines: Annotated[
+        list[Annotated[Text, StringConstraints(max_length=100)]], Field(min_length=1, max_length=4)
+    ]
+    signer_name: Annotated[Text, StringConstraints(max_length=100)]
 
 
 class Addressee(StrictModel):
@@ -147,6 +189,9 @@ class DirectiveContent(StrictModel):
     """The summary (trích yếu); for a công văn it is printed after ``V/v``, which is added if missing."""
     addressees: Annotated[list[Addressee], Field(max_length=200)] = Field(default_factory=list)
     body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)]
+    annexes: Annotated[list[Annex], Field(max_length=20)] = Field(default_factory=list)
+    """Appendices (phụ lục) and, for a quyết định or nghị quyết, the quy chế/quy định it issues."""
+    second_signature: SecondSignature | None = None
     signer_id: Code
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] = Field(default_factory=list)
     archive_line: ArchiveLine = "Lưu: VT."
@@ -175,6 +220,11 @@ class DirectiveUpdate(StrictModel):
     subject: Subject | None = None
     addressees: Annotated[list[Addressee], Field(max_length=200)] | None = None
     body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)] | None = None
+    annexes: Annotated[list[Annex], Field(max_length=20)] | None = None
+    second_signature: SecondSignature | None = None
+    attachments: Annotated[list[AttachmentRef], Field(max_length=20)] | None = None
+    """The uploaded attachments to keep, in the order to list them (upload with
+    ``POST /v1/directives/{id}/attachments``)."""
     signer_id: Code | None = None
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] | None = None
     archive_line: ArchiveLine | None = None
@@ -184,6 +234,20 @@ class DirectiveUpdate(StrictModel):
     drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
     copies: Annotated[int, Field(ge=1, le=9999)] | None = None
     drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
+
+
+class AttachmentRef(StrictModel):
+    """An attachment already uploaded to the document, by its SHA-256."""
+
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class AttachmentRead(BaseModel):
+    """A PDF travelling with the document (tài liệu kèm theo)."""
+
+    name: str
+    sha256: str
+    size: int
 
 
 class RecordsFileRef(StrictModel):
@@ -221,6 +285,9 @@ class DirectiveRead(BaseModel):
     subject: str
     addressees: list[dict[str, Any]]
     body: list[dict[str, Any]]
+    annexes: list[dict[str, Any]] = Field(default_factory=list)
+    second_signature: dict[str, Any] | None = None
+    attachments: list[AttachmentRead] = Field(default_factory=list)
     signer_id: str
     signer_name: str
     signature_title_lines: list[str]

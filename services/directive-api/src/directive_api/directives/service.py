@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
+import io
+import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Request
+from pydantic import ValidationError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -17,13 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal, require_roles
 from common.db import utc_now
-from common.http import require_if_match
-from common.problems import ForbiddenError, UnprocessableError
+from common.http import read_capped_body, require_if_match
+from common.pdf.model import DocumentView, SignatureBlock
+from common.pdf.rules import check_document
+from common.problems import ConflictError, ForbiddenError, UnprocessableError, UnsupportedMediaTypeError
+from common.storage import FileStore
 from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
     DirectiveNotVisibleError,
+    DocumentRuleError,
     InvalidReferenceError,
     RegisterNotFoundError,
 )
@@ -190,6 +202,8 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         subject=_strip_vv(body.subject),
         addressees=[a.model_dump(exclude_none=True) for a in body.addressees],
         body=[b.model_dump(mode="json") for b in body.body],
+        annexes=[a.model_dump(mode="json", exclude_none=True) for a in body.annexes] or None,
+        second_signature=body.second_signature.model_dump(mode="json") if body.second_signature else None,
         signer_id=signer.id,
         signer_name=signer.full_name,
         signature_title_lines=list(signer.signature_title_lines),
@@ -207,10 +221,130 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         created_at=now,
         updated_at=now,
     )
+    check_decree_rules(directive)
     session.add(directive)
     session.add(_record(directive, "create", actor, from_status=None))
     await session.flush()
     return directive
+
+
+def _rules_view(directive: Directive, second: dict[str, Any] | None) -> DocumentView:
+    """The document as the rules see it (no directory look-ups: names do not matter to them)."""
+    return DocumentView(
+        issuer_name=directive.issuer_code,
+        notation=directive.issuer_notation,
+        place=directive.place_name,
+        subject=directive.subject or "V/v",
+        addressees=tuple("-" for _ in directive.addressees),
+        body=tuple(directive.body),  # type: ignore[arg-type]
+        signature=SignatureBlock(
+            authority_lines=tuple(directive.signature_title_lines) or (directive.signer_name.upper(),),
+            signer_name=directive.signer_name,
+        ),
+        second_signature=SignatureBlock.model_validate(second) if second else None,
+        archive_line=directive.archive_line,
+        doc_type=directive.doc_type,
+        annexes=tuple(directive.annexes or ()),  # type: ignore[arg-type]
+    )
+
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+"""Largest PDF that may travel with a document (tài liệu kèm theo)."""
+MAX_ATTACHMENTS = 20
+_FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,200}$")
+
+
+def _check_attachment_pdf(data: bytes) -> None:
+    """A readable, unencrypted PDF, or UnprocessableError/UnsupportedMediaTypeError."""
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedMediaTypeError("the body is not a PDF file")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        encrypted = reader.encrypted
+        pages = int(reader.root["/Pages"]["/Count"])
+    except Exception:
+        raise UnprocessableError("the PDF cannot be read") from None
+    if encrypted:
+        raise UnprocessableError("an encrypted PDF cannot travel with a document: send it unprotected")
+    if pages < 1:
+        raise UnprocessableError("the PDF has no page")
+
+
+async def add_attachment(
+    session: AsyncSession,
+    directive_id: uuid.UUID,
+    request: Request,
+    *,
+    name: str | None,
+    actor: Principal,
+    if_match: str | None,
+    store: FileStore,
+) -> Directive:
+    """Attach an uploaded PDF to a draft: stored by its SHA-256, listed, embedded when signed."""
+    directive = await get_directive(session, directive_id, actor=actor)
+    require_roles(actor, *EDIT_ROLES)
+    _ensure_office_member(actor, directive.issuer_code)
+    require_if_match(if_match, directive.version)
+    if directive.status not in EDITABLE_STATUSES:
+        raise DirectiveNotEditableError(
+            f"a document in status '{directive.status}' cannot be edited", current_status=directive.status
+        )
+    current = list(directive.attachments or [])
+    name = unicodedata.normalize("NFC", name or f"tai-lieu-kem-theo-{len(current) + 1}.pdf").strip()
+    if not _FILE_NAME.match(name):
+        raise UnprocessableError(
+            "invalid attachment name", errors=[{"location": ["query", "name"], "message": "a file name, no path"}]
+        )
+    data = await read_capped_body(
+        request,
+        limit=MAX_ATTACHMENT_BYTES,
+        media_types=("application/pdf", "application/octet-stream"),
+        expected="application/pdf",
+        what="attachment",
+    )
+    await asyncio.to_thread(_check_attachment_pdf, data)  # parsing a large file stays off the event loop
+    digest = hashlib.sha256(data).hexdigest()
+    if any(item["sha256"] == digest for item in current):
+        raise ConflictError("this file is already attached to the document")
+    if len(current) >= MAX_ATTACHMENTS:
+        raise UnprocessableError(f"a document carries at most {MAX_ATTACHMENTS} attachments")
+    stored = await store.put_async(data)
+    directive.attachments = [*current, {"name": name, "sha256": stored.sha256, "size": stored.size}]
+    directive.version += 1
+    directive.updated_at = utc_now()
+    session.add(_record(directive, "edit", actor, from_status=directive.status))
+    await session.flush()
+    return directive
+
+
+def check_decree_rules(directive: Directive) -> None:
+    """Refuse content that Decree 30 forbids for the document's type (a QĐ without căn cứ, a công văn
+    without V/v, an article without number …), naming each rule broken.
+
+    Raises:
+        DocumentRuleError: With one ``errors`` entry per rule: ``rule``, ``location``, ``message``.
+    """
+    second = directive.second_signature
+    try:
+        view = _rules_view(directive, second)
+    except ValidationError as exc:  # the request schema admits what the renderer's model refuses
+        raise DocumentRuleError(
+            "the content cannot be laid out as a Decree 30 document",
+            errors=[{"location": ["body", *e["loc"]], "message": e["msg"]} for e in exc.errors()],
+        ) from None
+    violations = check_document(view)
+    if violations:
+        raise DocumentRuleError(
+            "; ".join(v.message for v in violations),
+            errors=[
+                {
+                    "location": ["body", *v.location],
+                    "rule": v.rule,
+                    "message": v.message,
+                }
+                for v in violations
+            ],
+        )
 
 
 def _strip_vv(subject: str) -> str:
@@ -346,6 +480,20 @@ async def update_directive(
         directive.addressees = [a.model_dump(exclude_none=True) for a in body.addressees]
     if body.body is not None:
         directive.body = [b.model_dump(mode="json") for b in body.body]
+    if "annexes" in changes:
+        directive.annexes = [a.model_dump(mode="json", exclude_none=True) for a in body.annexes or []] or None
+    if body.attachments is not None:
+        uploaded = {item["sha256"]: item for item in directive.attachments or []}
+        unknown = [i for i, ref in enumerate(body.attachments) if ref.sha256 not in uploaded]
+        if unknown:
+            raise InvalidReferenceError(
+                "only uploaded attachments can be kept",
+                errors=[{"location": ["body", "attachments", i, "sha256"], "message": "not attached"} for i in unknown],
+            )
+        kept = list(dict.fromkeys(ref.sha256 for ref in body.attachments))
+        directive.attachments = [uploaded[digest] for digest in kept] or None
+    if "second_signature" in changes:
+        directive.second_signature = body.second_signature.model_dump(mode="json") if body.second_signature else None
     if signer is not None:
         directive.signer_id = signer.id
         directive.signer_name = signer.full_name
@@ -359,6 +507,7 @@ async def update_directive(
     for key in ("archive_line", "urgency", "secrecy", "drafter_initials", "copies", "drafting_unit"):
         if key in changes:
             setattr(directive, key, changes[key])
+    check_decree_rules(directive)  # the request's transaction rolls the changes back if it refuses
     directive.version += 1
     directive.updated_at = utc_now()
     session.add(_record(directive, "edit", actor, from_status=directive.status))

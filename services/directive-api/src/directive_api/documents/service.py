@@ -24,7 +24,7 @@ from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
 from common.pdf import render as pdf_render
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
-from common.pdf.model import DocumentView, SignatureBlock
+from common.pdf.model import Attachment, DocumentView, SignatureBlock
 from common.pdf.signing import (
     SigningError,
 )
@@ -192,12 +192,18 @@ async def view_of(
             authority_lines=tuple(directive.signature_title_lines) or (directive.signer_name.upper(),),
             signer_name=directive.signer_name,
         ),
+        second_signature=SignatureBlock.model_validate(directive.second_signature)
+        if directive.second_signature
+        else None,
         recipients=tuple(recipients),
         archive_line=directive.archive_line,
         urgency=directive.urgency,  # type: ignore[arg-type]
         secrecy=directive.secrecy,  # type: ignore[arg-type]
         verification_url=None if is_draft else verification_url(settings, directive),
         is_draft=is_draft,
+        doc_type=directive.doc_type,
+        annexes=tuple(directive.annexes or ()),  # type: ignore[arg-type]
+        attachments=tuple(Attachment.model_validate(item) for item in directive.attachments or ()),
     )
 
 
@@ -240,8 +246,10 @@ async def sign_on_approval(
     """Render the final layout (number and date left empty) and apply the signer's signature."""
     signer, image = keys.signer(directive.signer_id)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
+    # The attachments are embedded in the file the signer signs (both signatures cover them).
+    files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view, for_signing=True)
+        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
     try:
         with timed(pdf_sign_seconds, step="signer"):
             signed = await jobs.run(

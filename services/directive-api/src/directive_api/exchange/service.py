@@ -119,6 +119,17 @@ async def document_package(
                 content=await store.get_async(directive.issued_sha256),
             )
         )
+        # The documents travelling with it (tài liệu kèm theo), each as its own file, as uploaded.
+        for index, item in enumerate(directive.attachments or (), start=2):
+            attachments.append(
+                Attachment(
+                    content_id=str(index),
+                    attachment_name=item["name"],
+                    description="Tài liệu kèm theo",
+                    content_type="application/pdf",
+                    content=await store.get_async(item["sha256"]),
+                )
+            )
     return make_document_package(header, attachments=attachments)
 
 
