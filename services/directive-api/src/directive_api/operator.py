@@ -110,13 +110,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"{len(data['units'])} units and {len(data['people'])} people written to {args.file}")
             return 0
         if args.command == "import-directory":
-            from directive_api.seed.loader import load_directory
+            from directive_api.seed.loader import upsert_units
 
             data = json.loads(unicodedata.normalize("NFC", args.file.read_text(encoding="utf-8")))
             with console.status("importing…"):
                 async with transaction(maker) as session:
-                    counts = await load_directory(session, {"units": data["units"]})
-            console.print(f"imported {counts['units']} units")
+                    count = await upsert_units(session, data["units"])
+            console.print(f"imported {count} units")
             return 0
         if args.command == "verify-pdf":
             from directive_api.documents.service import Keys

@@ -30,11 +30,12 @@ class SigningSettings(BaseModel):
     """Keys that sign (approval) and seal (issue) documents, and the roots the verifier trusts."""
 
     dev_pki_dir: Path | None = Path("var/pki")
-    """Where the development CA, signer and seal are created on first use."""
+    """Where the development CA, TSA, signers' and seals' certificates are created on first use."""
     use_dev_pki: bool = True
     """Use the development PKI at all; set ``SIGNING__USE_DEV_PKI=false`` in production."""
-    dev_signers: list[str] = Field(default_factory=lambda: ["le-xuan-hoa"])
-    """People who sign with the development signer certificate when they have no key of their own."""
+    dev_signers: list[str] = Field(default_factory=lambda: ["*"])
+    """People who sign with a development certificate (issued for them on first use, naming them and
+    their unit) when no key of their own is configured; ``*`` is everyone."""
     signers: dict[str, KeySource] = Field(default_factory=dict)
     """Signing keys by person id."""
     seals: dict[str, KeySource] = Field(default_factory=dict)
@@ -43,8 +44,9 @@ class SigningSettings(BaseModel):
     """PEM root certificates the verifier trusts (the development root is added when used)."""
     tsa_url: str | None = None
     """RFC 3161 time-stamping authority; signatures carry a timestamp when set."""
-    dev_timestamps: bool = False
-    """Timestamp with the development PKI's in-process TSA (tests, demos)."""
+    dev_timestamps: bool = True
+    """Timestamp with the development PKI's in-process TSA when no ``tsa_url`` is set, so that
+    signatures are PAdES B-T on the embedded default too."""
 
 
 class Subscriber(BaseModel):

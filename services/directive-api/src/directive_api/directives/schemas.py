@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
+from directive_api.people.models import SigningAuthority
+
 
 def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
@@ -148,6 +150,10 @@ class DirectiveContent(StrictModel):
     addressees: Annotated[list[Addressee], Field(max_length=200)] = Field(default_factory=list)
     body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)]
     signer_id: Code
+    signing_authority: SigningAuthority | None = None
+    """The authority the document is signed under (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``): the
+    signature block is the signer's block for it (``GET /v1/people/{id}``, ``signature_titles``).
+    Without it, the signer's default block (``signature_title_lines``)."""
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] = Field(default_factory=list)
     archive_line: ArchiveLine = "Lưu: VT."
     urgency: Urgency | None = None
@@ -176,6 +182,7 @@ class DirectiveUpdate(StrictModel):
     addressees: Annotated[list[Addressee], Field(max_length=200)] | None = None
     body: Annotated[list[BodyBlock], Field(min_length=1, max_length=500)] | None = None
     signer_id: Code | None = None
+    signing_authority: SigningAuthority | None = None
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] | None = None
     archive_line: ArchiveLine | None = None
     urgency: Urgency | None = None

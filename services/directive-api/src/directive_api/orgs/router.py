@@ -67,6 +67,9 @@ class PersonRead(BaseModel):
     division: str | None
     roles: list[str]
     signature_title_lines: list[str]
+    """The default signature block above the name."""
+    signature_titles: dict[str, list[str]] = {}
+    """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``)."""
 
 
 @router.get("/orgs", response_model=list[UnitRead], responses=problem_responses())
