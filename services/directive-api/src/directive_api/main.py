@@ -14,6 +14,7 @@ from common.db import utc_now
 from common.observability import install_observability
 from common.pdf.render import configure_default_executor, default_executor
 from directive_api.directives.router import router as directives_router
+from directive_api.directory.router import router as directory_router
 from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
 from directive_api.documents.router import router as documents_router
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
+        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router, directory_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
         on_startup=_warm_pdf_workers,
         migrations=str(resources.files("directive_api") / "migrations"),
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},
             {"name": "directory", "description": "Units and groups of units."},
             {"name": "people", "description": "Staff and their signature blocks."},
+            {
+                "name": "directory administration",
+                "description": "Units, groups and people changed by the Office's admins; history, import, export.",
+            },
             {"name": "documents", "description": "PDFs: preview, signed, issued; verification of uploaded files."},
             {"name": "public", "description": "The verification page behind the QR code (no login)."},
             {"name": "dispatch", "description": "Recipients and their delivery status."},

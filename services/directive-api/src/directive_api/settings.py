@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
     The default for VPUB is a development placeholder: set the official identifier in production."""
+    directory_admin_unit: str = "VPUB"
+    """The unit whose ``admin`` role administers the directory (the Office); its ``auditor`` reads
+    the directory's history."""
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

@@ -181,7 +181,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
             errors=[{"location": ["body", "doc_type"], "message": f"one of {', '.join(DOC_TYPES)}"}],
         )
     issuer = await session.get(Unit, issuer_code)
-    if issuer is None or not issuer.notation:
+    if issuer is None or not issuer.notation or not issuer.is_active:
         raise InvalidReferenceError(
             "the issuer is unknown or issues no documents",
             errors=[{"location": ["body", "issuer_code"], "message": "unknown issuer"}],
