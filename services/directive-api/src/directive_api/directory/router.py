@@ -13,6 +13,7 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.http import etag
 from common.problems import (
+    BadRequestError,
     PreconditionFailedError,
     PreconditionRequiredError,
     UnprocessableError,
@@ -50,7 +51,13 @@ router = APIRouter(prefix="/v1", tags=["directory administration"])
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag last read")]
-CHANGE_ERRORS = (NotDirectoryAdminError, InvalidDirectoryEntryError, PreconditionFailedError, PreconditionRequiredError)
+CHANGE_ERRORS = (
+    BadRequestError,
+    NotDirectoryAdminError,
+    InvalidDirectoryEntryError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 
 
 def _admin_unit(request: Request) -> str:
@@ -104,7 +111,9 @@ PersonId = Annotated[str, Path(max_length=64, pattern=NO_CONTROL)]
     "/orgs",
     status_code=201,
     response_model=UnitAdminRead,
-    responses=problem_responses(NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError),
+    responses=problem_responses(
+        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
+    ),
 )
 async def create_unit(body: UnitCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
     """Add a unit. With `notation` it issues documents under it (`UBND` → `01/UBND-KT`)."""
@@ -144,7 +153,9 @@ async def delete_unit(
     "/org-groups",
     status_code=201,
     response_model=GroupAdminRead,
-    responses=problem_responses(NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError),
+    responses=problem_responses(
+        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
+    ),
 )
 async def create_group(body: GroupCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
     """Add a group of units."""
@@ -185,7 +196,9 @@ async def delete_group(
     status_code=201,
     response_model=PersonAdminRead,
     tags=["people"],
-    responses=problem_responses(NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError),
+    responses=problem_responses(
+        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
+    ),
 )
 async def create_person(body: PersonCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
     """Add a person, with their roles and signature blocks."""
