@@ -127,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     walk.add_argument("--keys", type=Path, default=Path("var/keys"))
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in ("serve", "relay"):
+        from common.production import UnsafeProductionSettingsError, enforce
+        from directive_api.settings import production_problems
+
+        try:  # before any development key is created for a missing one
+            enforce(production_problems(settings))
+        except UnsafeProductionSettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
 
     if args.command == "migrate":
         migrate(settings.database.url)

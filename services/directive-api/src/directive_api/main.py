@@ -13,6 +13,7 @@ from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
 from common.pdf.render import configure_default_executor, default_executor
+from common.production import enforce
 from directive_api.directives.router import router as directives_router
 from directive_api.directory.router import router as directory_router
 from directive_api.dispatch.models import OUTBOX
@@ -21,7 +22,7 @@ from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
-from directive_api.settings import Settings, get_settings
+from directive_api.settings import Settings, get_settings, production_problems
 
 DESCRIPTION = """
 The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
@@ -52,6 +53,7 @@ def _warm_pdf_workers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
+    enforce(production_problems(settings))  # ENVIRONMENT=production: no development keys, secrets or PKI
     app = create_service_app(
         title="directive-api",
         version="0.1.0",

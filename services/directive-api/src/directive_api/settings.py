@@ -101,6 +101,40 @@ class Settings(BaseSettings):
     throughput (docs/operations.md, "PDF workers")."""
 
 
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps these settings from production (see :mod:`common.production`), one line per setting."""
+    from common import production
+
+    prefix = "DIRECTIVE_API_"
+    problems = production.auth_problems(settings.auth, prefix)
+    problems += production.database_problems(f"{prefix}DATABASE__URL", settings.database.url)
+    problems += production.url_problems(f"{prefix}PUBLIC_BASE_URL", settings.public_base_url)
+    signing = settings.signing
+    if signing.use_dev_pki:
+        problems.append(
+            f"{prefix}SIGNING__USE_DEV_PKI=true: the development PKI signs and seals; set it to false and give "
+            "SIGNING__SIGNERS, SIGNING__SEALS and SIGNING__TRUST_ROOTS"
+        )
+    if signing.dev_pki_dir is not None:
+        for path in signing.trust_roots:
+            if path.resolve() == (signing.dev_pki_dir / "root-ca.pem").resolve():
+                problems.append(f"{prefix}SIGNING__TRUST_ROOTS: {path} is the development root")
+    for kind, sources in (("SIGNERS", signing.signers), ("SEALS", signing.seals)):
+        for key, source in sources.items():
+            if source.pkcs12 is not None and signing.dev_pki_dir is not None:
+                dev_dir = signing.dev_pki_dir.resolve()
+                if dev_dir in source.pkcs12.resolve().parents:
+                    problems.append(f"{prefix}SIGNING__{kind}[{key}]: a key of the development PKI ({source.pkcs12})")
+    problems += production.secret_problems(
+        f"{prefix}INBOX_SECRETS", [s.get_secret_value() for s in settings.inbox_secrets]
+    )
+    for index, subscriber in enumerate(settings.subscribers):
+        problems += production.secret_problems(
+            f"{prefix}SUBSCRIBERS[{index}].secret", [subscriber.secret.get_secret_value()]
+        )
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings of this process (environment read once)."""
