@@ -275,3 +275,44 @@ async def test_a_bad_import_changes_nothing(client: httpx.AsyncClient, actors: A
     )
     assert xml.status_code == 415
     assert await _changes(client, actors) == []
+
+
+async def test_of_two_concurrent_changes_the_second_is_refused(database_url: str) -> None:
+    """Two administrators read version 1 of a unit and change it: the change written second is
+    conditional on the version it read (``WHERE version = 1``) and is refused with 412, not lost."""
+    from datetime import UTC, datetime
+
+    from common.auth import Principal
+    from common.db import create_engine, create_sessionmaker
+    from common.problems import PreconditionFailedError
+    from directive_api.directory import service
+    from directive_api.directory.schemas import UnitFields
+
+    admin = Principal(subject="quan-tri-vien", name="Quản trị", roles=frozenset({"admin"}), unit="VPUB")
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    engine = create_engine(database_url)
+    maker = create_sessionmaker(engine)
+    try:
+        async with maker() as first, maker() as second:
+            # The second administrator's request has read version 1 and checked If-Match …
+            stale = await service.get(second, service.UNIT, "SNV")
+            assert stale.version == 1
+            await second.commit()  # (SQLite lets one transaction at a time in)
+            # … when the first one's change commits.
+            await service.update(
+                first, service.UNIT, "SNV", UnitFields(short_name="Sở Nội vụ TP"), actor=admin, if_match='"1"', now=now
+            )
+            await first.commit()
+            stale.note = "ghi chú"
+            stale.version += 1
+            try:
+                await service._flush_or_stale(second, service.UNIT, "SNV")
+            except PreconditionFailedError:
+                await second.rollback()
+            else:
+                raise AssertionError("the second change was written over the first")
+        async with maker() as check:
+            unit = await service.get(check, service.UNIT, "SNV")
+            assert (unit.version, unit.short_name, unit.note) == (2, "Sở Nội vụ TP", None)
+    finally:
+        await engine.dispose()

@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from common.auth import Principal
 from common.http import require_if_match
-from common.problems import NotFoundError, UnprocessableError
+from common.problems import NotFoundError, PreconditionFailedError, UnprocessableError
 from directive_api.directives.lifecycle import Role
 from directive_api.directory import repository
 from directive_api.directory.errors import (
@@ -129,6 +130,13 @@ def _values(kind: Kind, body: BaseModel) -> dict[str, Any]:
     del kind
     values: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True)
     return values
+
+
+async def _flush_or_stale(session: AsyncSession, kind: Kind, key: str) -> None:
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise PreconditionFailedError(f"{kind.name} {key} was changed meanwhile; read it again") from None
 
 
 async def get(session: AsyncSession, kind: Kind, key: str) -> Any:
@@ -247,7 +255,7 @@ async def update(
         after=after,
         at=now,
     )
-    await session.flush()
+    await _flush_or_stale(session, kind, key)
     return entity
 
 
@@ -282,7 +290,7 @@ async def delete(
         after=None,
         at=now,
     )
-    await session.flush()
+    await _flush_or_stale(session, kind, key)
 
 
 async def export(session: AsyncSession) -> DirectoryDocument:

@@ -25,6 +25,10 @@ class UnitGroup(Model):
     version: Mapped[int] = mapped_column(default=1)
     """Incremented on every change made through the directory administration (the ETag)."""
 
+    # Updates and deletes are conditional on the version read (``WHERE version = …``): of two
+    # administrators changing the same entry at once, the second gets 412, not a lost update.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
+
 
 class Unit(Model):
     """An organisation that issues or receives documents."""
@@ -49,6 +53,10 @@ class Unit(Model):
     """False once retired: kept for the documents that name it, offered for nothing new."""
     version: Mapped[int] = mapped_column(default=1)
     """Incremented on every change made through the directory administration (the ETag)."""
+
+    # Updates and deletes are conditional on the version read (``WHERE version = …``): of two
+    # administrators changing the same entry at once, the second gets 412, not a lost update.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
 
 class DirectoryChange(Model):

@@ -44,6 +44,10 @@ class Person(Model):
     version: Mapped[int] = mapped_column(default=1)
     """Incremented on every change made through the directory administration (the ETag)."""
 
+    # Updates and deletes are conditional on the version read (``WHERE version = …``): of two
+    # administrators changing the same entry at once, the second gets 412, not a lost update.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
+
     def as_dict(self) -> dict[str, Any]:
         """A plain dict (used by the seed loader's comparisons)."""
         return {c.name: getattr(self, c.name) for c in self.__table__.columns}
