@@ -183,6 +183,7 @@ async def test_an_administered_person_signs_with_their_own_development_certifica
     assert signature.signer_common_name == "Hồ Văn Minh"
     assert signature.trusted and signature.timestamp_present
 
+    pending = await api.advance(await api.create({**letter, "signer_id": "ho-van-minh"}), "submit", actors.drafter)
     # Named by a document: retired, not deleted; a retired person is chosen as signer no more.
     in_use = await client.delete("/v1/people/ho-van-minh", headers={**admin, "If-Match": '"1"'})
     assert in_use.status_code == 409 and in_use.json()["type"].endswith("/person-in-use")
@@ -192,6 +193,10 @@ async def test_an_administered_person_signs_with_their_own_development_certifica
     assert retired.status_code == 200
     refused = await client.post("/v1/directives", json={**letter, "signer_id": "ho-van-minh"}, headers=actors.drafter)
     assert refused.status_code == 422
+    # … nor signs what was waiting for them: the draft stays submitted until another signer is chosen.
+    not_signed = await api.act(pending, "approve", signer)
+    assert not_signed.status_code == 409 and not_signed.json()["type"].endswith("/signer-retired")
+    assert (await api.get(pending["id"], actors.drafter)).json()["status"] == "submitted"
 
 
 async def test_the_directory_goes_out_and_comes_back_as_json_and_csv(client: httpx.AsyncClient, actors: Actors) -> None:

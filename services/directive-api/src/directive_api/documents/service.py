@@ -46,6 +46,10 @@ class SigningKeyMissingError(ConflictError):
     title = "No signing key is configured for this signer or issuer"
 
 
+class SignerRetiredError(ConflictError):
+    title = "The designated signer is retired from the directory"
+
+
 class SigningFailedError(ConflictError):
     title = "The document could not be signed"
 
@@ -253,6 +257,8 @@ async def sign_on_approval(
     unit = await session.get(Unit, directive.issuer_code)
     if person is None or unit is None:
         raise SigningKeyMissingError(f"{directive.signer_id} is no longer in the directory")
+    if not person.is_active:
+        raise SignerRetiredError(f"{person.id} is retired from the directory: choose another signer for the draft")
     signer, image = await keys.signer(person, unit)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     with timed(pdf_render_seconds, step="final"):
