@@ -97,7 +97,8 @@ class Issued:
 def issue(view: DocumentView, pki: DevPki) -> Issued:
     """The whole issue pipeline: render (WeasyPrint + QR + fields), sign as the signer, fill number/date, seal.
 
-    No RFC 3161 timestamp, like directive-api's default configuration (``signing.dev_timestamps=false``).
+    No RFC 3161 timestamp (directive-api's embedded default now adds the development TSA's: this
+    measures the PDF work alone, without the timestamp).
     """
     rendered = render_pdf(view, for_signing=True)
     signed = sign_as_signer(rendered, pki.load_signer(), signature_image=pki.signature_png)

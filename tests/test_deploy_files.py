@@ -38,7 +38,7 @@ SETTINGS: dict[str, tuple[str, type[BaseSettings]]] = {
 }
 # Worker subcommands the manifests already run while their CLI code is being written elsewhere.
 PENDING_SUBCOMMANDS = {"run-timers"}
-EXTRA_VARIABLES = {"LOG_LEVEL"}  # read by the CLIs directly, not through Settings
+EXTRA_VARIABLES = {"LOG_LEVEL", "ENVIRONMENT"}  # read directly, not through Settings
 
 Instruction = tuple[str, tuple[str, ...], tuple[str, ...], bool]  # cmd, value, flags, json form
 

@@ -65,3 +65,43 @@ def test_directory_tokens_and_checks(tmp_path: Path) -> None:
     audit = _cli(env, "verify-audit")
     assert audit.returncode == 0
     assert "the chain is intact" in audit.stdout
+
+
+def test_the_directory_goes_out_and_comes_back_on_the_command_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DIRECTIVE_API_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+        "DIRECTIVE_API_FILES_DIR": str(tmp_path / "files"),
+        "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(tmp_path / "pki"),
+        "COLUMNS": "200",
+    }
+    assert _cli(env, "migrate").returncode == 0
+    assert _cli(env, "seed").returncode == 0
+    units_csv = tmp_path / "units.csv"
+    exported = _cli(env, "export-directory", str(units_csv), "--format", "csv", "--kind", "units")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    lines = units_csv.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    assert header[0] == "code" and "notation" in header
+    ubnd = next(line for line in lines if line.startswith("UBND-TP,"))
+    edited = tmp_path / "edited.csv"
+    edited.write_text(lines[0] + "\n" + ubnd.replace("UBND thành phố", "UBND TP Cần Thơ") + "\n", encoding="utf-8")
+    imported = _cli(env, "import-directory", str(edited), "--kind", "units")
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "0 created, 1 updated, 0 unchanged" in imported.stdout
+    # Unchanged on a second import; and a seed afterwards leaves the change alone.
+    assert "0 created, 0 updated, 1 unchanged" in _cli(env, "import-directory", str(edited), "--kind", "units").stdout
+    assert _cli(env, "seed").returncode == 0
+    whole = tmp_path / "directory.json"
+    assert _cli(env, "export-directory", str(whole)).returncode == 0
+    data = json.loads(whole.read_text(encoding="utf-8"))
+    assert next(u for u in data["units"] if u["code"] == "UBND-TP")["short_name"] == "UBND TP Cần Thơ"
+    assert {"groups", "units", "people"} <= set(data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"people": [{"id": "x", "full_name": "X", "unit_code": "NOPE", "position": "x", "roles": []}]})
+    )
+    refused = _cli(env, "import-directory", str(bad))
+    assert refused.returncode == 2 and "unknown unit NOPE" in refused.stdout
+    wrong_role = _cli(env, "add-person", "y", "--name", "Y", "--unit", "VPUB", "--position", "x", "--roles", "boss")
+    assert wrong_role.returncode == 2

@@ -80,6 +80,18 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/org-groups/{code}"): AUTHENTICATED,
     ("GET", "/v1/people"): AUTHENTICATED,
     ("GET", "/v1/people/{person_id}"): AUTHENTICATED,
+    ("POST", "/v1/orgs"): {"admin"},
+    ("PATCH", "/v1/orgs/{code}"): {"admin"},
+    ("DELETE", "/v1/orgs/{code}"): {"admin"},
+    ("POST", "/v1/org-groups"): {"admin"},
+    ("PATCH", "/v1/org-groups/{code}"): {"admin"},
+    ("DELETE", "/v1/org-groups/{code}"): {"admin"},
+    ("POST", "/v1/people"): {"admin"},
+    ("PATCH", "/v1/people/{person_id}"): {"admin"},
+    ("DELETE", "/v1/people/{person_id}"): {"admin"},
+    ("GET", "/v1/directory/changes"): {"admin", "auditor"},
+    ("GET", "/v1/directory/export"): {"admin"},
+    ("POST", "/v1/directory/import"): {"admin"},
 }
 
 TRANSITION_BODY = {"comment": "Đề nghị xem lại."}
@@ -95,6 +107,21 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/edxml/status"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
     ("POST", "/v1/edxml/inbox"): {"content": b"<not-edxml/>", "headers": {"Content-Type": "application/xml"}},
     ("POST", "/v1/inbox/events"): {"json": {"type": "x"}},
+    # The directory: valid bodies that an admin is refused for an existing code or a stale ETag.
+    ("POST", "/v1/orgs"): {"json": {"code": "VPUB", "name": "Trùng mã", "kind": "office"}},
+    ("PATCH", "/v1/orgs/{code}"): {"json": {"name": "không được đổi"}, "headers": STALE},
+    ("DELETE", "/v1/orgs/{code}"): {"headers": STALE},
+    ("POST", "/v1/org-groups"): {"json": {"code": "department", "name": "Trùng mã"}},
+    ("PATCH", "/v1/org-groups/{code}"): {"json": {"name": "không được đổi"}, "headers": STALE},
+    ("DELETE", "/v1/org-groups/{code}"): {"headers": STALE},
+    ("POST", "/v1/people"): {
+        "json": {"id": "le-xuan-hoa", "full_name": "Trùng mã", "unit_code": "VPUB", "position": "x", "roles": []}
+    },
+    ("PATCH", "/v1/people/{person_id}"): {"json": {"position": "không được đổi"}, "headers": STALE},
+    ("DELETE", "/v1/people/{person_id}"): {"headers": STALE},
+    ("POST", "/v1/directory/import"): {
+        "json": {"units": [{"code": "MOI", "name": "Mới", "kind": "ward", "group_code": "khong-co"}]}
+    },
 }
 
 

@@ -75,7 +75,27 @@ BASE_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     ("POST", "/v1/directives"): letter_to,
     ("PATCH", "/v1/directives/{directive_id}"): lambda: {"subject": "đổi trích yếu"},
     ("POST", "/v1/webhook-subscriptions"): lambda: {"url": "https://hooks.example.org/in", "event_types": ["*"]},
+    ("POST", "/v1/orgs"): lambda: {"code": "MOI", "name": "Đơn vị mới", "kind": "ward"},
+    ("PATCH", "/v1/orgs/{code}"): lambda: {"name": "Sở Nội vụ"},
+    ("POST", "/v1/org-groups"): lambda: {"code": "moi", "name": "Nhóm mới"},
+    ("PATCH", "/v1/org-groups/{code}"): lambda: {"name": "Nhóm"},
+    ("POST", "/v1/people"): lambda: {
+        "id": "moi",
+        "full_name": "Người Mới",
+        "unit_code": "VPUB",
+        "position": "Chuyên viên",
+        "roles": ["drafter"],
+    },
+    ("PATCH", "/v1/people/{person_id}"): lambda: {"position": "Chuyên viên"},
+    ("POST", "/v1/directory/import"): lambda: {"units": []},
 }
+# Fields a directory entry legitimately takes from the client (a person's id, a unit's notation).
+CLIENT_OWNED: dict[tuple[str, str], set[str]] = {
+    ("POST", "/v1/people"): {"id"},
+    ("POST", "/v1/orgs"): {"notation"},
+    ("PATCH", "/v1/orgs/{code}"): {"notation"},
+}
+ADMIN_PATHS = ("/v1/orgs", "/v1/org-groups", "/v1/people", "/v1/directory", "/v1/webhook")
 TRANSITION_PREFIX = "/v1/directives/{directive_id}/"
 
 
@@ -107,9 +127,11 @@ def test_mass_assignment_is_refused_on_every_write_route(
         else:
             assert path.startswith(TRANSITION_PREFIX), f"add a valid body for {method} {path} to BASE_BODIES"
             base = {"comment": "Đồng ý."}
-        headers = {**(integration if "webhook" in path else actors.drafter), "If-Match": doc["etag"]}
-        url = path.format(directive_id=doc["id"])
+        headers = {**(integration if path.startswith(ADMIN_PATHS) else actors.drafter), "If-Match": doc["etag"]}
+        url = path.format(directive_id=doc["id"], code="SNV", person_id="le-xuan-hoa")
         for field, value in SERVER_OWNED.items():
+            if field in CLIENT_OWNED.get((method, path), set()):
+                continue
             response = sync_api.request(method, url, json={**base, field: value}, headers=headers)
             _refused(response, 422)
             tried += 1

@@ -84,3 +84,39 @@ def test_images_are_blue_and_red_on_transparent_backgrounds(dev_pki: DevPki) -> 
         assert seal.getpixel((0, 0))[3] == 0 and seal.getpixel((seal.width // 2, seal.height // 2))[3] > 200
         ink, red = _share(seal, lambda p: p[0] > 180 and p[0] - p[1] > 100)
         assert 0.05 < ink < 0.5 and red > 0.95
+
+
+def test_any_signer_and_any_seal_get_a_certificate_on_first_use(tmp_path: Path) -> None:
+    pki = ensure_dev_pki(tmp_path / "pki")
+    root = x509.load_pem_x509_certificate(pki.root_cert_pem.read_bytes())
+    chair = pki.signer_for("pham-van-hieu", "Phạm Văn Hiếu", "Ủy ban nhân dân thành phố Cần Thơ")
+    assert pki.signer_for("pham-van-hieu", "Phạm Văn Hiếu", "Ủy ban nhân dân thành phố Cần Thơ") == chair
+    key, cert, chain = pkcs12.load_key_and_certificates(chair.read_bytes(), pki.passphrase)
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and cert is not None
+    assert _common_name(cert) == "Phạm Văn Hiếu"
+    assert (
+        cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Ủy ban nhân dân thành phố Cần Thơ"
+    )
+    cert.verify_directly_issued_by(root)
+    assert [c.subject for c in chain] == [root.subject]
+    assert chair.stat().st_mode & 0o077 == 0
+    # A renamed person gets a certificate naming the new name; the old one stays as it was.
+    renamed = pki.signer_for("pham-van-hieu", "Phạm Văn Hiếu Hai", "Ủy ban nhân dân thành phố Cần Thơ")
+    assert renamed != chair and chair.exists()
+    seal, image = pki.seal_for("UBND-TP", "Ủy ban nhân dân thành phố Cần Thơ")
+    seal_cert = pkcs12.load_key_and_certificates(seal.read_bytes(), pki.passphrase)[1]
+    assert seal_cert is not None and _common_name(seal_cert) == "Ủy ban nhân dân thành phố Cần Thơ"
+    seal_cert.verify_directly_issued_by(root)
+    with Image.open(image) as picture:
+        assert picture.mode == "RGBA" and picture.getpixel((0, 0))[3] == 0
+    # Another process (a fresh DevPki over the same folder) finds the same files.
+    again = ensure_dev_pki(tmp_path / "pki")
+    assert again.seal_for("UBND-TP", "Ủy ban nhân dân thành phố Cần Thơ") == (seal, image)
+    # A PKI made anew (its root replaced) forgets what the old root issued.
+    pki.root_key_pem.unlink()
+    fresh = ensure_dev_pki(tmp_path / "pki")
+    assert not chair.exists()
+    newer = fresh.signer_for("pham-van-hieu", "Phạm Văn Hiếu", "Ủy ban nhân dân thành phố Cần Thơ")
+    newer_cert = pkcs12.load_key_and_certificates(newer.read_bytes(), fresh.passphrase)[1]
+    assert newer_cert is not None
+    newer_cert.verify_directly_issued_by(x509.load_pem_x509_certificate(fresh.root_cert_pem.read_bytes()))

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     unit.add_argument("--kind", required=True, help="department, ward, commune, socio_political_org, …")
     unit.add_argument("--group", help="group code, e.g. commune_level")
     unit.add_argument("--organ-id", help="QCVN 102:2016 identifier")
+    unit.add_argument("--notation", help="set when the unit issues documents (e.g. UBND)")
     person = sub.add_parser("add-person", help="add or update a person")
     person.add_argument("id")
     person.add_argument("--name", required=True)
@@ -109,10 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     person.add_argument(
         "--signature-lines", default="", help="'|'-separated, e.g. 'KT. CHÁNH VĂN PHÒNG|PHÓ CHÁNH VĂN PHÒNG'"
     )
-    export = sub.add_parser("export-directory", help="write units, groups and people as JSON")
+    export = sub.add_parser("export-directory", help="write groups, units and people as JSON, or one kind as CSV")
     export.add_argument("file", type=Path)
-    import_ = sub.add_parser("import-directory", help="load units (can-tho-units.json format) from a file")
-    import_.add_argument("file", type=Path)
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--kind", choices=["groups", "units", "people"], help="with --format csv")
+    import_ = sub.add_parser(
+        "import-directory",
+        help="create or overwrite entries from the JSON the export writes (or the seed's unit list), or a CSV",
+    )
+    import_.add_argument("file", type=Path, help="*.json, or *.csv with --kind")
+    import_.add_argument("--kind", choices=["groups", "units", "people"], help="what the CSV's rows are")
     verify = sub.add_parser("verify-pdf", help="check the signatures of a PDF file against the trusted roots")
     verify.add_argument("file", type=Path)
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
@@ -120,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     walk.add_argument("--keys", type=Path, default=Path("var/keys"))
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in ("serve", "relay"):
+        from common.production import UnsafeProductionSettingsError, enforce
+        from directive_api.settings import production_problems
+
+        try:  # before any development key is created for a missing one
+            enforce(production_problems(settings))
+        except UnsafeProductionSettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
 
     if args.command == "migrate":
         migrate(settings.database.url)

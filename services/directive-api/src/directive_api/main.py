@@ -13,14 +13,16 @@ from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
 from common.pdf.render import configure_default_executor, default_executor
+from common.production import enforce
 from directive_api.directives.router import router as directives_router
+from directive_api.directory.router import router as directory_router
 from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
 from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
-from directive_api.settings import Settings, get_settings
+from directive_api.settings import Settings, get_settings, production_problems
 
 DESCRIPTION = """
 The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
@@ -51,13 +53,14 @@ def _warm_pdf_workers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
+    enforce(production_problems(settings))  # ENVIRONMENT=production: no development keys, secrets or PKI
     app = create_service_app(
         title="directive-api",
         version="0.1.0",
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router],
+        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router, directory_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
         on_startup=_warm_pdf_workers,
         migrations=str(resources.files("directive_api") / "migrations"),
@@ -68,6 +71,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},
             {"name": "directory", "description": "Units and groups of units."},
             {"name": "people", "description": "Staff and their signature blocks."},
+            {
+                "name": "directory administration",
+                "description": "Units, groups and people changed by the Office's admins; history, import, export.",
+            },
             {"name": "documents", "description": "PDFs: preview, signed, issued; verification of uploaded files."},
             {"name": "public", "description": "The verification page behind the QR code (no login)."},
             {"name": "dispatch", "description": "Recipients and their delivery status."},

@@ -30,11 +30,12 @@ class SigningSettings(BaseModel):
     """Keys that sign (approval) and seal (issue) documents, and the roots the verifier trusts."""
 
     dev_pki_dir: Path | None = Path("var/pki")
-    """Where the development CA, signer and seal are created on first use."""
+    """Where the development CA, TSA, signers' and seals' certificates are created on first use."""
     use_dev_pki: bool = True
     """Use the development PKI at all; set ``SIGNING__USE_DEV_PKI=false`` in production."""
-    dev_signers: list[str] = Field(default_factory=lambda: ["le-xuan-hoa"])
-    """People who sign with the development signer certificate when they have no key of their own."""
+    dev_signers: list[str] = Field(default_factory=lambda: ["*"])
+    """People who sign with a development certificate (issued for them on first use, naming them and
+    their unit) when no key of their own is configured; ``*`` is everyone."""
     signers: dict[str, KeySource] = Field(default_factory=dict)
     """Signing keys by person id."""
     seals: dict[str, KeySource] = Field(default_factory=dict)
@@ -43,8 +44,9 @@ class SigningSettings(BaseModel):
     """PEM root certificates the verifier trusts (the development root is added when used)."""
     tsa_url: str | None = None
     """RFC 3161 time-stamping authority; signatures carry a timestamp when set."""
-    dev_timestamps: bool = False
-    """Timestamp with the development PKI's in-process TSA (tests, demos)."""
+    dev_timestamps: bool = True
+    """Timestamp with the development PKI's in-process TSA when no ``tsa_url`` is set, so that
+    signatures are PAdES B-T on the embedded default too."""
 
 
 class Subscriber(BaseModel):
@@ -85,6 +87,9 @@ class Settings(BaseSettings):
     organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
     The default for VPUB is a development placeholder: set the official identifier in production."""
+    directory_admin_unit: str = "VPUB"
+    """The unit whose ``admin`` role administers the directory (the Office); its ``auditor`` reads
+    the directory's history."""
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False
@@ -94,6 +99,40 @@ class Settings(BaseSettings):
     CPU priority than the web process; on a small machine where reads must stay fast while documents
     are issued, one fewer than the cores keeps a core for requests and PostgreSQL, at the cost of PDF
     throughput (docs/operations.md, "PDF workers")."""
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps these settings from production (see :mod:`common.production`), one line per setting."""
+    from common import production
+
+    prefix = "DIRECTIVE_API_"
+    problems = production.auth_problems(settings.auth, prefix)
+    problems += production.database_problems(f"{prefix}DATABASE__URL", settings.database.url)
+    problems += production.url_problems(f"{prefix}PUBLIC_BASE_URL", settings.public_base_url)
+    signing = settings.signing
+    if signing.use_dev_pki:
+        problems.append(
+            f"{prefix}SIGNING__USE_DEV_PKI=true: the development PKI signs and seals; set it to false and give "
+            "SIGNING__SIGNERS, SIGNING__SEALS and SIGNING__TRUST_ROOTS"
+        )
+    if signing.dev_pki_dir is not None:
+        for path in signing.trust_roots:
+            if path.resolve() == (signing.dev_pki_dir / "root-ca.pem").resolve():
+                problems.append(f"{prefix}SIGNING__TRUST_ROOTS: {path} is the development root")
+    for kind, sources in (("SIGNERS", signing.signers), ("SEALS", signing.seals)):
+        for key, source in sources.items():
+            if source.pkcs12 is not None and signing.dev_pki_dir is not None:
+                dev_dir = signing.dev_pki_dir.resolve()
+                if dev_dir in source.pkcs12.resolve().parents:
+                    problems.append(f"{prefix}SIGNING__{kind}[{key}]: a key of the development PKI ({source.pkcs12})")
+    problems += production.secret_problems(
+        f"{prefix}INBOX_SECRETS", [s.get_secret_value() for s in settings.inbox_secrets]
+    )
+    for index, subscriber in enumerate(settings.subscribers):
+        problems += production.secret_problems(
+            f"{prefix}SUBSCRIBERS[{index}].secret", [subscriber.secret.get_secret_value()]
+        )
+    return problems
 
 
 @lru_cache

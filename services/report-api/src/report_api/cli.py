@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
@@ -85,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("verify-audit", help="recompute the obligation history's hash chain; exit 1 where it breaks")
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in ("serve", "run-timers"):
+        from common.production import UnsafeProductionSettingsError, enforce
+        from report_api.settings import production_problems
+
+        try:  # before any development key is created for a missing one
+            enforce(production_problems(settings))
+        except UnsafeProductionSettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     if args.command == "verify-audit":
         report = asyncio.run(verify_audit(settings.database.url))
         print(f"{report.table}: {report.checked} entries checked")

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability, table_count_callback
+from common.production import enforce
 from report_api.obligations.dashboard import router as dashboard_router
 from report_api.obligations.models import OUTBOX, Timer
 from report_api.obligations.router import router as obligations_router
-from report_api.settings import Settings, get_settings
+from report_api.settings import Settings, get_settings, production_problems
 
 DESCRIPTION = """
 Compliance responses of the units a document is addressed to: acknowledgement, structured reports
@@ -36,6 +37,7 @@ async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
+    enforce(production_problems(settings))  # ENVIRONMENT=production: no development keys, secrets or PKI
     app = create_service_app(
         title="report-api",
         version="0.1.0",

@@ -72,6 +72,20 @@ class Settings(BaseSettings):
         return [s.strip() for s in self.webhook_secrets.split(",") if s.strip()]
 
 
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps these settings from production (see :mod:`common.production`), one line per setting."""
+    from common import production
+
+    prefix = "REPORT_API_"
+    problems = production.auth_problems(settings.auth, prefix)
+    problems += production.database_problems(f"{prefix}DATABASE__URL", settings.database.url)
+    problems += production.secret_problems(f"{prefix}WEBHOOK_SECRETS", settings.webhook_secret_list())
+    inbox = settings.directive_api_inbox_secret
+    if inbox is not None:
+        problems += production.secret_problems(f"{prefix}DIRECTIVE_API_INBOX_SECRET", [inbox.get_secret_value()])
+    return problems
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings of this process (environment read once)."""

@@ -7,9 +7,11 @@ under the directory it is given, on first use, and reuses the files afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ class DevPki:
             signs with RSA only).
         signature_png: Blue handwritten-like signature, transparent background.
         seal_png: Red round seal with the organisation name around it, transparent background.
+        root_key_pem: The root CA's private key (PEM, encrypted with :attr:`passphrase`).
     """
 
     directory: Path
@@ -66,6 +69,69 @@ class DevPki:
     tsa_p12: Path
     signature_png: Path
     seal_png: Path
+    root_key_pem: Path
+
+    def signer_for(self, subject: str, common_name: str, organisation: str) -> Path:
+        """The PKCS#12 file of any person, issued by the development CA on first use.
+
+        ``subject`` is a stable id (the person's id). The certificate names ``common_name`` in
+        ``organisation``; a person whose name or unit changes gets a new certificate, so the
+        certificate in a signed PDF always names the person as the directory knew them.
+
+        Args:
+            subject: Stable id of the person.
+            common_name: The person's full name (CN).
+            organisation: The unit's name (O).
+
+        Returns:
+            The PKCS#12 file (passphrase: :attr:`passphrase`).
+        """
+        path = self._issued_path("signers", subject, common_name, organisation, ".p12")
+        if not path.exists():
+            with locked_directory(self.directory):
+                if not path.exists():
+                    self._issue(path, _name(common_name, organisation), label=subject)
+        return path
+
+    def seal_for(self, subject: str, organisation: str) -> tuple[Path, Path]:
+        """The seal key (PKCS#12) and the red seal image of any issuing unit, made on first use.
+
+        Args:
+            subject: Stable id of the unit (its code).
+            organisation: The unit's name, in the certificate and around the seal.
+
+        Returns:
+            The PKCS#12 file and the seal PNG.
+        """
+        path = self._issued_path("seals", subject, organisation, organisation, ".p12")
+        image = path.with_suffix(".png")
+        if not (path.exists() and image.exists()):
+            with locked_directory(self.directory):
+                if not image.exists():
+                    tmp = image.with_suffix(".png.tmp")
+                    draw_seal_image(organisation).save(tmp, format="PNG", optimize=True)
+                    tmp.replace(image)
+                if not path.exists():
+                    self._issue(path, _name(organisation, organisation), label=subject)
+        return path, image
+
+    def _issued_path(self, kind: str, subject: str, common_name: str, organisation: str, suffix: str) -> Path:
+        # The file name is a digest: ids and names may hold any character, and a renamed holder
+        # must not reuse a certificate naming their old name.
+        digest = hashlib.sha256("\x1f".join((subject, nfc(common_name), nfc(organisation))).encode()).hexdigest()
+        folder = self.directory / kind
+        folder.mkdir(exist_ok=True)
+        return folder / f"{digest[:32]}{suffix}"
+
+    def _issue(self, path: Path, subject: x509.Name, *, label: str) -> None:
+        root_key = serialization.load_pem_private_key(self.root_key_pem.read_bytes(), self.passphrase)
+        assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+        root_cert = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes())
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _certificate(subject, key.public_key(), root_cert.subject, root_key, ca=False, key_usage=_key_usage())
+        encryption = serialization.BestAvailableEncryption(self.passphrase)
+        data = pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
+        _write_private(path, data)
 
     def root_certificate(self) -> asn1_x509.Certificate:
         """Return the root CA certificate (asn1crypto form, as pyHanko's validators take it)."""
@@ -106,16 +172,18 @@ def _paths(directory: Path) -> dict[str, Path]:
         "tsa_p12": directory / "tsa.p12",
         "signature_png": directory / "signature.png",
         "seal_png": directory / "seal.png",
+        "root_key_pem": directory / "root-ca-key.pem",
     }
 
 
 def ensure_dev_pki(directory: Path | str) -> DevPki:
     """Create the development PKI and images under ``directory``, or reuse the ones already there.
 
-    The first call creates a root CA, a signer certificate (CN "Lê Xuân Hoa"), an organisation seal
-    certificate (CN "Văn phòng Ủy ban nhân dân thành phố Cần Thơ") and a TSA certificate, each as a
-    PKCS#12 file protected by a random passphrase, plus a blue signature PNG and a red seal PNG. Later
-    calls reuse the files. Safe to call from several processes at once (file lock).
+    The first call creates a root CA (its key kept, encrypted, to issue more certificates: see
+    :meth:`DevPki.signer_for` and :meth:`DevPki.seal_for`), a signer certificate (CN "Lê Xuân
+    Hoa"), an organisation seal certificate (CN "Văn phòng Ủy ban nhân dân thành phố Cần Thơ") and a
+    TSA certificate, each as a PKCS#12 file protected by a random passphrase, plus a blue signature
+    PNG and a red seal PNG. Later calls reuse the files. Safe to call from several processes at once (file lock).
 
     Args:
         directory: Directory to hold the files (created if missing).
@@ -195,6 +263,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
+    # Certificates issued by an earlier root would no longer chain: start them afresh too.
+    for kind in ("signers", "seals"):
+        shutil.rmtree(paths["root_cert_pem"].parent / kind, ignore_errors=True)
     passphrase = secrets.token_urlsafe(24).encode()
     encryption = serialization.BestAvailableEncryption(passphrase)
 
@@ -238,6 +309,11 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
     paths["root_cert_pem"].write_bytes(root_cert.public_bytes(serialization.Encoding.PEM))
     draw_signature_image().save(paths["signature_png"], format="PNG", optimize=True)
     draw_seal_image(DEV_ORGANISATION).save(paths["seal_png"], format="PNG", optimize=True)
+    # Kept (encrypted) so that certificates for any signer and seal can be issued later on.
+    _write_private(
+        paths["root_key_pem"],
+        root_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption),
+    )
     _write_private(passphrase_file, passphrase + b"\n")
 
 

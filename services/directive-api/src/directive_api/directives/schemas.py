@@ -22,6 +22,7 @@ from common.pdf.model import (
     Section,
     Table,
 )
+from directive_api.people.models import SigningAuthority
 
 
 def _nfc(value: str) -> str:
@@ -193,6 +194,10 @@ class DirectiveContent(StrictModel):
     """Appendices (phụ lục) and, for a quyết định or nghị quyết, the quy chế/quy định it issues."""
     second_signature: SecondSignature | None = None
     signer_id: Code
+    signing_authority: SigningAuthority | None = None
+    """The authority the document is signed under (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``): the
+    signature block is the signer's block for it (``GET /v1/people/{id}``, ``signature_titles``).
+    Without it, the signer's default block (``signature_title_lines``)."""
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] = Field(default_factory=list)
     archive_line: ArchiveLine = "Lưu: VT."
     urgency: Urgency | None = None
@@ -226,6 +231,7 @@ class DirectiveUpdate(StrictModel):
     """The uploaded attachments to keep, in the order to list them (upload with
     ``POST /v1/directives/{id}/attachments``)."""
     signer_id: Code | None = None
+    signing_authority: SigningAuthority | None = None
     info_recipients: Annotated[list[InfoRecipient], Field(max_length=100)] | None = None
     archive_line: ArchiveLine | None = None
     urgency: Urgency | None = None

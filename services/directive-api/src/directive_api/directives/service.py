@@ -118,8 +118,19 @@ def new_public_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
 
 
+def title_lines(signer: Person, authority: str | None) -> list[str]:
+    """The signature block of ``signer`` for a signing authority (their default one without)."""
+    if authority is None:
+        return list(signer.signature_title_lines)
+    return list(signer.signature_titles[authority])
+
+
 async def _check_references(
-    session: AsyncSession, content: DirectiveContent | DirectiveUpdate, *, issuer_code: str
+    session: AsyncSession,
+    content: DirectiveContent | DirectiveUpdate,
+    *,
+    issuer_code: str,
+    current_signer: Person | None = None,
 ) -> Person | None:
     """Refuse unknown groups, units and signers with one 422 listing every problem."""
     errors: list[dict[str, Any]] = []
@@ -150,6 +161,15 @@ async def _check_references(
             errors.append({"location": ["body", "signer_id"], "message": "unknown signer"})
         elif Role.signer.value not in signer.roles or signer.unit_code != issuer_code:
             errors.append({"location": ["body", "signer_id"], "message": "this person cannot sign for the issuer"})
+    authority = content.signing_authority
+    checked = signer if content.signer_id is not None else current_signer
+    if authority is not None and checked is not None and authority not in (checked.signature_titles or {}):
+        errors.append(
+            {
+                "location": ["body", "signing_authority"],
+                "message": f"the signer has no signature block for {authority}",
+            }
+        )
     if errors:
         raise InvalidReferenceError("some references are unknown", errors=errors)
     return signer
@@ -173,7 +193,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
             errors=[{"location": ["body", "doc_type"], "message": f"one of {', '.join(DOC_TYPES)}"}],
         )
     issuer = await session.get(Unit, issuer_code)
-    if issuer is None or not issuer.notation:
+    if issuer is None or not issuer.notation or not issuer.is_active:
         raise InvalidReferenceError(
             "the issuer is unknown or issues no documents",
             errors=[{"location": ["body", "issuer_code"], "message": "unknown issuer"}],
@@ -206,7 +226,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         second_signature=body.second_signature.model_dump(mode="json") if body.second_signature else None,
         signer_id=signer.id,
         signer_name=signer.full_name,
-        signature_title_lines=list(signer.signature_title_lines),
+        signature_title_lines=title_lines(signer, body.signing_authority),
         info_recipients=[
             r.model_dump(exclude_none=True, exclude_defaults=True) or {"as_above": True} for r in body.info_recipients
         ],
@@ -473,7 +493,8 @@ async def update_directive(
     ]
     if nulls:
         raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
-    signer = await _check_references(session, body, issuer_code=directive.issuer_code)
+    current = await session.get(Person, directive.signer_id) if body.signing_authority is not None else None
+    signer = await _check_references(session, body, issuer_code=directive.issuer_code, current_signer=current)
     if "subject" in changes:
         directive.subject = _strip_vv(body.subject or "")
     if body.addressees is not None:
@@ -497,7 +518,10 @@ async def update_directive(
     if signer is not None:
         directive.signer_id = signer.id
         directive.signer_name = signer.full_name
-        directive.signature_title_lines = list(signer.signature_title_lines)
+    if signer is not None or current is not None:
+        chosen = signer or current
+        assert chosen is not None
+        directive.signature_title_lines = title_lines(chosen, body.signing_authority)
     if body.info_recipients is not None:
         directive.info_recipients = [
             r.model_dump(exclude_none=True, exclude_defaults=True) or {"as_above": True} for r in body.info_recipients

@@ -6,6 +6,7 @@ module maps a document onto the Decree 30 view-model, picks the keys, and record
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 import uuid
@@ -37,11 +38,16 @@ from directive_api.directives.models import Directive
 from directive_api.documents import jobs
 from directive_api.documents.models import DirectiveFile, PdfVerdict
 from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.people.models import Person
 from directive_api.settings import KeySource, Settings, SigningSettings
 
 
 class SigningKeyMissingError(ConflictError):
     title = "No signing key is configured for this signer or issuer"
+
+
+class SignerRetiredError(ConflictError):
+    title = "The designated signer is retired from the directory"
 
 
 class SigningFailedError(ConflictError):
@@ -78,29 +84,38 @@ class Keys:
             )
         raise SigningKeyMissingError("the key source names neither a PKCS#12 file nor a PKCS#11 key")
 
-    def signer(self, person_id: str) -> tuple[jobs.KeySpec, Path]:
-        """The signer's key and signature image."""
-        source = self.settings.signers.get(person_id)
+    async def signer(self, person: Person, unit: Unit) -> tuple[jobs.KeySpec, Path]:
+        """The signer's key and signature image.
+
+        A key configured for the person (``SIGNING__SIGNERS``) comes first; otherwise, with the
+        development PKI and the person among ``SIGNING__DEV_SIGNERS`` (``*``: everyone), a
+        development certificate naming the person and their unit, issued on first use.
+        """
+        source = self.settings.signers.get(person.id)
         if source is not None:
             image = source.image or (self.pki.signature_png if self.pki else None)
             if image is None:
-                raise SigningKeyMissingError(f"no signature image configured for {person_id}")
+                raise SigningKeyMissingError(f"no signature image configured for {person.id}")
             return self._spec(source), image
-        if self.pki is not None and person_id in self.settings.dev_signers:
-            return jobs.KeySpec(pkcs12=str(self.pki.signer_p12), passphrase=self.pki.passphrase), self.pki.signature_png
-        raise SigningKeyMissingError(f"no signing key is configured for {person_id}")
+        dev = self.settings.dev_signers
+        if self.pki is not None and ("*" in dev or person.id in dev):
+            p12 = await asyncio.to_thread(self.pki.signer_for, person.id, person.full_name, unit.name)
+            return jobs.KeySpec(pkcs12=str(p12), passphrase=self.pki.passphrase), self.pki.signature_png
+        raise SigningKeyMissingError(f"no signing key is configured for {person.id}")
 
-    def seal(self, unit_code: str) -> tuple[jobs.KeySpec, Path]:
-        """The organisation's seal key and seal image."""
-        source = self.settings.seals.get(unit_code)
+    async def seal(self, unit: Unit) -> tuple[jobs.KeySpec, Path]:
+        """The organisation's seal key and seal image (a development seal naming the unit when the
+        development PKI is in use and no seal is configured for it)."""
+        source = self.settings.seals.get(unit.code)
         if source is not None:
             image = source.image or (self.pki.seal_png if self.pki else None)
             if image is None:
-                raise SigningKeyMissingError(f"no seal image configured for {unit_code}")
+                raise SigningKeyMissingError(f"no seal image configured for {unit.code}")
             return self._spec(source), image
         if self.pki is not None:
-            return jobs.KeySpec(pkcs12=str(self.pki.seal_p12), passphrase=self.pki.passphrase), self.pki.seal_png
-        raise SigningKeyMissingError(f"no seal key is configured for {unit_code}")
+            p12, seal_png = await asyncio.to_thread(self.pki.seal_for, unit.code, unit.name)
+            return jobs.KeySpec(pkcs12=str(p12), passphrase=self.pki.passphrase), seal_png
+        raise SigningKeyMissingError(f"no seal key is configured for {unit.code}")
 
     def timestamper(self) -> str | None:
         """The RFC 3161 timestamper as a description: a URL, or ``dev:<pki folder>``."""
@@ -244,7 +259,13 @@ async def sign_on_approval(
     session: AsyncSession, directive: Directive, *, settings: Settings, keys: Keys, store: FileStore, now: datetime
 ) -> DirectiveFile:
     """Render the final layout (number and date left empty) and apply the signer's signature."""
-    signer, image = keys.signer(directive.signer_id)
+    person = await session.get(Person, directive.signer_id)
+    unit = await session.get(Unit, directive.issuer_code)
+    if person is None or unit is None:
+        raise SigningKeyMissingError(f"{directive.signer_id} is no longer in the directory")
+    if not person.is_active:
+        raise SignerRetiredError(f"{person.id} is retired from the directory: choose another signer for the draft")
+    signer, image = await keys.signer(person, unit)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     # The attachments are embedded in the file the signer signs (both signatures cover them).
     files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
@@ -273,7 +294,9 @@ async def seal_on_issue(
     signed = await latest_file(session, directive.id, "signed")
     if signed is None:
         raise SigningFailedError("the document has no signed PDF to issue")
-    seal, image = keys.seal(directive.issuer_code)
+    issuer = await session.get(Unit, directive.issuer_code)
+    assert issuer is not None  # units are retired, never deleted, while documents name them
+    seal, image = await keys.seal(issuer)
     roots = keys.trust_roots()
     try:
         with timed(pdf_sign_seconds, step="seal"):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
-from common.problems import NotFoundError, problem_responses
+from common.http import etag
+from common.problems import problem_responses
+from directive_api.directory.errors import GroupNotFoundError, PersonNotFoundError, UnitNotFoundError
 from directive_api.orgs import service
 from directive_api.people.models import Person
 
@@ -17,18 +19,6 @@ router = APIRouter(prefix="/v1", tags=["directory"])
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 """Codes, ids and search words never contain control characters (PostgreSQL refuses NUL in text)."""
-
-
-class UnitNotFoundError(NotFoundError):
-    title = "Unit not found"
-
-
-class GroupNotFoundError(NotFoundError):
-    title = "Group not found"
-
-
-class PersonNotFoundError(NotFoundError):
-    title = "Person not found"
 
 
 class UnitRead(BaseModel):
@@ -43,6 +33,8 @@ class UnitRead(BaseModel):
     organ_id: str | None
     gso_code: str | None
     notation: str | None
+    is_active: bool = True
+    version: int = 1
 
 
 class GroupRead(BaseModel):
@@ -51,6 +43,7 @@ class GroupRead(BaseModel):
     code: str
     name: str
     is_addressable: bool
+    version: int = 1
 
 
 class GroupDetail(GroupRead):
@@ -67,6 +60,11 @@ class PersonRead(BaseModel):
     division: str | None
     roles: list[str]
     signature_title_lines: list[str]
+    """The default signature block above the name."""
+    signature_titles: dict[str, list[str]] = {}
+    """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``)."""
+    is_active: bool = True
+    version: int = 1
 
 
 @router.get("/orgs", response_model=list[UnitRead], responses=problem_responses())
@@ -85,12 +83,16 @@ async def list_orgs(
 
 @router.get("/orgs/{code}", response_model=UnitRead, responses=problem_responses(UnitNotFoundError))
 async def get_org(
-    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
+    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)],
+    session: SessionDep,
+    _actor: CurrentPrincipal,
+    response: Response,
 ) -> UnitRead:
-    """One unit."""
+    """One unit (retired ones too); `ETag` is its version, for `PATCH`/`DELETE` with `If-Match`."""
     unit = await service.get_unit(session, code)
     if unit is None:
         raise UnitNotFoundError(f"no unit {code}")
+    response.headers["ETag"] = etag(unit.version)
     return UnitRead.model_validate(unit)
 
 
@@ -102,17 +104,22 @@ async def list_org_groups(session: SessionDep, _actor: CurrentPrincipal) -> list
 
 @router.get("/org-groups/{code}", response_model=GroupDetail, responses=problem_responses(GroupNotFoundError))
 async def get_org_group(
-    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
+    code: Annotated[str, Path(max_length=40, pattern=NO_CONTROL)],
+    session: SessionDep,
+    _actor: CurrentPrincipal,
+    response: Response,
 ) -> GroupDetail:
-    """A group with the units it expands to."""
+    """A group with the units it expands to; `ETag` is its version."""
     group = await service.get_group(session, code)
     if group is None:
         raise GroupNotFoundError(f"no group {code}")
+    response.headers["ETag"] = etag(group.version)
     units = await service.expand(session, groups=[code])
     return GroupDetail(
         code=group.code,
         name=group.name,
         is_addressable=group.is_addressable,
+        version=group.version,
         units=[UnitRead.model_validate(u) for u in units],
     )
 
@@ -143,10 +150,14 @@ async def list_people(
     responses=problem_responses(PersonNotFoundError),
 )
 async def get_person(
-    person_id: Annotated[str, Path(max_length=64, pattern=NO_CONTROL)], session: SessionDep, _actor: CurrentPrincipal
+    person_id: Annotated[str, Path(max_length=64, pattern=NO_CONTROL)],
+    session: SessionDep,
+    _actor: CurrentPrincipal,
+    response: Response,
 ) -> PersonRead:
-    """One person, with the signature block they sign with."""
+    """One person (retired ones too), with their signature blocks; `ETag` is their version."""
     person = await session.get(Person, person_id)
     if person is None:
         raise PersonNotFoundError(f"no person {person_id}")
+    response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import JSONType
 from directive_api.models import Model
+
+SigningAuthority = Literal["TM.", "KT.", "TL.", "TUQ.", "Q."]
+"""Under whose authority a document is signed (Decree 30, Art. 13): on behalf of a collective body,
+for the head, by order, by written delegation, as acting head."""
+
+SIGNING_AUTHORITIES: tuple[str, ...] = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
+
+SigningMode = Literal["server"]
+"""How a person's signature is made: ``server`` — a key the server holds for them (the development
+PKI, or a PKCS#12/PKCS#11 key configured in ``SIGNING__SIGNERS``)."""
 
 
 class Person(Model):
@@ -26,7 +36,17 @@ class Person(Model):
     roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     signature_title_lines: Mapped[list[str]] = mapped_column(JSONType, default=list)
     """The signature block above the name, e.g. ``["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"]``."""
+    signature_titles: Mapped[dict[str, list[str]]] = mapped_column(JSONType, default=dict)
+    """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``), e.g. a Phó
+    Chủ tịch's ``{"TM.": ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]}``; a document
+    names the authority it is signed under, else ``signature_title_lines`` applies."""
     is_active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+    """Incremented on every change made through the directory administration (the ETag)."""
+
+    # Updates and deletes are conditional on the version read (``WHERE version = …``): of two
+    # administrators changing the same entry at once, the second gets 412, not a lost update.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict (used by the seed loader's comparisons)."""

@@ -1,4 +1,4 @@
-"""Loads the directory (units, groups, people) into the database; safe to run again."""
+"""Seeds the directory (units, groups, people): fills an empty database, then only adds what it never had."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import unicodedata
 from importlib import resources
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.orgs.models import DirectorySeedMark, Unit, UnitGroup
 from directive_api.people.models import Person
 
 GROUPS: dict[str, tuple[str, bool]] = {
@@ -19,10 +20,18 @@ GROUPS: dict[str, tuple[str, bool]] = {
     "information": ("Cơ quan nhận để biết", False),
 }
 
-LETTERHEADS: dict[str, dict[str, str]] = {
+ISSUERS: dict[str, dict[str, str]] = {
+    # Units that issue documents under their own notation, with their letterhead (ô 2). The unit
+    # list itself is the shared seed, kept as it is; what makes a unit an issuer is added here.
     "VPUB": {
+        "notation": "VPUB",
         "letterhead_parent": "UBND THÀNH PHỐ CẦN THƠ",
         "letterhead_name": "VĂN PHÒNG",
+        "place_name": "Cần Thơ",
+    },
+    "UBND-TP": {
+        "notation": "UBND",
+        "letterhead_name": "ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
         "place_name": "Cần Thơ",
     },
 }
@@ -44,39 +53,77 @@ def seed_letter() -> dict[str, Any]:
     return data
 
 
+def _unit_record(raw: dict[str, Any]) -> dict[str, Any]:
+    record = {k: _nfc(v) for k, v in raw.items()}
+    code = record["code"]
+    extra = ISSUERS.get(code, {})
+    return {
+        "code": code,
+        "name": record["name"],
+        "short_name": record.get("short_name") or record["name"],
+        "kind": record["kind"],
+        "group_code": record.get("group"),
+        "parent_code": record.get("parent"),
+        "organ_id": record.get("organ_id"),
+        "gso_code": record.get("gso_code"),
+        "notation": extra.get("notation", record.get("notation")),
+        "note": record.get("note"),
+        "letterhead_parent": extra.get("letterhead_parent"),
+        "letterhead_name": extra.get("letterhead_name"),
+        "place_name": extra.get("place_name"),
+        "is_active": True,
+    }
+
+
+def _person_record(raw: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {k: _nfc(v) for k, v in raw.items()}
+    record["signature_title_lines"] = [_nfc(line) for line in record.get("signature_title_lines") or []]
+    record["signature_titles"] = {
+        key: [_nfc(line) for line in lines] for key, lines in (record.get("signature_titles") or {}).items()
+    }
+    record["is_active"] = True
+    return record
+
+
 async def load_directory(session: AsyncSession, units_data: dict[str, Any] | None = None) -> dict[str, int]:
-    """Upsert groups, units and people; returns how many of each the directory holds."""
+    """Add the seed's groups, units and people that the directory has never had.
+
+    An entry is provided once: after that (a mark is kept per entry) seeding never touches it again,
+    so what an administrator changed, retired or deleted stays that way across restarts. Entries
+    that a database already held before marks existed are marked, not changed.
+
+    Returns:
+        How many entries of each kind were added.
+    """
+    marks = {(m.kind, m.key) for m in (await session.scalars(select(DirectorySeedMark))).all()}
+    added = {"groups": 0, "units": 0, "people": 0}
+
+    async def provide(kind: str, key: str, model: type[Any], values: dict[str, Any]) -> None:
+        if (kind, key) in marks:
+            return
+        if await session.get(model, key) is None:
+            session.add(model(**values))
+            added[f"{kind}s" if kind != "person" else "people"] += 1
+        session.add(DirectorySeedMark(kind=kind, key=key))
+        marks.add((kind, key))
+        await session.flush()
+
     for code, (name, addressable) in GROUPS.items():
-        await session.merge(UnitGroup(code=code, name=name, is_addressable=addressable))
-    await session.flush()
+        await provide("group", code, UnitGroup, {"code": code, "name": name, "is_addressable": addressable})
     if units_data is None:
         units_data = read_json("can-tho-units.json")
-    units = units_data["units"]
+    for raw in units_data["units"]:
+        record = _unit_record(raw)
+        await provide("unit", record["code"], Unit, record)
+    for raw in read_json("people.json"):
+        record = _person_record(raw)
+        await provide("person", record["id"], Person, record)
+    return added
+
+
+async def upsert_units(session: AsyncSession, units: list[dict[str, Any]]) -> int:
+    """Create or overwrite units from records of the seed's format (an administrator's import)."""
     for raw in units:
-        record = {k: _nfc(v) for k, v in raw.items()}
-        code = record["code"]
-        extra = LETTERHEADS.get(code, {})
-        await session.merge(
-            Unit(
-                code=code,
-                name=record["name"],
-                short_name=record.get("short_name") or record["name"],
-                kind=record["kind"],
-                group_code=record.get("group"),
-                parent_code=record.get("parent"),
-                organ_id=record.get("organ_id"),
-                gso_code=record.get("gso_code"),
-                notation=record.get("notation"),
-                note=record.get("note"),
-                letterhead_parent=extra.get("letterhead_parent"),
-                letterhead_name=extra.get("letterhead_name"),
-                place_name=extra.get("place_name"),
-                is_active=True,
-            )
-        )
+        await session.merge(Unit(**_unit_record(raw)))
     await session.flush()
-    people = read_json("people.json")
-    for person in people:
-        await session.merge(Person(**person, is_active=True))
-    await session.flush()
-    return {"groups": len(GROUPS), "units": len(units), "people": len(people)}
+    return len(units)
