@@ -49,6 +49,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             console.print("[green]✓ all invariants hold[/green]" if report.ok else f"{len(report.problems)} problems")
             return 0 if report.ok else 1
         if args.command == "add-unit":
+            from directive_api.orgs.organ_ids import is_valid_organ_id
+
+            if args.organ_id is not None and not is_valid_organ_id(args.organ_id):
+                console.print(f"[red]{args.organ_id!r} is not an identifier of the form NNN.NN.NN.XNN[/red]")
+                return 2
             async with transaction(maker) as session:
                 if args.group and await session.get(UnitGroup, args.group) is None:
                     console.print(f"[red]unknown group {args.group}[/red]")
@@ -61,6 +66,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                         kind=args.kind,
                         group_code=args.group,
                         organ_id=args.organ_id,
+                        organ_id_development=False,
                         is_active=True,
                     )
                 )
@@ -99,6 +105,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                             "group": u.group_code,
                             "parent": u.parent_code,
                             "organ_id": u.organ_id,
+                            "organ_id_development": u.organ_id_development,
                             "gso_code": u.gso_code,
                             "notation": u.notation,
                         }
@@ -115,8 +122,29 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             data = json.loads(unicodedata.normalize("NFC", args.file.read_text(encoding="utf-8")))
             with console.status("importing…"):
                 async with transaction(maker) as session:
-                    counts = await load_directory(session, {"units": data["units"]})
+                    counts = await load_directory(session, {"units": data["units"]}, replace_organ_ids=True)
             console.print(f"imported {counts['units']} units")
+            return 0
+        if args.command == "import-organ-ids":
+            from directive_api.orgs.organ_ids import import_organ_ids
+
+            text = args.file.read_text(encoding="utf-8")
+            async with transaction(maker) as session:
+                imported = await import_organ_ids(session, text, dry_run=args.dry_run)
+            for problem in imported.errors:
+                console.print(f"[red]✗ {problem}[/red]")
+            if not imported.ok:
+                console.print(f"{len(imported.errors)} problems: nothing was changed")
+                return 1
+            for code, organ_id in imported.updated:
+                console.print(f"{code} → {organ_id}")
+            for code in imported.cleared:
+                console.print(f"[yellow]{code} loses its development identifier (now another unit's)[/yellow]")
+            verb = "would be updated" if args.dry_run else "updated"
+            console.print(
+                f"{len(imported.updated)} units {verb}, {imported.unchanged} unchanged, "
+                f"{len(imported.skipped)} rows match no unit of the directory"
+            )
             return 0
         if args.command == "verify-pdf":
             from directive_api.documents.service import Keys

@@ -82,9 +82,9 @@ class Settings(BaseSettings):
     """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
     inbox_secrets: list[SecretStr] = Field(default_factory=list)
     """Secrets that sign the events report-api sends to ``POST /v1/inbox/events`` (rotation: several)."""
-    organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
-    """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
-    The default for VPUB is a development placeholder: set the official identifier in production."""
+    organ_ids: dict[str, str] = Field(default_factory=dict)
+    """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none
+    (the directory's ``organ_id`` is the place for them: ``directive-api import-organ-ids``)."""
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -17,7 +18,6 @@ from common.problems import (
     ConflictError,
     ForbiddenError,
     PayloadTooLargeError,
-    UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
@@ -26,7 +26,13 @@ from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.documents.service import PdfContext
 from directive_api.exchange import service
-from directive_api.exchange.service import NotIssuedError, UnknownDocumentError
+from directive_api.exchange.errors import (
+    InvalidPackageError,
+    MissingOrganIdError,
+    NotIssuedError,
+    RecalledDocumentError,
+    UnknownDocumentError,
+)
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 
@@ -37,10 +43,6 @@ XML_TYPES = ("application/xml", "text/xml", "application/edxml+xml", "applicatio
 XML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/xml": {}}, "description": "The edXML package"}
 }
-
-
-class InvalidPackageError(UnprocessableError):
-    title = "The edXML package was refused"
 
 
 async def _read_package(request: Request) -> bytes:
@@ -61,7 +63,15 @@ def _limits(request: Request) -> ParseLimits:
 @router.get(
     "/directives/{directive_id}/edxml",
     response_class=Response,
-    responses=XML_RESPONSE | problem_responses(DirectiveNotFoundError, ForbiddenError, NotIssuedError, ConflictError),
+    responses=XML_RESPONSE
+    | problem_responses(
+        DirectiveNotFoundError,
+        ForbiddenError,
+        NotIssuedError,
+        ConflictError,
+        RecalledDocumentError,
+        MissingOrganIdError,
+    ),
 )
 async def export_edxml(
     directive_id: uuid.UUID,
@@ -69,17 +79,27 @@ async def export_edxml(
     actor: CurrentPrincipal,
     request: Request,
     kind: Annotated[Literal["document", "revocation", "replacement"], Query()] = "document",
+    only_with_organ_id: Annotated[
+        bool, Query(description="Leave out recipients without an organ id instead of refusing the export")
+    ] = False,
 ) -> Response:
-    """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached;
-    `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a document
-    that replaces another (BussinessDocType 3)."""
+    """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached, addressed
+    by organ id; `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a
+    document that replaces another (BussinessDocType 3). Refused (422, the units listed) when a
+    recipient has no organ id, unless `only_with_organ_id=true`: then the units left out are named in
+    the `Edxml-Skipped-Units` header (URL-encoded codes, comma-separated)."""
     directive = await directives.get_directive(session, directive_id, actor=actor)
     if not (actor.unit == directive.issuer_code and actor.has_any(*EXCHANGE_ROLES, "monitor")):
         raise ForbiddenError("only the issuing office exports exchange packages")
     pdf: PdfContext = request.app.state.pdf
-    data = await service.export(session, directive, kind=kind, settings=pdf.settings, store=pdf.store)
+    data, skipped = await service.export(
+        session, directive, kind=kind, settings=pdf.settings, store=pdf.store, only_with_organ_id=only_with_organ_id
+    )
     name = f"{(directive.notation or str(directive.id)).replace('/', '-')}-{kind}.edxml"
-    return Response(data, media_type="application/xml", headers={"Content-Disposition": content_disposition(name)})
+    headers = {"Content-Disposition": content_disposition(name)}
+    if skipped:
+        headers["Edxml-Skipped-Units"] = ",".join(quote(unit.code, safe="") for unit in skipped)
+    return Response(data, media_type="application/xml", headers=headers)
 
 
 class StatusApplied(BaseModel):

@@ -35,29 +35,28 @@ from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, fo
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
+from directive_api.documents.service import addressee_lines
+from directive_api.exchange.errors import (
+    MissingOrganIdError,
+    NotIssuedError,
+    RecalledDocumentError,
+    UnknownDocumentError,
+)
 from directive_api.orgs.models import Unit
 from directive_api.settings import Settings
 
 PRIORITY = {None: 0, "KHẨN": 1, "THƯỢNG KHẨN": 2, "HỎA TỐC": 3}
 
 
-class NotIssuedError(ConflictError):
-    title = "The document has not been issued"
-
-
-class UnknownDocumentError(UnprocessableError):
-    title = "The package refers to no document of ours"
-
-
-def organ_id_of(unit: Unit, settings: Settings) -> str:
-    """The unit's exchange identifier: the directory's, a configured one, or its code as a local id."""
-    return unit.organ_id or settings.organ_ids.get(unit.code) or unit.code
+def organ_id_of(unit: Unit, settings: Settings) -> str | None:
+    """The unit's exchange identifier: the directory's, else a configured one; never its local code."""
+    return unit.organ_id or settings.organ_ids.get(unit.code)
 
 
 async def unit_for_organ(session: AsyncSession, organ_id: str, settings: Settings) -> Unit | None:
-    """The directory unit an exchange identifier belongs to."""
+    """The directory unit an exchange identifier belongs to (partners are known by organ id only)."""
     configured = [code for code, value in settings.organ_ids.items() if value == organ_id]
-    statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code == organ_id, Unit.code.in_(configured)))
+    statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code.in_(configured)))
     return (await session.scalars(statement.limit(1))).first()
 
 
@@ -72,16 +71,43 @@ def due_date(directive: Directive) -> datetime | None:
     return None
 
 
+def _missing(unit: Unit, role: str) -> dict[str, str]:
+    return {"code": unit.code, "name": unit.name, "role": role}
+
+
 async def document_package(
-    session: AsyncSession, directive: Directive, *, settings: Settings, store: FileStore
-) -> DocumentPackage:
-    """Our issued document as an edXML package, addressed to every recipient, with the signed PDF."""
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    settings: Settings,
+    store: FileStore,
+    only_with_organ_id: bool = False,
+) -> tuple[DocumentPackage, list[Unit]]:
+    """Our issued document as an edXML package, addressed by organ id to every recipient, with the
+    signed PDF; and the recipients left out because they have no organ id (only when asked to).
+
+    Raises MissingOrganIdError, listing the units to fix, when the issuer has no organ id, or when a
+    recipient has none and ``only_with_organ_id`` is not set."""
     if directive.status in PRE_ISSUE_STATUSES or directive.issued_on is None or directive.number is None:
         raise NotIssuedError("only issued documents can be exchanged")
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None
     sender_id = organ_id_of(issuer, settings)
-    recipients = [unit for unit, _role in await dispatching.recipients_of(session, directive)]
+    everyone = [unit for unit, _role in await dispatching.recipients_of(session, directive)]
+    recipients = [(unit, organ) for unit in everyone if (organ := organ_id_of(unit, settings))]
+    skipped = [unit for unit in everyone if not organ_id_of(unit, settings)]
+    missing = ([_missing(issuer, "issuer")] if sender_id is None else []) + (
+        [] if only_with_organ_id else [_missing(unit, "recipient") for unit in skipped]
+    )
+    if missing:
+        raise MissingOrganIdError(
+            f"{len(missing)} units have no exchange identifier: give them one (directory, "
+            "`directive-api import-organ-ids`) or export with only_with_organ_id=true to leave recipients out",
+            units=missing,
+        )
+    assert sender_id is not None
+    if not recipients:
+        raise MissingOrganIdError("no recipient has an exchange identifier", units=[])
     type_name, abbreviation = DOC_TYPES[directive.doc_type]
     suffix = notation_suffix(directive.doc_type, directive.issuer_notation, directive.drafting_unit)
     number = format_number(directive.number)
@@ -89,7 +115,7 @@ async def document_package(
     due = due_date(directive)
     header = MessageHeader(
         sender=Organization(organ_id=sender_id, organ_name=issuer.name, organization_in_charge=issuer.name),
-        recipients=tuple(Organization(organ_id=organ_id_of(u, settings), organ_name=u.name) for u in recipients),
+        recipients=tuple(Organization(organ_id=organ, organ_name=unit.name) for unit, organ in recipients),
         document_id=make_document_id(sender_id, directive.issued_on, number, suffix),
         code=Code(code_number=number, code_notation=suffix),
         promulgation_info=PromulgationInfo(place=directive.place_name, promulgation_date=directive.issued_on),
@@ -102,7 +128,7 @@ async def document_package(
             full_name=directive.signer_name,
         ),
         due_date=due.date() if due else None,
-        to_places=tuple(u.name for u in recipients),
+        to_places=tuple(await addressee_lines(session, directive)),
         other_info=OtherInfo(
             priority=PRIORITY.get(directive.urgency, 0),
             promulgation_amount=directive.copies or len(recipients),
@@ -119,15 +145,30 @@ async def document_package(
                 content=await store.get_async(directive.issued_sha256),
             )
         )
-    return make_document_package(header, attachments=attachments)
+    return make_document_package(header, attachments=attachments), skipped
 
 
 async def export(
-    session: AsyncSession, directive: Directive, *, kind: str, settings: Settings, store: FileStore
-) -> bytes:
-    """The package of ``kind`` (document, revocation, replacement) as bytes, recorded as sent."""
-    package = await document_package(session, directive, settings=settings, store=store)
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    kind: str,
+    settings: Settings,
+    store: FileStore,
+    only_with_organ_id: bool = False,
+) -> tuple[bytes, list[Unit]]:
+    """The package of ``kind`` (document, revocation, replacement) as bytes, recorded as sent, and
+    the recipients left out for want of an organ id."""
+    package, skipped = await document_package(
+        session, directive, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+    )
     if kind == "document":
+        if directive.status in ("recalled", "replaced"):
+            raise RecalledDocumentError(
+                "the document was recalled: export kind=revocation"
+                if directive.status == "recalled"
+                else "the document was replaced: export kind=replacement of the document that replaces it"
+            )
         data = build_document_package(package)
     elif kind == "revocation":
         if directive.status != "recalled":
@@ -138,7 +179,9 @@ async def export(
             raise ConflictError("this document replaces no other document")
         replaced = await session.get(Directive, directive.replaces_id)
         assert replaced is not None
-        old = await document_package(session, replaced, settings=settings, store=store)
+        old, _ = await document_package(
+            session, replaced, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+        )
         data = build_replacement_package(package, [old])
     else:
         raise UnprocessableError("kind is one of document, revocation, replacement")
@@ -155,7 +198,7 @@ async def export(
         )
     )
     await session.flush()
-    return data
+    return data, skipped
 
 
 def _aware(value: datetime | None) -> datetime | None:

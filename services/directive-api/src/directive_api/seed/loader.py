@@ -7,6 +7,7 @@ import unicodedata
 from importlib import resources
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directive_api.orgs.models import Unit, UnitGroup
@@ -44,18 +45,41 @@ def seed_letter() -> dict[str, Any]:
     return data
 
 
-async def load_directory(session: AsyncSession, units_data: dict[str, Any] | None = None) -> dict[str, int]:
-    """Upsert groups, units and people; returns how many of each the directory holds."""
+async def load_directory(
+    session: AsyncSession, units_data: dict[str, Any] | None = None, *, replace_organ_ids: bool = False
+) -> dict[str, int]:
+    """Upsert groups, units and people; returns how many of each the directory holds.
+
+    The seed runs at every start: an organ id that did not come from the seed (imported from the
+    national list, set by an administrator) is kept unless ``replace_organ_ids`` (an explicit import
+    of a directory file)."""
     for code, (name, addressable) in GROUPS.items():
         await session.merge(UnitGroup(code=code, name=name, is_addressable=addressable))
     await session.flush()
     if units_data is None:
         units_data = read_json("can-tho-units.json")
     units = units_data["units"]
+    official = {
+        unit.organ_id: unit.code
+        for unit in await session.scalars(
+            select(Unit).where(Unit.organ_id.is_not(None), Unit.organ_id_development.is_(False))
+        )
+    }
     for raw in units:
         record = {k: _nfc(v) for k, v in raw.items()}
         code = record["code"]
         extra = LETTERHEADS.get(code, {})
+        organ_id, development = record.get("organ_id"), bool(record.get("organ_id_development", False))
+        existing = await session.get(Unit, code)
+        if (
+            not replace_organ_ids
+            and existing is not None
+            and existing.organ_id is not None
+            and not existing.organ_id_development
+        ):
+            organ_id, development = existing.organ_id, False
+        elif not replace_organ_ids and development and official.get(organ_id, code) != code:
+            organ_id, development = None, False  # a made-up identifier now held for real by another unit
         await session.merge(
             Unit(
                 code=code,
@@ -64,7 +88,8 @@ async def load_directory(session: AsyncSession, units_data: dict[str, Any] | Non
                 kind=record["kind"],
                 group_code=record.get("group"),
                 parent_code=record.get("parent"),
-                organ_id=record.get("organ_id"),
+                organ_id=organ_id,
+                organ_id_development=development,
                 gso_code=record.get("gso_code"),
                 notation=record.get("notation"),
                 note=record.get("note"),
