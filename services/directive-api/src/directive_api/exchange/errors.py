@@ -33,3 +33,7 @@ class QuarantinedPackageNotFoundError(NotFoundError):
 
 class QuarantineResolvedError(ConflictError):
     title = "The quarantined package was already resolved"
+
+
+class UnknownUnitError(UnprocessableError):
+    title = "Unknown unit"

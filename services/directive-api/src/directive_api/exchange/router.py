@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal, require_roles
@@ -25,14 +24,18 @@ from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.documents.service import PdfContext
-from directive_api.exchange import service
+from directive_api.exchange import quarantine, service
 from directive_api.exchange.errors import (
     InvalidPackageError,
     MissingOrganIdError,
     NotIssuedError,
+    QuarantinedPackageNotFoundError,
+    QuarantineResolvedError,
     RecalledDocumentError,
     UnknownDocumentError,
+    UnknownUnitError,
 )
+from directive_api.exchange.schemas import MapToUnit, QuarantinedRead, Reject, ReplyLinked, StatusApplied
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 
@@ -102,11 +105,6 @@ async def export_edxml(
     return Response(data, media_type="application/xml", headers=headers)
 
 
-class StatusApplied(BaseModel):
-    status_code: str
-    deliveries: list[dict[str, str]]
-
-
 @router.post(
     "/edxml/status",
     response_model=StatusApplied,
@@ -115,9 +113,13 @@ class StatusApplied(BaseModel):
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
-async def receive_status(request: Request, session: SessionDep, actor: CurrentPrincipal) -> StatusApplied:
+async def receive_status(
+    request: Request, response: Response, session: SessionDep, actor: CurrentPrincipal
+) -> StatusApplied:
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
-    moves the sender's delivery of the referenced document to that status."""
+    moves the sender's delivery of the referenced document to that status if it is further along
+    (docs/events.md); a duplicate changes nothing. From an organ id the directory does not know, the
+    package is quarantined (202, `quarantine_id`)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -127,19 +129,12 @@ async def receive_status(request: Request, session: SessionDep, actor: CurrentPr
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
-    deliveries = await service.apply_status_package(
+    applied = await service.apply_status_package(
         session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
     )
-    return StatusApplied(
-        status_code=package.status_code,
-        deliveries=[
-            {"directive_id": str(d.directive_id), "unit_code": d.unit_code, "status": d.status} for d in deliveries
-        ],
-    )
-
-
-class ReplyLinked(BaseModel):
-    links: list[dict[str, str]]
+    if applied.quarantine_id is not None:
+        response.status_code = 202
+    return StatusApplied.of(package.status_code, applied)
 
 
 @router.post(
@@ -153,7 +148,8 @@ class ReplyLinked(BaseModel):
 )
 async def receive_document(request: Request, session: SessionDep, actor: CurrentPrincipal) -> ReplyLinked:
     """An incoming document package that answers one of ours (`ResponseFor`): it is kept and linked
-    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation."""
+    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation.
+    From an organ id the directory does not know, the package is quarantined (`quarantine_id`)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -163,7 +159,64 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
-    linked = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
-    return ReplyLinked(
-        links=[{"directive_id": str(directive.id), "unit_code": delivery.unit_code} for delivery, directive in linked]
+    applied = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
+    return ReplyLinked.of(applied)
+
+
+QUARANTINE_ROLES = ("admin",)
+
+
+@router.get(
+    "/edxml/quarantine",
+    response_model=list[QuarantinedRead],
+    responses=problem_responses(ForbiddenError),
+)
+async def list_quarantined(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    state: Annotated[Literal["pending", "mapped", "rejected"] | None, Query()] = "pending",
+) -> list[QuarantinedRead]:
+    """Packages from organ ids the directory does not know (pending by default), for an
+    administrator to map to a unit or reject."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    return [QuarantinedRead.model_validate(p) for p in await quarantine.list_packages(session, state=state)]
+
+
+@router.post(
+    "/edxml/quarantine/{package_id}/map",
+    response_model=list[QuarantinedRead],
+    responses=problem_responses(
+        ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError, UnknownUnitError, ConflictError
+    ),
+)
+async def map_quarantined(
+    package_id: int, body: MapToUnit, request: Request, session: SessionDep, actor: CurrentPrincipal
+) -> list[QuarantinedRead]:
+    """The sender's organ id becomes the unit's identifier, and every pending package of that sender
+    is applied (each package's `resolution` says what it did)."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    resolved = await quarantine.map_to_unit(
+        session,
+        package_id,
+        body.unit_code,
+        actor_id=actor.id,
+        settings=pdf.settings,
+        store=pdf.store,
+        now=request.app.state.clock(),
     )
+    return [QuarantinedRead.model_validate(p) for p in resolved]
+
+
+@router.post(
+    "/edxml/quarantine/{package_id}/reject",
+    response_model=QuarantinedRead,
+    responses=problem_responses(ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError),
+)
+async def reject_quarantined(
+    package_id: int, body: Reject, request: Request, session: SessionDep, actor: CurrentPrincipal
+) -> QuarantinedRead:
+    """Close the package without applying it (it stays in the archive trail)."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    record = await quarantine.reject(session, package_id, body.reason, actor_id=actor.id, now=request.app.state.clock())
+    return QuarantinedRead.model_validate(record)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -36,6 +38,7 @@ from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
 from directive_api.documents.service import addressee_lines
+from directive_api.exchange import repository
 from directive_api.exchange.errors import (
     MissingOrganIdError,
     NotIssuedError,
@@ -227,81 +230,145 @@ async def find_directive(session: AsyncSession, reference: ResponseFor) -> Direc
     return (await session.scalars(statement.limit(1))).first()
 
 
+def _dedupe_key(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+
+
+@dataclass
+class Applied:
+    """What an incoming package did: per delivery ``applied``, ``unchanged`` (overtaken by a later
+    status) or ``duplicate`` (received before); or, from an unknown organ id, its quarantine id."""
+
+    deliveries: list[tuple[Delivery, Directive, str]] = field(default_factory=list)
+    quarantine_id: int | None = None
+
+
+async def _quarantine(
+    session: AsyncSession, *, kind: str, sender: Organization, summary: str | None, raw: bytes, store: FileStore
+) -> Applied:
+    stored = await store.put_async(raw)
+    record = await repository.quarantine(
+        session,
+        {
+            "kind": kind,
+            "sender_organ_id": sender.organ_id,
+            "sender_name": sender.organ_name,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "summary": summary,
+        },
+    )
+    return Applied(quarantine_id=record.id)
+
+
+async def _delivery(session: AsyncSession, directive: Directive, unit: Unit) -> Delivery | None:
+    statement = select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == unit.code)
+    # Packages about one delivery applied concurrently take turns.
+    return await session.scalar(statement.with_for_update())
+
+
 async def apply_status_package(
     session: AsyncSession, package: StatusPackage, raw: bytes, *, settings: Settings, store: FileStore, now: datetime
-) -> list[Delivery]:
-    """Move the sender's delivery of each referenced document to the package's status."""
+) -> Applied:
+    """Move the sender's delivery of each referenced document to the package's status, in the status
+    order (dispatch/status_order.py): a duplicate is recorded once, an overtaken one changes nothing.
+    A package from an organ id the directory does not know is quarantined."""
     sender = await unit_for_organ(session, package.sender.organ_id, settings)
     if sender is None:
-        raise UnknownDocumentError(f"the sender {package.sender.organ_id} is not in the directory")
-    updated: list[Delivery] = []
+        return await _quarantine(
+            session, kind="status", sender=package.sender, summary=package.description, raw=raw, store=store
+        )
+    result = Applied()
     stored = await store.put_async(raw)
+    at = _aware(package.timestamp) or now
     for reference in package.response_for:
         directive = await find_directive(session, reference)
         if directive is None:
             continue
-        delivery = await session.scalar(
-            select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == sender.code)
-        )
+        delivery = await _delivery(session, directive, sender)
         if delivery is None:
             continue
-        session.add(
-            ExchangePackage(
-                direction="in",
-                kind="status",
-                directive_id=directive.id,
-                sender_organ_id=package.sender.organ_id,
-                status_code=package.status_code,
-                sha256=stored.sha256,
-                size=stored.size,
-                summary=package.description,
-            )
+        key = _dedupe_key(
+            "status",
+            package.sender.organ_id,
+            directive.id,
+            package.status_code,
+            package.timestamp.isoformat() if package.timestamp else stored.sha256,
+            package.description,
         )
-        await dispatching.apply_status(
+        fresh = await repository.record_incoming(
             session,
-            delivery,
-            status=package.status_code,
-            reason=package.description,
-            source="edxml",
-            at=_aware(package.timestamp) or now,
-            directive=directive,
+            {
+                "kind": "status",
+                "directive_id": directive.id,
+                "sender_organ_id": package.sender.organ_id,
+                "status_code": package.status_code,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "summary": package.description,
+                "dedupe_key": key,
+            },
         )
-        updated.append(delivery)
-    if not updated:
+        outcome = "duplicate"
+        if fresh:
+            moved = await dispatching.apply_status(
+                session,
+                delivery,
+                status=package.status_code,
+                reason=package.description,
+                source="edxml",
+                at=at,
+                directive=directive,
+            )
+            outcome = "applied" if moved else "unchanged"
+        result.deliveries.append((delivery, directive, outcome))
+    if not result.deliveries:
         raise UnknownDocumentError("no delivery of ours matches the package's sender and ResponseFor")
-    return updated
+    return result
 
 
 async def apply_reply(
     session: AsyncSession, package: DocumentPackage, raw: bytes, *, settings: Settings, store: FileStore
-) -> list[tuple[Delivery, Directive]]:
-    """Link a unit's reply document (ResponseFor) to its delivery and tell report-api."""
+) -> Applied:
+    """Link a unit's reply document (ResponseFor) to its delivery and tell report-api; the same reply
+    received again is recorded once. A reply from an unknown organ id is quarantined."""
     sender = await unit_for_organ(session, package.header.sender.organ_id, settings)
     if sender is None:
-        raise UnknownDocumentError(f"the sender {package.header.sender.organ_id} is not in the directory")
+        return await _quarantine(
+            session,
+            kind="reply",
+            sender=package.header.sender,
+            summary=package.header.subject,
+            raw=raw,
+            store=store,
+        )
     stored = await store.put_async(raw)
-    linked: list[tuple[Delivery, Directive]] = []
+    result = Applied()
     for reference in package.header.response_for:
         directive = await find_directive(session, reference)
         if directive is None:
             continue
-        delivery = await session.scalar(
-            select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == sender.code)
-        )
+        delivery = await _delivery(session, directive, sender)
         if delivery is None:
             continue
-        record = ExchangePackage(
-            direction="in",
-            kind="reply",
-            directive_id=directive.id,
-            sender_organ_id=package.header.sender.organ_id,
-            sha256=stored.sha256,
-            size=stored.size,
-            summary=package.header.subject,
+        key = _dedupe_key("reply", package.header.sender.organ_id, directive.id, stored.sha256)
+        fresh = await repository.record_incoming(
+            session,
+            {
+                "kind": "reply",
+                "directive_id": directive.id,
+                "sender_organ_id": package.header.sender.organ_id,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "summary": package.header.subject,
+                "dedupe_key": key,
+            },
         )
-        session.add(record)
-        await session.flush()
-        delivery.reply_package_id = record.id
+        if not fresh:
+            result.deliveries.append((delivery, directive, "duplicate"))
+            continue
+        record_id = await repository.incoming_id(session, key)
+        delivery.reply_package_id = record_id
         code = package.header.code
         dispatching.emit_event(
             session,
@@ -309,15 +376,15 @@ async def apply_reply(
             directive,
             unit_code=sender.code,
             reply={
-                "package_id": record.id,
+                "package_id": record_id,
                 "sha256": stored.sha256,
                 "subject": package.header.subject,
                 "code": f"{code.code_number}/{code.code_notation}" if code else None,
                 "document_id": package.header.document_id,
             },
         )
-        linked.append((delivery, directive))
-    if not linked:
+        result.deliveries.append((delivery, directive, "applied"))
+    if not result.deliveries:
         raise UnknownDocumentError("the reply answers no document of ours sent to its sender")
     await session.flush()
-    return linked
+    return result
