@@ -56,8 +56,10 @@ async def load_directory(
     for code, (name, addressable) in GROUPS.items():
         await session.merge(UnitGroup(code=code, name=name, is_addressable=addressable))
     await session.flush()
+    development: dict[str, str] = {}
     if units_data is None:
         units_data = read_json("can-tho-units.json")
+        development = read_json("organ-ids-development.json")["development"]
     units = units_data["units"]
     official = {
         unit.organ_id: unit.code
@@ -69,7 +71,10 @@ async def load_directory(
         record = {k: _nfc(v) for k, v in raw.items()}
         code = record["code"]
         extra = LETTERHEADS.get(code, {})
-        organ_id, development = record.get("organ_id"), bool(record.get("organ_id_development", False))
+        # The unit list's own identifier is a real one; the development ones come from their own file.
+        organ_id, is_development = record.get("organ_id"), bool(record.get("organ_id_development", False))
+        if organ_id is None and code in development:
+            organ_id, is_development = development[code], True
         existing = await session.get(Unit, code)
         if (
             not replace_organ_ids
@@ -77,9 +82,9 @@ async def load_directory(
             and existing.organ_id is not None
             and not existing.organ_id_development
         ):
-            organ_id, development = existing.organ_id, False
-        elif not replace_organ_ids and development and official.get(organ_id, code) != code:
-            organ_id, development = None, False  # a made-up identifier now held for real by another unit
+            organ_id, is_development = existing.organ_id, False
+        elif not replace_organ_ids and is_development and official.get(organ_id, code) != code:
+            organ_id, is_development = None, False  # a made-up identifier now held for real by another unit
         await session.merge(
             Unit(
                 code=code,
@@ -89,7 +94,7 @@ async def load_directory(
                 group_code=record.get("group"),
                 parent_code=record.get("parent"),
                 organ_id=organ_id,
-                organ_id_development=development,
+                organ_id_development=is_development,
                 gso_code=record.get("gso_code"),
                 notation=record.get("notation"),
                 note=record.get("note"),
