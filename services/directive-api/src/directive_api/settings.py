@@ -56,6 +56,17 @@ class Subscriber(BaseModel):
     event_types: list[str] = Field(default_factory=lambda: ["*"])
 
 
+class ExchangeSettings(BaseModel):
+    """The national document exchange (edXML packages)."""
+
+    sign_packages: bool = True
+    """Sign outgoing packages (XML-DSig, enveloped) with the issuing unit's seal key (``SIGNING__SEALS``,
+    or the development seal)."""
+    partner_certificates: dict[str, Path] = Field(default_factory=dict)
+    """Organ id → PEM certificate of a partner that signs its packages: its status and reply packages
+    must carry a valid signature by that key, or they are refused."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``DIRECTIVE_API_DATABASE__URL``)."""
 
@@ -85,6 +96,7 @@ class Settings(BaseSettings):
     organ_ids: dict[str, str] = Field(default_factory=dict)
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none
     (the directory's ``organ_id`` is the place for them: ``directive-api import-organ-ids``)."""
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

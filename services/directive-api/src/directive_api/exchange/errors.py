@@ -37,3 +37,11 @@ class QuarantineResolvedError(ConflictError):
 
 class UnknownUnitError(UnprocessableError):
     title = "Unknown unit"
+
+
+class InvalidSignatureError(UnprocessableError):
+    title = "The package's XML signature is missing or does not verify"
+
+
+class SealNotUsableError(ConflictError):
+    title = "The seal key cannot sign edXML packages"

@@ -14,6 +14,7 @@ from common.auth import CurrentPrincipal, require_roles
 from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
 from common.http import read_capped_body
 from common.problems import (
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     PayloadTooLargeError,
@@ -27,6 +28,7 @@ from directive_api.documents.service import PdfContext
 from directive_api.exchange import quarantine, service
 from directive_api.exchange.errors import (
     InvalidPackageError,
+    InvalidSignatureError,
     MissingOrganIdError,
     NotIssuedError,
     QuarantinedPackageNotFoundError,
@@ -96,7 +98,13 @@ async def export_edxml(
         raise ForbiddenError("only the issuing office exports exchange packages")
     pdf: PdfContext = request.app.state.pdf
     data, skipped = await service.export(
-        session, directive, kind=kind, settings=pdf.settings, store=pdf.store, only_with_organ_id=only_with_organ_id
+        session,
+        directive,
+        kind=kind,
+        settings=pdf.settings,
+        store=pdf.store,
+        keys=pdf.keys,
+        only_with_organ_id=only_with_organ_id,
     )
     name = f"{(directive.notation or str(directive.id)).replace('/', '-')}-{kind}.edxml"
     headers = {"Content-Disposition": content_disposition(name)}
@@ -109,7 +117,12 @@ async def export_edxml(
     "/edxml/status",
     response_model=StatusApplied,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError,
+        InvalidPackageError,
+        InvalidSignatureError,
+        UnknownDocumentError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
@@ -142,7 +155,12 @@ async def receive_status(
     response_model=ReplyLinked,
     status_code=202,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError,
+        InvalidPackageError,
+        InvalidSignatureError,
+        UnknownDocumentError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
@@ -186,7 +204,12 @@ async def list_quarantined(
     "/edxml/quarantine/{package_id}/map",
     response_model=list[QuarantinedRead],
     responses=problem_responses(
-        ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError, UnknownUnitError, ConflictError
+        BadRequestError,
+        ForbiddenError,
+        QuarantinedPackageNotFoundError,
+        QuarantineResolvedError,
+        UnknownUnitError,
+        ConflictError,
     ),
 )
 async def map_quarantined(
@@ -211,7 +234,9 @@ async def map_quarantined(
 @router.post(
     "/edxml/quarantine/{package_id}/reject",
     response_model=QuarantinedRead,
-    responses=problem_responses(ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError),
+    responses=problem_responses(
+        BadRequestError, ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError
+    ),
 )
 async def reject_quarantined(
     package_id: int, body: Reject, request: Request, session: SessionDep, actor: CurrentPrincipal

@@ -37,8 +37,8 @@ from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, fo
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
-from directive_api.documents.service import addressee_lines
-from directive_api.exchange import repository
+from directive_api.documents.service import Keys, addressee_lines
+from directive_api.exchange import repository, signing
 from directive_api.exchange.errors import (
     MissingOrganIdError,
     NotIssuedError,
@@ -158,10 +158,11 @@ async def export(
     kind: str,
     settings: Settings,
     store: FileStore,
+    keys: Keys,
     only_with_organ_id: bool = False,
 ) -> tuple[bytes, list[Unit]]:
-    """The package of ``kind`` (document, revocation, replacement) as bytes, recorded as sent, and
-    the recipients left out for want of an organ id."""
+    """The package of ``kind`` (document, revocation, replacement) as bytes, signed with the issuer's
+    seal and recorded as sent, and the recipients left out for want of an organ id."""
     package, skipped = await document_package(
         session, directive, settings=settings, store=store, only_with_organ_id=only_with_organ_id
     )
@@ -188,6 +189,7 @@ async def export(
         data = build_replacement_package(package, [old])
     else:
         raise UnprocessableError("kind is one of document, revocation, replacement")
+    data = signing.sign(data, keys, directive.issuer_code, settings)
     stored = await store.put_async(data)
     session.add(
         ExchangePackage(
@@ -278,6 +280,7 @@ async def apply_status_package(
         return await _quarantine(
             session, kind="status", sender=package.sender, summary=package.description, raw=raw, store=store
         )
+    signing.check_partner_signature(raw, package.sender.organ_id, settings)
     result = Applied()
     stored = await store.put_async(raw)
     at = _aware(package.timestamp) or now
@@ -342,6 +345,7 @@ async def apply_reply(
             raw=raw,
             store=store,
         )
+    signing.check_partner_signature(raw, package.header.sender.organ_id, settings)
     stored = await store.put_async(raw)
     result = Applied()
     for reference in package.header.response_for:
