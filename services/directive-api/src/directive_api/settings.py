@@ -56,8 +56,24 @@ class Subscriber(BaseModel):
     event_types: list[str] = Field(default_factory=lambda: ["*"])
 
 
+class VxpSettings(BaseModel):
+    """This office's membership of a VXP hub (the national exchange, or the local double)."""
+
+    base_url: str
+    """The hub, e.g. ``http://127.0.0.1:8010``; each operation is appended (``/sendEdoc``)."""
+    system_id: str
+    secret: SecretStr
+    max_attempts: int = Field(default=8, ge=1)
+    """Sending attempts of one package before it is dead-lettered (back-off doubles, up to 10 min)."""
+    timeout_seconds: float = 30.0
+
+
 class ExchangeSettings(BaseModel):
     """The national document exchange (edXML packages)."""
+
+    vxp: VxpSettings | None = None
+    """When set, the worker sends dispatched documents and recalls through the hub and applies the
+    status and reply packages it finds there (``EXCHANGE__VXP__BASE_URL`` …)."""
 
     sign_packages: bool = True
     """Sign outgoing packages (XML-DSig, enveloped) with the issuing unit's seal key (``SIGNING__SEALS``,

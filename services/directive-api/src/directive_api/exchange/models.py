@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UTCDateTime, utc_now
@@ -41,3 +42,34 @@ class QuarantinedPackage(Model):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+OUTBOX_STATES = ("pending", "sent", "dead")
+
+
+class ExchangeOutbox(Model):
+    """A package to send over the exchange transport, once per ``package_key``.
+
+    The worker builds the package when it sends it, retries with back-off, and gives up
+    (``dead``) after the configured attempts or at once when the package cannot be built."""
+
+    __tablename__ = "exchange_outbox"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in OUTBOX_STATES)})", name="state_known"),
+        Index("ix_exchange_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_key: Mapped[str] = mapped_column(String(200), unique=True)
+    """``<directive id>:document`` or ``<directive id>:revocation``: what makes a package the same one."""
+    directive_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    message_type: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    hub_doc_id: Mapped[str | None] = mapped_column(String(64))
+    """The DocId the hub answered: the package went out."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,5 +1,5 @@
 """organ ids are unique and marked when made up for development; status packages recorded once;
-packages from unknown organ ids are quarantined
+packages from unknown organ ids are quarantined; the exchange transport's outbox
 
 Revision ID: 0007_i18
 Revises: 0006
@@ -52,8 +52,33 @@ def upgrade() -> None:
     with op.batch_alter_table("quarantined_packages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_quarantined_packages_sender_organ_id"), ["sender_organ_id"], unique=False)
 
+    op.create_table(
+        "exchange_outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("package_key", sa.String(length=200), nullable=False),
+        sa.Column("directive_id", sa.Uuid(), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("message_type", sa.String(length=10), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("hub_doc_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("state IN ('pending', 'sent', 'dead')", name=op.f("ck_exchange_outbox_state_known")),
+        sa.ForeignKeyConstraint(
+            ["directive_id"], ["directives.id"], name=op.f("fk_exchange_outbox_directive_id_directives")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_outbox")),
+        sa.UniqueConstraint("package_key", name=op.f("uq_exchange_outbox_package_key")),
+    )
+    with op.batch_alter_table("exchange_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_exchange_outbox_due", ["state", "next_attempt_at"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("exchange_outbox")
     op.drop_table("quarantined_packages")
     with op.batch_alter_table("exchange_packages", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_exchange_packages_dedupe_key"), type_="unique")
