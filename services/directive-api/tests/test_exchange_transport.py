@@ -31,6 +31,7 @@ from common.edxml import (
     make_document_package,
     make_status_package,
     parse_document_package,
+    parse_status_package,
 )
 from common.edxml.signature import verify_package
 from common.pdf.dev_pki import ensure_dev_pki
@@ -202,6 +203,18 @@ async def test_the_seed_letter_goes_out_and_its_statuses_and_reply_come_back(
                 await connection.execute(text("SELECT reply_package_id FROM deliveries WHERE unit_code = 'SNV'"))
             ).scalar_one()
             assert reply_id is not None
+
+        # The Office answers the reply with its own 01 (arrived), sealed, once.
+        answered = await step()
+        assert answered.sent == 1
+        assert (await step()).sent == 0
+        (ours,) = await department.received("status")
+        assert ours.sender == OFFICE
+        raw_status = await department.fetch(ours.doc_id)
+        verify_package(raw_status, certificate=seal_cert)
+        status = parse_status_package(raw_status)
+        assert (status.status_code, status.sender.organ_id) == ("01", OFFICE)
+        assert [r.document_id for r in status.response_for] == [f"{SNV.organ_id},2026/12/01,15/BC-SNV"]
 
 
 async def test_a_package_the_hub_cannot_take_is_retried_then_dead_lettered(

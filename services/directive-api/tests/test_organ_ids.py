@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
-from directive_testing import Actors, Api
+from directive_testing import Actors, Api, Clock
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
@@ -16,8 +18,10 @@ from common.db import create_sessionmaker
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from directive_api.cli import main
 from directive_api.dispatch.models import ExchangePackage
+from directive_api.main import create_app
 from directive_api.orgs.models import Unit
 from directive_api.seed.loader import load_directory
+from directive_api.settings import ExchangeSettings, SenderContact, Settings
 
 OFFICE = "000.00.01.H13"
 
@@ -205,3 +209,62 @@ async def test_csv_import_with_a_bad_row_changes_nothing(
     assert problem in " ".join(capsys.readouterr().out.split())
     after = {code: (u.organ_id, u.organ_id_development) for code, u in (await _units(app)).items()}
     assert after == before
+
+
+async def test_export_carries_page_amount_steering_type_staff_and_the_parent_body(
+    api: Api, actors: Actors, letter: dict[str, Any], tmp_path: Path
+) -> None:
+    doc = await _dispatched(api, actors, letter)
+    response = await api.client.get(f"/v1/directives/{doc['id']}/edxml", headers=actors.clerk)
+    package = parse_document_package(response.content)
+    header = package.header
+    pdf = tmp_path / "issued.pdf"
+    pdf.write_bytes((await api.client.get(f"/v1/directives/{doc['id']}/pdf", headers=actors.clerk)).content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert header.other_info is not None
+    assert header.other_info.page_amount == pages
+    assert header.steering_type == 1  # it asks every addressee to act and report
+    assert header.document_type is not None
+    assert (header.document_type.type, header.document_type.type_detail) == (1, 0)
+    assert header.sender.organization_in_charge == "Ủy ban nhân dân thành phố Cần Thơ"
+    assert package.trace_header_list is not None
+    staff = package.trace_header_list.business.staff_info
+    assert staff is not None
+    assert (staff.staff, staff.department) == ("Võ Thị Thu", "HCTC")
+    plain = {k: v for k, v in letter.items() if k != "compliance"}
+    second = await _dispatched(api, actors, {**plain, "subject": "thông báo lịch tiếp công dân"})
+    other = parse_document_package(
+        (await api.client.get(f"/v1/directives/{second['id']}/edxml", headers=actors.clerk)).content
+    )
+    assert other.header.steering_type == 0
+
+
+async def test_from_carries_the_configured_contact_details(
+    settings: Settings, clock: Clock, actors: Actors, letter: dict[str, Any]
+) -> None:
+    contact = SenderContact(
+        address="Số 2 Hòa Bình, phường Ninh Kiều, thành phố Cần Thơ",
+        email="vpubnd@cantho.gov.vn",
+        telephone="0292 3820 000",
+        website="https://cantho.gov.vn",
+    )
+    app = create_app(
+        settings.model_copy(update={"exchange": ExchangeSettings(contacts={"VPUB": contact})}), clock=clock
+    )
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://directive-api.test") as client:
+            api = Api(client, actors)
+            doc = await _dispatched(api, actors, letter)
+            response = await client.get(f"/v1/directives/{doc['id']}/edxml", headers=actors.clerk)
+        sender = parse_document_package(response.content).header.sender
+        assert (sender.organ_add, sender.email, sender.telephone, sender.fax, sender.website) == (
+            contact.address,
+            contact.email,
+            contact.telephone,
+            None,
+            contact.website,
+        )
+    finally:
+        await app.state.engine.dispose()

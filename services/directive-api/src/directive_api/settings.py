@@ -68,8 +68,22 @@ class VxpSettings(BaseModel):
     timeout_seconds: float = 30.0
 
 
+class SenderContact(BaseModel):
+    """How a unit is reached, written in the ``From`` of its packages."""
+
+    address: str | None = None
+    email: str | None = None
+    telephone: str | None = None
+    fax: str | None = None
+    website: str | None = None
+
+
 class ExchangeSettings(BaseModel):
     """The national document exchange (edXML packages)."""
+
+    contacts: dict[str, SenderContact] = Field(default_factory=dict)
+    """Contact details of issuing units by unit code (``From/OrganAdd``, ``Email``, ``Telephone``,
+    ``Fax``, ``Website``)."""
 
     vxp: VxpSettings | None = None
     """When set, the worker sends dispatched documents and recalls through the hub and applies the

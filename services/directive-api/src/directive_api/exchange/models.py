@@ -61,7 +61,8 @@ class ExchangeOutbox(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     package_key: Mapped[str] = mapped_column(String(200), unique=True)
-    """``<directive id>:document`` or ``<directive id>:revocation``: what makes a package the same one."""
+    """``<directive id>:document``, ``<directive id>:revocation``, or ``status:<DocumentId answered>:<code>``:
+    what makes a package the same one."""
     directive_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
     kind: Mapped[str] = mapped_column(String(20))
     message_type: Mapped[str] = mapped_column(String(10))
@@ -69,6 +70,10 @@ class ExchangeOutbox(Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     last_error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    """A status package made when a package arrived (in the file store, signed when sent); a document's
+    package is built when it is sent."""
+    status_code: Mapped[str | None] = mapped_column(String(3))
     hub_doc_id: Mapped[str | None] = mapped_column(String(64))
     """The DocId the hub answered: the package went out."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

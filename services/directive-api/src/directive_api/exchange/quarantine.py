@@ -51,7 +51,7 @@ async def _apply(
                 )
             else:
                 applied = await service.apply_reply(
-                    session, parse_document_package(raw), raw, settings=settings, store=store
+                    session, parse_document_package(raw), raw, settings=settings, store=store, now=now
                 )
     except ProblemError as exc:  # e.g. it answers no document sent to that unit: mapped, nothing to apply
         return f"not applied: {exc.detail or exc.title}"

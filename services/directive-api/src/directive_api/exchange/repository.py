@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import utc_now
 from directive_api.dispatch.models import ExchangePackage
-from directive_api.exchange.models import QuarantinedPackage
+from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage
 
 
 async def _insert_once(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
@@ -38,3 +39,10 @@ async def quarantine(session: AsyncSession, values: dict[str, Any]) -> Quarantin
     record = await session.scalar(select(QuarantinedPackage).where(QuarantinedPackage.sha256 == values["sha256"]))
     assert record is not None
     return record
+
+
+async def queue(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """An outbox row for the exchange transport, once per ``package_key``; True when new."""
+    return await _insert_once(
+        session, ExchangeOutbox, {"state": "pending", "attempts": 0, "next_attempt_at": utc_now(), **values}
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
+from common.db import utc_now
 from common.edxml import (
     VIETNAM_TZ,
     Attachment,
@@ -23,13 +24,17 @@ from common.edxml import (
     PromulgationInfo,
     ResponseFor,
     SignerInfo,
+    StaffInfo,
     StatusPackage,
     build_document_package,
     build_replacement_package,
     build_revocation_package,
+    build_status_package,
     make_document_id,
     make_document_package,
+    make_status_package,
     parse_document_id,
+    response_for_document,
 )
 from common.problems import ConflictError, UnprocessableError
 from common.storage import FileStore
@@ -37,6 +42,7 @@ from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, fo
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
+from directive_api.documents.models import DirectiveFile
 from directive_api.documents.service import Keys, addressee_lines
 from directive_api.exchange import repository, signing
 from directive_api.exchange.errors import (
@@ -46,7 +52,8 @@ from directive_api.exchange.errors import (
     UnknownDocumentError,
 )
 from directive_api.orgs.models import Unit
-from directive_api.settings import Settings
+from directive_api.people.models import Person
+from directive_api.settings import SenderContact, Settings
 
 PRIORITY = {None: 0, "KHẨN": 1, "THƯỢNG KHẨN": 2, "HỎA TỐC": 3}
 
@@ -116,13 +123,30 @@ async def document_package(
     number = format_number(directive.number)
     lines = directive.signature_title_lines
     due = due_date(directive)
+    parent = await session.get(Unit, issuer.parent_code) if issuer.parent_code else None
+    contact = settings.exchange.contacts.get(issuer.code) or SenderContact()
+    issued_file = await session.scalar(
+        select(DirectiveFile.page_count).where(
+            DirectiveFile.directive_id == directive.id, DirectiveFile.sha256 == directive.issued_sha256
+        )
+    )
     header = MessageHeader(
-        sender=Organization(organ_id=sender_id, organ_name=issuer.name, organization_in_charge=issuer.name),
+        sender=Organization(
+            organ_id=sender_id,
+            organ_name=issuer.name,
+            organization_in_charge=parent.name if parent else issuer.name,
+            organ_add=contact.address,
+            email=contact.email,
+            telephone=contact.telephone,
+            fax=contact.fax,
+            website=contact.website,
+        ),
         recipients=tuple(Organization(organ_id=organ, organ_name=unit.name) for unit, organ in recipients),
         document_id=make_document_id(sender_id, directive.issued_on, number, suffix),
         code=Code(code_number=number, code_notation=suffix),
         promulgation_info=PromulgationInfo(place=directive.place_name, promulgation_date=directive.issued_on),
-        document_type=DocumentType(type=1, type_name=type_name),
+        # Type 1 / TypeDetail 0 as in the vendor's samples: the national code list is not published.
+        document_type=DocumentType(type=1, type_detail=0, type_name=type_name),
         subject=("V/v " if abbreviation is None else "") + directive.subject,
         content=directive.subject,
         signer_info=SignerInfo(
@@ -135,7 +159,10 @@ async def document_package(
         other_info=OtherInfo(
             priority=PRIORITY.get(directive.urgency, 0),
             promulgation_amount=directive.copies or len(recipients),
+            page_amount=issued_file,
         ),
+        # A document that asks its recipients to act and report is a steering document.
+        steering_type=1 if directive.compliance else 0,
     )
     attachments = []
     if directive.issued_sha256:
@@ -148,7 +175,9 @@ async def document_package(
                 content=await store.get_async(directive.issued_sha256),
             )
         )
-    return make_document_package(header, attachments=attachments), skipped
+    clerk = await session.get(Person, directive.issued_by) if directive.issued_by else None
+    staff = StaffInfo(department=clerk.division, staff=clerk.full_name) if clerk else None
+    return make_document_package(header, attachments=attachments, staff_info=staff), skipped
 
 
 async def export(
@@ -230,6 +259,43 @@ async def find_directive(session: AsyncSession, reference: ResponseFor) -> Direc
     if promulgated is not None:
         statement = statement.where(Directive.issued_on == promulgated)
     return (await session.scalars(statement.limit(1))).first()
+
+
+async def _answer_arrived(
+    session: AsyncSession,
+    package: DocumentPackage,
+    directive: Directive,
+    *,
+    settings: Settings,
+    store: FileStore,
+    now: datetime,
+) -> None:
+    """Queue our ``01`` (arrived) status package for a document that reached us, as QCVN 102 asks;
+    the transport signs and sends it (once per answered DocumentId and code)."""
+    issuer = await session.get(Unit, directive.issuer_code)
+    assert issuer is not None
+    organ_id, document_id = organ_id_of(issuer, settings), package.header.document_id
+    if organ_id is None or document_id is None:
+        return
+    status = make_status_package(
+        sender=Organization(organ_id=organ_id, organ_name=issuer.name),
+        document=response_for_document(package),
+        status_code="01",
+        timestamp=now.astimezone(VIETNAM_TZ).replace(tzinfo=None),
+    )
+    stored = await store.put_async(build_status_package(status))
+    await repository.queue(
+        session,
+        {
+            "package_key": f"status:{document_id}:01",
+            "directive_id": directive.id,
+            "kind": "status",
+            "message_type": "status",
+            "sha256": stored.sha256,
+            "status_code": "01",
+            "next_attempt_at": now,
+        },
+    )
 
 
 def _dedupe_key(*parts: object) -> str:
@@ -331,7 +397,13 @@ async def apply_status_package(
 
 
 async def apply_reply(
-    session: AsyncSession, package: DocumentPackage, raw: bytes, *, settings: Settings, store: FileStore
+    session: AsyncSession,
+    package: DocumentPackage,
+    raw: bytes,
+    *,
+    settings: Settings,
+    store: FileStore,
+    now: datetime | None = None,
 ) -> Applied:
     """Link a unit's reply document (ResponseFor) to its delivery and tell report-api; the same reply
     received again is recorded once. A reply from an unknown organ id is quarantined."""
@@ -388,6 +460,8 @@ async def apply_reply(
             },
         )
         result.deliveries.append((delivery, directive, "applied"))
+        if settings.exchange.vxp is not None:
+            await _answer_arrived(session, package, directive, settings=settings, store=store, now=now or utc_now())
     if not result.deliveries:
         raise UnknownDocumentError("the reply answers no document of ours sent to its sender")
     await session.flush()

@@ -4,7 +4,8 @@ found there are applied and acknowledged.
 One round (:func:`step`), run by the worker:
 
 1. **enqueue** — every dispatched document with a delivery on the ``edxml`` channel gets one outbox
-   row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``. The unique
+   row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``; a reply
+   that arrived gets our ``01`` status package (queued when it is applied). The unique
    ``package_key`` makes that once per package, whatever the number of workers.
 2. **send** — each due row is locked, its package built and signed (as ``GET …/edxml`` does), sent
    with ``/sendEdoc`` and marked ``sent`` with the hub's DocId in the same transaction. A hub or
@@ -36,9 +37,9 @@ from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives.models import Directive
-from directive_api.dispatch.models import Delivery
+from directive_api.dispatch.models import Delivery, ExchangePackage
 from directive_api.documents.service import PdfContext
-from directive_api.exchange import service
+from directive_api.exchange import service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
 
@@ -116,9 +117,26 @@ async def _send_one(
             issuer = await session.get(Unit, directive.issuer_code)
             assert issuer is not None
             sender = service.organ_id_of(issuer, settings) or ""
-            data, _skipped = await service.export(
-                session, directive, kind=row.kind, settings=settings, store=pdf.store, keys=pdf.keys
-            )
+            if row.kind == "status":
+                assert row.sha256 is not None
+                data = signing.sign(await pdf.store.get_async(row.sha256), pdf.keys, directive.issuer_code, settings)
+                stored = await pdf.store.put_async(data)
+                session.add(
+                    ExchangePackage(
+                        direction="out",
+                        kind="status",
+                        directive_id=directive.id,
+                        sender_organ_id=sender,
+                        status_code=row.status_code,
+                        sha256=stored.sha256,
+                        size=stored.size,
+                        summary=row.package_key,
+                    )
+                )
+            else:
+                data, _skipped = await service.export(
+                    session, directive, kind=row.kind, settings=settings, store=pdf.store, keys=pdf.keys
+                )
             row.hub_doc_id = await client.send(data, sender=sender, message_type=row.message_type)
             row.state, row.sent_at, row.attempts, row.last_error = "sent", now, row.attempts + 1, None
             return "sent"
@@ -184,7 +202,12 @@ async def poll(
                         )
                     else:
                         await service.apply_reply(
-                            session, parse_document_package(raw, limits=limits), raw, settings=settings, store=pdf.store
+                            session,
+                            parse_document_package(raw, limits=limits),
+                            raw,
+                            settings=settings,
+                            store=pdf.store,
+                            now=now,
                         )
                 outcome = "done"
                 applied += 1
