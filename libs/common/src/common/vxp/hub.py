@@ -78,22 +78,49 @@ def _now() -> str:
 
 
 class Hub:
-    """The hub's state on disk: ``packages/<sha256>.edxml`` and ``state.json``."""
+    """The hub's state on disk: ``packages/<sha256>.edxml`` and ``journal.jsonl``.
+
+    The journal is appended to (one line per new knobstick or status change) and replayed at start,
+    so a call costs the same however many packages the hub holds."""
 
     def __init__(self, store: Path, agencies: list[Agency]) -> None:
         self.store = store
         (store / "packages").mkdir(parents=True, exist_ok=True)
         self.agencies = {a.system_id: a for a in agencies}
         self.lock = asyncio.Lock()
-        path = store / "state.json"
-        raw = json.loads(path.read_text()) if path.exists() else {"items": []}
-        self.state = State(items=[Item(**item) for item in raw["items"]])
+        self.state = State()
+        self.by_id: dict[str, Item] = {}
+        self.by_recipient: dict[str, list[Item]] = {}
+        self.journal = store / "journal.jsonl"
+        if self.journal.exists():
+            for line in self.journal.read_text().splitlines():
+                entry = json.loads(line)
+                if "item" in entry:
+                    self._add(Item(**entry["item"]))
+                else:
+                    item = self.by_id[entry["doc_id"]]
+                    item.status, item.updated_time = entry["status"], entry["updated_time"]
 
-    def save(self) -> None:
-        path = self.store / "state.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"items": [asdict(i) for i in self.state.items]}))
-        os.replace(tmp, path)
+    def _add(self, item: Item) -> None:
+        self.state.items.append(item)
+        self.by_id[item.doc_id] = item
+        self.by_recipient.setdefault(item.recipient, []).append(item)
+
+    def _append(self, entries: list[dict[str, Any]]) -> None:
+        with self.journal.open("a") as journal:
+            journal.write("".join(json.dumps(e) + "\n" for e in entries))
+            journal.flush()
+            os.fsync(journal.fileno())
+
+    def add(self, items: list[Item]) -> None:
+        self._append([{"item": asdict(i)} for i in items])
+        for item in items:
+            self._add(item)
+
+    def set_status(self, item: Item, status: str) -> None:
+        now = _now()
+        self._append([{"doc_id": item.doc_id, "status": status, "updated_time": now}])
+        item.status, item.updated_time = status, now
 
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
@@ -165,36 +192,36 @@ class Hub:
             self.put(data)
             sender_doc_id = secrets.token_hex(12)
             now = _now()
-            self.state.items.extend(
-                Item(
-                    doc_id=str(uuid.uuid4()),
-                    sender_doc_id=sender_doc_id,
-                    message_type=message_type,
-                    sender=sender,
-                    recipient=organ,
-                    sha256=digest,
-                    created_time=now,
-                    updated_time=now,
-                )
-                for organ in recipients
+            self.add(
+                [
+                    Item(
+                        doc_id=str(uuid.uuid4()),
+                        sender_doc_id=sender_doc_id,
+                        message_type=message_type,
+                        sender=sender,
+                        recipient=organ,
+                        sha256=digest,
+                        created_time=now,
+                        updated_time=now,
+                    )
+                    for organ in recipients
+                ]
             )
-            self.save()
         return sender_doc_id
 
     def inbox(self, agency: Agency, message_type: str | None) -> list[Item]:
         return [
             i
-            for i in self.state.items
-            if i.recipient in agency.organ_ids
-            and i.status not in ("done", "fail")
-            and (message_type is None or i.message_type == message_type)
+            for organ in agency.organ_ids
+            for i in self.by_recipient.get(organ, ())
+            if i.status not in ("done", "fail") and (message_type is None or i.message_type == message_type)
         ]
 
     def own(self, agency: Agency, doc_id: str) -> Item:
-        for item in self.state.items:
-            if item.doc_id == doc_id and item.recipient in agency.organ_ids:
-                return item
-        raise HubError("404", "Khong tim thay goi tin")
+        item = self.by_id.get(doc_id)
+        if item is None or item.recipient not in agency.organ_ids:
+            raise HubError("404", "Khong tim thay goi tin")
+        return item
 
 
 def create_hub_app(store: Path, agencies: list[Agency]) -> FastAPI:
@@ -285,9 +312,7 @@ def create_hub_app(store: Path, agencies: list[Agency]) -> FastAPI:
             if status not in ACK_STATUSES:
                 raise HubError("400", "Trang thai khong hop le")
             async with hub.lock:
-                item = hub.own(agency, logical.get("docid", ""))
-                item.status, item.updated_time = status, _now()
-                hub.save()
+                hub.set_status(hub.own(agency, logical.get("docid", "")), status)
         except HubError as exc:
             return fail(exc)
         return envelope()
