@@ -145,6 +145,11 @@ async def test_the_seed_letter_goes_out_and_its_statuses_and_reply_come_back(
         (row,) = await _outbox(office)
         assert (row.state, row.kind, row.attempts) == ("sent", "document", 1)
         assert row.hub_doc_id is not None
+        async with office.state.engine.connect() as connection:
+            out = await connection.execute(
+                text("SELECT kind, summary FROM exchange_packages WHERE direction = 'out' ORDER BY id")
+            )
+            assert [tuple(r) for r in out] == [("document", f"{OFFICE},2026/11/27,01/VPUB-TTĐH")]  # recorded once
 
         # The department's system finds the letter at the hub: 130 organ ids, sealed by the Office.
         (waiting,) = await department.received("edoc")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
 from common.outbox import Relay, ensure_subscription
+from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
@@ -82,7 +83,9 @@ async def run(
             if exchange is not None:
                 try:
                     busy += (await transport.step(maker, exchange[0], exchange[1], now=clock())).busy
-                except Exception:  # the hub being away must not stop the relay and the timers
+                except (httpx.HTTPError, VxpError) as exc:  # the hub is away: one line, not a traceback a second
+                    logger.warning("exchange hub unreachable (%s: %s); retrying", type(exc).__name__, exc)
+                except Exception:  # nothing in the transport may stop the relay and the timers
                     logger.exception("exchange transport round failed; retrying")
             if not busy:
                 with contextlib.suppress(TimeoutError):

@@ -34,6 +34,7 @@ from common.edxml import (
     make_document_package,
     make_status_package,
     parse_document_id,
+    parse_document_package,
     response_for_document,
 )
 from common.problems import ConflictError, UnprocessableError
@@ -219,20 +220,52 @@ async def export(
     else:
         raise UnprocessableError("kind is one of document, revocation, replacement")
     data = signing.sign(data, keys, directive.issuer_code, settings)
+    await record_sent(
+        session,
+        directive,
+        kind=kind,
+        data=data,
+        sender_organ_id=package.header.sender.organ_id,
+        summary=package.header.document_id,
+        store=store,
+    )
+    return data, skipped
+
+
+async def record_sent(
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    kind: str,
+    data: bytes,
+    sender_organ_id: str,
+    summary: str | None,
+    store: FileStore,
+    status_code: str | None = None,
+) -> None:
+    """Keep an outgoing package for the archive trail."""
     stored = await store.put_async(data)
     session.add(
         ExchangePackage(
             direction="out",
             kind=kind,
             directive_id=directive.id,
-            sender_organ_id=package.header.sender.organ_id,
+            sender_organ_id=sender_organ_id,
+            status_code=status_code,
             sha256=stored.sha256,
             size=stored.size,
-            summary=package.header.document_id,
+            summary=summary,
         )
     )
     await session.flush()
-    return data, skipped
+
+
+def document_id_in(data: bytes) -> str | None:
+    """The DocumentId of a package we built (for the archive trail's summary)."""
+    try:
+        return parse_document_package(data).header.document_id
+    except EdxmlError:
+        return None
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -7,12 +7,12 @@ One round (:func:`step`), run by the worker:
    row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``; a reply
    that arrived gets our ``01`` status package (queued when it is applied). The unique
    ``package_key`` makes that once per package, whatever the number of workers.
-2. **send** — each due row is locked, its package built and signed (as ``GET …/edxml`` does), sent
-   with ``/sendEdoc`` and marked ``sent`` with the hub's DocId in the same transaction. A hub or
-   network failure rolls the export back and retries with doubling back-off; after
-   ``max_attempts``, or at once when the package cannot be built (a recipient without an organ id),
-   the row is ``dead`` with the reason. A row is sent by one worker at a time (row lock); a crash
-   between the hub's answer and the commit sends it again on the next round (the hub sees two).
+2. **send** — each due row is claimed for a lease (other workers skip it), its package built and
+   signed (as ``GET …/edxml`` does), sent with ``/sendEdoc`` outside any transaction, then marked
+   ``sent`` with the hub's DocId and recorded. A hub or network failure retries with doubling
+   back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
+   without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
+   the commit sends it again once the lease ends (the hub sees two).
 3. **poll** — status packages then documents waiting at the hub are fetched, applied in their own
    transaction (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated,
    unknown senders quarantined) and acknowledged ``done``; a package that cannot be applied is
@@ -37,7 +37,7 @@ from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives.models import Directive
-from directive_api.dispatch.models import Delivery, ExchangePackage
+from directive_api.dispatch.models import Delivery
 from directive_api.documents.service import PdfContext
 from directive_api.exchange import service, signing
 from directive_api.exchange.models import ExchangeOutbox
@@ -103,47 +103,60 @@ def _backoff(attempts: int) -> timedelta:
 async def _send_one(
     maker: async_sessionmaker[AsyncSession], row_id: int, client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> str:
-    """Send one outbox row; ``sent``, ``retry``, ``dead`` or ``skip``."""
+    """Send one outbox row; ``sent``, ``retry``, ``dead`` or ``skip``.
+
+    The package is built and signed in one short transaction (rolled back: nothing is recorded yet),
+    sent outside any transaction (on SQLite a transaction holds the database's write lock, and the
+    hub may be slow), then recorded as sent. The claim's lease keeps other workers off the row."""
     settings = pdf.settings
     assert settings.exchange.vxp is not None
     error: str
     try:
-        async with transaction(maker) as session:
-            row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
+        async with maker() as session:
+            row = await session.get(ExchangeOutbox, row_id)
             if row is None or row.state != "pending" or row.directive_id is None:
                 return "skip"
+            kind, message_type, sha256 = row.kind, row.message_type, row.sha256
             directive = await session.get(Directive, row.directive_id)
             assert directive is not None
             issuer = await session.get(Unit, directive.issuer_code)
             assert issuer is not None
             sender = service.organ_id_of(issuer, settings) or ""
-            if row.kind == "status":
-                assert row.sha256 is not None
-                data = signing.sign(await pdf.store.get_async(row.sha256), pdf.keys, directive.issuer_code, settings)
-                stored = await pdf.store.put_async(data)
-                session.add(
-                    ExchangePackage(
-                        direction="out",
-                        kind="status",
-                        directive_id=directive.id,
-                        sender_organ_id=sender,
-                        status_code=row.status_code,
-                        sha256=stored.sha256,
-                        size=stored.size,
-                        summary=row.package_key,
-                    )
-                )
+            if kind == "status":
+                assert sha256 is not None
+                data = signing.sign(await pdf.store.get_async(sha256), pdf.keys, directive.issuer_code, settings)
+                summary = row.package_key
             else:
                 data, _skipped = await service.export(
-                    session, directive, kind=row.kind, settings=settings, store=pdf.store, keys=pdf.keys
+                    session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
                 )
-            row.hub_doc_id = await client.send(data, sender=sender, message_type=row.message_type)
-            row.state, row.sent_at, row.attempts, row.last_error = "sent", now, row.attempts + 1, None
-            return "sent"
+                summary = None
+            await session.rollback()  # what export recorded is recorded again once the hub took it
+        hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
     except ProblemError as exc:  # the package cannot be built: retrying will not help
         error, final = f"{exc.title}: {exc.detail or ''} {exc.extra or ''}".strip(), True
     except (VxpError, httpx.HTTPError) as exc:
         error, final = f"{type(exc).__name__}: {exc}", False
+    else:
+        async with transaction(maker) as session:
+            row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
+            if row is None or row.state != "pending":
+                return "skip"
+            directive = await session.get(Directive, row.directive_id)
+            assert directive is not None
+            await service.record_sent(
+                session,
+                directive,
+                kind=kind,
+                data=data,
+                sender_organ_id=sender,
+                summary=summary or service.document_id_in(data),
+                store=pdf.store,
+                status_code=row.status_code,
+            )
+            row.hub_doc_id = hub_doc_id
+            row.state, row.sent_at, row.attempts, row.last_error = "sent", now, row.attempts + 1, None
+            return "sent"
     async with transaction(maker) as session:
         row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
         if row is None or row.state != "pending":
