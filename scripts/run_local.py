@@ -1,7 +1,11 @@
-"""Start the whole system on its embedded default: both services on SQLite files under ``var/``.
+"""Start the whole system on its embedded default: both services on SQLite files under ``var/``, and
+the local double of the national exchange (a VXP hub, its own process, its store in ``var/vxp``).
 
 Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
-Stops both services on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to-end tests.
+The hub knows two member systems: the Office (``vxp.vpub``, VPUB's organ id), whose directive-api
+sends dispatched documents through it and applies the statuses it finds there, and Sở Nội vụ
+(``vxp.snv``), for a department's own system. Stops everything on Ctrl-C or SIGTERM. Used by
+``make run`` and by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,8 +35,37 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str, str]:
-    """Environment of both services for a state folder ``var``."""
+OFFICE_ORGAN_ID = "000.00.01.H13"  # VPUB's development identifier (directive_api/seed)
+DEPARTMENT_ORGAN_ID = "000.00.02.H13"  # Sở Nội vụ's
+
+
+def hub_agencies(var: Path) -> Path:
+    """The hub double's member systems, with development secrets kept in ``var/keys``."""
+    agencies = {
+        "agencies": [
+            {
+                "system_id": "vxp.vpub",
+                "secret": _secret(var / "keys" / "vxp-vpub.secret"),
+                "organ_ids": [OFFICE_ORGAN_ID],
+                "name": "Van phong UBND thanh pho Can Tho",
+            },
+            {
+                "system_id": "vxp.snv",
+                "secret": _secret(var / "keys" / "vxp-snv.secret"),
+                "organ_ids": [DEPARTMENT_ORGAN_ID],
+                "name": "So Noi vu",
+            },
+        ]
+    }
+    path = var / "vxp" / "agencies.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(agencies, indent=1))
+    return path
+
+
+def service_env(var: Path, *, directive_port: int, report_port: int, vxp_port: int | None = None) -> dict[str, str]:
+    """Environment of both services for a state folder ``var`` (with the exchange transport to the hub
+    double on ``vxp_port`` when given)."""
     keys = ensure_dev_keys(var / "keys")
     to_report = _secret(var / "keys" / "webhook-directive-to-report.secret")
     to_directive = _secret(var / "keys" / "webhook-report-to-directive.secret")
@@ -64,6 +98,14 @@ def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",
         }
     )
+    if vxp_port is not None:
+        env.update(
+            {
+                "DIRECTIVE_API_EXCHANGE__VXP__BASE_URL": f"http://127.0.0.1:{vxp_port}",
+                "DIRECTIVE_API_EXCHANGE__VXP__SYSTEM_ID": "vxp.vpub",
+                "DIRECTIVE_API_EXCHANGE__VXP__SECRET": _secret(var / "keys" / "vxp-vpub.secret"),
+            }
+        )
     return env
 
 
@@ -82,16 +124,31 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def start(var: Path, *, directive_port: int = 8001, report_port: int = 8002) -> list[subprocess.Popen[bytes]]:
-    """Start both services and wait until they are ready."""
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(
+    var: Path, *, directive_port: int = 8001, report_port: int = 8002, vxp_port: int | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """Start the hub double and both services and wait until they are ready (``vxp_port``: a free
+    port when not given)."""
     var.mkdir(parents=True, exist_ok=True)
-    env = service_env(var, directive_port=directive_port, report_port=report_port)
+    vxp_port = vxp_port or _free_port()
+    env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port)
+    agencies = hub_agencies(var)
     bin_dir = Path(sys.executable).parent
+    hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
     processes = [
+        subprocess.Popen([*hub, "--agencies", str(agencies)], env=env),
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
         subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
     ]
     try:
+        wait_ready(f"http://127.0.0.1:{vxp_port}/healthz")
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
         wait_ready(f"http://127.0.0.1:{report_port}/readyz")
     except BaseException:
@@ -117,16 +174,20 @@ def main() -> int:
     parser.add_argument("--var", type=Path, default=ROOT / "var")
     parser.add_argument("--directive-port", type=int, default=8001)
     parser.add_argument("--report-port", type=int, default=8002)
+    parser.add_argument("--vxp-port", type=int, default=8010)
     args = parser.parse_args()
-    processes = start(args.var, directive_port=args.directive_port, report_port=args.report_port)
+    processes = start(
+        args.var, directive_port=args.directive_port, report_port=args.report_port, vxp_port=args.vxp_port
+    )
     keys = args.var / "keys"
     print(
         f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"
         f"report-api     http://127.0.0.1:{args.report_port}/docs\n"
+        f"exchange hub   http://127.0.0.1:{args.vxp_port} (VXP double; members in {args.var / 'vxp'})\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
-        "Ctrl-C stops both.\n",
+        "Ctrl-C stops them all.\n",
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: stop(processes))

@@ -12,6 +12,8 @@ import importlib
 import re
 import subprocess
 import sys
+import types
+import typing
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -105,6 +107,9 @@ def setting_variables(prefix: str, model: type[BaseModel]) -> Iterator[str]:
     """Every environment variable a Settings class reads (nested models joined with ``__``)."""
     for name, field in model.model_fields.items():
         annotation = field.annotation
+        optional = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if isinstance(annotation, types.UnionType) and len(optional) == 1:
+            annotation = optional[0]  # an optional nested model (``VxpSettings | None``) is read the same way
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from setting_variables(f"{prefix}{name.upper()}__", annotation)
         else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,14 @@ import run_local
 from stack_testing import dispatch_walked_letter
 
 from common.auth import mint_token
+from common.edxml import (
+    Organization,
+    build_status_package,
+    make_status_package,
+    parse_document_package,
+    response_for_document,
+)
+from common.vxp.client import VxpClient
 from directive_api.walk import tokens as walk_tokens
 from directive_api.walk import walk_seed_letter
 
@@ -27,8 +37,8 @@ def _free_port() -> int:
 
 def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    directive_port, report_port = _free_port(), _free_port()
-    processes = run_local.start(var, directive_port=directive_port, report_port=report_port)
+    directive_port, report_port, vxp_port = _free_port(), _free_port(), _free_port()
+    processes = run_local.start(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port)
     try:
         assert (var / "keys" / "jwt-private.pem").exists()
         assert (var / "directive-api.db").exists()
@@ -39,7 +49,8 @@ def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
         assert "history: create → submit → return → edit → submit → approve → issue" in text
         report = httpx.get(f"http://127.0.0.1:{report_port}/openapi.json", timeout=10)
         assert report.json()["info"]["title"] == "report-api"
-        _dispatch_and_follow(var, directive_port, report_port)
+        doc = _dispatch_and_follow(var, directive_port, report_port)
+        asyncio.run(_through_the_exchange(var, directive_port, vxp_port, doc))
         unauthenticated = httpx.get(f"http://127.0.0.1:{directive_port}/v1/directives", timeout=10)
         assert unauthenticated.status_code == 401
         assert unauthenticated.headers["content-type"] == "application/problem+json"
@@ -63,7 +74,46 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None
         time.sleep(0.25)
 
 
-def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> None:
+async def _through_the_exchange(var: Path, directive_port: int, vxp_port: int, doc: dict[str, Any]) -> None:
+    """The letter leaves through the hub double (another process); Sở Nội vụ's system finds it there
+    with 130 organ ids and answers 01, 03, 06 out of order; the Office's delivery ends at 06."""
+    secret = (var / "keys" / "vxp-snv.secret").read_text().strip()
+    clerk = {"Authorization": f"Bearer {walk_tokens(var / 'keys')['vo-thi-thu']}"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        department = VxpClient(f"http://127.0.0.1:{vxp_port}", "vxp.snv", secret, http)
+        deadline = time.monotonic() + 60
+        while not (waiting := await department.received("edoc")):
+            assert time.monotonic() < deadline, "the letter never reached the hub"
+            await asyncio.sleep(0.25)
+        (knobstick,) = waiting
+        assert knobstick.sender == run_local.OFFICE_ORGAN_ID
+        package = parse_document_package(await department.fetch(knobstick.doc_id))
+        assert len({r.organ_id for r in package.header.recipients}) == 130
+        await department.acknowledge(knobstick.doc_id, "done")
+        sender = Organization(organ_id=run_local.DEPARTMENT_ORGAN_ID, organ_name="Sở Nội vụ")
+        for code, minute in (("06", 30), ("01", 0), ("03", 5)):
+            status = make_status_package(
+                sender=sender,
+                document=response_for_document(package),
+                status_code=code,
+                timestamp=datetime(2026, 12, 1, 9, minute),
+            )
+            await department.send(build_status_package(status), sender=sender.organ_id, message_type="status")
+        base = f"http://127.0.0.1:{directive_port}"
+
+        async def snv() -> str:
+            response = await http.get(f"{base}/v1/directives/{doc['id']}/recipients", headers=clerk)
+            status: str = next(i for i in response.json()["items"] if i["unit_code"] == "SNV")["status"]
+            return status
+
+        while await snv() != "06":
+            assert time.monotonic() < deadline + 60, "the statuses never reached the delivery"
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(1)  # the late 01 and 03 were applied too, and moved nothing back
+        assert await snv() == "06"
+
+
+def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> dict[str, Any]:
     """Dispatch the issued letter; report-api (another process) gets the obligations over real HTTP,
     a ward acknowledges, and directive-api's delivery shows it."""
     tokens = walk_tokens(var / "keys")
@@ -99,3 +149,4 @@ def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> No
         lambda: ward_delivery()["compliance_status"] == "acknowledged", "directive-api to see the acknowledgement"
     )
     assert ward_delivery()["status"] == "03"
+    return doc

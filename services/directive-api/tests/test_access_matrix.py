@@ -74,6 +74,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/inbox/events"): NOBODY,
     ("POST", "/v1/edxml/status"): {"integration", "clerk", "admin"},
     ("POST", "/v1/edxml/inbox"): {"integration", "clerk", "admin"},
+    ("GET", "/v1/edxml/quarantine"): {"admin"},
+    ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"admin"},
+    ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"admin"},
     ("GET", "/v1/orgs"): AUTHENTICATED,
     ("GET", "/v1/orgs/{code}"): AUTHENTICATED,
     ("GET", "/v1/org-groups"): AUTHENTICATED,
@@ -122,6 +125,8 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/directory/import"): {
         "json": {"units": [{"code": "MOI", "name": "Mới", "kind": "ward", "group_code": "khong-co"}]}
     },
+    ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"json": {"unit_code": "SYT"}},  # no such package: 404
+    ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"json": {"reason": "không"}},
 }
 
 
@@ -161,6 +166,7 @@ def _url(path: str, doc: dict[str, Any]) -> str:
         year=doc["issued_on"][:4],
         person_id="le-xuan-hoa",
         subscription_id="00000000-0000-0000-0000-000000000000",
+        package_id="999999",
     )
 
 

@@ -81,7 +81,7 @@ async def test_each_status_sample_moves_the_matching_delivery(
     )
     assert response.status_code == 200, response.text
     assert response.json()["deliveries"] == [
-        {"directive_id": doc["id"], "unit_code": "SNV", "status": original.status_code}
+        {"directive_id": doc["id"], "unit_code": "SNV", "status": original.status_code, "outcome": "applied"}
     ]
     recipients = (await api.client.get(f"/v1/directives/{doc['id']}/recipients", headers=actors.clerk)).json()
     snv = next(i for i in recipients["items"] if i["unit_code"] == "SNV")
@@ -89,9 +89,17 @@ async def test_each_status_sample_moves_the_matching_delivery(
     assert snv["status_reason"] == original.description
 
 
-async def test_status_for_unknown_document_is_refused(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
+async def test_status_for_unknown_document_is_refused(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
+) -> None:
     await _dispatched(api, actors, letter)
     raw = (SAMPLES / "status_acceptance_03.edxml").read_bytes()
+    # A known sender (else the package is quarantined), but its ResponseFor is not a document of ours.
+    async with app.state.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE units SET organ_id = :organ WHERE code = 'SNV'"),
+            {"organ": parse_status_package(raw).sender.organ_id},
+        )
     response = await api.client.post("/v1/edxml/status", content=raw, headers=_xml(actors.clerk))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -157,6 +165,6 @@ async def test_reply_document_links_to_the_delivery(
     reply = build_document_package(make_document_package(header))
     response = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(actors.clerk))
     assert response.status_code == 202, response.text
-    assert response.json()["links"] == [{"directive_id": doc["id"], "unit_code": "X31299"}]
+    assert response.json()["links"] == [{"directive_id": doc["id"], "unit_code": "X31299", "outcome": "applied"}]
     forbidden = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(actors.drafter))
     assert forbidden.status_code == 403

@@ -120,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     import_.add_argument("file", type=Path, help="*.json, or *.csv with --kind")
     import_.add_argument("--kind", choices=["groups", "units", "people"], help="what the CSV's rows are")
+    organs = sub.add_parser(
+        "import-organ-ids",
+        help="give units their exchange identifiers from a CSV of the national list (organ_id and unit_code or name)",
+    )
+    organs.add_argument("file", type=Path)
+    organs.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
     verify = sub.add_parser("verify-pdf", help="check the signatures of a PDF file against the trusted roots")
     verify.add_argument("file", type=Path)
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
@@ -197,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "add-person",
         "export-directory",
         "import-directory",
+        "import-organ-ids",
         "verify-pdf",
     ):
         from directive_api import operator

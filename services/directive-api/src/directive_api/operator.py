@@ -18,7 +18,6 @@ from common.problems import ProblemError
 from common.storage import FileStore
 from directive_api.directory import service as directory
 from directive_api.directory.schemas import DirectoryDocument
-from directive_api.orgs.models import Unit
 from directive_api.settings import Settings
 
 console = Console()
@@ -38,15 +37,17 @@ def _operator(settings: Settings) -> Principal:
     )
 
 
-def _document_for(args: argparse.Namespace) -> tuple[DirectoryDocument, dict[str, str]]:
-    """The entries a command adds or changes, and QCVN 102 identifiers to set on units."""
+def _document_for(args: argparse.Namespace) -> DirectoryDocument:
+    """The entries a command adds or changes."""
     if args.command == "add-unit":
         unit = {"code": args.code, "name": args.name, "kind": args.kind, "short_name": args.short_name or args.name}
         if args.group:
             unit["group_code"] = args.group
         if args.notation:
             unit["notation"] = args.notation
-        return DirectoryDocument.model_validate({"units": [unit]}), {args.code: args.organ_id} if args.organ_id else {}
+        if args.organ_id:
+            unit["organ_id"] = args.organ_id
+        return DirectoryDocument.model_validate({"units": [unit]})
     if args.command == "add-person":
         lines = [_nfc(line.strip()) for line in args.signature_lines.split("|") if line.strip()]
         person = {
@@ -57,26 +58,24 @@ def _document_for(args: argparse.Namespace) -> tuple[DirectoryDocument, dict[str
             "roles": [r.strip() for r in args.roles.split(",") if r.strip()],
             "signature_title_lines": lines,
         }
-        return DirectoryDocument.model_validate({"people": [person]}), {}
+        return DirectoryDocument.model_validate({"people": [person]})
     text = unicodedata.normalize("NFC", args.file.read_text(encoding="utf-8-sig"))
     if args.file.suffix.lower() == ".csv":
         if args.kind is None:
             raise SystemExit("a CSV import needs --kind groups|units|people")
-        return directory.from_csv(directory.KINDS[args.kind], text), {}
+        return directory.from_csv(directory.KINDS[args.kind], text)
     data = json.loads(text)
-    organ_ids: dict[str, str] = {}  # the directory schemas do not carry it (yet): set it after
     if "about" in data:  # the seed's unit list (can-tho-units.json)
         units = []
         for raw in data["units"]:
             record = {k: v for k, v in raw.items() if v is not None}
-            if "organ_id" in record:
-                organ_ids[record["code"]] = record.pop("organ_id")
+            record.pop("organ_id_development", None)
             for old, new in (("group", "group_code"), ("parent", "parent_code")):
                 if old in record:
                     record[new] = record.pop(old)
             units.append(record)
         data = {"units": units}
-    return DirectoryDocument.model_validate(data), organ_ids
+    return DirectoryDocument.model_validate(data)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +104,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0 if report.ok else 1
         if args.command in ("add-unit", "add-person", "import-directory"):
             try:
-                document, organ_ids = _document_for(args)
+                document = _document_for(args)
             except ValidationError as exc:
                 for error in exc.errors(include_url=False, include_context=False, include_input=False):
                     console.print(f"[red]{'/'.join(str(p) for p in error['loc'])}: {error['msg']}[/red]")
@@ -118,10 +117,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                     imported = await directory.import_document(
                         session, document, actor=_operator(settings), now=utc_now()
                     )
-                    for code, organ_id in organ_ids.items():
-                        unit = await session.get(Unit, code)
-                        if unit is not None:
-                            unit.organ_id = organ_id
             except ProblemError as exc:
                 console.print(f"[red]{exc.detail or exc.title}[/red]")
                 for error in exc.extra.get("errors", []):
@@ -147,6 +142,27 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             console.print(
                 f"{len(exported.groups)} groups, {len(exported.units)} units and {len(exported.people)} people "
                 f"written to {args.file}"
+            )
+            return 0
+        if args.command == "import-organ-ids":
+            from directive_api.orgs.organ_ids import import_organ_ids
+
+            text = args.file.read_text(encoding="utf-8")
+            async with transaction(maker) as session:
+                organ_report = await import_organ_ids(session, text, dry_run=args.dry_run)
+            for problem in organ_report.errors:
+                console.print(f"[red]✗ {problem}[/red]")
+            if not organ_report.ok:
+                console.print(f"{len(organ_report.errors)} problems: nothing was changed")
+                return 1
+            for code, organ_id in organ_report.updated:
+                console.print(f"{code} → {organ_id}")
+            for code in organ_report.cleared:
+                console.print(f"[yellow]{code} loses its development identifier (now another unit's)[/yellow]")
+            verb = "would be updated" if args.dry_run else "updated"
+            console.print(
+                f"{len(organ_report.updated)} units {verb}, {organ_report.unchanged} unchanged, "
+                f"{len(organ_report.skipped)} rows match no unit of the directory"
             )
             return 0
         if args.command == "verify-pdf":

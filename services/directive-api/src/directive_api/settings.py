@@ -58,6 +58,47 @@ class Subscriber(BaseModel):
     event_types: list[str] = Field(default_factory=lambda: ["*"])
 
 
+class VxpSettings(BaseModel):
+    """This office's membership of a VXP hub (the national exchange, or the local double)."""
+
+    base_url: str
+    """The hub, e.g. ``http://127.0.0.1:8010``; each operation is appended (``/sendEdoc``)."""
+    system_id: str
+    secret: SecretStr
+    max_attempts: int = Field(default=8, ge=1)
+    """Sending attempts of one package before it is dead-lettered (back-off doubles, up to 10 min)."""
+    timeout_seconds: float = 30.0
+
+
+class SenderContact(BaseModel):
+    """How a unit is reached, written in the ``From`` of its packages."""
+
+    address: str | None = None
+    email: str | None = None
+    telephone: str | None = None
+    fax: str | None = None
+    website: str | None = None
+
+
+class ExchangeSettings(BaseModel):
+    """The national document exchange (edXML packages)."""
+
+    contacts: dict[str, SenderContact] = Field(default_factory=dict)
+    """Contact details of issuing units by unit code (``From/OrganAdd``, ``Email``, ``Telephone``,
+    ``Fax``, ``Website``)."""
+
+    vxp: VxpSettings | None = None
+    """When set, the worker sends dispatched documents and recalls through the hub and applies the
+    status and reply packages it finds there (``EXCHANGE__VXP__BASE_URL`` …)."""
+
+    sign_packages: bool = True
+    """Sign outgoing packages (XML-DSig, enveloped) with the issuing unit's seal key (``SIGNING__SEALS``,
+    or the development seal)."""
+    partner_certificates: dict[str, Path] = Field(default_factory=dict)
+    """Organ id → PEM certificate of a partner that signs its packages: its status and reply packages
+    must carry a valid signature by that key, or they are refused."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``DIRECTIVE_API_DATABASE__URL``)."""
 
@@ -84,12 +125,13 @@ class Settings(BaseSettings):
     """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
     inbox_secrets: list[SecretStr] = Field(default_factory=list)
     """Secrets that sign the events report-api sends to ``POST /v1/inbox/events`` (rotation: several)."""
-    organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
-    """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
-    The default for VPUB is a development placeholder: set the official identifier in production."""
     directory_admin_unit: str = "VPUB"
     """The unit whose ``admin`` role administers the directory (the Office); its ``auditor`` reads
     the directory's history."""
+    organ_ids: dict[str, str] = Field(default_factory=dict)
+    """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none
+    (the directory's ``organ_id`` is the place for them: ``directive-api import-organ-ids``)."""
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

@@ -1,4 +1,5 @@
-"""Background work: the event relay (webhooks) and the dispatch timer (same-day dispatch).
+"""Background work: the event relay (webhooks), the dispatch timer (same-day dispatch) and, when a
+hub is configured, the exchange transport (exchange/transport.py).
 
 Runs as its own process (``directive-api relay``; several replicas share the work) or inside the
 web process in the embedded single-machine mode (``DIRECTIVE_API_RUN_WORKERS_IN_PROCESS=true``).
@@ -12,12 +13,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
 from common.outbox import Relay, ensure_subscription
+from common.vxp import VxpError
+from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
+from directive_api.documents.service import PdfContext
+from directive_api.exchange import transport
 from directive_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,18 @@ async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: 
     return len(settings.subscribers)
 
 
+async def _exchange_transport(
+    stack: contextlib.AsyncExitStack, settings: Settings
+) -> tuple[VxpClient, PdfContext] | None:
+    """The VXP client of this office when a hub is configured (``EXCHANGE__VXP__…``)."""
+    vxp = settings.exchange.vxp
+    if vxp is None:
+        return None
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=vxp.timeout_seconds))
+    client = VxpClient(vxp.base_url, vxp.system_id, vxp.secret.get_secret_value(), http)
+    return client, PdfContext.from_settings(settings)
+
+
 async def run(
     maker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -51,7 +69,9 @@ async def run(
         await ensure_subscribers(maker, settings)
     except Exception:  # a misconfigured subscriber must not stop timers and the relay
         logger.exception("could not register the configured webhook subscribers")
-    async with Relay(maker, OUTBOX, settings.webhooks) as relay:
+    async with contextlib.AsyncExitStack() as stack:
+        relay = await stack.enter_async_context(Relay(maker, OUTBOX, settings.webhooks))
+        exchange = await _exchange_transport(stack, settings)
         while not stop.is_set():
             busy = 0
             try:
@@ -60,6 +80,13 @@ async def run(
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
+            if exchange is not None:
+                try:
+                    busy += (await transport.step(maker, exchange[0], exchange[1], now=clock())).busy
+                except (httpx.HTTPError, VxpError) as exc:  # the hub is away: one line, not a traceback a second
+                    logger.warning("exchange hub unreachable (%s: %s); retrying", type(exc).__name__, exc)
+                except Exception:  # nothing in the transport may stop the relay and the timers
+                    logger.exception("exchange transport round failed; retrying")
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.webhooks.poll_interval_seconds)

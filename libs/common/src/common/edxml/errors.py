@@ -32,6 +32,9 @@ class EdxmlErrorCode(StrEnum):
     UNEXPECTED_PACKAGE_TYPE = "unexpected_package_type"
     """A status package where a document package was expected, or the reverse."""
 
+    INVALID_SIGNATURE = "invalid_signature"
+    """The XML signature is missing where one is required, malformed, or does not verify."""
+
     INVALID_DOCUMENT_ID = "invalid_document_id"
     """A DocumentId that does not follow ``OrganId,yyyy/MM/dd,<number>/<notation>``."""
 

@@ -64,6 +64,12 @@ async def existing(session: AsyncSession, model: type[Any], keys: set[str]) -> s
     return set(await session.scalars(select(column).where(column.in_(keys))))
 
 
+async def unit_with_organ_id(session: AsyncSession, organ_id: str) -> str | None:
+    """The code of the unit that holds ``organ_id``, if one does."""
+    code: str | None = await session.scalar(select(Unit.code).where(Unit.organ_id == organ_id))
+    return code
+
+
 def add_change(
     session: AsyncSession,
     *,

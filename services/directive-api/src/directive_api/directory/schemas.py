@@ -48,6 +48,9 @@ class UnitFields(_Strict):
     parent_code: Code | None = None
     """The supervising body (cơ quan chủ quản)."""
     gso_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")] | None = None
+    organ_id: Annotated[str, StringConstraints(pattern=r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")] | None = None
+    """The unit's identifier on the national exchange (QCVN 102:2016, ``000.00.00.H13``); one per unit.
+    Setting it marks it official (``organ_id_development`` false)."""
     notation: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
     """Set when the unit issues documents with its own notation (``VPUB``, ``UBND``)."""
     letterhead_parent: Annotated[Text, StringConstraints(max_length=200)] | None = None
@@ -80,6 +83,9 @@ class UnitAdminRead(BaseModel):
     group_code: str | None
     parent_code: str | None
     gso_code: str | None
+    organ_id: str | None
+    organ_id_development: bool
+    """True while the identifier is the seed's made-up one in the national format."""
     notation: str | None
     letterhead_parent: str | None
     letterhead_name: str | None

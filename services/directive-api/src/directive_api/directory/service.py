@@ -163,6 +163,10 @@ async def _check_references(
         parent = values.get("parent_code")
         if parent is not None and (parent == key or not await known(Unit, "units", parent)):
             errors.append({"location": ["parent_code"], "message": f"unknown supervising unit {parent}"})
+        organ_id = values.get("organ_id")
+        holder = await repository.unit_with_organ_id(session, organ_id) if organ_id is not None else None
+        if holder is not None and holder != key:
+            errors.append({"location": ["organ_id"], "message": f"{organ_id} is already unit {holder}'s identifier"})
     if kind is PERSON:
         unit_code = values.get("unit_code")
         if unit_code is not None and not await known(Unit, "units", unit_code):
@@ -187,6 +191,8 @@ async def create(session: AsyncSession, kind: Kind, body: BaseModel, *, actor: P
     _refuse(await _check_references(session, kind, key, values), ["body"])
     entity = kind.model(**values)
     entity.version = 1
+    if kind is UNIT:
+        entity.organ_id_development = False
     all_defaults: dict[str, dict[str, Any]] = {
         "unit": {"is_active": True, "short_name": values.get("name")},
         "group": {"is_addressable": True},
@@ -236,6 +242,8 @@ async def update(
         raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
     _refuse(await _check_references(session, kind, key, values), ["body"])
     before = snapshot(kind, entity)
+    if kind is UNIT and values.get("organ_id", entity.organ_id) != entity.organ_id:
+        entity.organ_id_development = False  # an administrator's new identifier is the official one
     for name, value in values.items():
         setattr(entity, name, value)
     after = snapshot(kind, entity)

@@ -81,6 +81,9 @@ class ExchangePackage(Model):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """For incoming status packages: the same status (sender, document, code, Timestamp, description)
+    received again is recorded once."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 

@@ -27,6 +27,7 @@ from directive_api.directives.lifecycle import OFFICE_ROLES
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service
 from directive_api.dispatch.models import Delivery, DeliveryStatusLog, OutboxEvent, ReceivedEvent, WebhookSubscription
+from directive_api.dispatch.status_order import is_further_along
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
 
@@ -199,9 +200,6 @@ async def delete_webhook_subscription(
     await session.flush()
 
 
-_RANK = {"sent": 0, "01": 1, "03": 3, "04": 4, "05": 5, "06": 6}
-"""Forward order of delivery statuses; compliance events never move a delivery backwards."""
-
 COMPLIANCE_TO_DELIVERY = {
     "obligation.acknowledged": ("acknowledged", "03"),
     "obligation.submitted": ("submitted", "05"),
@@ -283,7 +281,7 @@ async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], no
         )
     if (
         code is not None
-        and _RANK.get(delivery.status, 99) < _RANK[code]
+        and is_further_along(code, delivery.status)  # compliance events never move a delivery backwards
         and directive.status not in ("archived", "recalled")
     ):
         await service.apply_status(

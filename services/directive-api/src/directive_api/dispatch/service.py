@@ -20,6 +20,7 @@ from directive_api.dispatch.models import (
     OutboxEvent,
     RecordsFile,
 )
+from directive_api.dispatch.status_order import StatusPoint, supersedes
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
 
@@ -128,10 +129,16 @@ async def apply_status(
     at: datetime,
     directive: Directive,
 ) -> bool:
-    """Move a delivery to an edXML status; False when it already had it (idempotent)."""
+    """Move a delivery to an edXML status if it comes later in the status order (status_order.py);
+    False when it does not (a duplicate, or a package overtaken by a later one): nothing changes."""
     if status not in DELIVERY_STATUSES:
         raise UnprocessableError(f"unknown delivery status {status!r}")
+    incoming = StatusPoint(status, at, reason or None)
+    if not supersedes(incoming, StatusPoint(delivery.status, delivery.status_at, delivery.status_reason or None)):
+        return False
     if delivery.status == status and (delivery.status_reason or None) == (reason or None):
+        delivery.status_at = at  # the same word said again later: only its time moves
+        await session.flush()
         return False
     delivery.status = status
     delivery.status_reason = reason

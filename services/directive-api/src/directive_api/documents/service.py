@@ -161,6 +161,27 @@ def verification_url(settings: Settings, directive: Directive) -> str:
     return f"{settings.public_base_url.rstrip('/')}/verify/{directive.public_id}"
 
 
+def _addressee_lines(directive: Directive, groups: dict[str, UnitGroup], units: dict[str, Unit]) -> list[str]:
+    lines = []
+    for entry in directive.addressees:
+        if entry.get("label"):
+            lines.append(entry["label"])
+        elif entry.get("group"):
+            lines.append(groups[entry["group"]].name)
+        else:
+            lines.append(units[entry["unit"]].name)
+    return lines
+
+
+async def addressee_lines(session: AsyncSession, directive: Directive) -> list[str]:
+    """The letter's ``Kính gửi`` lines, as printed (a group's name, a unit's name, or a label)."""
+    group_codes = {a["group"] for a in directive.addressees if a.get("group")}
+    unit_codes = {a["unit"] for a in directive.addressees if a.get("unit")}
+    groups = {g.code: g for g in (await session.scalars(select(UnitGroup).where(UnitGroup.code.in_(group_codes))))}
+    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))}
+    return _addressee_lines(directive, groups, units)
+
+
 async def view_of(
     session: AsyncSession, directive: Directive, settings: Settings, *, is_draft: bool, today: date
 ) -> DocumentView:
@@ -173,14 +194,7 @@ async def view_of(
     groups = {g.code: g for g in (await session.scalars(select(UnitGroup).where(UnitGroup.code.in_(group_codes))))}
     units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))}
 
-    addressees = []
-    for entry in directive.addressees:
-        if entry.get("label"):
-            addressees.append(entry["label"])
-        elif entry.get("group"):
-            addressees.append(groups[entry["group"]].name)
-        else:
-            addressees.append(units[entry["unit"]].name)
+    addressees = _addressee_lines(directive, groups, units)
     recipients = []
     for entry in directive.info_recipients:
         if entry.get("as_above"):

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal, require_roles
 from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
 from common.http import read_capped_body
 from common.problems import (
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     PayloadTooLargeError,
-    UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
@@ -25,8 +25,19 @@ from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.documents.service import PdfContext
-from directive_api.exchange import service
-from directive_api.exchange.service import NotIssuedError, UnknownDocumentError
+from directive_api.exchange import quarantine, service
+from directive_api.exchange.errors import (
+    InvalidPackageError,
+    InvalidSignatureError,
+    MissingOrganIdError,
+    NotIssuedError,
+    QuarantinedPackageNotFoundError,
+    QuarantineResolvedError,
+    RecalledDocumentError,
+    UnknownDocumentError,
+    UnknownUnitError,
+)
+from directive_api.exchange.schemas import MapToUnit, QuarantinedRead, Reject, ReplyLinked, StatusApplied
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 
@@ -37,10 +48,6 @@ XML_TYPES = ("application/xml", "text/xml", "application/edxml+xml", "applicatio
 XML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/xml": {}}, "description": "The edXML package"}
 }
-
-
-class InvalidPackageError(UnprocessableError):
-    title = "The edXML package was refused"
 
 
 async def _read_package(request: Request) -> bytes:
@@ -61,7 +68,15 @@ def _limits(request: Request) -> ParseLimits:
 @router.get(
     "/directives/{directive_id}/edxml",
     response_class=Response,
-    responses=XML_RESPONSE | problem_responses(DirectiveNotFoundError, ForbiddenError, NotIssuedError, ConflictError),
+    responses=XML_RESPONSE
+    | problem_responses(
+        DirectiveNotFoundError,
+        ForbiddenError,
+        NotIssuedError,
+        ConflictError,
+        RecalledDocumentError,
+        MissingOrganIdError,
+    ),
 )
 async def export_edxml(
     directive_id: uuid.UUID,
@@ -69,35 +84,55 @@ async def export_edxml(
     actor: CurrentPrincipal,
     request: Request,
     kind: Annotated[Literal["document", "revocation", "replacement"], Query()] = "document",
+    only_with_organ_id: Annotated[
+        bool, Query(description="Leave out recipients without an organ id instead of refusing the export")
+    ] = False,
 ) -> Response:
-    """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached;
-    `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a document
-    that replaces another (BussinessDocType 3)."""
+    """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached, addressed
+    by organ id; `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a
+    document that replaces another (BussinessDocType 3). Refused (422, the units listed) when a
+    recipient has no organ id, unless `only_with_organ_id=true`: then the units left out are named in
+    the `Edxml-Skipped-Units` header (URL-encoded codes, comma-separated)."""
     directive = await directives.get_directive(session, directive_id, actor=actor)
     if not (actor.unit == directive.issuer_code and actor.has_any(*EXCHANGE_ROLES, "monitor")):
         raise ForbiddenError("only the issuing office exports exchange packages")
     pdf: PdfContext = request.app.state.pdf
-    data = await service.export(session, directive, kind=kind, settings=pdf.settings, store=pdf.store)
+    data, skipped = await service.export(
+        session,
+        directive,
+        kind=kind,
+        settings=pdf.settings,
+        store=pdf.store,
+        keys=pdf.keys,
+        only_with_organ_id=only_with_organ_id,
+    )
     name = f"{(directive.notation or str(directive.id)).replace('/', '-')}-{kind}.edxml"
-    return Response(data, media_type="application/xml", headers={"Content-Disposition": content_disposition(name)})
-
-
-class StatusApplied(BaseModel):
-    status_code: str
-    deliveries: list[dict[str, str]]
+    headers = {"Content-Disposition": content_disposition(name)}
+    if skipped:
+        headers["Edxml-Skipped-Units"] = ",".join(quote(unit.code, safe="") for unit in skipped)
+    return Response(data, media_type="application/xml", headers=headers)
 
 
 @router.post(
     "/edxml/status",
     response_model=StatusApplied,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError,
+        InvalidPackageError,
+        InvalidSignatureError,
+        UnknownDocumentError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
-async def receive_status(request: Request, session: SessionDep, actor: CurrentPrincipal) -> StatusApplied:
+async def receive_status(
+    request: Request, response: Response, session: SessionDep, actor: CurrentPrincipal
+) -> StatusApplied:
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
-    moves the sender's delivery of the referenced document to that status."""
+    moves the sender's delivery of the referenced document to that status if it is further along
+    (docs/events.md); a duplicate changes nothing. From an organ id the directory does not know, the
+    package is quarantined (202, `quarantine_id`)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -107,19 +142,12 @@ async def receive_status(request: Request, session: SessionDep, actor: CurrentPr
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
-    deliveries = await service.apply_status_package(
+    applied = await service.apply_status_package(
         session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
     )
-    return StatusApplied(
-        status_code=package.status_code,
-        deliveries=[
-            {"directive_id": str(d.directive_id), "unit_code": d.unit_code, "status": d.status} for d in deliveries
-        ],
-    )
-
-
-class ReplyLinked(BaseModel):
-    links: list[dict[str, str]]
+    if applied.quarantine_id is not None:
+        response.status_code = 202
+    return StatusApplied.of(package.status_code, applied)
 
 
 @router.post(
@@ -127,13 +155,19 @@ class ReplyLinked(BaseModel):
     response_model=ReplyLinked,
     status_code=202,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        ForbiddenError,
+        InvalidPackageError,
+        InvalidSignatureError,
+        UnknownDocumentError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def receive_document(request: Request, session: SessionDep, actor: CurrentPrincipal) -> ReplyLinked:
     """An incoming document package that answers one of ours (`ResponseFor`): it is kept and linked
-    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation."""
+    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation.
+    From an organ id the directory does not know, the package is quarantined (`quarantine_id`)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -143,7 +177,71 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
-    linked = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
-    return ReplyLinked(
-        links=[{"directive_id": str(directive.id), "unit_code": delivery.unit_code} for delivery, directive in linked]
+    applied = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
+    return ReplyLinked.of(applied)
+
+
+QUARANTINE_ROLES = ("admin",)
+
+
+@router.get(
+    "/edxml/quarantine",
+    response_model=list[QuarantinedRead],
+    responses=problem_responses(ForbiddenError),
+)
+async def list_quarantined(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    state: Annotated[Literal["pending", "mapped", "rejected"] | None, Query()] = "pending",
+) -> list[QuarantinedRead]:
+    """Packages from organ ids the directory does not know (pending by default), for an
+    administrator to map to a unit or reject."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    return [QuarantinedRead.model_validate(p) for p in await quarantine.list_packages(session, state=state)]
+
+
+@router.post(
+    "/edxml/quarantine/{package_id}/map",
+    response_model=list[QuarantinedRead],
+    responses=problem_responses(
+        BadRequestError,
+        ForbiddenError,
+        QuarantinedPackageNotFoundError,
+        QuarantineResolvedError,
+        UnknownUnitError,
+        ConflictError,
+    ),
+)
+async def map_quarantined(
+    package_id: int, body: MapToUnit, request: Request, session: SessionDep, actor: CurrentPrincipal
+) -> list[QuarantinedRead]:
+    """The sender's organ id becomes the unit's identifier, and every pending package of that sender
+    is applied (each package's `resolution` says what it did)."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    resolved = await quarantine.map_to_unit(
+        session,
+        package_id,
+        body.unit_code,
+        actor_id=actor.id,
+        settings=pdf.settings,
+        store=pdf.store,
+        now=request.app.state.clock(),
     )
+    return [QuarantinedRead.model_validate(p) for p in resolved]
+
+
+@router.post(
+    "/edxml/quarantine/{package_id}/reject",
+    response_model=QuarantinedRead,
+    responses=problem_responses(
+        BadRequestError, ForbiddenError, QuarantinedPackageNotFoundError, QuarantineResolvedError
+    ),
+)
+async def reject_quarantined(
+    package_id: int, body: Reject, request: Request, session: SessionDep, actor: CurrentPrincipal
+) -> QuarantinedRead:
+    """Close the package without applying it (it stays in the archive trail)."""
+    require_roles(actor, *QUARANTINE_ROLES)
+    record = await quarantine.reject(session, package_id, body.reason, actor_id=actor.id, now=request.app.state.clock())
+    return QuarantinedRead.model_validate(record)

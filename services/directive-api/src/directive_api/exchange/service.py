@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
+from common.db import utc_now
 from common.edxml import (
     VIETNAM_TZ,
     Attachment,
@@ -21,13 +24,18 @@ from common.edxml import (
     PromulgationInfo,
     ResponseFor,
     SignerInfo,
+    StaffInfo,
     StatusPackage,
     build_document_package,
     build_replacement_package,
     build_revocation_package,
+    build_status_package,
     make_document_id,
     make_document_package,
+    make_status_package,
     parse_document_id,
+    parse_document_package,
+    response_for_document,
 )
 from common.problems import ConflictError, UnprocessableError
 from common.storage import FileStore
@@ -35,29 +43,31 @@ from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, fo
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
+from directive_api.documents.models import DirectiveFile
+from directive_api.documents.service import Keys, addressee_lines
+from directive_api.exchange import repository, signing
+from directive_api.exchange.errors import (
+    MissingOrganIdError,
+    NotIssuedError,
+    RecalledDocumentError,
+    UnknownDocumentError,
+)
 from directive_api.orgs.models import Unit
-from directive_api.settings import Settings
+from directive_api.people.models import Person
+from directive_api.settings import SenderContact, Settings
 
 PRIORITY = {None: 0, "KHẨN": 1, "THƯỢNG KHẨN": 2, "HỎA TỐC": 3}
 
 
-class NotIssuedError(ConflictError):
-    title = "The document has not been issued"
-
-
-class UnknownDocumentError(UnprocessableError):
-    title = "The package refers to no document of ours"
-
-
-def organ_id_of(unit: Unit, settings: Settings) -> str:
-    """The unit's exchange identifier: the directory's, a configured one, or its code as a local id."""
-    return unit.organ_id or settings.organ_ids.get(unit.code) or unit.code
+def organ_id_of(unit: Unit, settings: Settings) -> str | None:
+    """The unit's exchange identifier: the directory's, else a configured one; never its local code."""
+    return unit.organ_id or settings.organ_ids.get(unit.code)
 
 
 async def unit_for_organ(session: AsyncSession, organ_id: str, settings: Settings) -> Unit | None:
-    """The directory unit an exchange identifier belongs to."""
+    """The directory unit an exchange identifier belongs to (partners are known by organ id only)."""
     configured = [code for code, value in settings.organ_ids.items() if value == organ_id]
-    statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code == organ_id, Unit.code.in_(configured)))
+    statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code.in_(configured)))
     return (await session.scalars(statement.limit(1))).first()
 
 
@@ -72,28 +82,72 @@ def due_date(directive: Directive) -> datetime | None:
     return None
 
 
+def _missing(unit: Unit, role: str) -> dict[str, str]:
+    return {"code": unit.code, "name": unit.name, "role": role}
+
+
 async def document_package(
-    session: AsyncSession, directive: Directive, *, settings: Settings, store: FileStore
-) -> DocumentPackage:
-    """Our issued document as an edXML package, addressed to every recipient, with the signed PDF."""
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    settings: Settings,
+    store: FileStore,
+    only_with_organ_id: bool = False,
+) -> tuple[DocumentPackage, list[Unit]]:
+    """Our issued document as an edXML package, addressed by organ id to every recipient, with the
+    signed PDF; and the recipients left out because they have no organ id (only when asked to).
+
+    Raises MissingOrganIdError, listing the units to fix, when the issuer has no organ id, or when a
+    recipient has none and ``only_with_organ_id`` is not set."""
     if directive.status in PRE_ISSUE_STATUSES or directive.issued_on is None or directive.number is None:
         raise NotIssuedError("only issued documents can be exchanged")
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None
     sender_id = organ_id_of(issuer, settings)
-    recipients = [unit for unit, _role in await dispatching.recipients_of(session, directive)]
+    everyone = [unit for unit, _role in await dispatching.recipients_of(session, directive)]
+    recipients = [(unit, organ) for unit in everyone if (organ := organ_id_of(unit, settings))]
+    skipped = [unit for unit in everyone if not organ_id_of(unit, settings)]
+    missing = ([_missing(issuer, "issuer")] if sender_id is None else []) + (
+        [] if only_with_organ_id else [_missing(unit, "recipient") for unit in skipped]
+    )
+    if missing:
+        raise MissingOrganIdError(
+            f"{len(missing)} units have no exchange identifier: give them one (directory, "
+            "`directive-api import-organ-ids`) or export with only_with_organ_id=true to leave recipients out",
+            units=missing,
+        )
+    assert sender_id is not None
+    if not recipients:
+        raise MissingOrganIdError("no recipient has an exchange identifier", units=[])
     type_name, abbreviation = DOC_TYPES[directive.doc_type]
     suffix = notation_suffix(directive.doc_type, directive.issuer_notation, directive.drafting_unit)
     number = format_number(directive.number)
     lines = directive.signature_title_lines
     due = due_date(directive)
+    parent = await session.get(Unit, issuer.parent_code) if issuer.parent_code else None
+    contact = settings.exchange.contacts.get(issuer.code) or SenderContact()
+    issued_file = await session.scalar(
+        select(DirectiveFile.page_count).where(
+            DirectiveFile.directive_id == directive.id, DirectiveFile.sha256 == directive.issued_sha256
+        )
+    )
     header = MessageHeader(
-        sender=Organization(organ_id=sender_id, organ_name=issuer.name, organization_in_charge=issuer.name),
-        recipients=tuple(Organization(organ_id=organ_id_of(u, settings), organ_name=u.name) for u in recipients),
+        sender=Organization(
+            organ_id=sender_id,
+            organ_name=issuer.name,
+            organization_in_charge=parent.name if parent else issuer.name,
+            organ_add=contact.address,
+            email=contact.email,
+            telephone=contact.telephone,
+            fax=contact.fax,
+            website=contact.website,
+        ),
+        recipients=tuple(Organization(organ_id=organ, organ_name=unit.name) for unit, organ in recipients),
         document_id=make_document_id(sender_id, directive.issued_on, number, suffix),
         code=Code(code_number=number, code_notation=suffix),
         promulgation_info=PromulgationInfo(place=directive.place_name, promulgation_date=directive.issued_on),
-        document_type=DocumentType(type=1, type_name=type_name),
+        # Type 1 / TypeDetail 0 as in the vendor's samples: the national code list is not published.
+        document_type=DocumentType(type=1, type_detail=0, type_name=type_name),
         subject=("V/v " if abbreviation is None else "") + directive.subject,
         content=directive.subject,
         signer_info=SignerInfo(
@@ -102,11 +156,14 @@ async def document_package(
             full_name=directive.signer_name,
         ),
         due_date=due.date() if due else None,
-        to_places=tuple(u.name for u in recipients),
+        to_places=tuple(await addressee_lines(session, directive)),
         other_info=OtherInfo(
             priority=PRIORITY.get(directive.urgency, 0),
             promulgation_amount=directive.copies or len(recipients),
+            page_amount=issued_file,
         ),
+        # A document that asks its recipients to act and report is a steering document.
+        steering_type=1 if directive.compliance else 0,
     )
     attachments = []
     if directive.issued_sha256:
@@ -130,15 +187,33 @@ async def document_package(
                     content=await store.get_async(item["sha256"]),
                 )
             )
-    return make_document_package(header, attachments=attachments)
+    clerk = await session.get(Person, directive.issued_by) if directive.issued_by else None
+    staff = StaffInfo(department=clerk.division, staff=clerk.full_name) if clerk else None
+    return make_document_package(header, attachments=attachments, staff_info=staff), skipped
 
 
 async def export(
-    session: AsyncSession, directive: Directive, *, kind: str, settings: Settings, store: FileStore
-) -> bytes:
-    """The package of ``kind`` (document, revocation, replacement) as bytes, recorded as sent."""
-    package = await document_package(session, directive, settings=settings, store=store)
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    kind: str,
+    settings: Settings,
+    store: FileStore,
+    keys: Keys,
+    only_with_organ_id: bool = False,
+) -> tuple[bytes, list[Unit]]:
+    """The package of ``kind`` (document, revocation, replacement) as bytes, signed with the issuer's
+    seal and recorded as sent, and the recipients left out for want of an organ id."""
+    package, skipped = await document_package(
+        session, directive, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+    )
     if kind == "document":
+        if directive.status in ("recalled", "replaced"):
+            raise RecalledDocumentError(
+                "the document was recalled: export kind=revocation"
+                if directive.status == "recalled"
+                else "the document was replaced: export kind=replacement of the document that replaces it"
+            )
         data = build_document_package(package)
     elif kind == "revocation":
         if directive.status != "recalled":
@@ -149,24 +224,61 @@ async def export(
             raise ConflictError("this document replaces no other document")
         replaced = await session.get(Directive, directive.replaces_id)
         assert replaced is not None
-        old = await document_package(session, replaced, settings=settings, store=store)
+        old, _ = await document_package(
+            session, replaced, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+        )
         data = build_replacement_package(package, [old])
     else:
         raise UnprocessableError("kind is one of document, revocation, replacement")
+    issuer = await session.get(Unit, directive.issuer_code)
+    assert issuer is not None  # a document's issuer is a unit of the directory (foreign key)
+    data = await signing.sign(data, keys, issuer, settings)
+    await record_sent(
+        session,
+        directive,
+        kind=kind,
+        data=data,
+        sender_organ_id=package.header.sender.organ_id,
+        summary=package.header.document_id,
+        store=store,
+    )
+    return data, skipped
+
+
+async def record_sent(
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    kind: str,
+    data: bytes,
+    sender_organ_id: str,
+    summary: str | None,
+    store: FileStore,
+    status_code: str | None = None,
+) -> None:
+    """Keep an outgoing package for the archive trail."""
     stored = await store.put_async(data)
     session.add(
         ExchangePackage(
             direction="out",
             kind=kind,
             directive_id=directive.id,
-            sender_organ_id=package.header.sender.organ_id,
+            sender_organ_id=sender_organ_id,
+            status_code=status_code,
             sha256=stored.sha256,
             size=stored.size,
-            summary=package.header.document_id,
+            summary=summary,
         )
     )
     await session.flush()
-    return data
+
+
+def document_id_in(data: bytes) -> str | None:
+    """The DocumentId of a package we built (for the archive trail's summary)."""
+    try:
+        return parse_document_package(data).header.document_id
+    except EdxmlError:
+        return None
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -195,81 +307,190 @@ async def find_directive(session: AsyncSession, reference: ResponseFor) -> Direc
     return (await session.scalars(statement.limit(1))).first()
 
 
+async def _answer_arrived(
+    session: AsyncSession,
+    package: DocumentPackage,
+    directive: Directive,
+    *,
+    settings: Settings,
+    store: FileStore,
+    now: datetime,
+) -> None:
+    """Queue our ``01`` (arrived) status package for a document that reached us, as QCVN 102 asks;
+    the transport signs and sends it (once per answered DocumentId and code)."""
+    issuer = await session.get(Unit, directive.issuer_code)
+    assert issuer is not None
+    organ_id, document_id = organ_id_of(issuer, settings), package.header.document_id
+    if organ_id is None or document_id is None:
+        return
+    status = make_status_package(
+        sender=Organization(organ_id=organ_id, organ_name=issuer.name),
+        document=response_for_document(package),
+        status_code="01",
+        timestamp=now.astimezone(VIETNAM_TZ).replace(tzinfo=None),
+    )
+    stored = await store.put_async(build_status_package(status))
+    await repository.queue(
+        session,
+        {
+            "package_key": f"status:{document_id}:01",
+            "directive_id": directive.id,
+            "kind": "status",
+            "message_type": "status",
+            "sha256": stored.sha256,
+            "status_code": "01",
+            "next_attempt_at": now,
+        },
+    )
+
+
+def _dedupe_key(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+
+
+@dataclass
+class Applied:
+    """What an incoming package did: per delivery ``applied``, ``unchanged`` (overtaken by a later
+    status) or ``duplicate`` (received before); or, from an unknown organ id, its quarantine id."""
+
+    deliveries: list[tuple[Delivery, Directive, str]] = field(default_factory=list)
+    quarantine_id: int | None = None
+
+
+async def _quarantine(
+    session: AsyncSession, *, kind: str, sender: Organization, summary: str | None, raw: bytes, store: FileStore
+) -> Applied:
+    stored = await store.put_async(raw)
+    record = await repository.quarantine(
+        session,
+        {
+            "kind": kind,
+            "sender_organ_id": sender.organ_id,
+            "sender_name": sender.organ_name,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "summary": summary,
+        },
+    )
+    return Applied(quarantine_id=record.id)
+
+
+async def _delivery(session: AsyncSession, directive: Directive, unit: Unit) -> Delivery | None:
+    statement = select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == unit.code)
+    # Packages about one delivery applied concurrently take turns.
+    return await session.scalar(statement.with_for_update())
+
+
 async def apply_status_package(
     session: AsyncSession, package: StatusPackage, raw: bytes, *, settings: Settings, store: FileStore, now: datetime
-) -> list[Delivery]:
-    """Move the sender's delivery of each referenced document to the package's status."""
+) -> Applied:
+    """Move the sender's delivery of each referenced document to the package's status, in the status
+    order (dispatch/status_order.py): a duplicate is recorded once, an overtaken one changes nothing.
+    A package from an organ id the directory does not know is quarantined."""
     sender = await unit_for_organ(session, package.sender.organ_id, settings)
     if sender is None:
-        raise UnknownDocumentError(f"the sender {package.sender.organ_id} is not in the directory")
-    updated: list[Delivery] = []
+        return await _quarantine(
+            session, kind="status", sender=package.sender, summary=package.description, raw=raw, store=store
+        )
+    signing.check_partner_signature(raw, package.sender.organ_id, settings)
+    result = Applied()
     stored = await store.put_async(raw)
+    at = _aware(package.timestamp) or now
     for reference in package.response_for:
         directive = await find_directive(session, reference)
         if directive is None:
             continue
-        delivery = await session.scalar(
-            select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == sender.code)
-        )
+        delivery = await _delivery(session, directive, sender)
         if delivery is None:
             continue
-        session.add(
-            ExchangePackage(
-                direction="in",
-                kind="status",
-                directive_id=directive.id,
-                sender_organ_id=package.sender.organ_id,
-                status_code=package.status_code,
-                sha256=stored.sha256,
-                size=stored.size,
-                summary=package.description,
-            )
+        key = _dedupe_key(
+            "status",
+            package.sender.organ_id,
+            directive.id,
+            package.status_code,
+            package.timestamp.isoformat() if package.timestamp else stored.sha256,
+            package.description,
         )
-        await dispatching.apply_status(
+        fresh = await repository.record_incoming(
             session,
-            delivery,
-            status=package.status_code,
-            reason=package.description,
-            source="edxml",
-            at=_aware(package.timestamp) or now,
-            directive=directive,
+            {
+                "kind": "status",
+                "directive_id": directive.id,
+                "sender_organ_id": package.sender.organ_id,
+                "status_code": package.status_code,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "summary": package.description,
+                "dedupe_key": key,
+            },
         )
-        updated.append(delivery)
-    if not updated:
+        outcome = "duplicate"
+        if fresh:
+            moved = await dispatching.apply_status(
+                session,
+                delivery,
+                status=package.status_code,
+                reason=package.description,
+                source="edxml",
+                at=at,
+                directive=directive,
+            )
+            outcome = "applied" if moved else "unchanged"
+        result.deliveries.append((delivery, directive, outcome))
+    if not result.deliveries:
         raise UnknownDocumentError("no delivery of ours matches the package's sender and ResponseFor")
-    return updated
+    return result
 
 
 async def apply_reply(
-    session: AsyncSession, package: DocumentPackage, raw: bytes, *, settings: Settings, store: FileStore
-) -> list[tuple[Delivery, Directive]]:
-    """Link a unit's reply document (ResponseFor) to its delivery and tell report-api."""
+    session: AsyncSession,
+    package: DocumentPackage,
+    raw: bytes,
+    *,
+    settings: Settings,
+    store: FileStore,
+    now: datetime | None = None,
+) -> Applied:
+    """Link a unit's reply document (ResponseFor) to its delivery and tell report-api; the same reply
+    received again is recorded once. A reply from an unknown organ id is quarantined."""
     sender = await unit_for_organ(session, package.header.sender.organ_id, settings)
     if sender is None:
-        raise UnknownDocumentError(f"the sender {package.header.sender.organ_id} is not in the directory")
+        return await _quarantine(
+            session,
+            kind="reply",
+            sender=package.header.sender,
+            summary=package.header.subject,
+            raw=raw,
+            store=store,
+        )
+    signing.check_partner_signature(raw, package.header.sender.organ_id, settings)
     stored = await store.put_async(raw)
-    linked: list[tuple[Delivery, Directive]] = []
+    result = Applied()
     for reference in package.header.response_for:
         directive = await find_directive(session, reference)
         if directive is None:
             continue
-        delivery = await session.scalar(
-            select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == sender.code)
-        )
+        delivery = await _delivery(session, directive, sender)
         if delivery is None:
             continue
-        record = ExchangePackage(
-            direction="in",
-            kind="reply",
-            directive_id=directive.id,
-            sender_organ_id=package.header.sender.organ_id,
-            sha256=stored.sha256,
-            size=stored.size,
-            summary=package.header.subject,
+        key = _dedupe_key("reply", package.header.sender.organ_id, directive.id, stored.sha256)
+        fresh = await repository.record_incoming(
+            session,
+            {
+                "kind": "reply",
+                "directive_id": directive.id,
+                "sender_organ_id": package.header.sender.organ_id,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "summary": package.header.subject,
+                "dedupe_key": key,
+            },
         )
-        session.add(record)
-        await session.flush()
-        delivery.reply_package_id = record.id
+        if not fresh:
+            result.deliveries.append((delivery, directive, "duplicate"))
+            continue
+        record_id = await repository.incoming_id(session, key)
+        delivery.reply_package_id = record_id
         code = package.header.code
         dispatching.emit_event(
             session,
@@ -277,15 +498,17 @@ async def apply_reply(
             directive,
             unit_code=sender.code,
             reply={
-                "package_id": record.id,
+                "package_id": record_id,
                 "sha256": stored.sha256,
                 "subject": package.header.subject,
                 "code": f"{code.code_number}/{code.code_notation}" if code else None,
                 "document_id": package.header.document_id,
             },
         )
-        linked.append((delivery, directive))
-    if not linked:
+        result.deliveries.append((delivery, directive, "applied"))
+        if settings.exchange.vxp is not None:
+            await _answer_arrived(session, package, directive, settings=settings, store=store, now=now or utc_now())
+    if not result.deliveries:
         raise UnknownDocumentError("the reply answers no document of ours sent to its sender")
     await session.flush()
-    return linked
+    return result

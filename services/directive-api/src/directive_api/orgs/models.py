@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import JSONType, UTCDateTime
@@ -41,7 +41,11 @@ class Unit(Model):
     kind: Mapped[str] = mapped_column(String(40))
     group_code: Mapped[str | None] = mapped_column(ForeignKey("unit_groups.code"), index=True)
     parent_code: Mapped[str | None] = mapped_column(String(40))
-    organ_id: Mapped[str | None] = mapped_column(String(35))
+    organ_id: Mapped[str | None] = mapped_column(String(35), unique=True)
+    """Electronic identifier on the national document exchange (QCVN 102:2016 ``000.00.00.H13``, or
+    the QĐ 20/2020 form): packages are addressed to it and partners are recognised by it."""
+    organ_id_development: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The identifier was made up for development (seed data), not taken from the national list."""
     gso_code: Mapped[str | None] = mapped_column(String(10))
     notation: Mapped[str | None] = mapped_column(String(20))
     """Abbreviation used in document notations (``VPUB``) when the unit issues documents."""

@@ -31,6 +31,8 @@ class UnitRead(BaseModel):
     group_code: str | None
     parent_code: str | None
     organ_id: str | None
+    organ_id_development: bool
+    """The organ id was made up for development (seed data), not taken from the national list."""
     gso_code: str | None
     notation: str | None
     is_active: bool = True

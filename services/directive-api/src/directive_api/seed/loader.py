@@ -53,10 +53,14 @@ def seed_letter() -> dict[str, Any]:
     return data
 
 
-def _unit_record(raw: dict[str, Any]) -> dict[str, Any]:
+def _unit_record(raw: dict[str, Any], development: dict[str, str] | None = None) -> dict[str, Any]:
     record = {k: _nfc(v) for k, v in raw.items()}
     code = record["code"]
     extra = ISSUERS.get(code, {})
+    # The unit list's own identifier is a real one; the development ones come from their own file.
+    organ_id, is_development = record.get("organ_id"), bool(record.get("organ_id_development", False))
+    if organ_id is None and development and code in development:
+        organ_id, is_development = development[code], True
     return {
         "code": code,
         "name": record["name"],
@@ -64,7 +68,8 @@ def _unit_record(raw: dict[str, Any]) -> dict[str, Any]:
         "kind": record["kind"],
         "group_code": record.get("group"),
         "parent_code": record.get("parent"),
-        "organ_id": record.get("organ_id"),
+        "organ_id": organ_id,
+        "organ_id_development": is_development,
         "gso_code": record.get("gso_code"),
         "notation": extra.get("notation", record.get("notation")),
         "note": record.get("note"),
@@ -110,10 +115,20 @@ async def load_directory(session: AsyncSession, units_data: dict[str, Any] | Non
 
     for code, (name, addressable) in GROUPS.items():
         await provide("group", code, UnitGroup, {"code": code, "name": name, "is_addressable": addressable})
+    development: dict[str, str] = {}
     if units_data is None:
         units_data = read_json("can-tho-units.json")
+        development = read_json("organ-ids-development.json")["development"]
+    held = {
+        organ_id: code
+        for code, organ_id in (
+            await session.execute(select(Unit.code, Unit.organ_id).where(Unit.organ_id.is_not(None)))
+        )
+    }
     for raw in units_data["units"]:
-        record = _unit_record(raw)
+        record = _unit_record(raw, development)
+        if record["organ_id_development"] and held.get(record["organ_id"], record["code"]) != record["code"]:
+            record["organ_id"], record["organ_id_development"] = None, False  # another unit's identifier now
         await provide("unit", record["code"], Unit, record)
     for raw in read_json("people.json"):
         record = _person_record(raw)

@@ -1,0 +1,383 @@
+"""A local double of a VXP hub: its own process, a file store, the vendor SDK's wire protocol.
+
+For tests and ``make run`` only — it stands in for the national exchange, which cannot be reached
+from here. What it does follows the protocol reference (docs/exchange.md): members are known by
+``systemId`` and secret and serve one or more organ ids; every call's HMAC is checked over the
+received sign-header string; ``/sendEdoc`` fans a document out to its ``To`` organ ids (a status
+package to its ``to`` header, else its ``ResponseFor`` organ id), one knobstick each, kept until the
+addressee acknowledges it with ``done`` or ``fail``. Answers are always HTTP 200 with the JSON
+envelope (``status``, ``ErrorCode``, ``ErrorDesc``) and ASCII-only descriptions, as the SDK expects.
+
+Run: ``python -m common.vxp.hub --port 8010 --store var/vxp --agencies agencies.json`` where the
+agencies file is ``{"agencies": [{"system_id", "secret", "organ_ids": [...], "name"}]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from common.edxml import EdxmlError, parse_package
+from common.edxml.models import DocumentPackage
+from common.vxp.protocol import ACK_STATUSES, HASH_HEADER, MESSAGE_TYPES, PREFIX, SIGN_HEADER, hash_file, hmac_hex
+
+OK = {"status": "OK", "ErrorCode": "0", "ErrorDesc": "Thanh cong"}
+
+
+@dataclass(frozen=True)
+class Agency:
+    system_id: str
+    secret: str
+    organ_ids: tuple[str, ...]
+    name: str = ""
+
+
+@dataclass
+class Item:
+    """A knobstick: one package for one addressee."""
+
+    doc_id: str
+    sender_doc_id: str
+    message_type: str
+    sender: str
+    recipient: str
+    sha256: str
+    status: str = "pending"
+    created_time: str = ""
+    updated_time: str = ""
+
+
+@dataclass
+class State:
+    items: list[Item] = field(default_factory=list)
+
+
+class HubError(Exception):
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Hub:
+    """The hub's state on disk: ``packages/<sha256>.edxml`` and ``journal.jsonl``.
+
+    The journal is appended to (one line per new knobstick or status change) and replayed at start,
+    so a call costs the same however many packages the hub holds."""
+
+    def __init__(self, store: Path, agencies: list[Agency]) -> None:
+        self.store = store
+        (store / "packages").mkdir(parents=True, exist_ok=True)
+        self.agencies = {a.system_id: a for a in agencies}
+        self.lock = asyncio.Lock()
+        self.state = State()
+        self.by_id: dict[str, Item] = {}
+        self.by_recipient: dict[str, list[Item]] = {}
+        self.journal = store / "journal.jsonl"
+        if self.journal.exists():
+            for line in self.journal.read_text().splitlines():
+                entry = json.loads(line)
+                if "item" in entry:
+                    self._add(Item(**entry["item"]))
+                else:
+                    item = self.by_id[entry["doc_id"]]
+                    item.status, item.updated_time = entry["status"], entry["updated_time"]
+
+    def _add(self, item: Item) -> None:
+        self.state.items.append(item)
+        self.by_id[item.doc_id] = item
+        self.by_recipient.setdefault(item.recipient, []).append(item)
+
+    def _append(self, entries: list[dict[str, Any]]) -> None:
+        with self.journal.open("a") as journal:
+            journal.write("".join(json.dumps(e) + "\n" for e in entries))
+            journal.flush()
+            os.fsync(journal.fileno())
+
+    def add(self, items: list[Item]) -> None:
+        self._append([{"item": asdict(i)} for i in items])
+        for item in items:
+            self._add(item)
+
+    def set_status(self, item: Item, status: str) -> None:
+        now = _now()
+        self._append([{"doc_id": item.doc_id, "status": status, "updated_time": now}])
+        item.status, item.updated_time = status, now
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.store / "packages" / f"{digest}.edxml"
+        if not path.exists():
+            path.write_bytes(data)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        return (self.store / "packages" / f"{digest}.edxml").read_bytes()
+
+    def caller(self, request: Request) -> tuple[Agency, dict[str, str]]:
+        """The signed logical headers (lower-case names) of a call whose HMAC checks out."""
+        signed = request.headers.get(SIGN_HEADER)
+        claimed = request.headers.get(HASH_HEADER, "")
+        if not signed:
+            raise HubError("401", "Thieu chu ky")
+        try:
+            members = json.loads(signed)
+        except ValueError:
+            raise HubError("401", "Chu ky khong hop le") from None
+        if not isinstance(members, dict):
+            raise HubError("401", "Chu ky khong hop le")
+        logical = {str(k)[len(PREFIX) :].lower(): str(v) for k, v in members.items() if str(k).startswith(PREFIX)}
+        agency = self.agencies.get(logical.get("systemid", ""))
+        if agency is None or not hmac.compare_digest(hmac_hex(agency.secret, signed), claimed.lower()):
+            raise HubError("401", "Xac thuc khong thanh cong")
+        # What was signed must be what was sent: a header changed on the way is refused.
+        for name, value in logical.items():
+            sent = request.headers.get(PREFIX + name)
+            if sent is not None and sent != value:
+                raise HubError("401", f"Header {name} khong khop chu ky")
+        return agency, logical
+
+    def recipients(self, data: bytes, message_type: str, to_header: str | None) -> list[str]:
+        try:
+            package = parse_package(data)
+        except EdxmlError as exc:
+            raise HubError("400", f"Goi tin khong hop le: {exc.code}") from None
+        if message_type == "edoc":
+            if not isinstance(package, DocumentPackage):
+                raise HubError("400", "Goi tin khong phai van ban")
+            return list(dict.fromkeys(r.organ_id for r in package.header.recipients))
+        if to_header:
+            try:
+                listed = json.loads(to_header)
+            except ValueError:
+                listed = to_header
+            return [str(o) for o in (listed if isinstance(listed, list) else [listed])]
+        if isinstance(package, DocumentPackage):
+            raise HubError("400", "Goi tin khong phai trang thai")
+        return list(dict.fromkeys(r.organ_id for r in package.response_for if r.organ_id))
+
+    async def send(self, agency: Agency, logical: dict[str, str], body: bytes) -> str:
+        data = body[:-2] if body.endswith(b"\r\n") else body
+        sender = logical.get("from", "")
+        if sender not in agency.organ_ids:
+            raise HubError("403", f"Don vi gui {sender} khong dung voi ma da dang ky: {','.join(agency.organ_ids)}")
+        message_type = logical.get("messagetype", "")
+        if message_type not in MESSAGE_TYPES:
+            raise HubError("400", "messagetype khong hop le")
+        digest = hashlib.sha256(data).hexdigest()
+        if logical.get("hash-file", "").lower() not in (hash_file(data), digest):
+            raise HubError("400", "hash-file khong khop")
+        recipients = self.recipients(data, message_type, logical.get("to"))
+        if not recipients:
+            raise HubError("400", "Khong co don vi nhan")
+        async with self.lock:
+            self.put(data)
+            sender_doc_id = secrets.token_hex(12)
+            now = _now()
+            self.add(
+                [
+                    Item(
+                        doc_id=str(uuid.uuid4()),
+                        sender_doc_id=sender_doc_id,
+                        message_type=message_type,
+                        sender=sender,
+                        recipient=organ,
+                        sha256=digest,
+                        created_time=now,
+                        updated_time=now,
+                    )
+                    for organ in recipients
+                ]
+            )
+        return sender_doc_id
+
+    def inbox(self, agency: Agency, message_type: str | None) -> list[Item]:
+        return [
+            i
+            for organ in agency.organ_ids
+            for i in self.by_recipient.get(organ, ())
+            if i.status not in ("done", "fail") and (message_type is None or i.message_type == message_type)
+        ]
+
+    def own(self, agency: Agency, doc_id: str) -> Item:
+        item = self.by_id.get(doc_id)
+        if item is None or item.recipient not in agency.organ_ids:
+            raise HubError("404", "Khong tim thay goi tin")
+        return item
+
+
+def create_hub_app(store: Path, agencies: list[Agency]) -> FastAPI:
+    """The hub double as an ASGI application."""
+    hub = Hub(store, agencies)
+    app = FastAPI(title="VXP hub double", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.hub = hub
+
+    def envelope(**extra: Any) -> JSONResponse:
+        return JSONResponse({**OK, **extra})
+
+    def fail(exc: HubError, **extra: Any) -> JSONResponse:
+        return JSONResponse({"status": "FAIL", "ErrorCode": exc.code, "ErrorDesc": exc.description, **extra})
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:  # double-only: for start-up scripts, not in the protocol
+        return {"status": "ok"}
+
+    @app.post("/sendEdoc")
+    async def send_edoc(request: Request) -> JSONResponse:
+        try:
+            agency, logical = hub.caller(request)
+            doc_id = await hub.send(agency, logical, await request.body())
+        except HubError as exc:
+            return fail(exc, DocId="")
+        return envelope(DocId=doc_id)
+
+    @app.post("/getReceivedEdocList")
+    async def received(request: Request) -> JSONResponse:
+        try:
+            agency, logical = hub.caller(request)
+        except HubError as exc:
+            return fail(exc)
+        data = [
+            {
+                "docId": i.doc_id,
+                "serviceType": "eDoc",
+                "messageType": i.message_type,
+                "from": i.sender,
+                "to": i.recipient,
+                "status": i.status,
+                "status_desc": i.status,
+                "created_time": i.created_time,
+                "updated_time": i.updated_time,
+            }
+            for i in hub.inbox(agency, logical.get("messagetype"))
+        ]
+        return envelope(data=data)
+
+    async def count(request: Request, message_type: str) -> JSONResponse:
+        try:
+            agency, _logical = hub.caller(request)
+        except HubError as exc:
+            return fail(exc)
+        return envelope(count=len(hub.inbox(agency, message_type)))
+
+    @app.api_route("/countReceiveEdoc", methods=["GET", "POST"])
+    async def count_edoc(request: Request) -> JSONResponse:
+        return await count(request, "edoc")
+
+    @app.api_route("/countReceiveStatus", methods=["GET", "POST"])
+    async def count_status(request: Request) -> JSONResponse:
+        return await count(request, "status")
+
+    @app.post("/getEdoc")
+    async def get_edoc(request: Request) -> JSONResponse:
+        try:
+            agency, logical = hub.caller(request)
+            item = hub.own(agency, logical.get("docid", ""))
+        except HubError as exc:
+            return fail(exc)
+        return envelope(data=base64.b64encode(hub.get(item.sha256)).decode())
+
+    @app.get("/downloadEdoc")
+    async def download_edoc(request: Request) -> Response:
+        try:
+            agency, logical = hub.caller(request)
+            item = hub.own(agency, logical.get("docid", ""))
+        except HubError:
+            return Response(b"")  # the only failure the SDK can see
+        return Response(hub.get(item.sha256), media_type="application/octet-stream")
+
+    @app.post("/updateStatus")
+    async def update_status(request: Request) -> JSONResponse:
+        try:
+            agency, logical = hub.caller(request)
+            status = logical.get("status", "")
+            if status not in ACK_STATUSES:
+                raise HubError("400", "Trang thai khong hop le")
+            async with hub.lock:
+                hub.set_status(hub.own(agency, logical.get("docid", "")), status)
+        except HubError as exc:
+            return fail(exc)
+        return envelope()
+
+    @app.post("/getSentEdocList")
+    async def sent(request: Request) -> JSONResponse:
+        try:
+            agency, logical = hub.caller(request)
+        except HubError as exc:
+            return fail(exc)
+        doc_id = logical.get("docid", "")
+        data = [
+            {
+                "senderDocId": i.sender_doc_id,
+                "receiverDocId": i.doc_id,
+                "fromCode": i.sender,
+                "toCode": i.recipient,
+                "sendStatus": "sent",
+                "receiveStatus": i.status,
+                "sentTime": i.created_time,
+                "receivedTime": i.updated_time,
+                "messageType": i.message_type,
+                "serviceType": "eDoc",
+            }
+            for i in hub.state.items
+            if i.sender_doc_id == doc_id and i.sender in agency.organ_ids
+        ]
+        return envelope(data=data)
+
+    @app.post("/getAgenciesList")
+    async def agencies_list(request: Request) -> JSONResponse:
+        try:
+            hub.caller(request)
+        except HubError as exc:
+            return fail(exc)
+        data = [
+            {"id": a.system_id, "pid": "", "code": organ, "name": a.name, "mail": "", "oldCode": ""}
+            for a in hub.agencies.values()
+            for organ in a.organ_ids
+        ]
+        return envelope(data=data)
+
+    return app
+
+
+def load_agencies(path: Path) -> list[Agency]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Agency(system_id=a["system_id"], secret=a["secret"], organ_ids=tuple(a["organ_ids"]), name=a.get("name", ""))
+        for a in raw["agencies"]
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="vxp-hub-double", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8010)
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--agencies", type=Path, required=True)
+    args = parser.parse_args(argv)
+    app = create_hub_app(args.store, load_agencies(args.agencies))
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

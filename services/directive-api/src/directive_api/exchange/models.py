@@ -1,0 +1,80 @@
+"""Packages from organisations the directory does not know, kept until an administrator decides."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import UTCDateTime, utc_now
+from directive_api.models import Model
+
+QUARANTINE_STATES = ("pending", "mapped", "rejected")
+
+
+class QuarantinedPackage(Model):
+    """A status or reply package whose sender organ id no unit carries.
+
+    It is kept rather than refused so that nothing a real partner sent is lost: an administrator
+    maps the organ id to a unit (the package is then applied) or rejects it.
+    """
+
+    __tablename__ = "quarantined_packages"
+    __table_args__ = (
+        CheckConstraint("kind IN ('status', 'reply')", name="kind_known"),
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in QUARANTINE_STATES)})", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    sender_organ_id: Mapped[str] = mapped_column(String(35), index=True)
+    sender_name: Mapped[str | None] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    """The raw package in the file store; the same bytes posted again are kept once."""
+    size: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    """The unit the administrator mapped the sender to."""
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+OUTBOX_STATES = ("pending", "sent", "dead")
+
+
+class ExchangeOutbox(Model):
+    """A package to send over the exchange transport, once per ``package_key``.
+
+    The worker builds the package when it sends it, retries with back-off, and gives up
+    (``dead``) after the configured attempts or at once when the package cannot be built."""
+
+    __tablename__ = "exchange_outbox"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in OUTBOX_STATES)})", name="state_known"),
+        Index("ix_exchange_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_key: Mapped[str] = mapped_column(String(200), unique=True)
+    """``<directive id>:document``, ``<directive id>:revocation``, or ``status:<DocumentId answered>:<code>``:
+    what makes a package the same one."""
+    directive_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    message_type: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    """A status package made when a package arrived (in the file store, signed when sent); a document's
+    package is built when it is sent."""
+    status_code: Mapped[str | None] = mapped_column(String(3))
+    hub_doc_id: Mapped[str | None] = mapped_column(String(64))
+    """The DocId the hub answered: the package went out."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

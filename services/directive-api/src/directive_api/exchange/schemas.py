@@ -1,0 +1,76 @@
+"""Bodies of the edXML endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from directive_api.exchange.service import Applied
+
+
+class StatusApplied(BaseModel):
+    status_code: str
+    deliveries: list[dict[str, str]]
+    """``directive_id``, ``unit_code``, ``status`` (what the delivery shows now) and ``outcome``:
+    ``applied``, ``unchanged`` (a later status was already shown) or ``duplicate`` (received before)."""
+    quarantine_id: int | None = None
+    """Set (with status 202 and no deliveries) when the sender's organ id is not in the directory."""
+
+    @classmethod
+    def of(cls, status_code: str, applied: Applied) -> StatusApplied:
+        return cls(
+            status_code=status_code,
+            deliveries=[
+                {"directive_id": str(d.directive_id), "unit_code": d.unit_code, "status": d.status, "outcome": outcome}
+                for d, _directive, outcome in applied.deliveries
+            ],
+            quarantine_id=applied.quarantine_id,
+        )
+
+
+class ReplyLinked(BaseModel):
+    links: list[dict[str, str]]
+    """``directive_id``, ``unit_code`` and ``outcome`` (``applied`` or ``duplicate``)."""
+    quarantine_id: int | None = None
+    """Set (and no links) when the sender's organ id is not in the directory."""
+
+    @classmethod
+    def of(cls, applied: Applied) -> ReplyLinked:
+        return cls(
+            links=[
+                {"directive_id": str(directive.id), "unit_code": delivery.unit_code, "outcome": outcome}
+                for delivery, directive, outcome in applied.deliveries
+            ],
+            quarantine_id=applied.quarantine_id,
+        )
+
+
+class QuarantinedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    sender_organ_id: str
+    sender_name: str | None
+    sha256: str
+    size: int
+    summary: str | None
+    state: str
+    unit_code: str | None
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    received_at: datetime
+
+
+class MapToUnit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_code: str = Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class Reject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")

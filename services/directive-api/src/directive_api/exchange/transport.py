@@ -1,0 +1,242 @@
+"""The exchange transport: dispatched documents leave through the VXP hub; status and reply packages
+found there are applied and acknowledged.
+
+One round (:func:`step`), run by the worker:
+
+1. **enqueue** — every dispatched document with a delivery on the ``edxml`` channel gets one outbox
+   row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``; a reply
+   that arrived gets our ``01`` status package (queued when it is applied). The unique
+   ``package_key`` makes that once per package, whatever the number of workers.
+2. **send** — each due row is claimed for a lease (other workers skip it), its package built and
+   signed (as ``GET …/edxml`` does), sent with ``/sendEdoc`` outside any transaction, then marked
+   ``sent`` with the hub's DocId and recorded. A hub or network failure retries with doubling
+   back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
+   without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
+   the commit sends it again once the lease ends (the hub sees two).
+3. **poll** — status packages then documents waiting at the hub are fetched, applied in their own
+   transaction (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated,
+   unknown senders quarantined) and acknowledged ``done``; a package that cannot be applied is
+   acknowledged ``fail`` and logged. An acknowledgement lost after the commit only makes the package
+   come back once more, and applying it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.db import transaction
+from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
+from common.problems import ProblemError
+from common.vxp import VxpError
+from common.vxp.client import VxpClient
+from directive_api.directives.models import Directive
+from directive_api.dispatch.models import Delivery
+from directive_api.documents.service import PdfContext
+from directive_api.exchange import service, signing
+from directive_api.exchange.models import ExchangeOutbox
+from directive_api.orgs.models import Unit
+
+logger = logging.getLogger(__name__)
+
+BATCH = 20
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass
+class Round:
+    enqueued: int = 0
+    sent: int = 0
+    failed: int = 0
+    applied: int = 0
+    refused: int = 0
+
+    @property
+    def busy(self) -> int:
+        return self.enqueued + self.sent + self.failed + self.applied + self.refused
+
+
+async def _enqueue(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ExchangeOutbox.__table__)
+    result = await session.execute(insert.on_conflict_do_nothing(), rows)
+    return max(0, int(getattr(result, "rowcount", 0) or 0))
+
+
+async def enqueue(session: AsyncSession, *, now: datetime) -> int:
+    """Outbox rows for dispatched documents and for recalls of documents that were sent."""
+    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document")
+    dispatched = await session.scalars(
+        select(Directive.id)
+        .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
+        .where(select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists())
+        .limit(200)
+    )
+    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document", ExchangeOutbox.state == "sent")
+    revoked = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "revocation")
+    recalled = await session.scalars(
+        select(Directive.id).where(Directive.status == "recalled", Directive.id.in_(sent), Directive.id.not_in(revoked))
+    )
+    rows: list[dict[str, object]] = [
+        {"package_key": f"{directive_id}:{kind}", "directive_id": directive_id, "kind": kind}
+        for kind, ids in (("document", dispatched.all()), ("revocation", recalled.all()))
+        for directive_id in ids
+    ]
+    for row in rows:
+        row.update(message_type="edoc", state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    return await _enqueue(session, rows)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 12)))
+
+
+async def _send_one(
+    maker: async_sessionmaker[AsyncSession], row_id: int, client: VxpClient, pdf: PdfContext, *, now: datetime
+) -> str:
+    """Send one outbox row; ``sent``, ``retry``, ``dead`` or ``skip``.
+
+    The package is built and signed in one short transaction (rolled back: nothing is recorded yet),
+    sent outside any transaction (on SQLite a transaction holds the database's write lock, and the
+    hub may be slow), then recorded as sent. The claim's lease keeps other workers off the row."""
+    settings = pdf.settings
+    assert settings.exchange.vxp is not None
+    error: str
+    try:
+        async with maker() as session:
+            row = await session.get(ExchangeOutbox, row_id)
+            if row is None or row.state != "pending" or row.directive_id is None:
+                return "skip"
+            kind, message_type, sha256 = row.kind, row.message_type, row.sha256
+            directive = await session.get(Directive, row.directive_id)
+            assert directive is not None
+            issuer = await session.get(Unit, directive.issuer_code)
+            assert issuer is not None
+            sender = service.organ_id_of(issuer, settings) or ""
+            if kind == "status":
+                assert sha256 is not None
+                data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
+                summary = row.package_key
+            else:
+                data, _skipped = await service.export(
+                    session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
+                )
+                summary = None
+            await session.rollback()  # what export recorded is recorded again once the hub took it
+        hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
+    except ProblemError as exc:  # the package cannot be built: retrying will not help
+        error, final = f"{exc.title}: {exc.detail or ''} {exc.extra or ''}".strip(), True
+    except (VxpError, httpx.HTTPError) as exc:
+        error, final = f"{type(exc).__name__}: {exc}", False
+    else:
+        async with transaction(maker) as session:
+            row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
+            if row is None or row.state != "pending":
+                return "skip"
+            directive = await session.get(Directive, row.directive_id)
+            assert directive is not None
+            await service.record_sent(
+                session,
+                directive,
+                kind=kind,
+                data=data,
+                sender_organ_id=sender,
+                summary=summary or service.document_id_in(data),
+                store=pdf.store,
+                status_code=row.status_code,
+            )
+            row.hub_doc_id = hub_doc_id
+            row.state, row.sent_at, row.attempts, row.last_error = "sent", now, row.attempts + 1, None
+            return "sent"
+    async with transaction(maker) as session:
+        row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
+        if row is None or row.state != "pending":
+            return "skip"
+        row.attempts += 1
+        row.last_error = error[:2000]
+        if final or row.attempts >= settings.exchange.vxp.max_attempts:
+            row.state = "dead"
+            logger.warning("exchange package %s dead-lettered: %s", row.package_key, error)
+            return "dead"
+        row.next_attempt_at = now + _backoff(row.attempts)
+        return "retry"
+
+
+async def send_due(
+    maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
+) -> tuple[int, int]:
+    """Send the due packages; (sent, failed)."""
+    async with transaction(maker) as session:
+        due = (
+            await session.scalars(
+                select(ExchangeOutbox)
+                .where(ExchangeOutbox.state == "pending", ExchangeOutbox.next_attempt_at <= now)
+                .order_by(ExchangeOutbox.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in due:  # leased: another worker skips them while this one sends
+            row.next_attempt_at = now + LEASE
+        ids = [row.id for row in due]
+    outcomes = [await _send_one(maker, row_id, client, pdf, now=now) for row_id in ids]
+    return outcomes.count("sent"), outcomes.count("retry") + outcomes.count("dead")
+
+
+async def poll(
+    maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
+) -> tuple[int, int]:
+    """Apply and acknowledge what waits at the hub; (applied, refused)."""
+    settings = pdf.settings
+    limits = ParseLimits(max_bytes=settings.max_exchange_bytes, max_attachment_bytes=settings.max_exchange_bytes)
+    applied = refused = 0
+    for message_type in ("status", "edoc"):
+        for item in await client.received(message_type):
+            raw = await client.fetch(item.doc_id)
+            try:
+                async with transaction(maker) as session:
+                    if message_type == "status":
+                        await service.apply_status_package(
+                            session,
+                            parse_status_package(raw, limits=limits),
+                            raw,
+                            settings=settings,
+                            store=pdf.store,
+                            now=now,
+                        )
+                    else:
+                        await service.apply_reply(
+                            session,
+                            parse_document_package(raw, limits=limits),
+                            raw,
+                            settings=settings,
+                            store=pdf.store,
+                            now=now,
+                        )
+                outcome = "done"
+                applied += 1
+            except (EdxmlError, ProblemError) as exc:
+                logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
+                outcome = "fail"
+                refused += 1
+            await client.acknowledge(item.doc_id, outcome)
+    return applied, refused
+
+
+async def step(maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime) -> Round:
+    """One round of the transport: enqueue, send what is due, poll the hub."""
+    result = Round()
+    async with transaction(maker) as session:
+        result.enqueued = await enqueue(session, now=now)
+    result.sent, result.failed = await send_due(maker, client, pdf, now=now)
+    result.applied, result.refused = await poll(maker, client, pdf, now=now)
+    return result
