@@ -100,6 +100,7 @@ __all__ = [
     "DEAD",
     "DELIVERED",
     "PENDING",
+    "PERMANENT_REFUSALS",
     "DeliveryAttemptMixin",
     "DeliveryMixin",
     "OutboxEventMixin",
@@ -128,6 +129,11 @@ logger = logging.getLogger(__name__)
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
+
+PERMANENT_REFUSALS = frozenset({400, 413, 415, 422})
+"""Receiver answers that no retry can change (the event itself is refused): dead-lettered at once.
+The dead letter keeps the start of the receiver's answer as its reason; the ``outbox_dead_letters``
+gauge counts it and an error is logged. Every other failure is retried with back-off."""
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -938,7 +944,12 @@ class Relay:
                     .values(status=DELIVERED, delivered_at=at, **common)
                 )
                 return
-            if give_up or gone or attempt_no >= self.settings.max_attempts:
+            refused = result.status_code in PERMANENT_REFUSALS
+            if refused:
+                # The receiver understood the request and will never accept this event (a poison
+                # event): retrying would only hide it. Dead-letter it now with the receiver's reason.
+                common["last_error"] = f"{result.error}: {result.response_body[:500]}".rstrip(": ")
+            if give_up or gone or refused or attempt_no >= self.settings.max_attempts:
                 values: dict[str, Any] = {"status": DEAD, **common}
             else:
                 delay = backoff_delay(
@@ -957,7 +968,18 @@ class Relay:
                 await session.execute(
                     update(m.subscription).where(m.subscription.id == claimed.subscription_id).values(active=False)
                 )
-            logger.warning("webhook delivery %s attempt %d failed: %s", claimed.delivery_id, attempt_no, result.error)
+            if values.get("status") == DEAD:
+                logger.error(
+                    "webhook delivery %s of event %s dead-lettered after attempt %d: %s",
+                    claimed.delivery_id,
+                    claimed.event_id,
+                    attempt_no,
+                    common["last_error"],
+                )
+            else:
+                logger.warning(
+                    "webhook delivery %s attempt %d failed: %s", claimed.delivery_id, attempt_no, result.error
+                )
 
     async def replay(
         self, *, delivery_id: str | None = None, event_id: str | None = None, now: datetime | None = None

@@ -129,6 +129,30 @@ async def test_failing_receiver_retries_with_backoff_then_applies_once(db: Datab
     assert dict(receiver.state.applied) == {event_id: 1}
 
 
+@pytest.mark.parametrize("status", [400, 422])
+async def test_an_event_the_receiver_refuses_is_dead_lettered_at_once_with_its_reason(
+    db: Database, receiver: Receiver, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poison event (report-api cannot apply it) was retried for hours before; now it is visible at once."""
+    await subscribe(db, receiver)
+    [event_id] = await emit_events(db, 1)
+    receiver.state.always_fail = True
+    receiver.state.fail_status = status
+    receiver.state.fail_body = b'{"title":"The event is not understood","detail":"due_date 9999-12-31 is too far"}'
+    t0 = utc_now()
+    with caplog.at_level("ERROR", logger="common.outbox"):
+        async with Relay(db.maker, MODELS, relay_settings(max_attempts=10)) as relay:
+            await relay.step(t0)
+            [d] = await deliveries(db)
+            assert (d.status, d.attempts, d.last_status_code) == (DEAD, 1, status)
+            assert d.last_error is not None and "due_date 9999-12-31 is too far" in d.last_error
+            assert d.last_error.startswith(f"HTTP {status}")
+            assert await relay.deliver_due(t0 + timedelta(days=1)) == 0
+            assert (await relay.stats())[DEAD] == 1
+    assert receiver.state.raw_posts == [event_id]
+    assert any("dead-lettered" in r.getMessage() and event_id in r.getMessage() for r in caplog.records)
+
+
 async def test_dead_letter_after_max_attempts_and_replay(db: Database, receiver: Receiver) -> None:
     await subscribe(db, receiver)
     [event_id] = await emit_events(db, 1)

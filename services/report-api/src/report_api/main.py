@@ -14,7 +14,8 @@ from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability, table_count_callback
 from report_api.obligations.dashboard import router as dashboard_router
-from report_api.obligations.models import OUTBOX, Timer
+from report_api.obligations.inbox import DEAD_LETTER
+from report_api.obligations.models import OUTBOX, ReceivedEvent, Timer
 from report_api.obligations.router import router as obligations_router
 from report_api.settings import Settings, get_settings
 
@@ -64,6 +65,13 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             select(func.count())
             .select_from(Timer)
             .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= func.now()),
+        )
+        table_count_callback(
+            app,
+            "events_dead_lettered",
+            "Events of directive-api's feed refused as unusable (dates out of range...) and skipped",
+            app.state.sessionmaker,
+            select(func.count()).select_from(ReceivedEvent).where(ReceivedEvent.channel == DEAD_LETTER),
         )
     app.state.clock = clock
     app.state.calendar = settings.calendar()

@@ -6,7 +6,7 @@ import base64
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal, require_roles
+from common.calendar import DEADLINE_HORIZON
 from common.db import utc_now
 from common.http import require_if_match
 from common.problems import ForbiddenError, UnprocessableError
@@ -37,7 +38,13 @@ from directive_api.directives.lifecycle import (
     compose_notation,
 )
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
-from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate, TransitionRequest
+from directive_api.directives.schemas import (
+    ComplianceRequest,
+    DirectiveContent,
+    DirectiveCreate,
+    DirectiveUpdate,
+    TransitionRequest,
+)
 from directive_api.dispatch import service as dispatching
 from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
@@ -143,6 +150,24 @@ async def _check_references(
     return signer
 
 
+def _check_due_date(compliance: ComplianceRequest | None, *, today: date) -> None:
+    """A due date lies after today (the document is issued today at the earliest) and within five
+    years: report-api plans its reminders on it, and 9999-12-31 once stopped every obligation."""
+    if compliance is None or compliance.due_date is None:
+        return
+    due, limit = compliance.due_date, today + DEADLINE_HORIZON
+    if not today < due <= limit:
+        raise UnprocessableError(
+            f"the due date must lie after {today.isoformat()} and not after {limit.isoformat()}",
+            errors=[
+                {
+                    "location": ["body", "compliance", "due_date"],
+                    "message": f"between {(today + timedelta(days=1)).isoformat()} and {limit.isoformat()}",
+                }
+            ],
+        )
+
+
 def _ensure_office_member(actor: Principal, issuer_code: str) -> None:
     if not actor.has_any(*OFFICE_ROLES) or actor.unit != issuer_code:
         raise ForbiddenError("only staff of the issuing unit may do this")
@@ -168,6 +193,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         )
     signer = await _check_references(session, body, issuer_code=issuer_code)
     assert signer is not None
+    _check_due_date(body.compliance, today=utc_now().date())
     if body.corrects_id is not None:
         original = await session.get(Directive, body.corrects_id)
         if original is None or original.issuer_code != issuer_code or original.status in PRE_ISSUE_STATUSES:
@@ -340,6 +366,7 @@ async def update_directive(
     if nulls:
         raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
     signer = await _check_references(session, body, issuer_code=directive.issuer_code)
+    _check_due_date(body.compliance, today=utc_now().date())
     if "subject" in changes:
         directive.subject = _strip_vv(body.subject or "")
     if body.addressees is not None:
@@ -429,6 +456,12 @@ async def fire(
         )
         values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed.sha256}
     elif action == "issue":
+        due = (directive.compliance or {}).get("due_date")
+        issued_on = now.astimezone(ZoneInfo(timezone)).date()
+        if due is not None and date.fromisoformat(due) <= issued_on:
+            raise UnprocessableError(
+                f"the due date {due} does not lie after today's issue date: return the draft to correct it"
+            )
         values, entry = await _number(session, directive, actor=actor, now=now, timezone=timezone)
         issued = await documents.seal_on_issue(
             session,
