@@ -101,6 +101,7 @@ __all__ = [
     "DELIVERED",
     "PENDING",
     "PERMANENT_REFUSALS",
+    "Audience",
     "DeliveryAttemptMixin",
     "DeliveryMixin",
     "OutboxEventMixin",
@@ -540,9 +541,10 @@ def _mask(secret: str) -> str:
     return f"{secret[:10]}…"
 
 
-def subscription_view(subscription: WebhookSubscriptionMixin) -> dict[str, Any]:
-    """A subscription as an API may return it: secrets reduced to a recognisable prefix."""
-    return {
+def subscription_view(subscription: WebhookSubscriptionMixin, *, secret_prefixes: bool = True) -> dict[str, Any]:
+    """A subscription as an API may return it: secrets reduced to a recognisable prefix (for its
+    owner; ``secret_prefixes=False`` leaves them out for anyone else)."""
+    view = {
         "id": subscription.id,
         "owner": subscription.owner,
         "url": subscription.url,
@@ -551,6 +553,9 @@ def subscription_view(subscription: WebhookSubscriptionMixin) -> dict[str, Any]:
         "active": subscription.active,
         "created_at": _rfc3339(subscription.created_at),
     }
+    if not secret_prefixes:
+        del view["secrets"]
+    return view
 
 
 def event_matches(event_types: Collection[str], event_type: str) -> bool:
@@ -697,6 +702,14 @@ async def claim_received(
 # --- relay -------------------------------------------------------------------------------------
 
 
+Audience = Callable[
+    [AsyncSession, Sequence[tuple[str, str, str]], Sequence[str]], Awaitable[Collection[tuple[str, str]]]
+]
+"""A service's visibility rule for webhooks: ``(session, [(event id, type, subject)], [subscription
+id]) -> the (event id, subscription id) pairs that may be delivered``. Called at fan-out, in its
+transaction; an event not allowed to a subscription gets no delivery at all (not a dead one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Claimed:
     delivery_id: str
@@ -723,6 +736,7 @@ class Relay:
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
         fan_out_batch: int = 500,
+        audience: Audience | None = None,
     ) -> None:
         """Create a relay.
 
@@ -734,6 +748,8 @@ class Relay:
             resolver: DNS resolver override for the per-delivery SSRF check (tests).
             rng: Random source for the back-off jitter.
             fan_out_batch: Events sequenced per :meth:`fan_out` call.
+            audience: The service's visibility rule: which (event, subscription) pairs may be
+                delivered, beyond the subscription's event types. Every pair when omitted.
 
         Raises:
             ValueError: If the lease is not longer than the attempt timeout.
@@ -748,6 +764,7 @@ class Relay:
         self.resolver = resolver
         self.rng = rng
         self.fan_out_batch = fan_out_batch
+        self.audience = audience
         self._lock_name = f"outbox:{models.event.__tablename__}"  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> Relay:
@@ -781,7 +798,7 @@ class Relay:
         await advisory_lock_async(session, self._lock_name)
         events = (
             await session.execute(
-                select(m.event.id, m.event.type)
+                select(m.event.id, m.event.type, m.event.subject)
                 .where(m.event.sequence.is_(None))
                 .order_by(m.event.occurred_at, m.event.id)
                 .limit(self.fan_out_batch)
@@ -792,13 +809,28 @@ class Relay:
         last = (await session.scalar(select(func.max(m.event.sequence)))) or 0
         await session.execute(
             update(m.event),
-            [{"id": event_id, "sequence": last + i} for i, (event_id, _type) in enumerate(events, start=1)],
+            [{"id": event_id, "sequence": last + i} for i, (event_id, _type, _subject) in enumerate(events, start=1)],
         )
         subscriptions = (
             await session.execute(
                 select(m.subscription.id, m.subscription.event_types).where(m.subscription.active.is_(True))
             )
         ).all()
+        pairs = [
+            (event_id, sub_id)
+            for event_id, event_type, _subject in events
+            for sub_id, types in subscriptions
+            if event_matches(types, event_type)
+        ]
+        if pairs and self.audience is not None:
+            allowed = set(
+                await self.audience(
+                    session,
+                    [(e.id, e.type, e.subject) for e in events],
+                    sorted({sub_id for _event_id, sub_id in pairs}),
+                )
+            )
+            pairs = [pair for pair in pairs if pair in allowed]
         rows = [
             {
                 "id": new_id("dlv"),
@@ -809,9 +841,7 @@ class Relay:
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for event_id, event_type in events
-            for sub_id, types in subscriptions
-            if event_matches(types, event_type)
+            for event_id, sub_id in pairs
         ]
         if rows:
             await session.execute(insert(m.delivery), rows)

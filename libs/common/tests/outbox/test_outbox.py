@@ -351,7 +351,7 @@ async def test_ssrf_subscriptions_refused_unless_allow_listed(sqlite_db: Databas
             owner="o",
             url="http://127.0.0.1:8080/h",
             event_types=["*"],
-            settings=WebhookSettings(allow_hosts=["127.0.0.1"]),
+            settings=WebhookSettings(allow_hosts=["127.0.0.1:8080"]),
         )
         with pytest.raises(ValueError, match="event_types"):
             await create_subscription(

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
     inbox_secrets: list[SecretStr] = Field(default_factory=list)
     """Secrets that sign the events report-api sends to ``POST /v1/inbox/events`` (rotation: several)."""
+    office_unit_code: str = "VPUB"
+    """The Office (Văn phòng UBND): its ``admin`` sees and may deactivate every webhook subscription."""
     organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
     The default for VPUB is a development placeholder: set the official identifier in production."""

@@ -18,6 +18,7 @@ from common.db import transaction, utc_now
 from common.outbox import Relay, ensure_subscription
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
+from directive_api.dispatch.visibility import webhook_audience
 from directive_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: 
     """Create (or refresh the secret and event types of) the configured subscriptions."""
     async with transaction(maker) as session:
         for subscriber in settings.subscribers:
-            await ensure_subscription(
+            subscription = await ensure_subscription(
                 session,
                 WebhookSubscription,
                 owner=subscriber.owner,
@@ -36,6 +37,8 @@ async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: 
                 settings=settings.webhooks,
                 secret=subscriber.secret.get_secret_value(),
             )
+            # Configured peers (report-api) receive every event and are hidden from the API.
+            subscription.system = True
     return len(settings.subscribers)
 
 
@@ -51,7 +54,7 @@ async def run(
         await ensure_subscribers(maker, settings)
     except Exception:  # a misconfigured subscriber must not stop timers and the relay
         logger.exception("could not register the configured webhook subscribers")
-    async with Relay(maker, OUTBOX, settings.webhooks) as relay:
+    async with Relay(maker, OUTBOX, settings.webhooks, audience=webhook_audience) as relay:
         while not stop.is_set():
             busy = 0
             try:

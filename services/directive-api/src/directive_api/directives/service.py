@@ -286,6 +286,15 @@ async def is_addressed_to(reader: Reader, directive: DirectiveRecord, unit_code:
     return any(unit.code in (r.get("units") or []) for r in directive.info_recipients)
 
 
+async def can_read(reader: Reader, directive: DirectiveRecord, actor: Principal) -> bool:
+    """Whether ``actor`` may read the document: the one rule behind reads, the feed and webhooks."""
+    try:
+        await _ensure_visible(reader, directive, actor)
+    except (DirectiveNotFoundError, DirectiveNotVisibleError):
+        return False
+    return True
+
+
 async def _ensure_visible(reader: Reader, directive: DirectiveRecord, actor: Principal) -> None:
     if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
         return
