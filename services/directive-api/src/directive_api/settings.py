@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     organ_ids: dict[str, str] = Field(default_factory=lambda: {"VPUB": "000.00.01.H13"})
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none.
     The default for VPUB is a development placeholder: set the official identifier in production."""
+    exchange_relays: dict[str, list[str]] = Field(default_factory=dict)
+    """Exchange integrations that post edXML packages for other units: the client id (the token's
+    ``sub``, role ``integration``) → the unit codes or organ ids it relays for. Any other caller may
+    post only packages whose sender is its own unit."""
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

@@ -26,7 +26,7 @@ from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.documents.service import PdfContext
 from directive_api.exchange import service
-from directive_api.exchange.service import NotIssuedError, UnknownDocumentError
+from directive_api.exchange.service import NotIssuedError, SenderNotBoundError, UnknownDocumentError
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 
@@ -91,13 +91,14 @@ class StatusApplied(BaseModel):
     "/edxml/status",
     response_model=StatusApplied,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        SenderNotBoundError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def receive_status(request: Request, session: SessionDep, actor: CurrentPrincipal) -> StatusApplied:
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
-    moves the sender's delivery of the referenced document to that status."""
+    moves the sender's delivery of the referenced document to that status. The caller speaks for
+    the sender: its own unit's token, or an exchange integration configured to relay for it (403)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -107,6 +108,7 @@ async def receive_status(request: Request, session: SessionDep, actor: CurrentPr
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
+    await service.bound_sender(session, actor, package.sender.organ_id, pdf.settings)
     deliveries = await service.apply_status_package(
         session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
     )
@@ -127,13 +129,14 @@ class ReplyLinked(BaseModel):
     response_model=ReplyLinked,
     status_code=202,
     responses=problem_responses(
-        ForbiddenError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
+        SenderNotBoundError, InvalidPackageError, UnknownDocumentError, PayloadTooLargeError, UnsupportedMediaTypeError
     ),
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def receive_document(request: Request, session: SessionDep, actor: CurrentPrincipal) -> ReplyLinked:
     """An incoming document package that answers one of ours (`ResponseFor`): it is kept and linked
-    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation."""
+    to the sender's delivery, and report-api is told so it can attach it to the unit's obligation.
+    The caller speaks for the sender, as for status packages (403 otherwise)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -143,6 +146,7 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
+    await service.bound_sender(session, actor, package.header.sender.organ_id, pdf.settings)
     linked = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
     return ReplyLinked(
         links=[{"directive_id": str(directive.id), "unit_code": delivery.unit_code} for delivery, directive in linked]

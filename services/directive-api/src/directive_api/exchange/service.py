@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.edxml import (
     VIETNAM_TZ,
@@ -29,7 +30,7 @@ from common.edxml import (
     make_document_package,
     parse_document_id,
 )
-from common.problems import ConflictError, UnprocessableError
+from common.problems import ConflictError, ForbiddenError, UnprocessableError
 from common.storage import FileStore
 from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, format_number, notation_suffix
 from directive_api.directives.models import Directive
@@ -59,6 +60,27 @@ async def unit_for_organ(session: AsyncSession, organ_id: str, settings: Setting
     configured = [code for code, value in settings.organ_ids.items() if value == organ_id]
     statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code == organ_id, Unit.code.in_(configured)))
     return (await session.scalars(statement.limit(1))).first()
+
+
+class SenderNotBoundError(ForbiddenError):
+    title = "The package's sender is not the caller's unit"
+
+
+async def bound_sender(session: AsyncSession, actor: Principal, organ_id: str, settings: Settings) -> Unit:
+    """The unit a package's sender resolves to, if the caller may speak for it: a unit's own token,
+    or an ``integration`` client configured to relay for it (``exchange_relays``); 403 otherwise."""
+    sender = await unit_for_organ(session, organ_id, settings)
+    if sender is None:
+        raise UnknownDocumentError(f"the sender {organ_id} is not in the directory")
+    if actor.unit == sender.code:
+        return sender
+    relayed = set(settings.exchange_relays.get(actor.id, ())) if actor.has_any("integration") else set()
+    if relayed & {sender.code, organ_id, organ_id_of(sender, settings)}:
+        return sender
+    raise SenderNotBoundError(
+        f"a package from {organ_id} may be posted by {sender.code}'s own token or by an exchange integration "
+        "configured to relay for it"
+    )
 
 
 def due_date(directive: Directive) -> datetime | None:
