@@ -168,6 +168,14 @@ def _check_due_date(compliance: ComplianceRequest | None, *, today: date) -> Non
         )
 
 
+def _ensure_author(directive: Directive, actor: Principal) -> None:
+    """A draft is its author's: only the person who created it edits and submits it (a colleague
+    of the same division drafts their own document, or the author sends it on). No hand-over
+    exists yet; reviewers and signers act on it through the workflow (return, approve)."""
+    if directive.drafted_by != actor.id:
+        raise ForbiddenError("only the author of a draft may edit or submit it")
+
+
 def _ensure_office_member(actor: Principal, issuer_code: str) -> None:
     if not actor.has_any(*OFFICE_ROLES) or actor.unit != issuer_code:
         raise ForbiddenError("only staff of the issuing unit may do this")
@@ -359,7 +367,8 @@ async def update_directive(
     directive = await get_directive(session, directive_id, actor=actor)
     require_roles(actor, *EDIT_ROLES)
     _ensure_office_member(actor, directive.issuer_code)
-    require_if_match(if_match, directive.version)
+    require_if_match(if_match, directive.version, allow_any=False)
+    _ensure_author(directive, actor)
     if directive.status not in EDITABLE_STATUSES:
         raise DirectiveNotEditableError(
             f"a document in status '{directive.status}' cannot be edited", current_status=directive.status
@@ -452,7 +461,9 @@ async def fire(
     transition = DIRECTIVE_WORKFLOW.get(action)
     _ensure_office_member(actor, directive.issuer_code)
     DIRECTIVE_WORKFLOW.check(directive, transition, actor, {"comment": comment})
-    expected = require_if_match(if_match, directive.version)
+    expected = require_if_match(if_match, directive.version, allow_any=False)
+    if action == "submit":
+        _ensure_author(directive, actor)
     body = request_body or TransitionRequest()
     _check_body(action, body)
     now = clock()
