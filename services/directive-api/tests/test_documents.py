@@ -216,6 +216,9 @@ async def test_verification_page_in_chromium(
             assert sha is not None and len(sha) == 64
             href = await page.get_attribute("#download", "href")
             assert href is not None and href.endswith(f"/verify/{doc['public_id']}/pdf")
+            # The page's Content-Security-Policy admits its inline style (by hash): it is applied.
+            background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background == "rgb(244, 241, 234)", background
             recalled = await api.advance(
                 (await api.get(doc["id"], actors.clerk)).json(), "recall", actors.clerk, comment="Ban hành sai."
             )

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Time zone of the issuing office: issue dates and the register year follow it."""
     public_base_url: str = "http://127.0.0.1:8001"
     """Base URL printed in verification QR codes and links."""
+    public_requests_per_minute: int = Field(default=60, ge=1, le=100_000)
+    """Requests one client (by address) may make per minute to the public pages ``/verify/…``
+    (a burst of that size, refilled evenly); more answer 429 with ``Retry-After``. Counted per
+    process: with several web processes a client gets that many per process."""
     max_request_bytes: int = 2_000_000
     files_dir: Path = Path("var/files")
     """Where PDFs are stored, under their SHA-256."""
