@@ -106,6 +106,10 @@ async def test_verify_reports_valid_then_altered(api: Api, actors: Actors, lette
     altered = (await api.client.post("/v1/verify", content=bytes(flipped), headers=headers)).json()
     assert altered["verdict"] == "altered"
     assert altered["registered_document"] is None
+    # Each signature says so unambiguously: its bytes changed, so it is not valid, although its
+    # signature value still checks out over the signed attributes.
+    assert altered["signatures"] and all(not s["intact"] and not s["valid"] for s in altered["signatures"])
+    assert all(s["signature_verifies"] for s in altered["signatures"])
 
 
 async def test_issue_stores_the_verdict_that_verify_reuses(

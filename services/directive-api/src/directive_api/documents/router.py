@@ -111,16 +111,33 @@ async def get_directive_pdf(
 
 
 class SignatureResult(BaseModel):
+    """One signature of the file; see docs/api.md "Verifying a PDF" for how the fields combine."""
+
     field_name: str
+    """The PDF signature field."""
     kind: str
+    """`approval` (a person's signature) or `certification` (the organisation's seal, DocMDP)."""
     signer: str | None
+    """The common name of the signing certificate."""
     signing_time: str | None
+    """The time the signature claims (from the timestamp when `timestamped`)."""
     timestamped: bool
+    """An RFC 3161 timestamp token is embedded."""
     intact: bool
+    """The bytes this signature covers are unchanged (their digest matches the signed one)."""
+    signature_verifies: bool
+    """The signature value checks out with the certificate over the signed attributes; it says
+    nothing about the file's bytes on its own (a byte-flipped file keeps this true)."""
     valid: bool
+    """The signature holds for this file: `intact` and `signature_verifies`. A signature whose
+    bytes changed is never valid."""
     trusted: bool
+    """The signing certificate chains to one of the configured trust roots."""
     changes_after: str
+    """What was added after this signature: `none`, `form_filling` (number and date filled in, the
+    seal), `annotations`, `other`."""
     covers_entire_file: bool
+    """The signature covers the whole file as received (nothing appended after it)."""
 
 
 class RegisteredDocument(BaseModel):
@@ -198,7 +215,8 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
             signing_time=s.signing_time.isoformat() if s.signing_time else None,
             timestamped=s.timestamp_present,
             intact=s.intact,
-            valid=s.valid,
+            signature_verifies=s.valid,
+            valid=s.intact and s.valid,
             trusted=s.trusted,
             changes_after=str(s.modification),
             covers_entire_file=s.covers_entire_file,
