@@ -116,7 +116,7 @@ class SignatureResult(BaseModel):
     field_name: str
     """The PDF signature field."""
     kind: str
-    """`approval` (a person's signature) or `certification` (the organisation's seal, DocMDP)."""
+    """`signature` (the signer's, or the organisation's seal) or `document_timestamp`."""
     signer: str | None
     """The common name of the signing certificate."""
     signing_time: str | None
@@ -134,8 +134,8 @@ class SignatureResult(BaseModel):
     trusted: bool
     """The signing certificate chains to one of the configured trust roots."""
     changes_after: str
-    """What was added after this signature: `none`, `form_filling` (number and date filled in, the
-    seal), `annotations`, `other`."""
+    """What was added after this signature: `none`, `lta_updates`, `form_filling` (number and date
+    filled in, the seal), `annotations`, `other`, `unknown`."""
     covers_entire_file: bool
     """The signature covers the whole file as received (nothing appended after it)."""
 
