@@ -61,8 +61,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Index,
@@ -80,8 +82,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from common.db import JSONType, UTCDateTime, advisory_lock_async, transaction, utc_now
 from common.webhooks import (
@@ -123,6 +128,7 @@ __all__ = [
     "receive",
     "rotate_secret",
     "subscription_view",
+    "use_secret_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -166,6 +172,7 @@ class WebhookSettings(BaseModel):
         allow_hosts: Admin-registered hosts that may use plain http and private addresses
             (see :func:`common.webhooks.check_webhook_url`).
         allow_private: Accept RFC 1918 / ULA addresses for any host (on-premises deployments).
+        secrets_keys: Keys that encrypt endpoint secrets at rest (see :func:`use_secret_keys`).
         max_attempts: Attempts before a delivery is dead-lettered.
         timeout_seconds: Budget of one attempt.
         lease_seconds: How long a claim lasts; must exceed ``timeout_seconds`` plus recording.
@@ -178,6 +185,21 @@ class WebhookSettings(BaseModel):
 
     allow_hosts: list[str] = Field(default_factory=list)
     allow_private: bool = False
+    secrets_keys: list[SecretStr] = Field(default_factory=list)
+    """Fernet keys (``Fernet.generate_key()``) that encrypt endpoint secrets at rest: the first
+    encrypts, every one decrypts (rotation: put the new key first, keep the old one until every row
+    was rewritten). Without a key, secrets are stored in clear."""
+
+    @field_validator("secrets_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError:
+                raise ValueError("each secrets key must be 32 url-safe base64-encoded bytes (a Fernet key)") from None
+        return keys
+
     max_attempts: int = Field(default=10, ge=1, le=100)
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     lease_seconds: float = Field(default=60.0, gt=0)
@@ -203,19 +225,69 @@ class OutboxEventMixin:
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+_ENCRYPTED = "enc:v1:"
+_SECRET_KEYS: list[str] = []
+
+
+def use_secret_keys(keys: Sequence[str]) -> None:
+    """Encrypt endpoint secrets at rest with ``keys[0]``; decrypt with any key given so far.
+
+    Process-wide (the column type has no other way to reach the configuration): each service
+    calls it at start-up with ``WebhookSettings.secrets_keys``. An empty list changes nothing, so
+    the keys of one configuration are never dropped by a later default.
+    """
+    for key in keys:
+        Fernet(key)  # ValueError for a malformed key
+    _SECRET_KEYS[:] = [*keys, *[k for k in _SECRET_KEYS if k not in keys]]
+
+
+def _seal(secret: str) -> str:
+    if not _SECRET_KEYS or secret.startswith(_ENCRYPTED):
+        return secret
+    return _ENCRYPTED + Fernet(_SECRET_KEYS[0]).encrypt(secret.encode()).decode("ascii")
+
+
+def _open(stored: str) -> str:
+    if not stored.startswith(_ENCRYPTED):
+        return stored  # written before a key was configured: read as is, encrypted when next written
+    if not _SECRET_KEYS:
+        raise RuntimeError("webhook secrets are encrypted at rest: configure WEBHOOKS__SECRETS_KEYS")
+    try:
+        return MultiFernet([Fernet(k) for k in _SECRET_KEYS]).decrypt(stored[len(_ENCRYPTED) :].encode()).decode()
+    except InvalidToken:
+        raise RuntimeError("a webhook secret cannot be decrypted with the configured WEBHOOKS__SECRETS_KEYS") from None
+
+
+class EncryptedSecrets(TypeDecorator[list[str]]):
+    """A JSON list of secrets, each encrypted (Fernet) when a key is configured; clear in Python."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> list[str] | None:  # noqa: ARG002
+        return None if value is None else [_seal(s) for s in value]
+
+    def process_result_value(self, value: list[str] | None, dialect: Dialect) -> list[str] | None:  # noqa: ARG002
+        return None if value is None else [_open(s) for s in value]
+
+
 class WebhookSubscriptionMixin:
     """Columns of a service's webhook subscriptions.
 
     ``secrets`` holds the endpoint secrets, newest first; all of them sign each delivery, so a
-    receiver can switch keys during a rotation. They are kept in clear (HMAC needs them): never
-    return them after creation, see :func:`subscription_view`.
+    receiver can switch keys during a rotation. HMAC needs them in clear, so they are encrypted at
+    rest when a key is configured (:func:`use_secret_keys`); never return them after creation, see
+    :func:`subscription_view`.
     """
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
     url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(JSONType)
-    secrets: Mapped[list[str]] = mapped_column(JSONType)
+    secrets: Mapped[list[str]] = mapped_column(EncryptedSecrets)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
@@ -401,6 +473,8 @@ def _event_types(event_types: Sequence[str]) -> list[str]:
 
 
 async def _checked_url(url: str, settings: WebhookSettings, resolver: Resolver | None) -> str:
+    # Every writer of a subscription passes through here: the configured keys are in use from now on.
+    use_secret_keys([k.get_secret_value() for k in settings.secrets_keys])
     checked = await asyncio.to_thread(
         check_webhook_url,
         url,
@@ -757,6 +831,7 @@ class Relay:
         self.maker = maker
         self.models = models
         self.settings = settings or WebhookSettings()
+        use_secret_keys([k.get_secret_value() for k in self.settings.secrets_keys])
         if self.settings.lease_seconds <= self.settings.timeout_seconds:
             raise ValueError("lease_seconds must exceed timeout_seconds")
         self._own_client = client is None

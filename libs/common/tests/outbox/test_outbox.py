@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -459,3 +460,49 @@ async def test_notify_wakes_a_relay_of_another_process(
         assert await _delivered_within(receiver, ids, 3)
         stop.set()
         await asyncio.wait_for(worker, timeout=5)
+
+
+@pytest.fixture
+def private_keyring() -> Iterator[None]:
+    """The keyring is process-wide: give it back as it was (relays in other processes have no key)."""
+    import common.outbox
+
+    saved = list(common.outbox._SECRET_KEYS)
+    yield
+    common.outbox._SECRET_KEYS[:] = saved
+
+
+@pytest.mark.usefixtures("private_keyring")
+async def test_endpoint_secrets_are_encrypted_at_rest_with_the_configured_key(db: Database, receiver: Receiver) -> None:
+    """Backups and database files held webhook secrets in clear; with a key they hold ciphertext."""
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+    from sqlalchemy import text
+
+    key = Fernet.generate_key().decode()
+    settings = relay_settings(secrets_keys=[SecretStr(key)])
+    async with transaction(db.maker) as session:
+        legacy = WebhookSubscription(
+            id="sub_legacy", owner="o", url=receiver.url, event_types=["x.*"], secrets=[generate_secret()], active=True
+        )
+        session.add(legacy)  # written before any key: stays readable
+    async with transaction(db.maker) as session:
+        subscription, secret = await create_subscription(
+            session, WebhookSubscription, owner="o", url=receiver.url, event_types=["*"], settings=settings
+        )
+    receiver.state.secrets = [secret]
+    async with db.engine.connect() as connection:
+        rows = dict((await connection.execute(text("SELECT id, secrets FROM webhook_subscriptions"))).all())
+    stored = str(rows[subscription.id])
+    assert secret not in stored and secret[6:20] not in stored and "enc:v1:" in stored
+    async with db.maker() as session:
+        assert (await session.get(WebhookSubscription, subscription.id)).secrets == [secret]  # type: ignore[union-attr]
+        assert (await session.get(WebhookSubscription, "sub_legacy")).secrets[0].startswith("whsec_")  # type: ignore[union-attr]
+    [event_id] = await emit_events(db, 1)
+    async with Relay(db.maker, MODELS, settings) as relay:
+        await relay.step()
+        await relay.step()
+    assert dict(receiver.state.applied) == {event_id: 1}  # signed with the decrypted secret
+    assert receiver.state.reference_verified >= 1
+    with pytest.raises(ValueError, match="Fernet"):
+        relay_settings(secrets_keys=[SecretStr("not-a-key")])
