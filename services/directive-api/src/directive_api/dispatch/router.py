@@ -151,7 +151,13 @@ async def create_webhook_subscription(
 
 
 def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
-    return not subscription.system and subscription.owner == actor.id and subscription.owner_unit == actor.unit
+    # Rows made before owners had a unit (owner_unit NULL) belong to no one but the Office's admin.
+    return (
+        not subscription.system
+        and subscription.owner_unit is not None
+        and subscription.owner == actor.id
+        and subscription.owner_unit == actor.unit
+    )
 
 
 def _is_office_admin(actor: Principal, request: Request) -> bool:
