@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,9 @@ def test_sqlite_backup_restores_into_a_fresh_file(tmp_path: Path) -> None:
     restored = tmp_path / "restored" / "directive-api.db"
     _run("restore", str(backup), f"sqlite+aiosqlite:///{restored}")
 
+    # Every file holding the data (webhook secrets, people) is private to its owner.
+    for path in (database, backup, restored):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, (path, oct(path.stat().st_mode))
     original, copy = _sqlite_rows(database), _sqlite_rows(restored)
     assert "alembic_version" in copy
     assert sum(len(rows) for rows in copy.values()) > 10
@@ -101,6 +105,7 @@ def test_both_embedded_databases_back_up_from_the_environment(tmp_path: Path) ->
     )
     written = sorted(p.name.split("-2")[0] for p in (tmp_path / "out").iterdir())
     assert written == ["directive-api", "report-api"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()} == {0o600}
 
 
 def test_postgres_backup_restores_into_a_fresh_database(postgres_server: PostgresServer, tmp_path: Path) -> None:
@@ -112,6 +117,7 @@ def test_postgres_backup_restores_into_a_fresh_database(postgres_server: Postgre
         backup = tmp_path / "directive-api.dump"
         _run("backup", source, str(backup))
         assert backup.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
         _run("restore", "--create", str(backup), target)
 

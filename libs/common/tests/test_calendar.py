@@ -280,3 +280,40 @@ def test_properties_hold_with_configuration(
     assert cal.add_working_days(start, n) <= cal.add_working_days(start, n + 1)
     for d in working - days_off:
         assert cal.is_working_day(d)
+
+
+_ANY_DATE = st.dates(min_value=date.min, max_value=date.max)
+
+
+@given(d=_ANY_DATE, n=st.integers(min_value=0, max_value=60))
+@settings(max_examples=300, deadline=None)
+def test_the_calendar_is_total(d: date, n: int) -> None:
+    """No date makes the calendar raise (9999-12-31 made the reminder ladder raise OverflowError)."""
+    calendar = WorkingCalendar()
+    nxt = calendar.next_working_day(d)
+    prev = calendar.previous_working_day(d)
+    assert nxt > d or d == date.max
+    assert prev < d or d == date.min
+    later = calendar.add_working_days(d, n)
+    assert later >= d
+    near = min(d + timedelta(days=30), date.max) if d < date.max - timedelta(days=30) else date.max
+    assert calendar.working_days_between(d, near) >= 0
+    assert calendar.working_days_between(near, d) <= 0
+    assert all(day >= d for day in calendar.working_days_in_range(d, near))
+    calendar.is_holiday(d)
+
+
+@pytest.mark.parametrize("d", [date.max, date.max - timedelta(days=1), date(9999, 12, 27), date.min, date(1, 1, 2)])
+def test_the_ends_of_the_calendar_saturate(d: date) -> None:
+    calendar = WorkingCalendar()
+    assert calendar.add_working_days(d, 20) <= date.max
+    assert calendar.add_working_days(date.max, 5) == date.max
+    assert calendar.next_working_day(date.max) == date.max
+    assert calendar.previous_working_day(date.min) == date.min
+    assert calendar.working_days_in_range(date.max - timedelta(days=3), date.max)
+    assert calendar.working_days_between(date.max, date.max) == 0
+    # The reminder ladder's steps around a deadline at the end of the calendar.
+    pre = d
+    for _ in range(3):
+        pre = calendar.previous_working_day(pre)
+    assert pre <= d

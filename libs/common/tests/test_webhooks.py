@@ -491,23 +491,47 @@ def test_allow_list_is_honoured() -> None:
     # An allow-listed intranet host: private address and plain http are accepted.
     checked = check_webhook_url(
         "http://intranet.cantho.gov.vn:8080/callback",
-        allow_hosts=["Intranet.CanTho.gov.vn."],
+        allow_hosts=["Intranet.CanTho.gov.vn.:8080"],
         resolver=fake_resolver,
     )
     assert checked.allow_listed
     assert checked.addresses == ("10.10.1.20",)
     assert checked.scheme == "http"
-    # Allow-listed IP literals, IPv4 and IPv6.
-    assert check_webhook_url("http://127.0.0.1:9000/", allow_hosts=["127.0.0.1"]).allow_listed
-    assert check_webhook_url("https://[::1]:9000/", allow_hosts=["[::1]"]).allow_listed
-    assert check_webhook_url("https://[::1]:9000/", allow_hosts=["0:0:0:0:0:0:0:1"]).allow_listed
+    # Allow-listed IP literals, IPv4 and IPv6, with their ports.
+    assert check_webhook_url("http://127.0.0.1:9000/", allow_hosts=["127.0.0.1:9000"]).allow_listed
+    assert check_webhook_url("http://127.0.0.1:9000/", allow_hosts=["http://127.0.0.1:9000"]).allow_listed
+    assert check_webhook_url("https://[::1]:9000/", allow_hosts=["[::1]:9000"]).allow_listed
+    assert check_webhook_url("https://[::1]:9000/", allow_hosts=["https://[0:0:0:0:0:0:0:1]:9000"]).allow_listed
+    assert check_webhook_url("https://[::1]/", allow_hosts=["::1"]).allow_listed  # a bare host: default port
+    assert check_webhook_url("http://127.0.0.1:22/", allow_hosts=["http://127.0.0.1:*"]).allow_listed  # explicit
     # IDN entries match their ASCII form.
     assert check_webhook_url("http://xn--mnchen-3ya.de/", allow_hosts=["münchen.de"], resolver=fake_resolver)
     # The allow-list is exact: neither other hosts nor subdomains benefit.
+    assert check_webhook_url(
+        "http://intranet.cantho.gov.vn/", allow_hosts=["intranet.cantho.gov.vn:80"], resolver=fake_resolver
+    ).allow_listed
     with pytest.raises(UnsafeUrlError, match="private"):
         check_webhook_url("https://intranet.cantho.gov.vn/", allow_hosts=["cantho.gov.vn"], resolver=fake_resolver)
     with pytest.raises(UnsafeUrlError, match="plain http"):
         check_webhook_url("http://hooks.example.com/", allow_hosts=["other.example.com"], resolver=fake_resolver)
+
+
+@pytest.mark.parametrize(
+    ("url", "entry"),
+    [
+        ("http://127.0.0.1:22/", "127.0.0.1"),  # a bare host opens its default port only
+        ("https://127.0.0.1:22/", "127.0.0.1"),
+        ("http://127.0.0.1:22/", "127.0.0.1:9000"),
+        ("http://127.0.0.1:9000/", "https://127.0.0.1:9000"),  # the scheme counts when written
+        ("http://127.0.0.1/", "https://127.0.0.1"),
+        ("https://[::1]:6379/", "[::1]"),
+        ("https://[::1]:6379/", "[::1]:9000"),
+        ("http://127.0.0.1:9000/", "127.0.0.1:x"),
+    ],
+)
+def test_allow_list_entries_carry_ports(url: str, entry: str) -> None:
+    with pytest.raises(UnsafeUrlError):
+        check_webhook_url(url, allow_hosts=[entry])
 
 
 def test_metadata_is_refused_even_for_allow_listed_hosts() -> None:

@@ -256,3 +256,129 @@ def test_other_unit_gets_404_and_changes_nothing(
         response = sync_api.request("GET", f"/v1/directives/{doc['id']}{suffix}", headers=addressed)
         assert response.status_code == 200, (suffix, response.text[:300])
     LOG.info(f"cross-unit: {len(routes)} routes, {checked} refused calls")
+
+
+# --- feed, webhooks and edXML for every role of three units --------------------------------------
+
+UNITS_UNDER_TEST = ("VPUB", ADDRESSED_UNIT, OTHER_UNIT)
+"""The issuer, the unit the document is addressed to, and a unit it is not addressed to."""
+EVERY_ROLE = sorted(AUTHENTICATED)
+FEED = {"integration", "monitor", "admin", "auditor", "clerk"}
+SUBSCRIBE = {"integration", "admin"}
+EXCHANGE = {"integration", "clerk", "admin"}
+
+
+def _status_from(organ_id: str) -> bytes:
+    from test_edxml_exchange import STATUS_SAMPLES
+
+    from common.edxml import ResponseFor, build_status_package, parse_status_package
+
+    [sample] = [p for p in STATUS_SAMPLES if p.stem.endswith("_01")]
+    original = parse_status_package(sample.read_bytes())
+    ours = ResponseFor(
+        organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH"
+    )
+    sender = original.sender.model_copy(update={"organ_id": organ_id})
+    return build_status_package(original.model_copy(update={"response_for": (ours,), "sender": sender}))
+
+
+@pytest.mark.slow
+def test_feed_webhooks_and_edxml_for_every_role_of_three_units(
+    sync_api: SyncApi, actors: Actors, settings: Settings, token_factory: TokenFactory
+) -> None:
+    from sqlalchemy import text
+
+    from common.outbox import Relay
+    from directive_api.dispatch.models import OUTBOX
+    from directive_api.dispatch.visibility import webhook_audience
+
+    doc = _issued(sync_api, actors)
+    response = sync_api.request(
+        "POST", f"/v1/directives/{doc['id']}/dispatch", headers={**actors.clerk, "If-Match": doc["etag"]}
+    )
+    assert response.status_code == 200, response.text
+
+    async def sequence() -> None:
+        async with Relay(sync_api.app.state.sessionmaker, OUTBOX, audience=webhook_audience) as relay:
+            await relay.step()
+        async with sync_api.app.state.engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE units SET organ_id = '000.31.99.H13' WHERE code = :c"), {"c": ADDRESSED_UNIT}
+            )
+
+    sync_api.runner.run(sequence())
+    all_events = {e["id"] for e in sync_api.request("GET", "/v1/events", headers=actors.monitor).json()["items"]}
+    assert len(all_events) == 2  # issued, dispatched
+    settings.webhooks.allow_hosts = ["http://127.0.0.1:9"]
+    package = _status_from("000.31.99.H13")
+    owners: dict[str, tuple[str, str, dict[str, str]]] = {}
+    wrong: list[str] = []
+    for unit in UNITS_UNDER_TEST:
+        for role in EVERY_ROLE:
+            who = f"{role}@{unit}"
+            headers = token_factory.headers(f"{role}-{unit.lower()}", [role], unit)
+            readable = sync_api.request("GET", f"/v1/directives/{doc['id']}", headers=headers).status_code == 200
+            # the pull feed: the caller's roles, then exactly the events of what it can read
+            feed = sync_api.request("GET", "/v1/events", headers=headers)
+            if role in FEED:
+                fed = {e["id"] for e in feed.json()["items"]} if feed.status_code == 200 else None
+                if fed != (all_events if readable else set()):
+                    wrong.append(f"{who}: feed {feed.status_code} {fed} (reads the document: {readable})")
+            elif feed.status_code != 403:
+                wrong.append(f"{who}: feed answered {feed.status_code}")
+            # webhooks: subscribing needs integration/admin; each subscription is its owner's
+            created = sync_api.request(
+                "POST", "/v1/webhook-subscriptions", json={"url": f"http://127.0.0.1:9/{unit}/{role}"}, headers=headers
+            )
+            if role in SUBSCRIBE:
+                if created.status_code != 201:
+                    wrong.append(f"{who}: subscribe answered {created.status_code}")
+                    continue
+                sub = created.json()["subscription"]
+                owners[sub["id"]] = (unit, role, headers)
+                listed = {s["id"] for s in sync_api.request("GET", "/v1/webhook-subscriptions", headers=headers).json()}
+                if (unit, role) != ("VPUB", "admin") and listed != {sub["id"]}:
+                    wrong.append(f"{who}: lists {listed}")
+            elif created.status_code != 403:
+                wrong.append(f"{who}: subscribe answered {created.status_code}")
+            # edXML from the addressed unit: only that unit's exchange roles may speak for it
+            before = row_counts(settings.database.url)
+            posted = sync_api.request(
+                "POST", "/v1/edxml/status", content=package, headers={**headers, "Content-Type": "application/xml"}
+            )
+            expected = 200 if unit == ADDRESSED_UNIT and role in EXCHANGE else 403
+            if posted.status_code != expected:
+                wrong.append(f"{who}: edXML status answered {posted.status_code}, expected {expected}")
+            if expected == 403 and row_counts(settings.database.url) != before:
+                wrong.append(f"{who}: a refused edXML package changed rows")
+    # nobody but the owner (and the Office's admin) sees or touches a subscription
+    office_admin = token_factory.headers("admin-vpub", ["admin"], "VPUB")
+    everything = {s["id"] for s in sync_api.request("GET", "/v1/webhook-subscriptions", headers=office_admin).json()}
+    assert set(owners) <= everything
+    for sub_id, (unit, role, _headers) in owners.items():
+        for other_id, (other_unit, other_role, other_headers) in owners.items():
+            if other_id == sub_id or (other_unit, other_role) == ("VPUB", "admin"):
+                continue
+            rotated = sync_api.request(
+                "POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret", headers=other_headers
+            )
+            if rotated.status_code != 404 or "whsec_" in rotated.text:
+                wrong.append(f"{other_role}@{other_unit} rotated {role}@{unit}'s secret: {rotated.status_code}")
+
+    # webhooks follow the read rule: re-deliver the two events through the relay's audience
+    async def audience() -> dict[str, set[str]]:
+        async with sync_api.app.state.sessionmaker() as session:
+            events = [(event_id, "directive.*", doc["id"]) for event_id in all_events]
+            pairs = await webhook_audience(session, events, sorted(owners))
+        out: dict[str, set[str]] = {s: set() for s in owners}
+        for event_id, sub_id in pairs:
+            out[sub_id].add(event_id)
+        return out
+
+    for sub_id, delivered in sync_api.runner.run(audience()).items():
+        unit, role, headers = owners[sub_id]
+        readable = sync_api.request("GET", f"/v1/directives/{doc['id']}", headers=headers).status_code == 200
+        if delivered != (all_events if readable else set()):
+            wrong.append(f"{role}@{unit}: webhook would get {delivered} (reads the document: {readable})")
+    LOG.info(f"feed/webhooks/edXML matrix: {len(UNITS_UNDER_TEST) * len(EVERY_ROLE)} principals")
+    assert not wrong, "\n".join(wrong)

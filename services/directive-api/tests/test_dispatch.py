@@ -306,7 +306,7 @@ async def test_webhook_subscriptions_refuse_internal_addresses(api: Api, token_f
 
 
 async def test_webhook_subscription_allow_listed(api: Api, token_factory: Any, app: FastAPI) -> None:
-    app.state.settings.webhooks.allow_hosts = ["127.0.0.1"]
+    app.state.settings.webhooks.allow_hosts = ["http://127.0.0.1:9"]
     integration = token_factory.headers("eoffice-1", ["integration"], "VPUB")
     created = await api.client.post(
         "/v1/webhook-subscriptions",

@@ -106,6 +106,10 @@ async def test_verify_reports_valid_then_altered(api: Api, actors: Actors, lette
     altered = (await api.client.post("/v1/verify", content=bytes(flipped), headers=headers)).json()
     assert altered["verdict"] == "altered"
     assert altered["registered_document"] is None
+    # Each signature says so unambiguously: its bytes changed, so it is not valid, although its
+    # signature value still checks out over the signed attributes.
+    assert altered["signatures"] and all(not s["intact"] and not s["valid"] for s in altered["signatures"])
+    assert all(s["signature_verifies"] for s in altered["signatures"])
 
 
 async def test_issue_stores_the_verdict_that_verify_reuses(
@@ -216,6 +220,9 @@ async def test_verification_page_in_chromium(
             assert sha is not None and len(sha) == 64
             href = await page.get_attribute("#download", "href")
             assert href is not None and href.endswith(f"/verify/{doc['public_id']}/pdf")
+            # The page's Content-Security-Policy admits its inline style (by hash): it is applied.
+            background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background == "rgb(244, 241, 234)", background
             recalled = await api.advance(
                 (await api.get(doc["id"], actors.clerk)).json(), "recall", actors.clerk, comment="Ban hành sai."
             )

@@ -76,9 +76,8 @@ async def test_each_status_sample_moves_the_matching_delivery(
         organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH"
     )
     package = original.model_copy(update={"response_for": (ours,)})
-    response = await api.client.post(
-        "/v1/edxml/status", content=build_status_package(package), headers=_xml(actors.clerk)
-    )
+    snv_clerk = actors.tokens.headers("clerk-snv", ["clerk"], "SNV")  # the sender speaks for itself
+    response = await api.client.post("/v1/edxml/status", content=build_status_package(package), headers=_xml(snv_clerk))
     assert response.status_code == 200, response.text
     assert response.json()["deliveries"] == [
         {"directive_id": doc["id"], "unit_code": "SNV", "status": original.status_code, "outcome": "applied"}
@@ -163,7 +162,8 @@ async def test_reply_document_links_to_the_delivery(
         }
     )
     reply = build_document_package(make_document_package(header))
-    response = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(actors.clerk))
+    x31299_clerk = actors.tokens.headers("clerk-x31299", ["clerk"], "X31299")  # the sender speaks for itself
+    response = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(x31299_clerk))
     assert response.status_code == 202, response.text
     assert response.json()["links"] == [{"directive_id": doc["id"], "unit_code": "X31299", "outcome": "applied"}]
     forbidden = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(actors.drafter))

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from directive_testing import Actors, Api
 
 from common.testing import TokenFactory
@@ -76,6 +76,40 @@ async def test_every_v1_route_needs_a_token(api: Api) -> None:
             assert response.status_code == 401, (method, path, response.status_code)
             checked += 1
     assert checked >= 15
+
+
+def _mismatched_tokens(tokens: TokenFactory) -> dict[str, str]:
+    """Tokens whose header names an algorithm the configured (EC) key cannot verify, or whose claims
+    are out of bounds: each answered 500 with a traceback before."""
+    now = int(time.time())
+    claims = {"iss": tokens.auth.issuer, "aud": tokens.auth.audience, "sub": "x", "roles": ["admin"], "iat": now}
+    claims["exp"] = now + 600
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "RS256 against the EC key": jwt.encode(claims, rsa_key, algorithm="RS256"),
+        "exp in ten years": tokens("x", ["admin"], "VPUB", ttl_seconds=10 * 365 * 86400),
+        "empty sub": tokens("", ["admin"], "VPUB"),
+    }
+
+
+async def test_mismatched_tokens_are_401_on_every_route(api: Api, token_factory: TokenFactory) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+    tokens = _mismatched_tokens(token_factory)
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/v1/") or path == "/v1/inbox/events":
+            continue
+        concrete = path.replace("{directive_id}", "00000000-0000-0000-0000-000000000000")
+        concrete = concrete.replace("{year}", "2026").replace("{", "").replace("}", "")
+        for method in operations:
+            for name, token in tokens.items():
+                response = await api.client.request(
+                    method.upper(), concrete, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert response.status_code == 401, (name, method, path, response.status_code, response.text[:200])
+                assert response.headers["content-type"] == "application/problem+json"
+                checked += 1
+    assert checked >= 45
 
 
 async def test_idempotency_key_replays_creation(api: Api, actors: Actors, letter: dict[str, Any]) -> None:

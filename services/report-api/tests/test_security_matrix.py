@@ -7,14 +7,19 @@ to the app without an entry in ``MATRIX`` fails the test.
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from report_testing import PDF_BYTES, VALID_REPORT, Api
 from sqlalchemy import func, select
 
+from common.testing import TokenFactory
 from report_api.obligations.models import (
     Evidence,
     ExtensionRequest,
@@ -149,3 +154,34 @@ async def test_every_route_is_covered_and_scoped(api: Api, app: FastAPI, setting
     crossed = await api.client.get(f"/v1/obligations/{own['id']}/evidence/{evidence['id']}", headers=attacker)
     assert crossed.status_code == 404 and PDF_BYTES not in crossed.content
     assert await _snapshot(app, settings) == before
+
+
+async def test_a_token_the_key_cannot_verify_is_401_on_every_route_and_page(
+    api: Api, app: FastAPI, token_factory: TokenFactory
+) -> None:
+    """An RS256 header against the configured EC key answered 500 (PyJWT's TypeError) before."""
+    now = int(time.time())
+    claims = {
+        "iss": token_factory.auth.issuer,
+        "aud": token_factory.auth.audience,
+        "sub": "x",
+        "roles": ["admin"],
+        "iat": now,
+        "exp": now + 600,
+    }
+    token = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
+    ids = {"obligation_id": uuid.uuid4(), "evidence_id": uuid.uuid4(), "request_id": uuid.uuid4()}
+    ids["directive_id"] = uuid.uuid4()
+    for method, path in sorted(MATRIX):
+        if path in ("/v1/inbox/events", "/metrics"):
+            continue
+        url = path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in path})
+        response = await api.client.request(
+            method, url, headers={"Authorization": f"Bearer {token}"}, **BODIES.get(path, {})
+        )
+        assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+        assert response.headers["content-type"] == "application/problem+json"
+    page = await api.client.get(f"/dashboard/{ids['directive_id']}", params={"token": token})
+    assert page.status_code == 401, page.text[:200]
+    metrics = await api.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert metrics.status_code == 401, metrics.text[:200]

@@ -8,6 +8,7 @@ from a JWKS URL (an OIDC provider) or a configured public key. For development,
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -88,30 +89,82 @@ class TokenVerifier:
     def _verify(self, token: str) -> Principal:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if not isinstance(algorithm, str) or algorithm not in self._algorithms:
+                raise NotAuthenticatedError("invalid bearer token: its algorithm is not accepted")
+            if algorithm not in _algorithms_for(key):
+                # PyJWT would hand the key to the named algorithm and fail with a TypeError (an RSA
+                # algorithm given an EC key): a token naming another key type is simply not ours.
+                raise NotAuthenticatedError("invalid bearer token: its algorithm does not fit the configured key")
             claims = jwt.decode(
                 token,
                 key=key,
-                algorithms=self._algorithms,
+                algorithms=[algorithm],
                 audience=self._settings.audience,
                 issuer=self._settings.issuer,
                 leeway=self._settings.leeway_seconds,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
+        except NotAuthenticatedError:
+            raise
         except jwt.PyJWTError as exc:
             raise NotAuthenticatedError(f"invalid bearer token: {exc}") from None
+        except Exception:
+            # Anything a hostile token makes the decoder raise (json's NaN/Infinity in a numeric
+            # claim, an unexpected header type...) is a refusal, never a 500.
+            raise NotAuthenticatedError("invalid bearer token: it cannot be decoded") from None
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        exp = claims.get("exp")
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+            raise NotAuthenticatedError("invalid bearer token: 'exp' must be a number")
+        if exp > time.time() + self._settings.max_lifetime_seconds + self._settings.leeway_seconds:
+            raise NotAuthenticatedError("invalid bearer token: 'exp' lies too far in the future")
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject.strip() or len(subject) > MAX_SUBJECT_LENGTH:
+            raise NotAuthenticatedError(
+                f"invalid bearer token: 'sub' must be a non-empty string of at most {MAX_SUBJECT_LENGTH} characters"
+            )
+        name = claims.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+            raise NotAuthenticatedError(
+                f"invalid bearer token: 'name' must be a string of at most {MAX_NAME_LENGTH} characters"
+            )
         roles = claims.get("roles", [])
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise NotAuthenticatedError("invalid bearer token: 'roles' must be a list of strings")
+        if (
+            not isinstance(roles, list)
+            or len(roles) > MAX_ROLES
+            or not all(isinstance(r, str) and len(r) <= MAX_SUBJECT_LENGTH for r in roles)
+        ):
+            raise NotAuthenticatedError("invalid bearer token: 'roles' must be a short list of strings")
         unit = claims.get("unit")
-        if unit is not None and not isinstance(unit, str):
-            raise NotAuthenticatedError("invalid bearer token: 'unit' must be a string")
+        if unit is not None and (not isinstance(unit, str) or not unit or len(unit) > MAX_SUBJECT_LENGTH):
+            raise NotAuthenticatedError("invalid bearer token: 'unit' must be a non-empty string")
         return Principal(
-            subject=str(claims["sub"]),
-            name=str(claims.get("name") or claims["sub"]),
+            subject=subject,
+            name=name or subject,
             roles=frozenset(roles),
             unit=unit,
             claims=claims,
         )
+
+
+MAX_SUBJECT_LENGTH = 64
+"""Person ids are stored in 64-character columns (``drafted_by``, ``actor_id``...)."""
+MAX_NAME_LENGTH = 200
+MAX_ROLES = 32
+
+
+def _algorithms_for(key: Any) -> frozenset[str]:
+    """The JWS algorithms that can verify with ``key`` (a cryptography public key)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return frozenset({"ES256", "ES384", "ES512"})
+    if isinstance(key, rsa.RSAPublicKey):
+        return frozenset({"RS256", "RS384", "RS512", "PS256"})
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return frozenset({"EdDSA"})
+    return frozenset()
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT issued by the identity provider (or `mint-token`).")

@@ -17,6 +17,13 @@ the day of issue is not counted, so the deadline for "``n`` working days from th
 is the ``n``-th working day *after* that date, whether or not the date of issue is itself a
 working day; a deadline never falls on a day off.
 
+Totality: every method answers for every ``date`` from ``date.min`` to ``date.max`` and never raises
+for a date (a deadline of 9999-12-31 once made the reminder ladder raise ``OverflowError``). Public
+holidays are known for :data:`HOLIDAY_YEARS` only; outside it only weekends and the configured days
+count. Arithmetic that would leave the range saturates at ``date.max`` (or ``date.min``), which is
+then returned even if it is not a working day. Callers still validate dates where they enter: a
+saturated deadline is a correct answer to a nonsensical question, not a plausible deadline.
+
 Note:
     The ``holidays`` package lists the statutory days and the swaps it has been told about; the
     government announces each year's Tết arrangement (and sometimes bridge days for 30/4–1/5
@@ -34,12 +41,18 @@ from datetime import date, timedelta
 
 import holidays
 
-__all__ = ["WorkingCalendar", "parse_date_list"]
+__all__ = ["DEADLINE_HORIZON", "WorkingCalendar", "parse_date_list"]
 
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
 _SEPARATORS = re.compile(r"[\s,;]+")
 _MAX_RANGE_DAYS = 366
+DEADLINE_HORIZON = timedelta(days=5 * 365 + 2)
+"""How far ahead a deadline (a due date, an extended deadline) may lie: five years. Services refuse
+dates beyond it where they enter (422 on the API, a refused event on the inbox)."""
+HOLIDAY_YEARS = range(1945, 2200)
+"""Years whose public holidays are looked up (the package's lunar tables and the republic's
+holidays make no sense far outside; computing them costs ~0.3 s per year)."""
 
 
 def parse_date_list(value: str | None) -> tuple[date, ...]:
@@ -88,6 +101,7 @@ def _parse_iso_date(text: str, item: str) -> date:
         raise ValueError(f"{item!r} is not a valid date: {exc}") from None
 
 
+_NO_HOLIDAYS: tuple[frozenset[date], frozenset[date]] = (frozenset(), frozenset())
 _YEARS_LOCK = threading.Lock()
 _YEARS: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
 """Public holidays and make-up working days per year, shared by every calendar of the process:
@@ -155,6 +169,8 @@ class WorkingCalendar:
 
     def _year_tables(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         """Public holidays and make-up weekend working days of ``year`` from ``holidays.VN``."""
+        if year not in HOLIDAY_YEARS:
+            return _NO_HOLIDAYS
         tables = _YEARS.get(year)
         if tables is None:
             with _YEARS_LOCK:
@@ -211,12 +227,14 @@ class WorkingCalendar:
             d: The date.
 
         Returns:
-            The next working day.
+            The next working day; ``date.max`` when there is none before it.
         """
-        candidate = d + _ONE_DAY
-        while not self.is_working_day(candidate):
+        candidate = d
+        while candidate < date.max:
             candidate += _ONE_DAY
-        return candidate
+            if self.is_working_day(candidate):
+                return candidate
+        return date.max
 
     def previous_working_day(self, d: date) -> date:
         """Return the last working day strictly before ``d``.
@@ -225,12 +243,14 @@ class WorkingCalendar:
             d: The date.
 
         Returns:
-            The previous working day.
+            The previous working day; ``date.min`` when there is none after it.
         """
-        candidate = d - _ONE_DAY
-        while not self.is_working_day(candidate):
+        candidate = d
+        while candidate > date.min:
             candidate -= _ONE_DAY
-        return candidate
+            if self.is_working_day(candidate):
+                return candidate
+        return date.min
 
     def add_working_days(self, start: date, n: int) -> date:
         """Return the deadline ``n`` working days from ``start``.
@@ -257,6 +277,8 @@ class WorkingCalendar:
             return start if self.is_working_day(start) else self.next_working_day(start)
         current = start
         for _ in range(n):
+            if current == date.max:
+                break
             current = self.next_working_day(current)
         return current
 
@@ -277,11 +299,11 @@ class WorkingCalendar:
         if b < a:
             return -self.working_days_between(b, a)
         count = 0
-        current = a + _ONE_DAY
-        while current <= b:
+        current = a
+        while current < b:
+            current += _ONE_DAY
             if self.is_working_day(current):
                 count += 1
-            current += _ONE_DAY
         return count
 
     def working_days_in_range(self, first: date, last: date) -> list[date]:
@@ -299,5 +321,7 @@ class WorkingCalendar:
         while current <= last:
             if self.is_working_day(current):
                 days.append(current)
+            if current == date.max:
+                break
             current += _ONE_DAY
         return days

@@ -7,6 +7,7 @@ default. Both run the same Alembic migrations and the same code.
 from __future__ import annotations
 
 import contextlib
+import os
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -88,19 +89,37 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file readable by its owner only (0600), or tighten an existing one.
+
+    The database holds webhook secrets and personal data: SQLite's journal and WAL files take the
+    database file's mode, so they are private too. Nothing happens for other databases.
+    """
+    if not is_sqlite(url):
+        return
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False, pre_ping: bool = True
 ) -> AsyncEngine:
     """An async engine for ``url`` with the settings each backend needs.
 
-    For an SQLite file, the parent folder is created if missing. ``pre_ping`` tests a pooled
-    PostgreSQL connection at each checkout (``DatabaseSettings.pool_pre_ping``).
+    For an SQLite file, the parent folder is created if missing and the file is private (0600).
+    ``pre_ping`` tests a pooled PostgreSQL connection at each checkout (``DatabaseSettings.pool_pre_ping``).
     """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": 60}
         if null_pool:
             kwargs["poolclass"] = NullPool

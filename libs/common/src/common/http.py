@@ -35,14 +35,18 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def require_if_match(if_match: str | None, current_version: int) -> int:
+def require_if_match(if_match: str | None, current_version: int, *, allow_any: bool = True) -> int:
     """Check an ``If-Match`` header against the current version.
 
-    Returns the version the client saw. Missing header → 428; stale → 412; ``*`` matches any.
+    Returns the version the client saw. Missing header → 428; stale → 412; ``*`` matches any, unless
+    ``allow_any`` is False: then it is refused like a missing header (428), since it would skip the
+    lost-update check the header exists for.
     """
     if if_match is None or not if_match.strip():
         raise PreconditionRequiredError('send If-Match with the ETag you read, e.g. If-Match: "3"')
-    if if_match.strip() == "*":
+    if any(part.strip() == "*" for part in if_match.split(",")):
+        if not allow_any:
+            raise PreconditionRequiredError('If-Match: * is not accepted here: send the ETag you read, e.g. "3"')
         return current_version
     for candidate in if_match.split(","):
         match = _ETAG.match(candidate)

@@ -61,8 +61,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Index,
@@ -80,8 +82,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from common.db import JSONType, UTCDateTime, advisory_lock_async, transaction, utc_now
 from common.webhooks import (
@@ -100,6 +105,8 @@ __all__ = [
     "DEAD",
     "DELIVERED",
     "PENDING",
+    "PERMANENT_REFUSALS",
+    "Audience",
     "DeliveryAttemptMixin",
     "DeliveryMixin",
     "OutboxEventMixin",
@@ -121,6 +128,7 @@ __all__ = [
     "receive",
     "rotate_secret",
     "subscription_view",
+    "use_secret_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -128,6 +136,11 @@ logger = logging.getLogger(__name__)
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
+
+PERMANENT_REFUSALS = frozenset({400, 413, 415, 422})
+"""Receiver answers that no retry can change (the event itself is refused): dead-lettered at once.
+The dead letter keeps the start of the receiver's answer as its reason; the ``outbox_dead_letters``
+gauge counts it and an error is logged. Every other failure is retried with back-off."""
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -159,6 +172,7 @@ class WebhookSettings(BaseModel):
         allow_hosts: Admin-registered hosts that may use plain http and private addresses
             (see :func:`common.webhooks.check_webhook_url`).
         allow_private: Accept RFC 1918 / ULA addresses for any host (on-premises deployments).
+        secrets_keys: Keys that encrypt endpoint secrets at rest (see :func:`use_secret_keys`).
         max_attempts: Attempts before a delivery is dead-lettered.
         timeout_seconds: Budget of one attempt.
         lease_seconds: How long a claim lasts; must exceed ``timeout_seconds`` plus recording.
@@ -171,6 +185,21 @@ class WebhookSettings(BaseModel):
 
     allow_hosts: list[str] = Field(default_factory=list)
     allow_private: bool = False
+    secrets_keys: list[SecretStr] = Field(default_factory=list)
+    """Fernet keys (``Fernet.generate_key()``) that encrypt endpoint secrets at rest: the first
+    encrypts, every one decrypts (rotation: put the new key first, keep the old one until every row
+    was rewritten). Without a key, secrets are stored in clear."""
+
+    @field_validator("secrets_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError:
+                raise ValueError("each secrets key must be 32 url-safe base64-encoded bytes (a Fernet key)") from None
+        return keys
+
     max_attempts: int = Field(default=10, ge=1, le=100)
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     lease_seconds: float = Field(default=60.0, gt=0)
@@ -196,19 +225,69 @@ class OutboxEventMixin:
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+_ENCRYPTED = "enc:v1:"
+_SECRET_KEYS: list[str] = []
+
+
+def use_secret_keys(keys: Sequence[str]) -> None:
+    """Encrypt endpoint secrets at rest with ``keys[0]``; decrypt with any key given so far.
+
+    Process-wide (the column type has no other way to reach the configuration): each service
+    calls it at start-up with ``WebhookSettings.secrets_keys``. An empty list changes nothing, so
+    the keys of one configuration are never dropped by a later default.
+    """
+    for key in keys:
+        Fernet(key)  # ValueError for a malformed key
+    _SECRET_KEYS[:] = [*keys, *[k for k in _SECRET_KEYS if k not in keys]]
+
+
+def _seal(secret: str) -> str:
+    if not _SECRET_KEYS or secret.startswith(_ENCRYPTED):
+        return secret
+    return _ENCRYPTED + Fernet(_SECRET_KEYS[0]).encrypt(secret.encode()).decode("ascii")
+
+
+def _open(stored: str) -> str:
+    if not stored.startswith(_ENCRYPTED):
+        return stored  # written before a key was configured: read as is, encrypted when next written
+    if not _SECRET_KEYS:
+        raise RuntimeError("webhook secrets are encrypted at rest: configure WEBHOOKS__SECRETS_KEYS")
+    try:
+        return MultiFernet([Fernet(k) for k in _SECRET_KEYS]).decrypt(stored[len(_ENCRYPTED) :].encode()).decode()
+    except InvalidToken:
+        raise RuntimeError("a webhook secret cannot be decrypted with the configured WEBHOOKS__SECRETS_KEYS") from None
+
+
+class EncryptedSecrets(TypeDecorator[list[str]]):
+    """A JSON list of secrets, each encrypted (Fernet) when a key is configured; clear in Python."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> list[str] | None:  # noqa: ARG002
+        return None if value is None else [_seal(s) for s in value]
+
+    def process_result_value(self, value: list[str] | None, dialect: Dialect) -> list[str] | None:  # noqa: ARG002
+        return None if value is None else [_open(s) for s in value]
+
+
 class WebhookSubscriptionMixin:
     """Columns of a service's webhook subscriptions.
 
     ``secrets`` holds the endpoint secrets, newest first; all of them sign each delivery, so a
-    receiver can switch keys during a rotation. They are kept in clear (HMAC needs them): never
-    return them after creation, see :func:`subscription_view`.
+    receiver can switch keys during a rotation. HMAC needs them in clear, so they are encrypted at
+    rest when a key is configured (:func:`use_secret_keys`); never return them after creation, see
+    :func:`subscription_view`.
     """
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
     url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(JSONType)
-    secrets: Mapped[list[str]] = mapped_column(JSONType)
+    secrets: Mapped[list[str]] = mapped_column(EncryptedSecrets)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
@@ -394,6 +473,8 @@ def _event_types(event_types: Sequence[str]) -> list[str]:
 
 
 async def _checked_url(url: str, settings: WebhookSettings, resolver: Resolver | None) -> str:
+    # Every writer of a subscription passes through here: the configured keys are in use from now on.
+    use_secret_keys([k.get_secret_value() for k in settings.secrets_keys])
     checked = await asyncio.to_thread(
         check_webhook_url,
         url,
@@ -534,9 +615,10 @@ def _mask(secret: str) -> str:
     return f"{secret[:10]}…"
 
 
-def subscription_view(subscription: WebhookSubscriptionMixin) -> dict[str, Any]:
-    """A subscription as an API may return it: secrets reduced to a recognisable prefix."""
-    return {
+def subscription_view(subscription: WebhookSubscriptionMixin, *, secret_prefixes: bool = True) -> dict[str, Any]:
+    """A subscription as an API may return it: secrets reduced to a recognisable prefix (for its
+    owner; ``secret_prefixes=False`` leaves them out for anyone else)."""
+    view = {
         "id": subscription.id,
         "owner": subscription.owner,
         "url": subscription.url,
@@ -545,6 +627,9 @@ def subscription_view(subscription: WebhookSubscriptionMixin) -> dict[str, Any]:
         "active": subscription.active,
         "created_at": _rfc3339(subscription.created_at),
     }
+    if not secret_prefixes:
+        del view["secrets"]
+    return view
 
 
 def event_matches(event_types: Collection[str], event_type: str) -> bool:
@@ -691,6 +776,14 @@ async def claim_received(
 # --- relay -------------------------------------------------------------------------------------
 
 
+Audience = Callable[
+    [AsyncSession, Sequence[tuple[str, str, str]], Sequence[str]], Awaitable[Collection[tuple[str, str]]]
+]
+"""A service's visibility rule for webhooks: ``(session, [(event id, type, subject)], [subscription
+id]) -> the (event id, subscription id) pairs that may be delivered``. Called at fan-out, in its
+transaction; an event not allowed to a subscription gets no delivery at all (not a dead one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Claimed:
     delivery_id: str
@@ -717,6 +810,7 @@ class Relay:
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
         fan_out_batch: int = 500,
+        audience: Audience | None = None,
     ) -> None:
         """Create a relay.
 
@@ -728,6 +822,8 @@ class Relay:
             resolver: DNS resolver override for the per-delivery SSRF check (tests).
             rng: Random source for the back-off jitter.
             fan_out_batch: Events sequenced per :meth:`fan_out` call.
+            audience: The service's visibility rule: which (event, subscription) pairs may be
+                delivered, beyond the subscription's event types. Every pair when omitted.
 
         Raises:
             ValueError: If the lease is not longer than the attempt timeout.
@@ -735,6 +831,7 @@ class Relay:
         self.maker = maker
         self.models = models
         self.settings = settings or WebhookSettings()
+        use_secret_keys([k.get_secret_value() for k in self.settings.secrets_keys])
         if self.settings.lease_seconds <= self.settings.timeout_seconds:
             raise ValueError("lease_seconds must exceed timeout_seconds")
         self._own_client = client is None
@@ -742,6 +839,7 @@ class Relay:
         self.resolver = resolver
         self.rng = rng
         self.fan_out_batch = fan_out_batch
+        self.audience = audience
         self._lock_name = f"outbox:{models.event.__tablename__}"  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> Relay:
@@ -775,7 +873,7 @@ class Relay:
         await advisory_lock_async(session, self._lock_name)
         events = (
             await session.execute(
-                select(m.event.id, m.event.type)
+                select(m.event.id, m.event.type, m.event.subject)
                 .where(m.event.sequence.is_(None))
                 .order_by(m.event.occurred_at, m.event.id)
                 .limit(self.fan_out_batch)
@@ -786,13 +884,28 @@ class Relay:
         last = (await session.scalar(select(func.max(m.event.sequence)))) or 0
         await session.execute(
             update(m.event),
-            [{"id": event_id, "sequence": last + i} for i, (event_id, _type) in enumerate(events, start=1)],
+            [{"id": event_id, "sequence": last + i} for i, (event_id, _type, _subject) in enumerate(events, start=1)],
         )
         subscriptions = (
             await session.execute(
                 select(m.subscription.id, m.subscription.event_types).where(m.subscription.active.is_(True))
             )
         ).all()
+        pairs = [
+            (event_id, sub_id)
+            for event_id, event_type, _subject in events
+            for sub_id, types in subscriptions
+            if event_matches(types, event_type)
+        ]
+        if pairs and self.audience is not None:
+            allowed = set(
+                await self.audience(
+                    session,
+                    [(e.id, e.type, e.subject) for e in events],
+                    sorted({sub_id for _event_id, sub_id in pairs}),
+                )
+            )
+            pairs = [pair for pair in pairs if pair in allowed]
         rows = [
             {
                 "id": new_id("dlv"),
@@ -803,9 +916,7 @@ class Relay:
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for event_id, event_type in events
-            for sub_id, types in subscriptions
-            if event_matches(types, event_type)
+            for event_id, sub_id in pairs
         ]
         if rows:
             await session.execute(insert(m.delivery), rows)
@@ -938,7 +1049,12 @@ class Relay:
                     .values(status=DELIVERED, delivered_at=at, **common)
                 )
                 return
-            if give_up or gone or attempt_no >= self.settings.max_attempts:
+            refused = result.status_code in PERMANENT_REFUSALS
+            if refused:
+                # The receiver understood the request and will never accept this event (a poison
+                # event): retrying would only hide it. Dead-letter it now with the receiver's reason.
+                common["last_error"] = f"{result.error}: {result.response_body[:500]}".rstrip(": ")
+            if give_up or gone or refused or attempt_no >= self.settings.max_attempts:
                 values: dict[str, Any] = {"status": DEAD, **common}
             else:
                 delay = backoff_delay(
@@ -957,7 +1073,18 @@ class Relay:
                 await session.execute(
                     update(m.subscription).where(m.subscription.id == claimed.subscription_id).values(active=False)
                 )
-            logger.warning("webhook delivery %s attempt %d failed: %s", claimed.delivery_id, attempt_no, result.error)
+            if values.get("status") == DEAD:
+                logger.error(
+                    "webhook delivery %s of event %s dead-lettered after attempt %d: %s",
+                    claimed.delivery_id,
+                    claimed.event_id,
+                    attempt_no,
+                    common["last_error"],
+                )
+            else:
+                logger.warning(
+                    "webhook delivery %s attempt %d failed: %s", claimed.delivery_id, attempt_no, result.error
+                )
 
     async def replay(
         self, *, delivery_id: str | None = None, event_id: str | None = None, now: datetime | None = None

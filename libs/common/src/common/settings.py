@@ -42,3 +42,6 @@ class AuthSettings(BaseModel):
     public_key_pem: SecretStr | None = None
     public_key_file: Path | None = None
     leeway_seconds: int = Field(default=30, ge=0, le=300)
+    max_lifetime_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    """A token whose ``exp`` lies further in the future than this is refused: a stolen or mis-minted
+    token must not work for years."""

@@ -12,15 +12,16 @@ reference library (PyPI ``standardwebhooks``):
 
 SSRF policy of :func:`check_webhook_url` (OWASP API7:2023):
 
-* the scheme must be ``https``; plain ``http`` is accepted only for hosts in ``allow_hosts``
-  (admin-registered endpoints, e.g. an e-office system on the internal network);
+* the scheme must be ``https``; plain ``http`` is accepted only for endpoints in ``allow_hosts``
+  (admin-registered endpoints, e.g. an e-office system on the internal network); an entry names a
+  host *and* a port (``host:port``, ``scheme://host:port``; a bare host means its default port);
 * URLs with credentials (``user:pass@``) and non-canonical IPv4 literals (``2130706433``,
   ``0x7f.1``, ``127.1``) are refused;
 * the host is resolved and *every* address must be public: loopback, private (RFC 1918, shared
   100.64/10, ULA fc00::/7), link-local, multicast, reserved, unspecified, IPv4-mapped IPv6,
   NAT64/6to4 addresses embedding a non-public IPv4, and other non-global ranges are refused;
 * ``allow_private=True`` admits the *private* class only (on-premises deployments);
-* a host in ``allow_hosts`` skips the address checks, except that cloud metadata addresses
+* an endpoint in ``allow_hosts`` skips the address checks, except that cloud metadata addresses
   (169.254.169.254 and friends) are refused for every host: no webhook receiver lives there.
 
 Limits: the check does not pin the resolved address for the connection, so a DNS answer that
@@ -423,6 +424,55 @@ def _normalise_host(host: str) -> str:
         return text
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+_ANY_PORT = 0
+
+
+def _allow_entry(entry: str) -> tuple[str | None, str, int | None]:
+    """``(scheme or None, normalised host, port or None)`` of an allow-list entry.
+
+    Entries: ``host`` (the scheme's default port only), ``host:port``, ``[v6]:port``, or
+    ``scheme://host[:port]`` (that scheme only; its default port when none is written). A port
+    ``*`` (``127.0.0.1:*``) opens every port of the host: for tests and development only.
+    """
+    text = entry.strip()
+    if text.endswith(":*"):
+        scheme, host, _port = _allow_entry(text[:-2])
+        return scheme, host, _ANY_PORT
+    if "://" in text:
+        try:
+            parsed = httpx.URL(text)
+        except (httpx.InvalidURL, UnicodeError):
+            return None, _normalise_host(text), -1  # matches nothing
+        scheme = parsed.scheme.lower()
+        return (
+            scheme,
+            _normalise_host(parsed.raw_host.decode("ascii", "replace")),
+            parsed.port or _DEFAULT_PORTS.get(scheme, -1),
+        )
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    if port_text:
+        return None, _normalise_host(host), int(port_text) if port_text.isdigit() else -1
+    return None, _normalise_host(host), None
+
+
+def _allow_listed(allow_hosts: Collection[str], scheme: str, host: str, port: int) -> bool:
+    for entry in allow_hosts:
+        entry_scheme, entry_host, entry_port = _allow_entry(entry)
+        if entry_host != host or (entry_scheme is not None and entry_scheme != scheme):
+            continue
+        if entry_port == _ANY_PORT or port == (entry_port if entry_port is not None else _DEFAULT_PORTS[scheme]):
+            return True
+    return False
+
+
 def check_webhook_url(
     url: str,
     *,
@@ -438,9 +488,11 @@ def check_webhook_url(
 
     Args:
         url: The URL to check.
-        allow_hosts: Exact host names or IP addresses (no wildcards) of admin-registered
-            endpoints: ``http`` is allowed for them and their addresses are not classified,
-            except that metadata addresses are still refused.
+        allow_hosts: Admin-registered endpoints (no wildcards): ``host`` (that host on the
+            scheme's default port only), ``host:port`` (any of http/https on that port), or
+            ``scheme://host[:port]``. ``http`` is allowed for them and their addresses are not
+            classified, except that metadata addresses are still refused. A host alone never
+            opens its other ports (``127.0.0.1`` does not admit ``127.0.0.1:22``).
         allow_private: Accept private addresses (RFC 1918, 100.64/10, fc00::/7) for any host;
             loopback, link-local and the other classes stay refused.
         resolver: ``(host, port) -> addresses``; ``socket.getaddrinfo`` when omitted.
@@ -487,7 +539,7 @@ def check_webhook_url(
             # (2130706433, 0x7f.1, 127.1, 127.0.0.01): refuse the non-canonical forms.
             raise UnsafeUrlError(f"host {host!r} is a non-canonical IPv4 address")
 
-    allow_listed = host in {_normalise_host(h) for h in allow_hosts}
+    allow_listed = _allow_listed(allow_hosts, scheme, host, port)
     if scheme != "https" and not allow_listed:
         raise UnsafeUrlError("plain http is allowed only for allow-listed hosts; use https")
 

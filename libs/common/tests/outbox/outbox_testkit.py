@@ -24,6 +24,8 @@ class ReceiverState:
     secrets: list[str] = field(default_factory=list)
     fail_first: int = 0  # answer 500 to this many POSTs (across all events)
     always_fail: bool = False
+    fail_status: int = 500  # the status of those failures
+    fail_body: bytes = b""
     delay: float = 0.0  # seconds before applying (a slow receiver)
     raw_posts: list[str] = field(default_factory=list)  # webhook-id of every POST
     applied: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -45,7 +47,7 @@ def build_app(state: ReceiverState) -> FastAPI:
         state.raw_posts.append(msg_id)
         if state.always_fail or state.fail_first > 0:
             state.fail_first -= 1
-            return Response(status_code=500)
+            return Response(status_code=state.fail_status, content=state.fail_body)
         # The reference implementation must accept it with each active secret alone.
         for secret in state.secrets:
             Webhook(secret).verify(

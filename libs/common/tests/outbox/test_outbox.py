@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -127,6 +128,30 @@ async def test_failing_receiver_retries_with_backoff_then_applies_once(db: Datab
     assert all(a.latency_ms >= 0 and a.delivery_id == d.id for a in log)
     assert receiver.state.raw_posts == [event_id] * 3
     assert dict(receiver.state.applied) == {event_id: 1}
+
+
+@pytest.mark.parametrize("status", [400, 422])
+async def test_an_event_the_receiver_refuses_is_dead_lettered_at_once_with_its_reason(
+    db: Database, receiver: Receiver, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poison event (report-api cannot apply it) was retried for hours before; now it is visible at once."""
+    await subscribe(db, receiver)
+    [event_id] = await emit_events(db, 1)
+    receiver.state.always_fail = True
+    receiver.state.fail_status = status
+    receiver.state.fail_body = b'{"title":"The event is not understood","detail":"due_date 9999-12-31 is too far"}'
+    t0 = utc_now()
+    with caplog.at_level("ERROR", logger="common.outbox"):
+        async with Relay(db.maker, MODELS, relay_settings(max_attempts=10)) as relay:
+            await relay.step(t0)
+            [d] = await deliveries(db)
+            assert (d.status, d.attempts, d.last_status_code) == (DEAD, 1, status)
+            assert d.last_error is not None and "due_date 9999-12-31 is too far" in d.last_error
+            assert d.last_error.startswith(f"HTTP {status}")
+            assert await relay.deliver_due(t0 + timedelta(days=1)) == 0
+            assert (await relay.stats())[DEAD] == 1
+    assert receiver.state.raw_posts == [event_id]
+    assert any("dead-lettered" in r.getMessage() and event_id in r.getMessage() for r in caplog.records)
 
 
 async def test_dead_letter_after_max_attempts_and_replay(db: Database, receiver: Receiver) -> None:
@@ -327,7 +352,7 @@ async def test_ssrf_subscriptions_refused_unless_allow_listed(sqlite_db: Databas
             owner="o",
             url="http://127.0.0.1:8080/h",
             event_types=["*"],
-            settings=WebhookSettings(allow_hosts=["127.0.0.1"]),
+            settings=WebhookSettings(allow_hosts=["127.0.0.1:8080"]),
         )
         with pytest.raises(ValueError, match="event_types"):
             await create_subscription(
@@ -435,3 +460,49 @@ async def test_notify_wakes_a_relay_of_another_process(
         assert await _delivered_within(receiver, ids, 3)
         stop.set()
         await asyncio.wait_for(worker, timeout=5)
+
+
+@pytest.fixture
+def private_keyring() -> Iterator[None]:
+    """The keyring is process-wide: give it back as it was (relays in other processes have no key)."""
+    import common.outbox
+
+    saved = list(common.outbox._SECRET_KEYS)
+    yield
+    common.outbox._SECRET_KEYS[:] = saved
+
+
+@pytest.mark.usefixtures("private_keyring")
+async def test_endpoint_secrets_are_encrypted_at_rest_with_the_configured_key(db: Database, receiver: Receiver) -> None:
+    """Backups and database files held webhook secrets in clear; with a key they hold ciphertext."""
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+    from sqlalchemy import text
+
+    key = Fernet.generate_key().decode()
+    settings = relay_settings(secrets_keys=[SecretStr(key)])
+    async with transaction(db.maker) as session:
+        legacy = WebhookSubscription(
+            id="sub_legacy", owner="o", url=receiver.url, event_types=["x.*"], secrets=[generate_secret()], active=True
+        )
+        session.add(legacy)  # written before any key: stays readable
+    async with transaction(db.maker) as session:
+        subscription, secret = await create_subscription(
+            session, WebhookSubscription, owner="o", url=receiver.url, event_types=["*"], settings=settings
+        )
+    receiver.state.secrets = [secret]
+    async with db.engine.connect() as connection:
+        rows = dict((await connection.execute(text("SELECT id, secrets FROM webhook_subscriptions"))).all())
+    stored = str(rows[subscription.id])
+    assert secret not in stored and secret[6:20] not in stored and "enc:v1:" in stored
+    async with db.maker() as session:
+        assert (await session.get(WebhookSubscription, subscription.id)).secrets == [secret]  # type: ignore[union-attr]
+        assert (await session.get(WebhookSubscription, "sub_legacy")).secrets[0].startswith("whsec_")  # type: ignore[union-attr]
+    [event_id] = await emit_events(db, 1)
+    async with Relay(db.maker, MODELS, settings) as relay:
+        await relay.step()
+        await relay.step()
+    assert dict(receiver.state.applied) == {event_id: 1}  # signed with the decrypted secret
+    assert receiver.state.reference_verified >= 1
+    with pytest.raises(ValueError, match="Fernet"):
+        relay_settings(secrets_keys=[SecretStr("not-a-key")])

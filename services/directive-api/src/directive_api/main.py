@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
+from common.outbox import use_secret_keys
 from common.pdf.render import configure_default_executor, default_executor
 from common.production import enforce
 from directive_api.directives.router import router as directives_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
+    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
     install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)

@@ -33,7 +33,7 @@ def _operator(settings: Settings) -> Principal:
         subject=f"cli:{getpass.getuser()}",
         name="operator",
         roles=frozenset({"admin"}),
-        unit=settings.directory_admin_unit,
+        unit=settings.office_unit_code,
     )
 
 

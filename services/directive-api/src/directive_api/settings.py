@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     """Time zone of the issuing office: issue dates and the register year follow it."""
     public_base_url: str = "http://127.0.0.1:8001"
     """Base URL printed in verification QR codes and links."""
+    public_requests_per_minute: int = Field(default=60, ge=1, le=100_000)
+    """Requests one client (by address) may make per minute to the public pages ``/verify/…``
+    (a burst of that size, refilled evenly); more answer 429 with ``Retry-After``. Counted per
+    process: with several web processes a client gets that many per process."""
     max_request_bytes: int = 2_000_000
     files_dir: Path = Path("var/files")
     """Where PDFs are stored, under their SHA-256."""
@@ -125,13 +129,19 @@ class Settings(BaseSettings):
     """Subscriptions created or updated at start-up, e.g. report-api's event inbox."""
     inbox_secrets: list[SecretStr] = Field(default_factory=list)
     """Secrets that sign the events report-api sends to ``POST /v1/inbox/events`` (rotation: several)."""
-    directory_admin_unit: str = "VPUB"
-    """The unit whose ``admin`` role administers the directory (the Office); its ``auditor`` reads
-    the directory's history."""
     organ_ids: dict[str, str] = Field(default_factory=dict)
     """QCVN 102:2016 identifiers (mã định danh) by unit code, for units whose directory entry has none
     (the directory's ``organ_id`` is the place for them: ``directive-api import-organ-ids``)."""
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    office_unit_code: str = "VPUB"
+    """The Office (Văn phòng UBND): its ``admin`` administers the directory and sees and may deactivate
+    every webhook subscription; its ``auditor`` reads the directory's history."""
+    exchange_relays: dict[str, list[str]] = Field(default_factory=dict)
+    """Exchange integrations that post edXML packages for other units: the client id (the token's
+    ``sub``, role ``integration``) → the unit codes or organ ids it relays for (``*``: every sender,
+    as the gateway to the national exchange; only such a client may post packages of senders the
+    directory does not know, which are quarantined). Any other caller may post only packages whose
+    sender is its own unit."""
     max_exchange_bytes: int = 50_000_000
     """Largest edXML package accepted."""
     run_workers_in_process: bool = False

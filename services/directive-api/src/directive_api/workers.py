@@ -22,6 +22,7 @@ from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
+from directive_api.dispatch.visibility import webhook_audience
 from directive_api.documents.service import PdfContext
 from directive_api.exchange import transport
 from directive_api.settings import Settings
@@ -33,7 +34,7 @@ async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: 
     """Create (or refresh the secret and event types of) the configured subscriptions."""
     async with transaction(maker) as session:
         for subscriber in settings.subscribers:
-            await ensure_subscription(
+            subscription = await ensure_subscription(
                 session,
                 WebhookSubscription,
                 owner=subscriber.owner,
@@ -42,6 +43,8 @@ async def ensure_subscribers(maker: async_sessionmaker[AsyncSession], settings: 
                 settings=settings.webhooks,
                 secret=subscriber.secret.get_secret_value(),
             )
+            # Configured peers (report-api) receive every event and are hidden from the API.
+            subscription.system = True
     return len(settings.subscribers)
 
 
@@ -70,7 +73,7 @@ async def run(
     except Exception:  # a misconfigured subscriber must not stop timers and the relay
         logger.exception("could not register the configured webhook subscribers")
     async with contextlib.AsyncExitStack() as stack:
-        relay = await stack.enter_async_context(Relay(maker, OUTBOX, settings.webhooks))
+        relay = await stack.enter_async_context(Relay(maker, OUTBOX, settings.webhooks, audience=webhook_audience))
         exchange = await _exchange_transport(stack, settings)
         while not stop.is_set():
             busy = 0

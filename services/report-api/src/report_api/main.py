@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability, table_count_callback
+from common.outbox import use_secret_keys
 from common.production import enforce
 from report_api.obligations.dashboard import router as dashboard_router
-from report_api.obligations.models import OUTBOX, Timer
+from report_api.obligations.inbox import DEAD_LETTER
+from report_api.obligations.models import OUTBOX, ReceivedEvent, Timer
 from report_api.obligations.router import router as obligations_router
 from report_api.settings import Settings, get_settings, production_problems
 
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
+    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
     install_observability(app, service="report-api", settings=settings.observability, outbox_models=OUTBOX)
     if settings.observability.metrics_enabled:
         table_count_callback(
@@ -66,6 +69,13 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             select(func.count())
             .select_from(Timer)
             .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= func.now()),
+        )
+        table_count_callback(
+            app,
+            "events_dead_lettered",
+            "Events of directive-api's feed refused as unusable (dates out of range...) and skipped",
+            app.state.sessionmaker,
+            select(func.count()).select_from(ReceivedEvent).where(ReceivedEvent.channel == DEAD_LETTER),
         )
     app.state.clock = clock
     app.state.calendar = settings.calendar()

@@ -177,7 +177,15 @@ class ComplianceRequest(StrictModel):
         return self
 
 
-Subject = Annotated[Text, StringConstraints(max_length=500)]
+def _visible(value: str) -> str:
+    # Zero-width spaces, joiners, BOMs and other format characters print nothing: a subject made
+    # only of them (and blanks) is empty in the register and on the page.
+    if all(unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp", "Cc") or c.isspace() for c in value):
+        raise ValueError("the subject has no visible character")
+    return value
+
+
+Subject = Annotated[Text, StringConstraints(max_length=500), AfterValidator(_visible)]
 Urgency = Literal["KHẨN", "THƯỢNG KHẨN", "HỎA TỐC"]
 Secrecy = Literal["MẬT", "TỐI MẬT", "TUYỆT MẬT"]
 ArchiveLine = Annotated[Text, StringConstraints(max_length=200, pattern=r"^Lưu: VT")]

@@ -11,7 +11,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal, require_roles
+from common.calendar import DEADLINE_HORIZON
 from common.db import utc_now
 from common.http import read_capped_body, require_if_match
 from common.pdf.model import DocumentView, SignatureBlock
@@ -49,7 +50,13 @@ from directive_api.directives.lifecycle import (
     compose_notation,
 )
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
-from directive_api.directives.schemas import DirectiveContent, DirectiveCreate, DirectiveUpdate, TransitionRequest
+from directive_api.directives.schemas import (
+    ComplianceRequest,
+    DirectiveContent,
+    DirectiveCreate,
+    DirectiveUpdate,
+    TransitionRequest,
+)
 from directive_api.dispatch import service as dispatching
 from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
@@ -175,6 +182,32 @@ async def _check_references(
     return signer
 
 
+def _check_due_date(compliance: ComplianceRequest | None, *, today: date) -> None:
+    """A due date lies after today (the document is issued today at the earliest) and within five
+    years: report-api plans its reminders on it, and 9999-12-31 once stopped every obligation."""
+    if compliance is None or compliance.due_date is None:
+        return
+    due, limit = compliance.due_date, today + DEADLINE_HORIZON
+    if not today < due <= limit:
+        raise UnprocessableError(
+            f"the due date must lie after {today.isoformat()} and not after {limit.isoformat()}",
+            errors=[
+                {
+                    "location": ["body", "compliance", "due_date"],
+                    "message": f"between {(today + timedelta(days=1)).isoformat()} and {limit.isoformat()}",
+                }
+            ],
+        )
+
+
+def _ensure_author(directive: Directive, actor: Principal) -> None:
+    """A draft is its author's: only the person who created it edits and submits it (a colleague
+    of the same division drafts their own document, or the author sends it on). No hand-over
+    exists yet; reviewers and signers act on it through the workflow (return, approve)."""
+    if directive.drafted_by != actor.id:
+        raise ForbiddenError("only the author of a draft may edit or submit it")
+
+
 def _ensure_office_member(actor: Principal, issuer_code: str) -> None:
     if not actor.has_any(*OFFICE_ROLES) or actor.unit != issuer_code:
         raise ForbiddenError("only staff of the issuing unit may do this")
@@ -200,6 +233,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         )
     signer = await _check_references(session, body, issuer_code=issuer_code)
     assert signer is not None
+    _check_due_date(body.compliance, today=utc_now().date())
     if body.corrects_id is not None:
         original = await session.get(Directive, body.corrects_id)
         if original is None or original.issuer_code != issuer_code or original.status in PRE_ISSUE_STATUSES:
@@ -414,6 +448,15 @@ async def is_addressed_to(reader: Reader, directive: DirectiveRecord, unit_code:
     return any(unit.code in (r.get("units") or []) for r in directive.info_recipients)
 
 
+async def can_read(reader: Reader, directive: DirectiveRecord, actor: Principal) -> bool:
+    """Whether ``actor`` may read the document: the one rule behind reads, the feed and webhooks."""
+    try:
+        await _ensure_visible(reader, directive, actor)
+    except (DirectiveNotFoundError, DirectiveNotVisibleError):
+        return False
+    return True
+
+
 async def _ensure_visible(reader: Reader, directive: DirectiveRecord, actor: Principal) -> None:
     if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
         return
@@ -478,7 +521,8 @@ async def update_directive(
     directive = await get_directive(session, directive_id, actor=actor)
     require_roles(actor, *EDIT_ROLES)
     _ensure_office_member(actor, directive.issuer_code)
-    require_if_match(if_match, directive.version)
+    require_if_match(if_match, directive.version, allow_any=False)
+    _ensure_author(directive, actor)
     if directive.status not in EDITABLE_STATUSES:
         raise DirectiveNotEditableError(
             f"a document in status '{directive.status}' cannot be edited", current_status=directive.status
@@ -495,6 +539,7 @@ async def update_directive(
         raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
     current = await session.get(Person, directive.signer_id) if body.signing_authority is not None else None
     signer = await _check_references(session, body, issuer_code=directive.issuer_code, current_signer=current)
+    _check_due_date(body.compliance, today=utc_now().date())
     if "subject" in changes:
         directive.subject = _strip_vv(body.subject or "")
     if body.addressees is not None:
@@ -589,7 +634,9 @@ async def fire(
     transition = DIRECTIVE_WORKFLOW.get(action)
     _ensure_office_member(actor, directive.issuer_code)
     DIRECTIVE_WORKFLOW.check(directive, transition, actor, {"comment": comment})
-    expected = require_if_match(if_match, directive.version)
+    expected = require_if_match(if_match, directive.version, allow_any=False)
+    if action == "submit":
+        _ensure_author(directive, actor)
     body = request_body or TransitionRequest()
     _check_body(action, body)
     now = clock()
@@ -602,6 +649,12 @@ async def fire(
         )
         values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed.sha256}
     elif action == "issue":
+        due = (directive.compliance or {}).get("due_date")
+        issued_on = now.astimezone(ZoneInfo(timezone)).date()
+        if due is not None and date.fromisoformat(due) <= issued_on:
+            raise UnprocessableError(
+                f"the due date {due} does not lie after today's issue date: return the draft to correct it"
+            )
         values, entry = await _number(session, directive, actor=actor, now=now, timezone=timezone)
         issued = await documents.seal_on_issue(
             session,

@@ -61,7 +61,7 @@ CHANGE_ERRORS = (
 
 
 def _admin_unit(request: Request) -> str:
-    unit: str = request.app.state.settings.directory_admin_unit
+    unit: str = request.app.state.settings.office_unit_code
     return unit
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
-from common.db import UTCDateTime, utc_now
+from common.db import JSONType, UTCDateTime, utc_now
 from common.outbox import (
     DeliveryAttemptMixin,
     DeliveryMixin,
@@ -110,7 +111,16 @@ class OutboxEvent(OutboxEventMixin, Model):
 
 
 class WebhookSubscription(WebhookSubscriptionMixin, Model):
+    """``owner`` is the client (the token's ``sub``); with ``owner_unit`` it names who owns the
+    subscription, and ``owner_roles`` the roles it subscribed with: an event goes to it only when
+    that principal could read the event's document. ``system`` rows come from the configuration
+    (report-api): they receive every event and are shown to no one but the Office's admin."""
+
     __tablename__ = "webhook_subscriptions"
+
+    owner_unit: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    owner_roles: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    system: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WebhookDelivery(DeliveryMixin, Model):

@@ -25,7 +25,7 @@ from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.directives.lifecycle import OFFICE_ROLES
 from directive_api.directives.models import Directive
-from directive_api.dispatch import service
+from directive_api.dispatch import service, visibility
 from directive_api.dispatch.models import Delivery, DeliveryStatusLog, OutboxEvent, ReceivedEvent, WebhookSubscription
 from directive_api.dispatch.status_order import is_further_along
 
@@ -90,8 +90,9 @@ async def list_events(
     """The pull feed of events for systems that cannot receive webhooks (see docs/events.md)."""
     require_roles(actor, *FEED_ROLES)
     items, cursor = await feed(session, OutboxEvent, after=after, limit=limit)
-    if actor.unit is not None and not actor.has_any("admin", "auditor"):
-        items = [e for e in items if (e["data"].get("directive") or {}).get("issuer_code") in (None, actor.unit)]
+    # The same rule as reads and webhooks: an event shows only if the caller could read its document.
+    # The cursor still moves past the events left out, so a page may hold fewer than `limit`.
+    items = await visibility.visible_items(session, items, actor)
     return EventPage(items=items, next_cursor=cursor)
 
 
@@ -128,9 +129,12 @@ class UnsafeWebhookUrlError(UnprocessableError):
 async def create_webhook_subscription(
     body: SubscriptionCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
 ) -> SubscriptionCreated:
-    """Subscribe a URL to events. URLs on loopback, private or metadata addresses are refused
-    unless allow-listed; redirects are never followed."""
+    """Subscribe a URL to events. The subscription belongs to the caller (its unit and client id)
+    and receives the events of documents the caller could read. URLs on loopback, private or
+    metadata addresses are refused unless allow-listed; redirects are never followed."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
+    if not actor.unit:
+        raise ForbiddenError("a subscription belongs to a unit: the token names none")
     try:
         subscription, secret = await create_subscription(
             session,
@@ -142,12 +146,37 @@ async def create_webhook_subscription(
         )
     except (UnsafeUrlError, ValueError) as exc:
         raise UnsafeWebhookUrlError(str(exc)) from None
-    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+    subscription.owner_unit = actor.unit
+    subscription.owner_roles = sorted(actor.roles)
+    return SubscriptionCreated(subscription=_view(subscription, actor), secret=secret)
 
 
-async def _own_subscription(session: SessionDep, subscription_id: str, actor: Principal) -> WebhookSubscription:
+def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
+    # Rows made before owners had a unit (owner_unit NULL) belong to no one but the Office's admin.
+    return (
+        not subscription.system
+        and subscription.owner_unit is not None
+        and subscription.owner == actor.id
+        and subscription.owner_unit == actor.unit
+    )
+
+
+def _is_office_admin(actor: Principal, request: Request) -> bool:
+    return actor.has_any("admin") and actor.unit == request.app.state.settings.office_unit_code
+
+
+def _view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
+    # Secret prefixes only to the owner; the Office's admin sees who owns what, not their keys.
+    view = subscription_view(subscription, secret_prefixes=_is_owner(subscription, actor))
+    return {**view, "owner_unit": subscription.owner_unit, "system": subscription.system}
+
+
+async def _subscription(
+    session: SessionDep, subscription_id: str, actor: Principal, request: Request
+) -> WebhookSubscription:
+    """The subscription if the caller owns it or is the Office's admin; 404 for anyone else."""
     subscription = await session.get(WebhookSubscription, subscription_id)
-    if subscription is None or (subscription.owner != actor.id and not actor.has_any("admin")):
+    if subscription is None or not (_is_owner(subscription, actor) or _is_office_admin(actor, request)):
         raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
     return subscription
 
@@ -158,13 +187,19 @@ async def _own_subscription(session: SessionDep, subscription_id: str, actor: Pr
     tags=["events"],
     responses=problem_responses(ForbiddenError),
 )
-async def list_webhook_subscriptions(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
-    """The caller's subscriptions (secrets masked)."""
+async def list_webhook_subscriptions(
+    session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> list[dict[str, Any]]:
+    """The caller's own subscriptions (secrets masked); the Office's admin sees every one."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
-    if not actor.has_any("admin"):
-        statement = statement.where(WebhookSubscription.owner == actor.id)
-    return [subscription_view(s) for s in (await session.scalars(statement)).all()]
+    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+    if not _is_office_admin(actor, request):
+        statement = statement.where(
+            WebhookSubscription.owner == actor.id,
+            WebhookSubscription.owner_unit == actor.unit,
+            WebhookSubscription.system.is_(False),
+        )
+    return [_view(s, actor) for s in (await session.scalars(statement)).all()]
 
 
 @router.post(
@@ -174,14 +209,19 @@ async def list_webhook_subscriptions(session: SessionDep, actor: CurrentPrincipa
     responses=problem_responses(ForbiddenError, SubscriptionNotFoundError),
 )
 async def rotate_webhook_secret(
-    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal
+    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal, request: Request
 ) -> SubscriptionCreated:
-    """A new secret; the previous one keeps signing too until the next rotation."""
+    """A new secret, shown to the owner only; the previous one keeps signing until the next rotation."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    subscription = await _own_subscription(session, subscription_id, actor)
+    subscription = await _subscription(session, subscription_id, actor, request)
+    if not _is_owner(subscription, actor):
+        raise ForbiddenError(
+            "only the subscription's owner may rotate its secret (the new secret is shown to the owner only)"
+            + ("; a configured subscriber's secret is set in the configuration" if subscription.system else "")
+        )
     secret = rotate_secret(subscription)
     await session.flush()
-    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+    return SubscriptionCreated(subscription=_view(subscription, actor), secret=secret)
 
 
 @router.delete(
@@ -191,11 +231,13 @@ async def rotate_webhook_secret(
     responses=problem_responses(ForbiddenError, SubscriptionNotFoundError),
 )
 async def delete_webhook_subscription(
-    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal
+    subscription_id: Annotated[str, Path(max_length=40)], session: SessionDep, actor: CurrentPrincipal, request: Request
 ) -> None:
-    """Stop deliveries to this subscription (it is deactivated, its log kept)."""
+    """Stop deliveries to this subscription (it is deactivated, its log kept): its owner or the Office's admin."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    subscription = await _own_subscription(session, subscription_id, actor)
+    subscription = await _subscription(session, subscription_id, actor, request)
+    if subscription.system:
+        raise ForbiddenError("a configured subscriber is removed from the configuration, not through the API")
     subscription.active = False
     await session.flush()
 

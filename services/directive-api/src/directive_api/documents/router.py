@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import math
+import re
+import time
 import uuid
 from importlib import resources
 from typing import Annotated, Any
@@ -17,7 +21,13 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.http import read_capped_body
 from common.pdf.verify import PdfVerificationError
-from common.problems import PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError, problem_responses
+from common.problems import (
+    PayloadTooLargeError,
+    ProblemError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
+    problem_responses,
+)
 from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError, DirectiveNotVisibleError
@@ -101,16 +111,33 @@ async def get_directive_pdf(
 
 
 class SignatureResult(BaseModel):
+    """One signature of the file; see docs/api.md "Verifying a PDF" for how the fields combine."""
+
     field_name: str
+    """The PDF signature field."""
     kind: str
+    """`signature` (the signer's, or the organisation's seal) or `document_timestamp`."""
     signer: str | None
+    """The common name of the signing certificate."""
     signing_time: str | None
+    """The time the signature claims (from the timestamp when `timestamped`)."""
     timestamped: bool
+    """An RFC 3161 timestamp token is embedded."""
     intact: bool
+    """The bytes this signature covers are unchanged (their digest matches the signed one)."""
+    signature_verifies: bool
+    """The signature value checks out with the certificate over the signed attributes; it says
+    nothing about the file's bytes on its own (a byte-flipped file keeps this true)."""
     valid: bool
+    """The signature holds for this file: `intact` and `signature_verifies`. A signature whose
+    bytes changed is never valid."""
     trusted: bool
+    """The signing certificate chains to one of the configured trust roots."""
     changes_after: str
+    """What was added after this signature: `none`, `lta_updates`, `form_filling` (number and date
+    filled in, the seal), `annotations`, `other`, `unknown`."""
     covers_entire_file: bool
+    """The signature covers the whole file as received (nothing appended after it)."""
 
 
 class RegisteredDocument(BaseModel):
@@ -188,7 +215,8 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
             signing_time=s.signing_time.isoformat() if s.signing_time else None,
             timestamped=s.timestamp_present,
             intact=s.intact,
-            valid=s.valid,
+            signature_verifies=s.valid,
+            valid=s.intact and s.valid,
             trusted=s.trusted,
             changes_after=str(s.modification),
             covers_entire_file=s.covers_entire_file,
@@ -224,6 +252,64 @@ async def _public_directive(session: SessionDep, public_id: str) -> Directive | 
 
 
 PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+$")]
+_PUBLIC_ID = re.compile(r"[a-z2-7]{4,32}")
+
+
+def _style_hash() -> str:
+    source = (resources.files("directive_api.documents") / "templates" / "verify.html").read_text(encoding="utf-8")
+    match = re.search(r"<style>(.*?)</style>", source, re.DOTALL)
+    assert match is not None, "verify.html keeps its style inline"
+    return base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode()
+
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Nothing runs and nothing loads: the page's one inline style block, by its hash; links only.
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_style_hash()}'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+}
+
+
+class _PublicLimiter:
+    """A token bucket per client address for the public pages (no login, so no other identity)."""
+
+    def __init__(self, per_minute: int, *, max_clients: int = 50_000) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.max_clients = max_clients
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def retry_after(self, client: str) -> int | None:
+        """None if the request may go ahead (a token is taken), else seconds until the next token."""
+        now = time.monotonic()
+        tokens, last = self.buckets.pop(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if len(self.buckets) >= self.max_clients:  # oldest first: dicts keep insertion order
+            self.buckets.pop(next(iter(self.buckets)))
+        if tokens < 1.0:
+            self.buckets[client] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+        self.buckets[client] = (tokens - 1.0, now)
+        return None
+
+
+def _limit(request: Request) -> int | None:
+    limiter: _PublicLimiter | None = getattr(request.app.state, "public_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.public_limiter = _PublicLimiter(
+            request.app.state.settings.public_requests_per_minute
+        )
+    return limiter.retry_after(request.client.host if request.client else "unknown")
+
+
+class TooManyRequestsError(ProblemError):
+    status = 429
+    title = "Too many requests"
 
 
 @router.get(
@@ -232,11 +318,24 @@ PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+
     include_in_schema=True,
     tags=["public"],
     responses=PUBLIC_PROBLEMS
-    | {404: {"content": {"text/html": {}}, "description": "No issued document with this code (an HTML page)"}},
+    | {
+        404: {"content": {"text/html": {}}, "description": "No issued document with this code (an HTML page)"},
+        429: {"content": {"text/html": {}}, "description": "Too many requests from this client (`Retry-After`)"},
+    },
 )
-async def verification_page(public_id: PublicId, session: SessionDep, request: Request) -> HTMLResponse:
-    """The public page behind the QR code printed on a letter (no login; nothing of drafts)."""
-    directive = await _public_directive(session, public_id)
+async def verification_page(
+    public_id: Annotated[str, Path(description="The code printed under the QR code.")],
+    session: SessionDep,
+    request: Request,
+) -> HTMLResponse:
+    """The public page behind the QR code printed on a letter (no login; nothing of drafts). It
+    answers in Vietnamese, also for a malformed code (404) and when a client asks too often (429)."""
+    headers = dict(PAGE_HEADERS)
+    wait = _limit(request)
+    if wait is not None:
+        html = _templates.get_template("verify.html").render(doc=None, issuer_name="", too_many=True)
+        return HTMLResponse(html, status_code=429, headers={**headers, "Retry-After": str(wait)})
+    directive = await _public_directive(session, public_id) if _PUBLIC_ID.fullmatch(public_id) else None
     context: dict[str, Any] = {"doc": directive}
     status_code = 200
     if directive is None:
@@ -255,10 +354,11 @@ async def verification_page(public_id: PublicId, session: SessionDep, request: R
             subject=("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject,
             signer=" / ".join([*directive.signature_title_lines, directive.signer_name]),
             downloadable=directive.status not in ("recalled",),
-            download_url=str(request.url_for("public_pdf", public_id=public_id)),
+            # From the configured address, never from the request's Host header.
+            download_url=f"{request.app.state.settings.public_base_url.rstrip('/')}/verify/{public_id}/pdf",
         )
     html = _templates.get_template("verify.html").render(**context)
-    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-cache", "X-Robots-Tag": "noindex"})
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 @router.get(
@@ -266,10 +366,13 @@ async def verification_page(public_id: PublicId, session: SessionDep, request: R
     name="public_pdf",
     response_class=Response,
     tags=["public"],
-    responses=PDF_RESPONSE | PUBLIC_PROBLEMS,
+    responses=PDF_RESPONSE | PUBLIC_PROBLEMS | problem_responses(TooManyRequestsError),
 )
 async def public_pdf(public_id: PublicId, session: SessionDep, request: Request) -> Response:
     """The issued e-original of a document, for whoever holds its QR code (not for recalled ones)."""
+    wait = _limit(request)
+    if wait is not None:
+        raise TooManyRequestsError("quá nhiều yêu cầu; vui lòng thử lại sau", headers={"Retry-After": str(wait)})
     directive = await _public_directive(session, public_id)
     if directive is None or directive.status == "recalled" or directive.issued_sha256 is None:
         raise DirectiveNotFoundError("no issued document with this verification code")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.problems import ConflictError, NotFoundError, UnprocessableError
+from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 
 class NotIssuedError(ConflictError):
@@ -45,3 +45,7 @@ class InvalidSignatureError(UnprocessableError):
 
 class SealNotUsableError(ConflictError):
     title = "The seal key cannot sign edXML packages"
+
+
+class SenderNotBoundError(ForbiddenError):
+    title = "The package's sender is not the caller's unit"

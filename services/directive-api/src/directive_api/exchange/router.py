@@ -34,6 +34,7 @@ from directive_api.exchange.errors import (
     QuarantinedPackageNotFoundError,
     QuarantineResolvedError,
     RecalledDocumentError,
+    SenderNotBoundError,
     UnknownDocumentError,
     UnknownUnitError,
 )
@@ -117,7 +118,7 @@ async def export_edxml(
     "/edxml/status",
     response_model=StatusApplied,
     responses=problem_responses(
-        ForbiddenError,
+        SenderNotBoundError,
         InvalidPackageError,
         InvalidSignatureError,
         UnknownDocumentError,
@@ -132,7 +133,8 @@ async def receive_status(
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
     moves the sender's delivery of the referenced document to that status if it is further along
     (docs/events.md); a duplicate changes nothing. From an organ id the directory does not know, the
-    package is quarantined (202, `quarantine_id`)."""
+    package is quarantined (202, `quarantine_id`). The caller speaks for the sender: its own unit's
+    token, or an exchange integration configured to relay for it (403 otherwise)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -142,6 +144,7 @@ async def receive_status(
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
+    await service.bound_sender(session, actor, package.sender.organ_id, pdf.settings)
     applied = await service.apply_status_package(
         session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
     )
@@ -155,7 +158,7 @@ async def receive_status(
     response_model=ReplyLinked,
     status_code=202,
     responses=problem_responses(
-        ForbiddenError,
+        SenderNotBoundError,
         InvalidPackageError,
         InvalidSignatureError,
         UnknownDocumentError,
@@ -167,7 +170,8 @@ async def receive_status(
 async def receive_document(request: Request, session: SessionDep, actor: CurrentPrincipal) -> ReplyLinked:
     """An incoming document package that answers one of ours (`ResponseFor`): it is kept and linked
     to the sender's delivery, and report-api is told so it can attach it to the unit's obligation.
-    From an organ id the directory does not know, the package is quarantined (`quarantine_id`)."""
+    From an organ id the directory does not know, the package is quarantined (`quarantine_id`). The
+    caller speaks for the sender, as for status packages (403 otherwise)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -177,6 +181,7 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
             str(exc), code=str(exc.code.value if hasattr(exc.code, "value") else exc.code)
         ) from None
     pdf: PdfContext = request.app.state.pdf
+    await service.bound_sender(session, actor, package.header.sender.organ_id, pdf.settings)
     applied = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
     return ReplyLinked.of(applied)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.db import utc_now
 from common.edxml import (
@@ -50,6 +51,7 @@ from directive_api.exchange.errors import (
     MissingOrganIdError,
     NotIssuedError,
     RecalledDocumentError,
+    SenderNotBoundError,
     UnknownDocumentError,
 )
 from directive_api.orgs.models import Unit
@@ -69,6 +71,30 @@ async def unit_for_organ(session: AsyncSession, organ_id: str, settings: Setting
     configured = [code for code, value in settings.organ_ids.items() if value == organ_id]
     statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code.in_(configured)))
     return (await session.scalars(statement.limit(1))).first()
+
+
+async def bound_sender(session: AsyncSession, actor: Principal, organ_id: str, settings: Settings) -> Unit | None:
+    """The unit a package's sender resolves to, if the caller may speak for it: a unit's own token,
+    or an ``integration`` client configured to relay for it (``exchange_relays``; ``*``: for every
+    sender, as the gateway to the national exchange does); 403 otherwise. None for a sender the
+    directory does not know, whose package only a relaying integration may post (it is quarantined)."""
+    sender = await unit_for_organ(session, organ_id, settings)
+    relayed = set(settings.exchange_relays.get(actor.id, ())) if actor.has_any("integration") else set()
+    if sender is None:
+        if "*" in relayed or organ_id in relayed:
+            return None
+        raise SenderNotBoundError(
+            f"the sender {organ_id} is not in the directory: only an exchange integration relaying for it "
+            "may post its packages"
+        )
+    if actor.unit == sender.code or "*" in relayed:
+        return sender
+    if relayed & {sender.code, organ_id, organ_id_of(sender, settings)}:
+        return sender
+    raise SenderNotBoundError(
+        f"a package from {organ_id} may be posted by {sender.code}'s own token or by an exchange integration "
+        "configured to relay for it"
+    )
 
 
 def due_date(directive: Directive) -> datetime | None:

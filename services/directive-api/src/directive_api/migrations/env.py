@@ -8,7 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine, pool
 
-from common.db import advisory_lock, to_sync_url
+from common.db import advisory_lock, private_sqlite_file, to_sync_url
 from directive_api.models import Model, load_all_models
 from directive_api.settings import Settings
 
@@ -30,6 +30,7 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
 
 def run_migrations() -> None:
     url = _url()
+    private_sqlite_file(url)
     connectable = create_engine(url, poolclass=pool.NullPool)
     with connectable.connect() as connection:
         context.configure(

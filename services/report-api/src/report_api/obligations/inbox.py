@@ -8,6 +8,7 @@ retry, or both channels) changes nothing the second time.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.calendar import WorkingCalendar
+from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.db import transaction
 from report_api.obligations import templates
 from report_api.obligations.errors import EventInvalidError
@@ -29,6 +30,8 @@ from report_api.obligations.models import DirectiveRecord, FeedCursor, Obligatio
 from report_api.obligations.reminders import cancel_timers, plan_timers
 from report_api.obligations.service import ENGINE, record
 from report_api.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class _Lenient(BaseModel):
@@ -140,10 +143,20 @@ async def _upsert_directive(session: AsyncSession, data: DirectiveData, now: dat
 
 
 def deadline(directive: DirectiveData, calendar: WorkingCalendar, fallback: date) -> date | None:
-    """The reporting deadline: ``due_date``, else ``issued_on`` + n working days."""
+    """The reporting deadline: ``due_date``, else ``issued_on`` + n working days.
+
+    Dates outside the horizon around the day of receipt (``fallback``) are refused: such an event
+    can never become a sensible obligation, and it must be seen (dead-lettered by the sender) rather
+    than retried."""
     compliance = directive.compliance
     if compliance is None:
         return None
+    for name, value in (("issued_on", directive.issued_on), ("compliance.due_date", compliance.due_date)):
+        if value is not None and not fallback - DEADLINE_HORIZON <= value <= fallback + DEADLINE_HORIZON:
+            raise EventInvalidError(
+                f"{name} {value.isoformat()} lies more than five years from {fallback.isoformat()}",
+                reason="date_out_of_range",
+            )
     if compliance.due_date is not None:
         due = compliance.due_date
         return due if calendar.is_working_day(due) else calendar.next_working_day(due)
@@ -264,7 +277,38 @@ async def apply_event(
         raise EventInvalidError(
             f"the data of {event.type} is not understood", errors=exc.errors(include_url=False, include_context=False)
         ) from None
+    except OverflowError as exc:  # a date at the end of the calendar that slipped past the checks
+        raise EventInvalidError(f"the dates of {event.type} cannot be computed: {exc}") from None
     return True
+
+
+async def _dead_letter(session: AsyncSession, item: dict[str, Any], now: datetime) -> None:
+    event_id = str(item.get("id") or "")[:200]
+    if not event_id:
+        return
+    await session.execute(
+        _insert(session)(ReceivedEvent)
+        .values(
+            id=event_id,
+            type=str(item.get("type") or "")[:80],
+            source=str(item.get("source") or "")[:80] or None,
+            channel=DEAD_LETTER,
+            received_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def _advance(session: AsyncSession, source: str, sequence: int, now: datetime) -> None:
+    result = await session.execute(
+        update(FeedCursor).where(FeedCursor.source == source).values(cursor=sequence, updated_at=now)
+    )
+    if not isinstance(result, CursorResult) or result.rowcount == 0:
+        session.add(FeedCursor(source=source, cursor=sequence, updated_at=now))
+
+
+DEAD_LETTER = "dead_letter"
+"""``received_events.channel`` of an event that was refused (counted by the ``events_dead_lettered`` gauge)."""
 
 
 class FeedError(RuntimeError):
@@ -312,14 +356,18 @@ async def sync_from_feed(
             sequence = item.get("sequence") if isinstance(item, dict) else None
             if not isinstance(sequence, int) or sequence <= cursor:
                 raise FeedError(f"feed item without an increasing 'sequence' after {cursor}")
-            async with transaction(sessionmaker) as session:
-                if await apply_event(session, item, channel="feed", calendar=calendar, settings=settings, now=now):
-                    applied += 1
-                result = await session.execute(
-                    update(FeedCursor).where(FeedCursor.source == source).values(cursor=sequence, updated_at=now)
-                )
-                if not isinstance(result, CursorResult) or result.rowcount == 0:
-                    session.add(FeedCursor(source=source, cursor=sequence, updated_at=now))
+            try:
+                async with transaction(sessionmaker) as session:
+                    if await apply_event(session, item, channel="feed", calendar=calendar, settings=settings, now=now):
+                        applied += 1
+                    await _advance(session, source, sequence, now)
+            except EventInvalidError as exc:
+                # A poison event must not stop the feed at its sequence forever: dead-letter it (kept
+                # under the channel ``dead_letter`` so that neither channel applies it later) and go on.
+                logger.error("event %s of the feed dead-lettered: %s", item.get("id"), exc.detail)
+                async with transaction(sessionmaker) as session:
+                    await _dead_letter(session, item, now)
+                    await _advance(session, source, sequence, now)
             cursor = sequence
         if len(items) < limit:
             return applied

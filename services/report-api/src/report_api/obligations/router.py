@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -64,6 +65,8 @@ from report_api.obligations.schemas import (
     SubmissionRead,
 )
 from report_api.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1")
 
@@ -179,9 +182,15 @@ async def receive_event(request: Request, session: SessionDep) -> InboxResult:
         raise EventInvalidError("the body is not JSON") from None
     if not isinstance(payload, dict) or payload.get("id") != verified.msg_id:
         raise EventInvalidError("the event id must equal the webhook-id header")
-    applied = await apply_event(
-        session, payload, channel="webhook", calendar=request.app.state.calendar, settings=settings, now=now
-    )
+    try:
+        applied = await apply_event(
+            session, payload, channel="webhook", calendar=request.app.state.calendar, settings=settings, now=now
+        )
+    except EventInvalidError as exc:
+        # The sender dead-letters the event on this answer (a 4xx it will not retry): say why here too.
+        logger.error("event %s refused: %s", verified.msg_id, exc.detail)
+        raise
+
     return InboxResult(id=verified.msg_id, status="applied" if applied else "duplicate")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from common.auth import Principal
-from common.calendar import WorkingCalendar
+from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.http import require_if_match
 from common.problems import ForbiddenError, UnprocessableError
 from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
@@ -112,6 +112,16 @@ class Context:
 
     def today(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+
+def _within_horizon(day: date, ctx: Context, name: str) -> None:
+    """A deadline must lie within five years of today: the ladder of reminders is planned on it."""
+    limit = ctx.today() + DEADLINE_HORIZON
+    if day > limit:
+        raise UnprocessableError(
+            f"{name} must not lie after {limit.isoformat()} (five years from today)",
+            errors=[{"location": ["body", name], "message": f"at most {limit.isoformat()}"}],
+        )
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -302,6 +312,7 @@ async def request_extension(
         raise ObligationClosedError(f"no extension while the status is '{obligation.status}'")
     if requested_due_on <= obligation.due_on:
         raise UnprocessableError("the requested deadline must be later than the current one")
+    _within_horizon(requested_due_on, ctx, "requested_due_on")
     pending = await session.scalar(
         select(ExtensionRequest.id).where(
             ExtensionRequest.obligation_id == obligation.id, ExtensionRequest.status == "pending"
@@ -356,6 +367,9 @@ async def decide_extension(
     if obligation.status not in AWAITING_UNIT:
         raise ObligationClosedError(f"no extension while the status is '{obligation.status}'")
     due = new_due_on or request.requested_due_on
+    # A request stored before dates were checked may lie beyond the horizon: the Office can deny
+    # it, or approve it with a `new_due_on` within the horizon.
+    _within_horizon(due, ctx, "new_due_on" if new_due_on else "requested_due_on")
     if not ctx.calendar.is_working_day(due):
         due = ctx.calendar.next_working_day(due)
     if due <= obligation.due_on:
