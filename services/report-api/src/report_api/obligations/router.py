@@ -107,6 +107,7 @@ def to_read(
         submission_count=obligation.submission_count,
         reminder_counts=compliance.counts(obligation),
         allowed_actions=actions,
+        carried_from_id=obligation.carried_from_id,
     )
 
 

@@ -97,6 +97,10 @@ class ObligationRead(BaseModel):
     submission_count: int
     reminder_counts: ReminderCounts
     allowed_actions: list[str]
+    carried_from_id: uuid.UUID | None = Field(
+        default=None,
+        description="The same unit's obligation of the replaced or corrected document whose progress this one carries.",
+    )
 
 
 class HistoryEntryRead(BaseModel):
