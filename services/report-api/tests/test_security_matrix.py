@@ -45,6 +45,9 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/v1/obligations/{obligation_id}/extension-requests/{request_id}/decision"): 403,
     ("POST", "/v1/obligations/{obligation_id}/reminders"): 403,
     ("GET", "/v1/directives/{directive_id}/compliance"): 403,
+    ("POST", "/v1/directives/{directive_id}/reminders"): 403,
+    ("POST", "/v1/directives/{directive_id}/reviews"): 403,
+    ("GET", "/v1/directives/{directive_id}/obligations"): 403,
     ("GET", "/dashboard/{directive_id}"): 403,
     ("GET", "/metrics"): 403,  # scrapes need a monitoring role (or the metrics token, or loopback)
 }
@@ -56,6 +59,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "/v1/obligations/{obligation_id}/review": {"json": {"decision": "accept"}},
     "/v1/obligations/{obligation_id}/extension-requests/{request_id}/decision": {"json": {"decision": "approve"}},
     "/v1/obligations/{obligation_id}/reminders": {"json": {"kind": "phe_binh", "content": "x"}},
+    "/v1/directives/{directive_id}/reminders": {"json": {"filter": "silent", "content": "x"}},
+    "/v1/directives/{directive_id}/reviews": {
+        "json": {"decision": "accept", "obligation_ids": ["9b2f3c1e-0000-4000-8000-000000000001"]}
+    },
     "/v1/inbox/events": {"json": {"id": "evt_x", "type": "directive.recalled", "data": {}}},
 }
 

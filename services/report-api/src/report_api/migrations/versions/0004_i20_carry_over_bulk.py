@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0004_i20"
 down_revision: str | None = "0003"
@@ -22,9 +23,26 @@ def upgrade() -> None:
     op.create_index(op.f("ix_directives_carries_from"), "directives", ["carries_from"], unique=False)
     op.add_column("obligations", sa.Column("carried_from_id", sa.Uuid(), nullable=True))
     op.create_index("ux_obligations_carried_from", "obligations", ["carried_from_id"], unique=True)
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("principal", sa.String(length=255), nullable=False),
+        sa.Column("endpoint", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=False),
+        sa.Column(
+            "response_body",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("resource_id", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", "principal", "endpoint", name=op.f("pk_idempotency_keys")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_index("ux_obligations_carried_from", table_name="obligations")
     with op.batch_alter_table("obligations") as batch_op:
         batch_op.drop_column("carried_from_id")
