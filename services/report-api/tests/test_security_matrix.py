@@ -49,6 +49,12 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/v1/directives/{directive_id}/reviews"): 403,
     ("GET", "/v1/directives/{directive_id}/obligations"): 403,
     ("GET", "/dashboard/{directive_id}"): 403,
+    ("POST", "/v1/webhook-subscriptions"): 403,
+    ("GET", "/v1/webhook-subscriptions"): 403,
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/rotate-secret"): 403,
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id}"): 403,
+    ("GET", "/v1/webhook-subscriptions/{subscription_id}/deliveries"): 403,
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"): 403,
     ("GET", "/metrics"): 403,  # scrapes need a monitoring role (or the metrics token, or loopback)
 }
 
@@ -63,6 +69,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/v1/directives/{directive_id}/reviews": {
         "json": {"decision": "accept", "obligation_ids": ["9b2f3c1e-0000-4000-8000-000000000001"]}
     },
+    "/v1/webhook-subscriptions": {"json": {"url": "https://example.org/hook"}},
     "/v1/inbox/events": {"json": {"id": "evt_x", "type": "directive.recalled", "data": {}}},
 }
 
@@ -130,6 +137,8 @@ async def test_every_route_is_covered_and_scoped(api: Api, app: FastAPI, setting
         "evidence_id": evidence["id"],
         "request_id": extension["id"],
         "directive_id": directive["id"],
+        "subscription_id": "whs_x",
+        "delivery_id": "whd_x",
     }
     attacker = api.actors.unit_officer("X31299")
     before = await _snapshot(app, settings)
