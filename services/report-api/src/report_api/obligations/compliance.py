@@ -7,13 +7,10 @@ report validate them into :class:`ComplianceSummary` (they are not on the hot pa
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from datetime import date
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -278,70 +275,6 @@ async def summary(
         session, directive_id, today=today, calendar=calendar, units=units, limit=limit, offset=offset
     )
     return ComplianceSummary.model_validate(data)
-
-
-def to_xlsx(report: ComplianceSummary) -> bytes:
-    """The summary as a workbook: ``Tổng hợp`` (counts and totals), ``Đơn vị`` and ``Quá hạn``."""
-    book = Workbook()
-    bold = Font(bold=True)
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Tổng hợp"
-    sheet.append(["Văn bản", report.directive.notation or "", report.directive.subject])
-    sheet.append(["Số liệu đến ngày", report.as_of.isoformat()])
-    sheet.append([])
-    sheet.append(["Trạng thái", "Mã", "Số đơn vị"])
-    for item in report.by_status:
-        sheet.append([item.label, item.status, item.count])
-    sheet.append(["Quá hạn", "overdue", report.overdue])
-    sheet.append(["Tổng số đơn vị", "total", report.total])
-    sheet.append(["Báo cáo đúng hạn", "on_time", report.on_time])
-    sheet.append(["Báo cáo trễ hạn", "late", report.late])
-    sheet.append(["Tỷ lệ đúng hạn", "on_time_rate", report.on_time_rate])
-    sheet.append([])
-    sheet.append(["Chỉ tiêu (tổng các báo cáo đã duyệt)", "Mã", "Tổng"])
-    for key, value in report.totals.items():
-        sheet.append([report.field_labels.get(key, key), key, value])
-    for row in sheet.iter_rows():
-        if row[0].value in {"Trạng thái", "Chỉ tiêu (tổng các báo cáo đã duyệt)"}:
-            for cell in row:
-                cell.font = bold
-
-    units = book.create_sheet("Đơn vị")
-    keys = list(report.totals)
-    units.append(["Mã đơn vị", "Tên đơn vị", "Nhóm", "Trạng thái", "Hạn", "Quá hạn", "Trễ hạn", *keys])
-    for u in report.units:
-        units.append(
-            [
-                u.unit_code,
-                u.unit_name,
-                GROUP_LABELS.get(u.group_code, u.group_code or ""),
-                u.status_label,
-                u.due_on,
-                "x" if u.overdue else "",
-                "" if u.late is None else ("x" if u.late else ""),
-                *[_cell(u.figures.get(k)) for k in keys],
-            ]
-        )
-    overdue = book.create_sheet("Quá hạn")
-    overdue.append(["Mã đơn vị", "Tên đơn vị", "Hạn", "Số ngày làm việc quá hạn", "Nhắc nhở", "Phê bình", "Kiểm điểm"])
-    for o in report.overdue_units:
-        c = o.reminder_counts
-        overdue.append(
-            [o.unit_code, o.unit_name, o.due_on, o.working_days_overdue, c.nhac_nho, c.phe_binh, c.kiem_diem]
-        )
-    for ws in (units, overdue):
-        for cell in ws[1]:
-            cell.font = bold
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "Có" if value else "Không"
-    return value
 
 
 # --- the PDF report (Decree 30 administrative report) ---------------------------------------------

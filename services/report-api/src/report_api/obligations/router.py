@@ -26,6 +26,7 @@ from common.problems import (
 from common.storage import content_disposition
 from common.webhooks import WebhookVerificationError, verify
 from common.workflow import CommentRequiredError, TransitionNotAllowedError
+from report_api.exports import service as exports
 from report_api.obligations import compliance, evidence, service
 from report_api.obligations.errors import (
     DirectiveNotFoundError,
@@ -500,9 +501,11 @@ async def directive_compliance(
     today = ctx.today()
     headers = {"Cache-Control": "private, no-store"}
     if wanted == "xlsx":
-        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="all")
-        headers["Content-Disposition"] = evidence.content_disposition(f"tuan-thu-{directive_id}.xlsx")
-        return Response(compliance.to_xlsx(report), media_type=XLSX, headers=headers)
+        name, content = await exports.compliance_workbook(
+            session, directive_id, today=today, calendar=ctx.calendar, timezone=ctx.settings.timezone
+        )
+        headers["Content-Disposition"] = evidence.content_disposition(name)
+        return Response(content, media_type=XLSX, headers=headers)
     if wanted == "pdf":
         report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="none")
         view = compliance.to_document_view(
