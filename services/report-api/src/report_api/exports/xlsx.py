@@ -114,7 +114,12 @@ def _summary_sheet(sheet: Worksheet, report: ComplianceSummary) -> None:
         ["Đã báo cáo", report.submitted, None, "đơn vị"],
         ["Báo cáo đúng hạn", report.on_time, None, "đơn vị"],
         ["Báo cáo trễ hạn", report.late, None, "đơn vị"],
-        ["Tỷ lệ báo cáo đúng hạn", None, report.on_time_rate, "trên số đơn vị phải báo cáo"],
+        [
+            "Tỷ lệ báo cáo đúng hạn",
+            None,
+            report.on_time_rate,
+            f"trên {report.on_time_base} đơn vị đã đến hạn hoặc đã báo cáo",
+        ],
     ]
     rows += [
         [

@@ -94,8 +94,9 @@ async def summary_data(
         .group_by(Obligation.group_code, Obligation.status, Obligation.first_submission_late, Obligation.due_on)
     )
     by_status: Counter[str] = Counter()
-    total = on_time = late = overdue = 0
+    total = on_time = late = overdue = rated = 0
     group_total: Counter[str | None] = Counter()
+    group_rated: Counter[str | None] = Counter()
     group_status: dict[str | None, Counter[str]] = defaultdict(Counter)
     group_overdue: Counter[str | None] = Counter()
     group_on_time: Counter[str | None] = Counter()
@@ -112,6 +113,11 @@ async def summary_data(
         if status in AWAITING_UNIT and today > due_on:
             overdue += n
             group_overdue[group_code] += n
+        # The rate asks "of the units that had to answer by now, how many did so on time": a unit
+        # whose deadline is still ahead counts only once it has reported.
+        if first_late is not None or today > due_on:
+            rated += n
+            group_rated[group_code] += n
     status_order = [s.value for s in ObligationStatus]
     groups = [
         {
@@ -120,7 +126,8 @@ async def summary_data(
             "by_status": {s: group_status[code][s] for s in status_order if group_status[code][s]},
             "overdue": group_overdue[code],
             "on_time": group_on_time[code],
-            "on_time_rate": _rate(group_on_time[code], group_total[code]),
+            "on_time_base": group_rated[code],
+            "on_time_rate": _rate(group_on_time[code], group_rated[code]),
         }
         for code in sorted(group_total, key=_group_key)
     ]
@@ -244,7 +251,8 @@ async def summary_data(
         "submitted": on_time + late,
         "on_time": on_time,
         "late": late,
-        "on_time_rate": _rate(on_time, total),
+        "on_time_base": rated,
+        "on_time_rate": _rate(on_time, rated),
         "totals": totals,
         "field_labels": {f.key: f.label for f in fields if f.key in totals},
         "groups": groups,
@@ -291,8 +299,8 @@ def format_count(value: int) -> str:
 
 
 def format_rate(rate: float) -> str:
-    """A rate in percent with a decimal comma (``81,97%``)."""
-    return f"{rate * 100:.2f}".replace(".", ",") + "%"
+    """A rate in percent the Vietnamese way: one decimal, a decimal comma, a no-break space (``4,9 %``)."""
+    return f"{rate * 100:.1f}".replace(".", ",") + "\u00a0%"
 
 
 def _day(value: date) -> str:

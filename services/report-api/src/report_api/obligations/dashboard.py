@@ -34,6 +34,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.globals["rate"] = compliance.format_rate
 COLORS = {
     "assigned": "#9e9e9e",
     "acknowledged": "#1e88e5",
