@@ -1,7 +1,9 @@
 """Start the whole system on its embedded default: both services on SQLite files under ``var/``.
 
 Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
-Stops both services on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to-end tests.
+The development OpenID Connect provider (``scripts/dev_oidc_provider.py``, its own process) signs
+people in to report-api's pages: its sign-in page lists the seeded people and one officer per
+addressee unit. Stops everything on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +23,8 @@ from common.auth import ensure_dev_keys
 from common.webhooks import generate_secret
 
 ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "services" / "directive-api" / "src" / "directive_api" / "seed"
+ADDRESSEE_GROUPS = ("department", "socio_political_org", "commune_level")
 
 
 def _secret(path: Path) -> str:
@@ -30,7 +35,33 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str, str]:
+def dev_people(var: Path) -> Path:
+    """The people the development provider lists: the seed's, and an officer of each addressee unit."""
+    people = json.loads((SEED / "people.json").read_text(encoding="utf-8"))
+    units = json.loads((SEED / "can-tho-units.json").read_text(encoding="utf-8"))["units"]
+    people += [
+        {
+            "id": f"can-bo-{u['code'].lower()}",
+            "name": f"Cán bộ đầu mối — {u['name']}",
+            "roles": ["unit_officer"],
+            "unit": u["code"],
+        }
+        for u in units
+        if u["group"] in ADDRESSEE_GROUPS
+    ]
+    path = var / "keys" / "dev-people.json"
+    path.write_text(json.dumps(people, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def service_env(var: Path, *, directive_port: int, report_port: int, idp_port: int = 8090) -> dict[str, str]:
     """Environment of both services for a state folder ``var``."""
     keys = ensure_dev_keys(var / "keys")
     to_report = _secret(var / "keys" / "webhook-directive-to-report.secret")
@@ -62,6 +93,10 @@ def service_env(var: Path, *, directive_port: int, report_port: int) -> dict[str
             "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
             "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",
+            "REPORT_API_PAGES__OIDC_ISSUER": f"http://127.0.0.1:{idp_port}",
+            "REPORT_API_PAGES__OIDC_CLIENT_SECRET": _secret(var / "keys" / "oidc-client.secret"),
+            "REPORT_API_PAGES__SESSION_SECRET": _secret(var / "keys" / "session.secret"),
+            "REPORT_API_PAGES__COOKIE_SECURE": "false",  # plain HTTP on loopback
         }
     )
     return env
@@ -82,16 +117,35 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def start(var: Path, *, directive_port: int = 8001, report_port: int = 8002) -> list[subprocess.Popen[bytes]]:
-    """Start both services and wait until they are ready."""
+def start(
+    var: Path, *, directive_port: int = 8001, report_port: int = 8002, idp_port: int | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """Start the identity provider double and both services, and wait until they are ready."""
     var.mkdir(parents=True, exist_ok=True)
-    env = service_env(var, directive_port=directive_port, report_port=report_port)
+    idp_port = idp_port or _free_port()
+    env = service_env(var, directive_port=directive_port, report_port=report_port, idp_port=idp_port)
     bin_dir = Path(sys.executable).parent
     processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "dev_oidc_provider.py"),
+                "--port",
+                str(idp_port),
+                "--people",
+                str(dev_people(var)),
+                "--client",
+                f"report-api:{env['REPORT_API_PAGES__OIDC_CLIENT_SECRET']}",
+                "--keys",
+                str(var / "keys"),
+            ],
+            env=env,
+        ),
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
         subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
     ]
     try:
+        wait_ready(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
         wait_ready(f"http://127.0.0.1:{report_port}/readyz")
     except BaseException:
@@ -117,16 +171,20 @@ def main() -> int:
     parser.add_argument("--var", type=Path, default=ROOT / "var")
     parser.add_argument("--directive-port", type=int, default=8001)
     parser.add_argument("--report-port", type=int, default=8002)
+    parser.add_argument("--idp-port", type=int, default=8090)
     args = parser.parse_args()
-    processes = start(args.var, directive_port=args.directive_port, report_port=args.report_port)
+    processes = start(
+        args.var, directive_port=args.directive_port, report_port=args.report_port, idp_port=args.idp_port
+    )
     keys = args.var / "keys"
     print(
         f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"
         f"report-api     http://127.0.0.1:{args.report_port}/docs\n"
+        f"pages          http://127.0.0.1:{args.report_port}/pages (sign in: choose a seeded person)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
-        "Ctrl-C stops both.\n",
+        "Ctrl-C stops them all.\n",
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: stop(processes))

@@ -17,6 +17,7 @@ from report_api.followup.router import router as followup_router
 from report_api.obligations.dashboard import router as dashboard_router
 from report_api.obligations.models import OUTBOX, Timer
 from report_api.obligations.router import router as obligations_router
+from report_api.pages.router import router as pages_router
 from report_api.settings import Settings, get_settings
 from report_api.webhooks.router import router as webhooks_router
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[obligations_router, followup_router, webhooks_router, dashboard_router],
+        routers=[obligations_router, followup_router, webhooks_router, dashboard_router, pages_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
         migrations=str(resources.files("report_api") / "migrations"),
         max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart

@@ -52,9 +52,14 @@ async def header_or_query_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(description="The bearer token, for opening the page in a browser.")] = None,
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer`` or from ``?token=``."""
+    """The caller, from ``Authorization: Bearer``, the pages' session cookie, or ``?token=``."""
     raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else token
     if not raw:
+        from report_api.pages.router import session_principal  # the pages import this slice's router
+
+        signed_in = session_principal(request)
+        if signed_in is not None:
+            return signed_in
         raise NotAuthenticatedError("a bearer token is required (header, or ?token= for the browser)")
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier.verify(raw)

@@ -1,0 +1,92 @@
+"""Rules of the pages: who sees the portfolio, accent-insensitive search, the figures of a row."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.auth import Principal
+from report_api.obligations import service as obligations
+from report_api.pages import repository
+
+PAGE_SIZE = 50
+
+
+def fold(text: str) -> str:
+    """Lower case without Vietnamese marks (``Cái Khế`` → ``cai khe``; ``đ`` → ``d``)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    notation: str | None
+    subject: str
+    issuer_code: str | None
+    doc_type: str | None
+    issued_on: date | None
+    status: str
+    units: int
+    overdue: int
+    silent: int
+    on_time: int
+    rated: int
+    reported: int
+    due_on: date | None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """On time over the units that had to answer by now; none yet when nobody had to."""
+        return round(self.on_time / self.rated, 4) if self.rated else None
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+    issuers: list[str]
+    doc_types: list[str]
+
+
+async def portfolio(
+    session: AsyncSession,
+    actor: Principal,
+    ctx: obligations.Context,
+    *,
+    q: str,
+    issuer: str | None,
+    doc_type: str | None,
+    status: str | None,
+    since: date | None,
+    page: int,
+) -> Portfolio:
+    """Every followed document matching the filters, one page of them with their figures."""
+    obligations.require_office(actor, ctx.settings)
+    found = await repository.followed(session, issuer=issuer, doc_type=doc_type, status=status, since=since)
+    issuers = sorted({r.issuer_code for r in found if r.issuer_code})
+    doc_types = sorted({r.doc_type for r in found if r.doc_type})
+    words = fold(q).split()
+    if words:
+        found = [r for r in found if all(w in fold(f"{r.notation or ''} {r.subject}") for w in words)]
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    chosen = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    figures = await repository.figures(session, [r.id for r in chosen], ctx.today())
+    empty: dict[str, Any] = {
+        "units": 0,
+        "overdue": 0,
+        "silent": 0,
+        "on_time": 0,
+        "rated": 0,
+        "reported": 0,
+        "due_on": None,
+    }
+    rows = [Row(*tuple(r), **figures.get(r.id, empty)) for r in chosen]
+    return Portfolio(rows=rows, total=len(found), page=page, pages=pages, issuers=issuers, doc_types=doc_types)
