@@ -24,7 +24,16 @@ import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
-from report_testing import VALID_REPORT, Actors, Clock, directive_payload, dispatched, small_addressees
+from report_testing import (
+    PNG_BYTES,
+    VALID_REPORT,
+    Actors,
+    Clock,
+    directive_payload,
+    dispatched,
+    seed_compliance,
+    small_addressees,
+)
 
 from common.settings import DatabaseSettings
 from common.testing import TokenFactory
@@ -170,8 +179,8 @@ def test_without_a_session_pages_send_the_browser_to_sign_in(stack: Stack) -> No
 
 
 @pytest.mark.browser
-def test_office_finds_a_letter_unaccented_and_reminds_the_silent_units(
-    stack: Stack, token_factory: TokenFactory
+def test_office_reminds_a_commune_reports_with_evidence_and_is_accepted(
+    stack: Stack, token_factory: TokenFactory, tmp_path: Path
 ) -> None:
     actors = Actors(token_factory)
     cai_khe, _ = _seed(stack, actors)
@@ -226,10 +235,62 @@ def test_office_finds_a_letter_unaccented_and_reminds_the_silent_units(
             assert page.url.startswith(f"{stack.idp}/authorize")
             assert outside == [] and errors == []
 
-            # a unit officer is not the Office: the portfolio says so
+            # a commune officer: the inbox, the letter, the generated form with an evidence file
             page.get_by_role("button", name="Nguyễn Thị Mai").click()
-            page.wait_for_url(f"{stack.base}/pages")
-            assert "Không có quyền truy cập" in page.locator("h2").inner_text()
+            page.wait_for_url(f"{stack.base}/pages/inbox")
+            assert page.get_by_test_id("inbox-row").count() == 2
+            _shoot(page, "06-hop-thu-don-vi")
+            page.get_by_role("link", name="01/VPUB-TTĐH").click()
+            page.get_by_role("button", name="Xác nhận đã nhận văn bản").click()
+            page.wait_for_selector("[data-testid=notice]")
+            assert page.get_by_test_id("status").inner_text() == "Đã tiếp nhận"
+            labels = {f["key"]: f["label"] for f in seed_compliance()["report_fields"]}
+            page.get_by_label(labels["facebook_followers"]).fill("-3")
+            page.get_by_label(labels["website_link_url"]).fill("ftp://caikhe.cantho.gov.vn")
+            page.get_by_role("button", name="Gửi báo cáo").click()
+            page.wait_for_selector("[data-testid=error-facebook_followers]")
+            assert page.get_by_test_id("error-facebook_followers").inner_text() == "Không được nhỏ hơn 0."
+            assert page.get_by_test_id("error-zalo_followers").inner_text() == "Bắt buộc nhập."
+            assert "http" in page.get_by_test_id("error-website_link_url").inner_text()
+            _shoot(page, "07-bieu-mau-loi")
+            page.get_by_label(labels["facebook_followers"]).fill("135")
+            page.get_by_label(labels["zalo_followers"]).fill("98")
+            page.get_by_label(labels["posts_shared"]).fill("12")
+            page.get_by_role("group", name=labels["website_links_portal"]).get_by_label("Có").check()
+            page.get_by_label(labels["website_link_url"]).fill("https://caikhe.cantho.gov.vn/")
+            page.get_by_label(labels["notes"]).fill("Đã phổ biến đến cán bộ, công chức phường Cái Khế.")
+            evidence = tmp_path / "minh-chung.png"
+            evidence.write_bytes(PNG_BYTES)
+            page.get_by_label(labels["evidence"]).set_input_files(str(evidence))
+            _shoot(page, "08-bieu-mau")
+            page.get_by_role("button", name="Gửi báo cáo").click()
+            page.wait_for_selector("[data-testid=notice]")
+            assert page.get_by_test_id("status").inner_text() == "Đã báo cáo, chờ duyệt"
+            assert page.get_by_test_id("review").first.inner_text() == "Chờ duyệt"
+            obligation_url = page.url.split("?")[0]
+            page.get_by_role("button", name="Đăng xuất").click()
+
+            # the Office reviews it on the same page
+            page.goto(obligation_url)
+            page.get_by_role("button", name="Đặng Minh Khoa").click()
+            page.wait_for_url(obligation_url)
+            _shoot(page, "09-duyet")
+            page.get_by_role("button", name="Duyệt", exact=True).click()
+            page.wait_for_selector("[data-testid=notice]")
+            page.get_by_role("button", name="Đăng xuất").click()
+
+            # the officer sees it accepted, with the evidence file downloadable
+            page.goto(obligation_url)
+            page.get_by_role("button", name="Nguyễn Thị Mai").click()
+            page.wait_for_url(obligation_url)
+            assert page.get_by_test_id("status").inner_text() == "Đã duyệt"
+            assert page.get_by_test_id("review").first.inner_text() == "Đã duyệt"
+            with page.expect_download() as download:
+                page.get_by_role("link", name="minh-chung.png").click()
+            assert Path(download.value.path()).read_bytes() == PNG_BYTES
+            _shoot(page, "10-da-duyet")
+            # the refused form answered 422 on purpose (Chromium logs any 4xx document as an error)
+            assert outside == [] and [e for e in errors if "422" not in e] == []
         finally:
             browser.close()
 
@@ -238,3 +299,8 @@ def test_office_finds_a_letter_unaccented_and_reminds_the_silent_units(
             items = http.get("/v1/me/obligations", headers=actors.unit_officer(unit)).json()["items"]
             ob = next(o for o in items if o["directive"]["id"] == cai_khe["id"])
             assert ob["reminder_counts"]["nhac_nho"] == 1
+        detail = http.get(f"/v1/obligations/{ob['id']}", headers=actors.unit_officer("P31120")).json()
+        assert detail["status"] == "accepted" and len(detail["evidence"]) == 1  # the refused form stored nothing
+        report = detail["submissions"][0]["data"]
+        assert report["facebook_followers"] == 135 and report["website_links_portal"] is True
+        assert report["evidence"] == [detail["evidence"][0]["id"]]

@@ -36,6 +36,12 @@ PAGES = {
     ("POST", "/sign-out"),
     ("GET", "/pages"),
     ("POST", "/pages/documents/{directive_id}/remind-silent"),
+    ("GET", "/pages/inbox"),
+    ("GET", "/pages/obligations/{obligation_id}"),
+    ("POST", "/pages/obligations/{obligation_id}/acknowledge"),
+    ("POST", "/pages/obligations/{obligation_id}/report"),
+    ("POST", "/pages/obligations/{obligation_id}/review"),
+    ("GET", "/pages/obligations/{obligation_id}/evidence/{evidence_id}"),
 }
 """Pages for people: a session cookie, not a bearer token (test_pages_browser.py covers their access)."""
 

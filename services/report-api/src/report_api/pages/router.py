@@ -9,24 +9,31 @@ carries the session's CSRF token. No token ever travels in a URL.
 from __future__ import annotations
 
 import secrets
-from datetime import date
+import uuid
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
 
 from common.app import SessionDep
 from common.auth import Principal
 from report_api.followup import service as followup
 from report_api.followup.schemas import BulkReminderCreate
-from report_api.obligations import compliance
+from report_api.obligations import compliance, evidence, templates
+from report_api.obligations import service as obligation_service
+from report_api.obligations.errors import EvidenceNotFoundError, ReportInvalidError
+from report_api.obligations.lifecycle import AWAITING_UNIT, REMINDER_LABELS, STATUS_LABELS, ObligationStatus
+from report_api.obligations.models import Evidence
 from report_api.obligations.router import context
-from report_api.obligations.service import is_office
-from report_api.pages import oidc, service
+from report_api.obligations.service import is_office, is_unit_officer
+from report_api.pages import forms, oidc, service
 from report_api.pages.errors import CsrfError, SignInFailedError, SignInNotConfiguredError
 from report_api.pages.session import FLOW_COOKIE, FLOW_TTL, SESSION_COOKIE, Signer, csrf_ok, new_session, principal_of
 from report_api.settings import Settings
@@ -198,6 +205,8 @@ async def portfolio_page(
         since_day = date.fromisoformat(since) if since else None
     except ValueError:
         since_day = None  # a browser without a date picker may send anything: no filter then
+    if is_unit_officer(actor) and not is_office(actor, ctx.settings):
+        return RedirectResponse("/pages/inbox", status_code=303)
     if not is_office(actor, ctx.settings):
         return _render(
             "message.html.j2",
@@ -264,3 +273,226 @@ async def remind_silent(
     notice = f"Đã gửi nhắc nhở đến {compliance.format_count(result['count'])} đơn vị chưa báo cáo."
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}{urlencode({'notice': notice})}", status_code=303)
+
+
+# --- the unit officer's inbox and an obligation's page ----------------------------------------
+
+REVIEW_LABELS = {"pending": "Chờ duyệt", "accepted": "Đã duyệt", "returned": "Bị trả lại"}
+ACTION_LABELS = {
+    "assign": "Giao",
+    "acknowledge": "Xác nhận đã nhận",
+    "submit": "Gửi báo cáo",
+    "accept": "Duyệt báo cáo",
+    "return": "Trả lại báo cáo",
+    "extend": "Gia hạn",
+    "supersede": "Văn bản được thay thế",
+    "recall": "Văn bản bị thu hồi",
+    "carry_over": "Chuyển tiếp từ văn bản trước",
+    "carried_over": "Chuyển sang văn bản thay thế",
+    "corrected": "Đính chính",
+    "reply_received": "Nhận văn bản trả lời",
+}
+
+
+def _moment(value: datetime | None, timezone: str) -> str:
+    return f"{value.astimezone(ZoneInfo(timezone)):%H:%M %d/%m/%Y}" if value else ""
+
+
+@router.get("/pages/inbox", response_class=HTMLResponse)
+async def inbox_page(request: Request, session: SessionDep) -> Response:
+    """What is addressed to the officer's unit, earliest deadline first."""
+    current = session_of(request)
+    if current is None:
+        return _to_sign_in(request)
+    actor = principal_of(current)
+    ctx = context(request)
+    if not is_unit_officer(actor):
+        return RedirectResponse("/pages", status_code=303)
+    rows, _ = await obligation_service.my_obligations(
+        session, actor, ctx, status=None, overdue=None, due_before=None, limit=200, cursor=None
+    )
+    today = ctx.today()
+    return _render(
+        "inbox.html.j2",
+        title="Văn bản gửi đơn vị",
+        person=actor,
+        csrf=current["csrf"],
+        rows=rows,
+        today=today,
+        statuses=STATUS_LABELS,
+        overdue=lambda o: o.status in AWAITING_UNIT and today > o.due_on,
+    )
+
+
+async def _obligation_page(
+    request: Request,
+    session: Any,
+    current: dict[str, Any],
+    obligation_id: uuid.UUID,
+    *,
+    notice: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    http_status: int = 200,
+) -> HTMLResponse:
+    actor = principal_of(current)
+    ctx = context(request)
+    d = await obligation_service.detail(session, obligation_id, actor, ctx)
+    settings = ctx.settings
+    unit = is_unit_officer(actor) and actor.unit == d.obligation.unit_code
+    status = d.obligation.status
+    return _render(
+        "obligation.html.j2",
+        http_status=http_status,
+        title=d.directive.notation or "Văn bản",
+        person=actor,
+        csrf=current["csrf"],
+        d=d,
+        office=is_office(actor, settings),
+        overdue=status in AWAITING_UNIT and ctx.today() > d.obligation.due_on,
+        instructions=(d.directive.compliance or {}).get("instructions"),
+        pdf_url=f"{settings.directive_api_url.rstrip('/')}/verify/{d.directive.public_id}/pdf",
+        can_acknowledge=unit and status == ObligationStatus.assigned.value,
+        can_submit=unit and status in (ObligationStatus.acknowledged.value, ObligationStatus.returned.value),
+        can_review=is_office(actor, settings) and status == ObligationStatus.submitted.value,
+        fields=forms.fields_of(d.directive.report_schema),
+        evidence_types=forms.EVIDENCE_TYPES,
+        evidence_names={str(e.id): e.filename for e in d.evidence},
+        max_mb=max(1, settings.evidence_max_bytes // (1024 * 1024)),
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        statuses=STATUS_LABELS,
+        reviews=REVIEW_LABELS,
+        kinds=REMINDER_LABELS,
+        actions=ACTION_LABELS,
+        moment=lambda v: _moment(v, settings.timezone),
+    )
+
+
+@router.get("/pages/obligations/{obligation_id}", response_class=HTMLResponse)
+async def obligation_page(
+    obligation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    notice: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """One document for one unit: deadline, the report form, the reports, reminders and history."""
+    current = session_of(request)
+    if current is None:
+        return _to_sign_in(request)
+    return await _obligation_page(request, session, current, obligation_id, notice=notice)
+
+
+def _checked(request: Request, csrf: str) -> dict[str, Any] | None:
+    current = session_of(request)
+    if current is not None and not csrf_ok(current, csrf):
+        raise CsrfError("the form's token does not match the session")
+    return current
+
+
+def _back(obligation_id: uuid.UUID, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/pages/obligations/{obligation_id}?{urlencode({'notice': notice})}", status_code=303)
+
+
+@router.post("/pages/obligations/{obligation_id}/acknowledge")
+async def acknowledge_form(
+    obligation_id: uuid.UUID, request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    current = _checked(request, csrf)
+    if current is None:
+        return _to_sign_in(request)
+    await obligation_service.acknowledge(session, obligation_id, principal_of(current), context(request), None)
+    return _back(obligation_id, "Đã xác nhận nhận văn bản.")
+
+
+@router.post("/pages/obligations/{obligation_id}/report")
+async def report_form(obligation_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
+    """The generated form posted back (multipart): files stored as evidence, then the report submitted."""
+    form = await request.form()
+    current = _checked(request, str(form.get("csrf") or ""))
+    if current is None:
+        return _to_sign_in(request)
+    actor = principal_of(current)
+    ctx = context(request)
+    obligation = await obligation_service.load(session, obligation_id, actor, ctx.settings)
+    obligation_service.require_unit_officer(actor)
+    directive = await obligation_service.directive_of(session, obligation)
+    fields = forms.fields_of(directive.report_schema)
+    uploads = {
+        f.key: [u for u in form.getlist(f.key) if isinstance(u, UploadFile) and u.filename]
+        for f in fields
+        if f.widget == "files"
+    }
+    data = forms.read(fields, form, {k: len(v) for k, v in uploads.items()})
+    values = {f.key: str(form.get(f.key) or "") for f in fields if f.widget != "files"}
+    try:
+        templates.validate_report(templates.parse_fields((directive.compliance or {}).get("report_fields")), data)
+    except ReportInvalidError as exc:
+        errors = forms.messages(list(exc.extra.get("errors") or []))
+        return await _obligation_page(
+            request, session, current, obligation_id, errors=errors, values=values, http_status=422
+        )
+    for key, files in uploads.items():
+        ids = []
+        for upload in files:
+            media_type, sha, size, stored = await evidence.store(
+                upload, ctx.settings.evidence_dir, ctx.settings.evidence_max_bytes
+            )
+            item = Evidence(
+                obligation_id=obligation.id,
+                filename=evidence.safe_filename(upload.filename, media_type),
+                media_type=media_type,
+                size_bytes=size,
+                sha256=sha,
+                storage_key=stored,
+                uploaded_by=actor.id,
+                uploaded_at=ctx.now(),
+            )
+            session.add(item)
+            await session.flush()
+            ids.append(str(item.id))
+        data[key] = ids
+    await obligation_service.submit(session, obligation_id, data, actor, ctx, None)
+    return _back(obligation_id, "Đã gửi báo cáo. Văn phòng sẽ xem xét và phản hồi.")
+
+
+@router.post("/pages/obligations/{obligation_id}/review")
+async def review_form(
+    obligation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    decision: Annotated[str, Form(pattern="^(accept|return)$")] = "accept",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    current = _checked(request, csrf)
+    if current is None:
+        return _to_sign_in(request)
+    await obligation_service.review(
+        session, obligation_id, decision, comment.strip() or None, principal_of(current), context(request), None
+    )
+    return _back(obligation_id, "Đã duyệt báo cáo." if decision == "accept" else "Đã trả lại báo cáo.")
+
+
+@router.get("/pages/obligations/{obligation_id}/evidence/{evidence_id}")
+async def evidence_file(
+    obligation_id: uuid.UUID, evidence_id: uuid.UUID, request: Request, session: SessionDep
+) -> Response:
+    current = session_of(request)
+    if current is None:
+        return _to_sign_in(request)
+    ctx = context(request)
+    obligation = await obligation_service.load(session, obligation_id, principal_of(current), ctx.settings)
+    item = await session.get(Evidence, evidence_id)
+    if item is None or item.obligation_id != obligation.id:
+        raise EvidenceNotFoundError(f"no evidence {evidence_id} on this obligation")
+    return FileResponse(
+        evidence.path_of(ctx.settings.evidence_dir, item.storage_key),
+        media_type=item.media_type,
+        headers={
+            "Content-Disposition": evidence.content_disposition(item.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
