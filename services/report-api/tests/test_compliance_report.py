@@ -77,7 +77,9 @@ async def test_pdf_report_carries_the_summary(api: Api, tmp_path: Path) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment;") and f"bao-cao-tuan-thu-{directive_id}.pdf" in disposition
+    assert disposition.startswith("attachment;")
+    # named after the notation and the date, not an id
+    assert "filename*=UTF-8''bao-cao-tinh-hinh-01-VPUB-TT%C4%90H-2026-12-16.pdf" in disposition
     assert response.content.startswith(b"%PDF-")
     path = tmp_path / "report.pdf"
     path.write_bytes(response.content)

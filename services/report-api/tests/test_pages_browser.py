@@ -216,6 +216,10 @@ def test_office_reminds_a_commune_reports_with_evidence_and_is_accepted(
             remind = page.get_by_test_id("remind")
             assert remind.inner_text() == "Nhắc 2 đơn vị chưa báo cáo"
             _shoot(page, "03-tim-kiem")
+            with page.expect_download() as workbook:
+                page.get_by_role("link", name="Bảng tính (XLSX)").click()
+            assert workbook.value.suggested_filename == "tinh-hinh-bao-cao-01-VPUB-TTĐH-2026-11-27.xlsx"
+            assert Path(workbook.value.path()).read_bytes()[:2] == b"PK"
             remind.click()
             page.wait_for_selector("[data-testid=notice]")
             assert page.get_by_test_id("notice").inner_text() == "Đã gửi nhắc nhở đến 2 đơn vị chưa báo cáo."

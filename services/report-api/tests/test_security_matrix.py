@@ -42,6 +42,7 @@ PAGES = {
     ("POST", "/pages/obligations/{obligation_id}/report"),
     ("POST", "/pages/obligations/{obligation_id}/review"),
     ("GET", "/pages/obligations/{obligation_id}/evidence/{evidence_id}"),
+    ("GET", "/pages/documents/{directive_id}/export.{kind}"),
 }
 """Pages for people: a session cookie, not a bearer token (test_pages_browser.py covers their access)."""
 

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
+from common.pdf.render import render_pdf_async
 from report_api.exports import repository, xlsx
 from report_api.obligations import compliance, templates
 from report_api.obligations.errors import DirectiveNotFoundError
@@ -34,3 +35,20 @@ async def compliance_workbook(
     }
     content = xlsx.workbook(report, lines, fields, evidence, overdue_days=overdue_days, timezone=timezone)
     return xlsx.filename(report), content
+
+
+async def compliance_pdf(
+    session: AsyncSession,
+    directive_id: str,
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    signer_lines: list[str],
+    signer_name: str,
+) -> tuple[str, bytes]:
+    """(file name, PDF bytes): the Office's Decree 30 BÁO CÁO on the document's compliance."""
+    report = await compliance.summary(session, directive_id, today=today, calendar=calendar, units="none")
+    view = compliance.to_document_view(report, signer_lines=signer_lines, signer_name=signer_name, issued_on=today)
+    rendered = await render_pdf_async(view)
+    notation = (report.directive.notation or report.directive.id).replace("/", "-").replace(" ", "-")
+    return f"bao-cao-tinh-hinh-{notation}-{today.isoformat()}.pdf", rendered.pdf

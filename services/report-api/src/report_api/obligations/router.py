@@ -15,7 +15,6 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal, Principal
 from common.http import etag
 from common.outbox import feed
-from common.pdf.render import render_pdf_async
 from common.problems import (
     BadRequestError,
     ConflictError,
@@ -507,17 +506,17 @@ async def directive_compliance(
         headers["Content-Disposition"] = evidence.content_disposition(name)
         return Response(content, media_type=XLSX, headers=headers)
     if wanted == "pdf":
-        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="none")
-        view = compliance.to_document_view(
-            report,
+        name, pdf = await exports.compliance_pdf(
+            session,
+            directive_id,
+            today=today,
+            calendar=ctx.calendar,
             signer_lines=ctx.settings.report_signer_lines,
             signer_name=ctx.settings.report_signer_name,
-            issued_on=today,
         )
-        rendered = await render_pdf_async(view)
-        headers["Content-Disposition"] = content_disposition(f"bao-cao-tuan-thu-{directive_id}.pdf")
+        headers["Content-Disposition"] = content_disposition(name)
         headers["X-Content-Type-Options"] = "nosniff"
-        return Response(rendered.pdf, media_type=PDF, headers=headers)
+        return Response(pdf, media_type=PDF, headers=headers)
     data = await compliance.summary_data(
         session,
         directive_id,

@@ -24,11 +24,12 @@ from starlette.datastructures import UploadFile
 
 from common.app import SessionDep
 from common.auth import Principal
+from report_api.exports import service as exports
 from report_api.followup import service as followup
 from report_api.followup.schemas import BulkReminderCreate
 from report_api.obligations import compliance, evidence, templates
 from report_api.obligations import service as obligation_service
-from report_api.obligations.errors import EvidenceNotFoundError, ReportInvalidError
+from report_api.obligations.errors import DirectiveNotFoundError, EvidenceNotFoundError, ReportInvalidError
 from report_api.obligations.lifecycle import AWAITING_UNIT, REMINDER_LABELS, STATUS_LABELS, ObligationStatus
 from report_api.obligations.models import Evidence
 from report_api.obligations.router import context
@@ -496,3 +497,36 @@ async def evidence_file(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.get("/pages/documents/{directive_id}/export.{kind}")
+async def export_file(directive_id: str, kind: str, request: Request, session: SessionDep) -> Response:
+    """The compliance workbook (``xlsx``) or the Office's PDF report (``pdf``), for a signed-in Office member."""
+    current = session_of(request)
+    if current is None:
+        return _to_sign_in(request)
+    ctx = context(request)
+    obligation_service.require_office(principal_of(current), ctx.settings)
+    if kind == "xlsx":
+        name, content = await exports.compliance_workbook(
+            session, directive_id, today=ctx.today(), calendar=ctx.calendar, timezone=ctx.settings.timezone
+        )
+        media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif kind == "pdf":
+        name, content = await exports.compliance_pdf(
+            session,
+            directive_id,
+            today=ctx.today(),
+            calendar=ctx.calendar,
+            signer_lines=ctx.settings.report_signer_lines,
+            signer_name=ctx.settings.report_signer_name,
+        )
+        media_type = "application/pdf"
+    else:
+        raise DirectiveNotFoundError("exports are .xlsx or .pdf")
+    headers = {
+        "Content-Disposition": evidence.content_disposition(name),
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(content, media_type=media_type, headers=headers)
