@@ -43,6 +43,8 @@ PAGES = {
     ("POST", "/pages/obligations/{obligation_id}/review"),
     ("GET", "/pages/obligations/{obligation_id}/evidence/{evidence_id}"),
     ("GET", "/pages/documents/{directive_id}/export.{kind}"),
+    ("POST", "/pages/obligations/{obligation_id}/extension"),
+    ("POST", "/pages/obligations/{obligation_id}/extension/{request_id}/decision"),
 }
 """Pages for people: a session cookie, not a bearer token (test_pages_browser.py covers their access)."""
 

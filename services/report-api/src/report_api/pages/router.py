@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from common.app import SessionDep
 from common.auth import Principal
+from common.problems import UnprocessableError
 from report_api.exports import service as exports
 from report_api.followup import service as followup
 from report_api.followup.schemas import BulkReminderCreate
@@ -356,6 +357,7 @@ async def _obligation_page(
         can_acknowledge=unit and status == ObligationStatus.assigned.value,
         can_submit=unit and status in (ObligationStatus.acknowledged.value, ObligationStatus.returned.value),
         can_review=is_office(actor, settings) and status == ObligationStatus.submitted.value,
+        can_extend=unit and status in AWAITING_UNIT and not any(x.status == "pending" for x in d.extensions),
         fields=forms.fields_of(d.directive.report_schema),
         evidence_types=forms.EVIDENCE_TYPES,
         evidence_names={str(e.id): e.filename for e in d.evidence},
@@ -530,3 +532,51 @@ async def export_file(directive_id: str, kind: str, request: Request, session: S
         "X-Content-Type-Options": "nosniff",
     }
     return Response(content, media_type=media_type, headers=headers)
+
+
+@router.post("/pages/obligations/{obligation_id}/extension")
+async def extension_form(
+    obligation_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    requested_due_on: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The unit asks for a later deadline; a refused request says why on the page, nothing stored."""
+    current = _checked(request, csrf)
+    if current is None:
+        return _to_sign_in(request)
+    try:
+        day = date.fromisoformat(requested_due_on)
+    except ValueError:
+        return _back(obligation_id, "Không gửi được đề nghị: hãy chọn ngày đề nghị gia hạn.")
+    if not reason.strip():
+        return _back(obligation_id, "Không gửi được đề nghị: hãy ghi lý do.")
+    try:
+        await obligation_service.request_extension(
+            session, obligation_id, day, reason.strip(), principal_of(current), context(request)
+        )
+    except UnprocessableError:
+        return _back(obligation_id, "Không gửi được đề nghị: hạn đề nghị phải sau hạn hiện tại.")
+    return _back(obligation_id, "Đã gửi đề nghị gia hạn. Văn phòng sẽ xem xét.")
+
+
+@router.post("/pages/obligations/{obligation_id}/extension/{request_id}/decision")
+async def extension_decision_form(
+    obligation_id: uuid.UUID,
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    decision: Annotated[str, Form(pattern="^(approve|deny)$")] = "approve",
+) -> Response:
+    current = _checked(request, csrf)
+    if current is None:
+        return _to_sign_in(request)
+    item = await obligation_service.decide_extension(
+        session, obligation_id, request_id, decision, None, None, principal_of(current), context(request)
+    )
+    if item.status == "approved" and item.approved_due_on is not None:
+        return _back(obligation_id, f"Đã gia hạn đến {item.approved_due_on:%d/%m/%Y}.")
+    return _back(obligation_id, "Đã không đồng ý gia hạn.")
