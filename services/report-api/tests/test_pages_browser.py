@@ -267,7 +267,9 @@ def test_office_reminds_a_commune_reports_with_evidence_and_is_accepted(
             evidence.write_bytes(PNG_BYTES)
             page.get_by_label(labels["evidence"]).set_input_files(str(evidence))
             _shoot(page, "08-bieu-mau")
-            page.get_by_role("button", name="Gửi báo cáo").click()
+            with page.expect_request(lambda r: r.url.endswith("/report") and r.method == "POST") as sent:
+                page.get_by_role("button", name="Gửi báo cáo").click()
+            assert sent.value.resource_type == "xhr"  # with a file chosen, the upload shows its progress
             page.wait_for_selector("[data-testid=notice]")
             assert page.get_by_test_id("status").inner_text() == "Đã báo cáo, chờ duyệt"
             assert page.get_by_test_id("review").first.inner_text() == "Chờ duyệt"
