@@ -230,6 +230,10 @@ def test_office_reminds_a_commune_reports_with_evidence_and_is_accepted(
             page.get_by_role("link", name="01/VPUB-TTĐH").click()
             page.wait_for_url(f"{stack.base}/dashboard/{cai_khe['id']}")
             assert page.locator("h1").inner_text() == "Bảng theo dõi tình hình thực hiện văn bản"
+            day = page.locator("#time-chart rect.day")
+            assert day.count() == 1 and day.first.get_attribute("data-count") == "1"  # SNV's report, 27/11
+            assert page.locator("#groups tr[data-group]").count() == 2  # departments and communes
+            assert page.get_by_role("link", name="Tải bảng tính (XLSX)").count() == 1
             _shoot(page, "05-bang-theo-doi")
 
             page.goto(f"{stack.base}/pages")

@@ -72,3 +72,13 @@ async def figures(session: AsyncSession, ids: list[str], today: date) -> dict[st
         }
         for d, n, overdue, quiet, on_time, rated, reported, due in rows.all()
     }
+
+
+async def first_reports(session: AsyncSession, directive_id: str) -> list[Any]:
+    """When each unit of the document first reported (for the chart over time)."""
+    rows = await session.scalars(
+        select(Obligation.first_submitted_at).where(
+            Obligation.directive_id == directive_id, Obligation.first_submitted_at.is_not(None)
+        )
+    )
+    return list(rows.all())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,3 +92,55 @@ async def portfolio(
     }
     rows = [Row(*tuple(r), **figures.get(r.id, empty)) for r in chosen]
     return Portfolio(rows=rows, total=len(found), page=page, pages=pages, issuers=issuers, doc_types=doc_types)
+
+
+def by_day(moments: list[datetime], timezone: str) -> list[tuple[date, int, int]]:
+    """(local day, first reports that day, running total), every day from the first to the last."""
+    if not moments:
+        return []
+    tz = ZoneInfo(timezone)
+    counts = Counter(m.astimezone(tz).date() for m in moments)
+    day, last = min(counts), max(counts)
+    series = []
+    total = 0
+    while day <= last:
+        total += counts.get(day, 0)
+        series.append((day, counts.get(day, 0), total))
+        day += timedelta(days=1)
+    return series[-60:]  # two months at most: a wider chart stops being readable
+
+
+def time_chart(series: list[tuple[date, int, int]], units: int) -> dict[str, Any]:
+    """Geometry of the running-total chart (inline SVG): one bar per day, the line of the running total."""
+    width, height, left, bottom = 640, 180, 34, 22
+    if not series:
+        return {"width": width, "height": height, "bars": [], "points": "", "left": left, "bottom": bottom}
+    top = max(units, series[-1][2], 1)
+    step = (width - left - 8) / len(series)
+    bars = []
+    points = []
+    for i, (day, count, total) in enumerate(series):
+        x = left + i * step
+        bar = (height - bottom) * count / top
+        running = (height - bottom) * total / top
+        bars.append(
+            {
+                "x": round(x + 1, 1),
+                "y": round(height - bottom - bar, 1),
+                "w": round(max(step - 2, 1), 1),
+                "h": round(bar, 1),
+                "day": day,
+                "count": count,
+                "total": total,
+            }
+        )
+        points.append(f"{x + step / 2:.1f},{height - bottom - running:.1f}")
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "points": " ".join(points),
+        "left": left,
+        "bottom": bottom,
+        "top": top,
+    }
