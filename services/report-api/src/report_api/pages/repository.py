@@ -26,7 +26,8 @@ async def followed(
             DirectiveRecord.issued_on,
             DirectiveRecord.status,
         )
-        .where(DirectiveRecord.report_schema.is_not(None))
+        # followed = has obligations (a dispatched document that asks for reports)
+        .where(select(Obligation.id).where(Obligation.directive_id == DirectiveRecord.id).exists())
         .order_by(DirectiveRecord.issued_on.desc(), DirectiveRecord.notation)
     )
     if issuer:
