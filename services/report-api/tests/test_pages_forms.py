@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from fastapi import FastAPI
-from report_testing import Api
+from report_testing import Api, directive_payload, dispatched, small_addressees
 
 from report_api.pages.session import SESSION_COOKIE, Signer, new_session
 
@@ -83,3 +83,21 @@ async def test_extension_requested_on_the_page_and_approved_by_the_office(api: A
     assert _notice(approved) == "Đã gia hạn đến 18/12/2026."
     after = (await api.get(ob["id"], api.actors.monitor)).json()
     assert after["due_on"] == "2026-12-18" and after["extension_requests"][0]["status"] == "approved"
+
+
+async def test_portfolio_pages_and_searches_every_followed_document(api: Api, app: FastAPI) -> None:
+    for n in range(1, 53):
+        await api.dispatch(notation=f"{n:02d}/VPUB-TTĐH", addressees=[{"unit_code": "SNV", "unit_name": "Sở Nội vụ"}])
+    informative = directive_payload(notation="99/VPUB-TTĐH", compliance={})
+    informative["compliance"] = None  # asks for no report: not followed
+    await api.deliver(dispatched(informative, small_addressees()))
+    _sign_in(api, app, OFFICE)
+    first = await api.client.get("/pages")
+    assert first.status_code == 200 and first.text.count('data-testid="row"') == 50
+    assert "52 văn bản" in first.text and "99/VPUB-TTĐH" not in first.text
+    second = await api.client.get("/pages", params={"page": 2})
+    assert second.text.count('data-testid="row"') == 2
+    beyond = await api.client.get("/pages", params={"page": 9})  # past the end: the last page
+    assert beyond.text.count('data-testid="row"') == 2
+    found = await api.client.get("/pages", params={"q": "07/vpub-ttdh"})  # no marks, any case
+    assert found.text.count('data-testid="row"') == 1 and "07/VPUB-TTĐH" in found.text

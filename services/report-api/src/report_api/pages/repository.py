@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,33 +13,68 @@ from report_api.obligations.lifecycle import AWAITING_UNIT, ObligationStatus
 from report_api.obligations.models import DirectiveRecord, Obligation
 
 
-async def followed(
-    session: AsyncSession, *, issuer: str | None, doc_type: str | None, status: str | None, since: date | None
-) -> list[Any]:
-    """The documents report-api follows (with obligations), newest first: summary columns only."""
-    statement = (
-        select(
-            DirectiveRecord.id,
-            DirectiveRecord.notation,
-            DirectiveRecord.subject,
-            DirectiveRecord.issuer_code,
-            DirectiveRecord.doc_type,
-            DirectiveRecord.issued_on,
-            DirectiveRecord.status,
-        )
-        # followed = has obligations (a dispatched document that asks for reports)
-        .where(select(Obligation.id).where(Obligation.directive_id == DirectiveRecord.id).exists())
-        .order_by(DirectiveRecord.issued_on.desc(), DirectiveRecord.notation)
+@dataclass(frozen=True)
+class Filters:
+    issuer: str | None = None
+    doc_type: str | None = None
+    status: str | None = None
+    since: date | None = None
+
+
+def _followed_filter(statement: Any, f: Filters) -> Any:
+    # followed = has obligations (a dispatched document that asks for reports)
+    statement = statement.where(select(Obligation.id).where(Obligation.directive_id == DirectiveRecord.id).exists())
+    if f.issuer:
+        statement = statement.where(DirectiveRecord.issuer_code == f.issuer)
+    if f.doc_type:
+        statement = statement.where(DirectiveRecord.doc_type == f.doc_type)
+    if f.status:
+        statement = statement.where(DirectiveRecord.status == f.status)
+    if f.since:
+        statement = statement.where(DirectiveRecord.issued_on >= f.since)
+    return statement
+
+
+SUMMARY = (
+    DirectiveRecord.id,
+    DirectiveRecord.notation,
+    DirectiveRecord.subject,
+    DirectiveRecord.issuer_code,
+    DirectiveRecord.doc_type,
+    DirectiveRecord.issued_on,
+    DirectiveRecord.status,
+)
+ORDER = (DirectiveRecord.issued_on.desc(), DirectiveRecord.notation, DirectiveRecord.id)
+
+
+async def followed_page(session: AsyncSession, f: Filters, *, limit: int, offset: int) -> tuple[int, list[Any]]:
+    """(how many, one page) of the followed documents, newest first, paged in SQL."""
+    total = await session.scalar(_followed_filter(select(func.count()).select_from(DirectiveRecord), f))
+    rows = await session.execute(_followed_filter(select(*SUMMARY), f).order_by(*ORDER).limit(limit).offset(offset))
+    return int(total or 0), list(rows.all())
+
+
+async def followed_texts(session: AsyncSession, f: Filters) -> list[Any]:
+    """(id, notation, subject) of every followed document, newest first, for a search in Python."""
+    statement = _followed_filter(select(DirectiveRecord.id, DirectiveRecord.notation, DirectiveRecord.subject), f)
+    return list((await session.execute(statement.order_by(*ORDER))).all())
+
+
+async def by_ids(session: AsyncSession, ids: list[str]) -> list[Any]:
+    rows = await session.execute(select(*SUMMARY).where(DirectiveRecord.id.in_(ids)))
+    order = {ident: i for i, ident in enumerate(ids)}
+    return sorted(rows.all(), key=lambda r: order[r.id])
+
+
+async def choices(session: AsyncSession) -> tuple[list[str], list[str]]:
+    """The issuers and document types the filters offer."""
+    issuers = await session.scalars(
+        select(DirectiveRecord.issuer_code).where(DirectiveRecord.issuer_code.is_not(None)).distinct()
     )
-    if issuer:
-        statement = statement.where(DirectiveRecord.issuer_code == issuer)
-    if doc_type:
-        statement = statement.where(DirectiveRecord.doc_type == doc_type)
-    if status:
-        statement = statement.where(DirectiveRecord.status == status)
-    if since:
-        statement = statement.where(DirectiveRecord.issued_on >= since)
-    return list((await session.execute(statement)).all())
+    types = await session.scalars(
+        select(DirectiveRecord.doc_type).where(DirectiveRecord.doc_type.is_not(None)).distinct()
+    )
+    return sorted(str(i) for i in issuers.all()), sorted(str(t) for t in types.all())
 
 
 async def figures(session: AsyncSession, ids: list[str], today: date) -> dict[str, dict[str, Any]]:
