@@ -213,6 +213,7 @@ def test_office_reminds_a_commune_reports_with_evidence_and_is_accepted(
             assert rows.count() == 1 and "Cái Khế" in rows.first.inner_text()
             # SNV reported on time; the others' deadline (11/12) is still ahead: 1 of 1, not 1 of 3
             assert page.get_by_test_id("rate").inner_text() == "100,0\u00a0%"
+            assert " ".join(page.get_by_test_id("trend").inner_text().split()) == "▲ 1 (trước: 0)"
             remind = page.get_by_test_id("remind")
             assert remind.inner_text() == "Nhắc 2 đơn vị chưa báo cáo"
             _shoot(page, "03-tim-kiem")

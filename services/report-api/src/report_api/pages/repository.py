@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -78,10 +78,13 @@ async def choices(session: AsyncSession) -> tuple[list[str], list[str]]:
     return sorted(str(i) for i in issuers.all()), sorted(str(t) for t in types.all())
 
 
-async def figures(session: AsyncSession, ids: list[str], today: date) -> dict[str, dict[str, Any]]:
-    """Per document: units, overdue, silent, on time and the rate's base, the earliest deadline."""
+async def figures(session: AsyncSession, ids: list[str], today: date, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per document: units, overdue, silent, on time and the rate's base, the earliest deadline, and the
+    first reports of the last 7 days and of the 7 before (the trend)."""
     if not ids:
         return {}
+    week, fortnight = now - timedelta(days=7), now - timedelta(days=14)
+    first = Obligation.first_submitted_at
     awaiting = Obligation.status.in_(AWAITING_UNIT)
     silent = Obligation.status.in_([ObligationStatus.assigned.value, ObligationStatus.acknowledged.value])
     rows = await session.execute(
@@ -94,6 +97,8 @@ async def figures(session: AsyncSession, ids: list[str], today: date) -> dict[st
             func.sum(case((Obligation.first_submission_late.is_not(None) | (Obligation.due_on < today), 1), else_=0)),
             func.sum(case((Obligation.first_submitted_at.is_not(None), 1), else_=0)),
             func.min(Obligation.due_on),
+            func.sum(case(((first > week) & (first <= now), 1), else_=0)),
+            func.sum(case(((first > fortnight) & (first <= week), 1), else_=0)),
         )
         .where(Obligation.directive_id.in_(ids))
         .group_by(Obligation.directive_id)
@@ -107,8 +112,10 @@ async def figures(session: AsyncSession, ids: list[str], today: date) -> dict[st
             "rated": int(rated or 0),
             "reported": int(reported or 0),
             "due_on": due,
+            "this_week": int(this_week or 0),
+            "last_week": int(last_week or 0),
         }
-        for d, n, overdue, quiet, on_time, rated, reported, due in rows.all()
+        for d, n, overdue, quiet, on_time, rated, reported, due, this_week, last_week in rows.all()
     }
 
 

@@ -40,6 +40,10 @@ class Row:
     rated: int
     reported: int
     due_on: date | None
+    this_week: int
+    """First reports in the last 7 days."""
+    last_week: int
+    """First reports in the 7 days before."""
 
     @property
     def on_time_rate(self) -> float | None:
@@ -92,7 +96,7 @@ async def portfolio(
             total, chosen = await repository.followed_page(
                 session, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
-    figures = await repository.figures(session, [r.id for r in chosen], ctx.today())
+    figures = await repository.figures(session, [r.id for r in chosen], ctx.today(), ctx.now())
     empty: dict[str, Any] = {
         "units": 0,
         "overdue": 0,
@@ -101,6 +105,8 @@ async def portfolio(
         "rated": 0,
         "reported": 0,
         "due_on": None,
+        "this_week": 0,
+        "last_week": 0,
     }
     rows = [Row(*tuple(r), **figures.get(r.id, empty)) for r in chosen]
     return Portfolio(rows=rows, total=total, page=page, pages=pages, issuers=issuers, doc_types=doc_types)
