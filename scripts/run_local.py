@@ -4,8 +4,10 @@ the local double of the national exchange (a VXP hub, its own process, its store
 Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
 The hub knows two member systems: the Office (``vxp.vpub``, VPUB's organ id), whose directive-api
 sends dispatched documents through it and applies the statuses it finds there, and Sở Nội vụ
-(``vxp.snv``), for a department's own system. Stops everything on Ctrl-C or SIGTERM. Used by
-``make run`` and by the end-to-end tests.
+(``vxp.snv``), for a department's own system. The development OpenID Connect provider
+(``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
+sign-in page lists the seeded people and one officer per addressee unit. Stops everything on Ctrl-C
+or SIGTERM. Used by ``make run`` and by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from common.auth import ensure_dev_keys
 from common.webhooks import generate_secret
 
 ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "services" / "directive-api" / "src" / "directive_api" / "seed"
+ADDRESSEE_GROUPS = ("department", "socio_political_org", "commune_level")
 
 
 def _secret(path: Path) -> str:
@@ -63,9 +67,37 @@ def hub_agencies(var: Path) -> Path:
     return path
 
 
-def service_env(var: Path, *, directive_port: int, report_port: int, vxp_port: int | None = None) -> dict[str, str]:
+def dev_people(var: Path) -> Path:
+    """The people the development provider lists: the seed's, and an officer of each addressee unit."""
+    people = json.loads((SEED / "people.json").read_text(encoding="utf-8"))
+    units = json.loads((SEED / "can-tho-units.json").read_text(encoding="utf-8"))["units"]
+    people += [
+        {
+            "id": f"can-bo-{u['code'].lower()}",
+            "name": f"Cán bộ đầu mối — {u['name']}",
+            "roles": ["unit_officer"],
+            "unit": u["code"],
+        }
+        for u in units
+        if u["group"] in ADDRESSEE_GROUPS
+    ]
+    path = var / "keys" / "dev-people.json"
+    path.write_text(json.dumps(people, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def service_env(
+    var: Path, *, directive_port: int, report_port: int, vxp_port: int | None = None, idp_port: int = 8090
+) -> dict[str, str]:
     """Environment of both services for a state folder ``var`` (with the exchange transport to the hub
-    double on ``vxp_port`` when given)."""
+    double on ``vxp_port`` when given, and the pages' identity provider on ``idp_port``)."""
     keys = ensure_dev_keys(var / "keys")
     to_report = _secret(var / "keys" / "webhook-directive-to-report.secret")
     to_directive = _secret(var / "keys" / "webhook-report-to-directive.secret")
@@ -96,6 +128,10 @@ def service_env(var: Path, *, directive_port: int, report_port: int, vxp_port: i
             "REPORT_API_DATABASE__URL": f"sqlite+aiosqlite:///{var / 'report-api.db'}",
             "REPORT_API_AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
             "REPORT_API_DIRECTIVE_API_URL": f"http://127.0.0.1:{directive_port}",
+            "REPORT_API_PAGES__OIDC_ISSUER": f"http://127.0.0.1:{idp_port}",
+            "REPORT_API_PAGES__OIDC_CLIENT_SECRET": _secret(var / "keys" / "oidc-client.secret"),
+            "REPORT_API_PAGES__SESSION_SECRET": _secret(var / "keys" / "session.secret"),
+            "REPORT_API_PAGES__COOKIE_SECURE": "false",  # plain HTTP on loopback
         }
     )
     if vxp_port is not None:
@@ -124,31 +160,46 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start(
-    var: Path, *, directive_port: int = 8001, report_port: int = 8002, vxp_port: int | None = None
+    var: Path,
+    *,
+    directive_port: int = 8001,
+    report_port: int = 8002,
+    vxp_port: int | None = None,
+    idp_port: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
-    """Start the hub double and both services and wait until they are ready (``vxp_port``: a free
-    port when not given)."""
+    """Start the hub double, the identity provider double and both services, and wait until they are
+    ready (``vxp_port``, ``idp_port``: free ports when not given)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
-    env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port)
+    idp_port = idp_port or _free_port()
+    env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port)
     agencies = hub_agencies(var)
     bin_dir = Path(sys.executable).parent
     hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
     processes = [
         subprocess.Popen([*hub, "--agencies", str(agencies)], env=env),
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "dev_oidc_provider.py"),
+                "--port",
+                str(idp_port),
+                "--people",
+                str(dev_people(var)),
+                "--client",
+                f"report-api:{env['REPORT_API_PAGES__OIDC_CLIENT_SECRET']}",
+                "--keys",
+                str(var / "keys"),
+            ],
+            env=env,
+        ),
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
         subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
     ]
     try:
         wait_ready(f"http://127.0.0.1:{vxp_port}/healthz")
+        wait_ready(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
         wait_ready(f"http://127.0.0.1:{report_port}/readyz")
     except BaseException:
@@ -175,15 +226,21 @@ def main() -> int:
     parser.add_argument("--directive-port", type=int, default=8001)
     parser.add_argument("--report-port", type=int, default=8002)
     parser.add_argument("--vxp-port", type=int, default=8010)
+    parser.add_argument("--idp-port", type=int, default=8090)
     args = parser.parse_args()
     processes = start(
-        args.var, directive_port=args.directive_port, report_port=args.report_port, vxp_port=args.vxp_port
+        args.var,
+        directive_port=args.directive_port,
+        report_port=args.report_port,
+        vxp_port=args.vxp_port,
+        idp_port=args.idp_port,
     )
     keys = args.var / "keys"
     print(
         f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"
         f"report-api     http://127.0.0.1:{args.report_port}/docs\n"
         f"exchange hub   http://127.0.0.1:{args.vxp_port} (VXP double; members in {args.var / 'vxp'})\n"
+        f"pages          http://127.0.0.1:{args.report_port}/pages (sign in: choose a seeded person)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"

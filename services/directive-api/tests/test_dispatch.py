@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,14 @@ async def test_register_exports(api: Api, actors: Actors, letter: dict[str, Any]
     await api.advance(
         await api.approved({**letter, "doc_type": "KH", "subject": "Kế hoạch truyền thông"}), "issue", actors.clerk
     )
+    decision = {
+        **letter,
+        "doc_type": "QĐ",
+        "subject": "Ban hành Quy chế quản lý Kênh thông tin chính thức",
+        "addressees": [],
+        "info_recipients": [{"text": "Như Điều 3"}, {"units": ["TU"]}, {"units": ["CATP", "BCHQS"]}],
+    }
+    await api.advance(await api.approved(decision), "issue", actors.clerk)
     response = await api.client.get("/v1/registers/VPUB/HC/2026/export?format=xlsx", headers=actors.clerk)
     assert response.status_code == 200
     assert "filename*=UTF-8''S%E1%BB%95" in response.headers["content-disposition"]
@@ -241,15 +250,27 @@ async def test_register_exports(api: Api, actors: Actors, letter: dict[str, Any]
         "Ghi chú",
     )
     rows = values[header + 2 :]
-    assert [r[0] for r in rows] == ["01/VPUB-TTĐH", "02/KH-VPUB"]
-    assert rows[0][1] == "27/11/2026"
+    assert [r[0] for r in rows] == ["01/VPUB-TTĐH", "02/KH-VPUB", "03/QĐ-VPUB"]
+    assert rows[0][1] == datetime(2026, 11, 27)  # a date, shown as 27/11/2026
+    assert sheet.cell(header + 3, 2).number_format == "dd/mm/yyyy"
     assert rows[0][2].startswith("Công văn: V/v tăng cường theo dõi")
     assert rows[0][3] == "Lê Xuân Hoa"
-    assert "Ủy ban nhân dân xã, phường" in rows[0][4]
-    assert "(130 nơi nhận)" in rows[0][4]
+    recipients = rows[0][4].split("\n")
+    assert recipients[:3] == [
+        "Sở, ban ngành thành phố",
+        "Các tổ chức chính trị - xã hội",
+        "Ủy ban nhân dân xã, phường",
+    ]
+    assert "UB MTTQVN TP" in recipients and "VP UBND TP (2,3,4,5,6,7,8,9)" in recipients
+    assert "Như trên" not in recipients  # it stands for the Kính gửi listed above
+    assert rows[2][4].split("\n")[0] == "Như Điều 3" and len(rows[2][4].split("\n")) == 3
+    assert "nơi nhận)" not in rows[2][4]
     assert rows[0][5] == "VT, AN"
-    assert rows[0][7] == "27/11/2026"
+    assert rows[0][7] == datetime(2026, 11, 27)
     assert rows[1][7] in (None, "")
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9  # A4
+    assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == f"${header + 1}:${header + 2}"
     # LibreOffice opens it too: convert to CSV headless and read the same rows back.
     xlsx = tmp_path / "register.xlsx"
     xlsx.write_bytes(response.content)
@@ -285,6 +306,7 @@ async def test_register_exports(api: Api, actors: Actors, letter: dict[str, Any]
     assert "SỔ ĐĂNG KÝ VĂN BẢN ĐI" in text_out
     assert "01/VPUB-TTĐH" in text_out
     assert "02/KH-VPUB" in text_out
+    assert "Như Điều 3" in text_out and "27/11/2026" in text_out
     ward = await api.client.get("/v1/registers/VPUB/HC/2026/export", headers=actors.unit_officer("X31299"))
     assert ward.status_code == 403
     assert first["notation"] == "01/VPUB-TTĐH"

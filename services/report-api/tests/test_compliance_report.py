@@ -77,7 +77,9 @@ async def test_pdf_report_carries_the_summary(api: Api, tmp_path: Path) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment;") and f"bao-cao-tuan-thu-{directive_id}.pdf" in disposition
+    assert disposition.startswith("attachment;")
+    # named after the notation and the date, not an id
+    assert "filename*=UTF-8''bao-cao-tinh-hinh-01-VPUB-TT%C4%90H-2026-12-16.pdf" in disposition
     assert response.content.startswith(b"%PDF-")
     path = tmp_path / "report.pdf"
     path.write_bytes(response.content)
@@ -99,7 +101,8 @@ async def test_pdf_report_carries_the_summary(api: Api, tmp_path: Path) -> None:
         in text
     )
     assert f"{summary['overdue']} đơn vị quá hạn chưa báo cáo" in text
-    assert f"Tỷ lệ báo cáo đúng hạn: {format_rate(summary['on_time_rate'])}" in text
+    rate = format_rate(summary["on_time_rate"]).replace("\u00a0", " ")  # the text's spaces are normalised
+    assert f"Tỷ lệ báo cáo đúng hạn: {rate}" in text
     for status in summary["by_status"]:
         if status["count"]:
             assert f"{status['label']}: {status['count']} đơn vị" in text
@@ -116,3 +119,25 @@ async def test_pdf_report_carries_the_summary(api: Api, tmp_path: Path) -> None:
         columns = re.split(r"\s+", row.strip())
         # name type [encoding] emb sub uni object ID: "emb" is the fifth column from the end.
         assert columns[-5] == "yes", row
+
+
+async def test_on_time_rate_counts_only_units_that_had_to_answer(api: Api) -> None:
+    """Before the deadline only the units that reported count; after it, every unit does."""
+    directive = await api.dispatch()
+    ob = await api.obligation_of("SNV", directive["id"])
+    await api.acknowledge(ob["id"], "SNV")
+    await api.submit(ob["id"], "SNV", VALID_REPORT)
+    before = await api.compliance(directive["id"])  # 27/11, the deadline is 11/12
+    assert (before["on_time"], before["on_time_base"], before["on_time_rate"]) == (1, 1, 1.0)
+    assert before["total"] == 3
+    by_group = {g["group_code"]: g for g in before["groups"]}
+    assert by_group["commune_level"]["on_time_base"] == 0 and by_group["commune_level"]["on_time_rate"] == 0.0
+    api.clock.set_local(date(2026, 12, 14))
+    after = await api.compliance(directive["id"])
+    assert (after["on_time"], after["on_time_base"], after["on_time_rate"]) == (1, 3, round(1 / 3, 4))
+
+
+def test_rates_are_written_the_vietnamese_way() -> None:
+    assert format_rate(0.0492) == "4,9\u00a0%"
+    assert format_rate(1.0) == "100,0\u00a0%"
+    assert format_rate(0.0) == "0,0\u00a0%"

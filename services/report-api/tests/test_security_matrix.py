@@ -35,6 +35,23 @@ from report_api.settings import Settings
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
 """Routes that need no token (liveness and readiness carry no data)."""
+PAGES = {
+    ("GET", "/sign-in"),
+    ("GET", "/auth/callback"),
+    ("POST", "/sign-out"),
+    ("GET", "/pages"),
+    ("POST", "/pages/documents/{directive_id}/remind-silent"),
+    ("GET", "/pages/inbox"),
+    ("GET", "/pages/obligations/{obligation_id}"),
+    ("POST", "/pages/obligations/{obligation_id}/acknowledge"),
+    ("POST", "/pages/obligations/{obligation_id}/report"),
+    ("POST", "/pages/obligations/{obligation_id}/review"),
+    ("GET", "/pages/obligations/{obligation_id}/evidence/{evidence_id}"),
+    ("GET", "/pages/documents/{directive_id}/export.{kind}"),
+    ("POST", "/pages/obligations/{obligation_id}/extension"),
+    ("POST", "/pages/obligations/{obligation_id}/extension/{request_id}/decision"),
+}
+"""Pages for people: a session cookie, not a bearer token (test_pages_browser.py covers their access)."""
 
 MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/v1/inbox/events"): 401,  # a bearer token is not a webhook signature
@@ -50,7 +67,16 @@ MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/v1/obligations/{obligation_id}/extension-requests/{request_id}/decision"): 403,
     ("POST", "/v1/obligations/{obligation_id}/reminders"): 403,
     ("GET", "/v1/directives/{directive_id}/compliance"): 403,
+    ("POST", "/v1/directives/{directive_id}/reminders"): 403,
+    ("POST", "/v1/directives/{directive_id}/reviews"): 403,
+    ("GET", "/v1/directives/{directive_id}/obligations"): 403,
     ("GET", "/dashboard/{directive_id}"): 403,
+    ("POST", "/v1/webhook-subscriptions"): 403,
+    ("GET", "/v1/webhook-subscriptions"): 403,
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/rotate-secret"): 403,
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id}"): 403,
+    ("GET", "/v1/webhook-subscriptions/{subscription_id}/deliveries"): 403,
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"): 403,
     ("GET", "/metrics"): 403,  # scrapes need a monitoring role (or the metrics token, or loopback)
 }
 
@@ -61,6 +87,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "/v1/obligations/{obligation_id}/review": {"json": {"decision": "accept"}},
     "/v1/obligations/{obligation_id}/extension-requests/{request_id}/decision": {"json": {"decision": "approve"}},
     "/v1/obligations/{obligation_id}/reminders": {"json": {"kind": "phe_binh", "content": "x"}},
+    "/v1/directives/{directive_id}/reminders": {"json": {"filter": "silent", "content": "x"}},
+    "/v1/directives/{directive_id}/reviews": {
+        "json": {"decision": "accept", "obligation_ids": ["9b2f3c1e-0000-4000-8000-000000000001"]}
+    },
+    "/v1/webhook-subscriptions": {"json": {"url": "https://example.org/hook"}},
     "/v1/inbox/events": {"json": {"id": "evt_x", "type": "directive.recalled", "data": {}}},
 }
 
@@ -104,7 +135,9 @@ async def _snapshot(app: FastAPI, settings: Settings) -> dict[str, Any]:
 
 async def test_every_route_is_covered_and_scoped(api: Api, app: FastAPI, settings: Settings) -> None:
     routes = api_routes(app)
-    assert routes - PUBLIC == set(MATRIX), f"routes missing from the matrix: {routes - PUBLIC - set(MATRIX)}"
+    assert routes - PUBLIC - PAGES == set(MATRIX), (
+        f"routes missing from the matrix: {routes - PUBLIC - PAGES - set(MATRIX)}"
+    )
 
     directive = await api.dispatch()
     victim = await api.obligation_of("SNV", directive["id"])
@@ -128,6 +161,8 @@ async def test_every_route_is_covered_and_scoped(api: Api, app: FastAPI, setting
         "evidence_id": evidence["id"],
         "request_id": extension["id"],
         "directive_id": directive["id"],
+        "subscription_id": "whs_x",
+        "delivery_id": "whd_x",
     }
     attacker = api.actors.unit_officer("X31299")
     before = await _snapshot(app, settings)

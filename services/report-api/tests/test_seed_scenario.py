@@ -82,15 +82,20 @@ async def test_seed_letter_compliance_summary_and_xlsx(api: Api, app: FastAPI) -
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Tổng hợp", "Đơn vị", "Quá hạn"]
-    sheet = book["Tổng hợp"]
-    by_code = {row[1]: row[2] for row in sheet.iter_rows(values_only=True) if len(row) > 2 and row[1]}
-    assert {k: by_code[k] for k in expected} == expected
-    assert (by_code["accepted"], by_code["assigned"], by_code["overdue"], by_code["total"]) == (110, 12, 12, 122)
-    units = list(book["Đơn vị"].iter_rows(values_only=True))
+    summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=6, values_only=True)}
+    labels = {f["key"]: f["label"] for f in seed_compliance()["report_fields"]}
+    assert {k: summary[f"Tổng (báo cáo đã duyệt): {labels[k]}"] for k in expected} == expected
+    assert (
+        summary["Trạng thái: Đã duyệt"],
+        summary["Trạng thái: Đã giao, chưa tiếp nhận"],
+        summary["Quá hạn, chưa báo cáo"],
+        summary["Tổng số đơn vị phải báo cáo"],
+    ) == (110, 12, 12, 122)
+    units = list(book["Đơn vị"].iter_rows(min_row=5, values_only=True))
     header, rows = units[0], units[1:]
     assert len(rows) == 122
-    column = header.index("facebook_followers")
+    column = header.index(labels["facebook_followers"])
     assert sum(r[column] or 0 for r in rows) == expected["facebook_followers"]
-    assert len(list(book["Quá hạn"].iter_rows(values_only=True))) == 1 + 12
+    assert len(list(book["Quá hạn"].iter_rows(min_row=6, values_only=True))) == 12
     same = await api.client.get(f"/v1/directives/{directive['id']}/compliance?format=xlsx", headers=api.actors.monitor)
     assert same.status_code == 200 and same.content[:2] == b"PK"

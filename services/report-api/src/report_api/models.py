@@ -15,4 +15,5 @@ class Model(DeclarativeBase):
 
 def load_all_models() -> None:
     """Import every domain's models so that ``Model.metadata`` knows all tables."""
+    from report_api.followup import models as _followup  # noqa: F401
     from report_api.obligations import models as _obligations  # noqa: F401

@@ -5,13 +5,27 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.calendar import WorkingCalendar
 from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
 from common.settings import AuthSettings, DatabaseSettings
+
+
+class PagesSettings(BaseModel):
+    """Sign-in of the pages for people (``REPORT_API_PAGES__…``): OpenID Connect code flow with PKCE."""
+
+    oidc_issuer: str | None = None
+    """The identity provider (its ``/.well-known/openid-configuration``); pages answer 503 without it."""
+    oidc_client_id: str = "report-api"
+    oidc_client_secret: SecretStr | None = None
+    session_secret: SecretStr | None = None
+    """Signs the session cookie; a random one per process when unset (sessions end on restart)."""
+    session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
+    cookie_secure: bool = True
+    """``Secure`` session cookies (HTTPS only); false only for plain-HTTP development on loopback."""
 
 
 class Settings(BaseSettings):
@@ -53,6 +67,8 @@ class Settings(BaseSettings):
     """``REPORT_API_REPORT_SIGNER_NAME``: the signer printed on the PDF compliance report."""
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     """Delivery policy of report-api's own events (to directive-api and e-office systems)."""
+    pages: PagesSettings = Field(default_factory=PagesSettings)
+    """Sign-in and session of the HTML pages (portfolio) for Office staff."""
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     """JSON logs, Prometheus metrics at ``/metrics``, tracing when ``OBSERVABILITY__OTLP_ENDPOINT`` is set."""
     directive_api_inbox_url: str | None = None

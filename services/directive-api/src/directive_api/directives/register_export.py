@@ -40,17 +40,19 @@ class RegisterRow:
     """One line of the register, in the decree's ten columns."""
 
     notation: str
-    issued_on: str
+    issued_on: date | None
     type_and_subject: str
     signer: str
     recipients: str
+    """One recipient a line: the Kính gửi entries, then the Nơi nhận entries (without ``Như trên``)."""
     archive_holder: str
     copies: int | None
-    dispatched_on: str
+    dispatched_on: date | None
     signature: str
     note: str
 
-    def cells(self) -> tuple[str | int | None, ...]:
+    def cells(self) -> tuple[str | int | date | None, ...]:
+        """The ten columns, dates as dates (the workbook formats them)."""
         return (
             self.notation,
             self.issued_on,
@@ -64,9 +66,33 @@ class RegisterRow:
             self.note,
         )
 
+    def printed(self) -> tuple[str, ...]:
+        """The ten columns as printed text (``05/01/2026``)."""
+        return tuple(_day(c) if isinstance(c, date) else "" if c is None else str(c) for c in self.cells())
+
 
 def _day(value: date | None) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year}" if value else ""
+
+
+def _recipients(directive: Directive, groups: dict[str, str], units: dict[str, Unit]) -> list[str]:
+    """Where the document went, as the paper lists it: Kính gửi, then Nơi nhận (``Như trên`` is the Kính gửi)."""
+
+    def unit_name(code: str, short: bool) -> str:
+        unit = units.get(code)
+        return code if unit is None else (unit.short_name or unit.name) if short else unit.name
+
+    lines = [
+        a.get("label") or (groups.get(a["group"], a["group"]) if a.get("group") else unit_name(a["unit"], False))
+        for a in directive.addressees
+    ]
+    for r in directive.info_recipients:
+        if r.get("as_above"):
+            continue
+        line = r.get("text") or r.get("label") or "; ".join(unit_name(c, True) for c in r.get("units") or [])
+        if line and line not in lines:
+            lines.append(line)
+    return lines
 
 
 async def rows(session: AsyncSession, entries: Sequence[RegisterEntry]) -> list[RegisterRow]:
@@ -84,32 +110,26 @@ async def rows(session: AsyncSession, entries: Sequence[RegisterEntry]) -> list[
     )
     groups = {g.code: g.name for g in (await session.scalars(select(UnitGroup))).all()}
     unit_codes = {a["unit"] for d in directives.values() for a in d.addressees if a.get("unit")}
-    units = {u.code: u.name for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes)))).all()}
+    unit_codes |= {c for d in directives.values() for r in d.info_recipients for c in r.get("units") or []}
+    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes)))).all()}
     lines = []
     for entry in entries:
         directive = directives[entry.directive_id]
         type_name, abbreviation = DOC_TYPES[entry.doc_type]
         subject = ("V/v " if abbreviation is None else "") + entry.subject
-        recipients = "; ".join(
-            a.get("label")
-            or (groups.get(a["group"], a["group"]) if a.get("group") else units.get(a["unit"], a["unit"]))
-            for a in directive.addressees
-        )
         sent = counts.get(directive.id)
-        if sent:
-            recipients += f" ({sent} nơi nhận)"
         holder = directive.archive_line.removeprefix("Lưu:").strip().rstrip(".")
         dispatched = directive.dispatched_at.date() if directive.dispatched_at else None
         lines.append(
             RegisterRow(
                 notation=entry.notation,
-                issued_on=_day(entry.issued_on),
+                issued_on=entry.issued_on,
                 type_and_subject=f"{type_name}: {subject}",
                 signer=entry.signer_name,
-                recipients=recipients,
+                recipients="\n".join(_recipients(directive, groups, units)),
                 archive_holder=holder,
                 copies=directive.copies or sent,
-                dispatched_on=_day(dispatched),
+                dispatched_on=dispatched,
                 signature="",
                 note=NOTES.get(directive.status, ""),
             )
@@ -133,7 +153,7 @@ def to_xlsx(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> b
     first, last = (lines[0].notation, lines[-1].notation) if lines else ("", "")
     sheet.append([f"Năm {register.year} — Sổ {register.code} — Từ số {first} đến số {last}"])
     sheet.append([])
-    header_row = sheet.max_row + 1
+    header_row = 6  # four title rows and a blank one (max_row does not count the blank row)
     sheet.append(list(COLUMNS))
     sheet.append([f"({i})" for i in range(1, 11)])
     for row in sheet.iter_rows(min_row=header_row, max_row=header_row + 1):
@@ -147,11 +167,24 @@ def to_xlsx(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> b
             cell.font = regular
             cell.border = border
             cell.alignment = Alignment(vertical="top", wrap_text=True)
+            if isinstance(cell.value, date):
+                cell.number_format = "dd/mm/yyyy"
     for title_row in range(1, 5):
         sheet.cell(row=title_row, column=1).font = bold
     for letter, width in zip("ABCDEFGHIJ", (18, 12, 50, 20, 40, 18, 9, 12, 10, 16), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = sheet.cell(row=header_row + 2, column=1)
+    # printed and bound as the book itself: A4 landscape, the columns fitted to the width, the
+    # header (names and numbers) repeated on every page
+    sheet.print_title_rows = f"{header_row}:{header_row + 1}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_margins.left = 0.8
+    sheet.page_margins.right = sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.oddFooter.center.text = "Trang &P / &N"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -168,10 +201,7 @@ def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> by
         for style in ("Regular", "Bold", "Italic", "BoldItalic")
     )
     esc = html.escape
-    body_rows = "".join(
-        "<tr>" + "".join(f"<td>{esc('' if c is None else str(c))}</td>" for c in line.cells()) + "</tr>"
-        for line in lines
-    )
+    body_rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in line.printed()) + "</tr>" for line in lines)
     numbers = [line.notation for line in lines]
     document = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><style>
     {faces}
@@ -182,8 +212,9 @@ def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> by
     .cover {{ text-align: center; margin-bottom: 8mm; }} .cover p {{ margin: 1mm 0; }}
     h1 {{ font-size: 16pt; margin: 4mm 0 2mm; }}
     table {{ border-collapse: collapse; width: 100%; }}
-    th, td {{ border: 0.5pt solid #000; padding: 1.5mm; vertical-align: top; }}
+    th, td {{ border: 0.5pt solid #000; padding: 1.5mm; vertical-align: top; white-space: pre-line; }}
     th {{ font-weight: bold; text-align: center; }} thead {{ display: table-header-group; }}
+    td:nth-child(1), td:nth-child(2), td:nth-child(8) {{ white-space: nowrap; }}
     </style></head><body>
     <div class="cover"><p>{esc(issuer.letterhead_parent or "")}</p>
     <p><b>{esc(issuer.letterhead_name or issuer.name)}</b></p>

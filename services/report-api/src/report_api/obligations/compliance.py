@@ -7,13 +7,10 @@ report validate them into :class:`ComplianceSummary` (they are not on the hot pa
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from datetime import date
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,8 +94,9 @@ async def summary_data(
         .group_by(Obligation.group_code, Obligation.status, Obligation.first_submission_late, Obligation.due_on)
     )
     by_status: Counter[str] = Counter()
-    total = on_time = late = overdue = 0
+    total = on_time = late = overdue = rated = 0
     group_total: Counter[str | None] = Counter()
+    group_rated: Counter[str | None] = Counter()
     group_status: dict[str | None, Counter[str]] = defaultdict(Counter)
     group_overdue: Counter[str | None] = Counter()
     group_on_time: Counter[str | None] = Counter()
@@ -115,6 +113,11 @@ async def summary_data(
         if status in AWAITING_UNIT and today > due_on:
             overdue += n
             group_overdue[group_code] += n
+        # The rate asks "of the units that had to answer by now, how many did so on time": a unit
+        # whose deadline is still ahead counts only once it has reported.
+        if first_late is not None or today > due_on:
+            rated += n
+            group_rated[group_code] += n
     status_order = [s.value for s in ObligationStatus]
     groups = [
         {
@@ -123,7 +126,8 @@ async def summary_data(
             "by_status": {s: group_status[code][s] for s in status_order if group_status[code][s]},
             "overdue": group_overdue[code],
             "on_time": group_on_time[code],
-            "on_time_rate": _rate(group_on_time[code], group_total[code]),
+            "on_time_base": group_rated[code],
+            "on_time_rate": _rate(group_on_time[code], group_rated[code]),
         }
         for code in sorted(group_total, key=_group_key)
     ]
@@ -247,7 +251,8 @@ async def summary_data(
         "submitted": on_time + late,
         "on_time": on_time,
         "late": late,
-        "on_time_rate": _rate(on_time, total),
+        "on_time_base": rated,
+        "on_time_rate": _rate(on_time, rated),
         "totals": totals,
         "field_labels": {f.key: f.label for f in fields if f.key in totals},
         "groups": groups,
@@ -280,70 +285,6 @@ async def summary(
     return ComplianceSummary.model_validate(data)
 
 
-def to_xlsx(report: ComplianceSummary) -> bytes:
-    """The summary as a workbook: ``Tổng hợp`` (counts and totals), ``Đơn vị`` and ``Quá hạn``."""
-    book = Workbook()
-    bold = Font(bold=True)
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Tổng hợp"
-    sheet.append(["Văn bản", report.directive.notation or "", report.directive.subject])
-    sheet.append(["Số liệu đến ngày", report.as_of.isoformat()])
-    sheet.append([])
-    sheet.append(["Trạng thái", "Mã", "Số đơn vị"])
-    for item in report.by_status:
-        sheet.append([item.label, item.status, item.count])
-    sheet.append(["Quá hạn", "overdue", report.overdue])
-    sheet.append(["Tổng số đơn vị", "total", report.total])
-    sheet.append(["Báo cáo đúng hạn", "on_time", report.on_time])
-    sheet.append(["Báo cáo trễ hạn", "late", report.late])
-    sheet.append(["Tỷ lệ đúng hạn", "on_time_rate", report.on_time_rate])
-    sheet.append([])
-    sheet.append(["Chỉ tiêu (tổng các báo cáo đã duyệt)", "Mã", "Tổng"])
-    for key, value in report.totals.items():
-        sheet.append([report.field_labels.get(key, key), key, value])
-    for row in sheet.iter_rows():
-        if row[0].value in {"Trạng thái", "Chỉ tiêu (tổng các báo cáo đã duyệt)"}:
-            for cell in row:
-                cell.font = bold
-
-    units = book.create_sheet("Đơn vị")
-    keys = list(report.totals)
-    units.append(["Mã đơn vị", "Tên đơn vị", "Nhóm", "Trạng thái", "Hạn", "Quá hạn", "Trễ hạn", *keys])
-    for u in report.units:
-        units.append(
-            [
-                u.unit_code,
-                u.unit_name,
-                GROUP_LABELS.get(u.group_code, u.group_code or ""),
-                u.status_label,
-                u.due_on,
-                "x" if u.overdue else "",
-                "" if u.late is None else ("x" if u.late else ""),
-                *[_cell(u.figures.get(k)) for k in keys],
-            ]
-        )
-    overdue = book.create_sheet("Quá hạn")
-    overdue.append(["Mã đơn vị", "Tên đơn vị", "Hạn", "Số ngày làm việc quá hạn", "Nhắc nhở", "Phê bình", "Kiểm điểm"])
-    for o in report.overdue_units:
-        c = o.reminder_counts
-        overdue.append(
-            [o.unit_code, o.unit_name, o.due_on, o.working_days_overdue, c.nhac_nho, c.phe_binh, c.kiem_diem]
-        )
-    for ws in (units, overdue):
-        for cell in ws[1]:
-            cell.font = bold
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "Có" if value else "Không"
-    return value
-
-
 # --- the PDF report (Decree 30 administrative report) ---------------------------------------------
 
 REPORT_PARENT_BODY = "UBND THÀNH PHỐ CẦN THƠ"
@@ -358,8 +299,8 @@ def format_count(value: int) -> str:
 
 
 def format_rate(rate: float) -> str:
-    """A rate in percent with a decimal comma (``81,97%``)."""
-    return f"{rate * 100:.2f}".replace(".", ",") + "%"
+    """A rate in percent the Vietnamese way: one decimal, a decimal comma, a no-break space (``4,9 %``)."""
+    return f"{rate * 100:.1f}".replace(".", ",") + "\u00a0%"
 
 
 def _day(value: date) -> str:

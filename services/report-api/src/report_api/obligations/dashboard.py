@@ -34,6 +34,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.globals["rate"] = compliance.format_rate
 COLORS = {
     "assigned": "#9e9e9e",
     "acknowledged": "#1e88e5",
@@ -51,9 +52,14 @@ async def header_or_query_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(description="The bearer token, for opening the page in a browser.")] = None,
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer`` or from ``?token=``."""
+    """The caller, from ``Authorization: Bearer``, the pages' session cookie, or ``?token=``."""
     raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else token
     if not raw:
+        from report_api.pages.router import session_principal  # the pages import this slice's router
+
+        signed_in = session_principal(request)
+        if signed_in is not None:
+            return signed_in
         raise NotAuthenticatedError("a bearer token is required (header, or ?token= for the browser)")
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier.verify(raw)
@@ -97,8 +103,16 @@ async def dashboard(
     ]
     bars.append({"status": "overdue", "label": "Quá hạn", "count": report.overdue, "color": COLORS["overdue"]})
     nonce = secrets.token_urlsafe(16)
+    from report_api.pages import repository as pages_repository
+    from report_api.pages import service as pages_service
+    from report_api.pages.router import session_of
+
+    series = pages_service.by_day(await pages_repository.first_reports(session, directive_id), ctx.settings.timezone)
+    signed_in = session_of(request)  # forms and export links need the pages' session (CSRF)
     html = _templates.get_template("dashboard.html.j2").render(
         report=report,
+        over_time=pages_service.time_chart(series, report.total),
+        csrf=signed_in["csrf"] if signed_in else None,
         chart=_chart(bars),
         statuses=STATUS_LABELS,
         groups=compliance.GROUP_LABELS,
@@ -109,7 +123,7 @@ async def dashboard(
         headers={
             "Content-Security-Policy": (
                 f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-                "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+                "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
             ),
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "private, no-store",

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import anyio
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile
 
 from report_api.obligations.errors import EvidenceTooLargeError, EvidenceTypeError
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.db import transaction
+from report_api.carryover import service as carryover
 from report_api.obligations import templates
 from report_api.obligations.errors import EventInvalidError
 from report_api.obligations.lifecycle import OPEN_STATUSES, SYSTEM
@@ -90,6 +91,13 @@ class ReplacedData(_Lenient):
     replaced_by: DirectiveData
 
 
+class CorrectedData(_Lenient):
+    directive: DirectiveData
+    """The original document."""
+    correction: DirectiveData
+    """The đính chính công văn."""
+
+
 CHUNK = 1000
 
 
@@ -110,6 +118,29 @@ async def _reply(session: AsyncSession, data: ReplyData, now: datetime) -> None:
     subject = data.reply.get("subject") or ""
     comment = f"Văn bản trả lời {code}: {subject}".strip().rstrip(":")
     session.add(record(obligation, "reply_received", SYSTEM, comment=comment, at=now))
+
+
+async def _corrected(
+    session: AsyncSession, data: CorrectedData, calendar: WorkingCalendar, settings: Settings, now: datetime
+) -> None:
+    """A đính chính of a document: a note on the units' obligations or, when it restates the request
+    (it has its own compliance block), the obligations move to it like to a replacement."""
+    original = await _upsert_directive(session, data.directive, now)
+    correction = await _upsert_directive(session, data.correction, now)
+    note = f"đính chính bởi {data.correction.notation or data.correction.id}"
+    if data.correction.compliance is None:
+        open_ones = (
+            await session.scalars(
+                select(Obligation).where(Obligation.directive_id == original.id, Obligation.status.in_(OPEN_STATUSES))
+            )
+        ).all()
+        session.add_all(record(o, "corrected", SYSTEM, comment=note, at=now) for o in open_ones)
+        return
+    if original.status != "active":
+        return
+    await _close_all(session, original.id, "supersede", note, now)
+    ctx = carryover.CarryContext(settings=settings, calendar=calendar, now=now)
+    await carryover.link(session, original, correction, "correction", ctx)
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -215,6 +246,10 @@ async def _dispatched(
     for obligation in created:
         session.add(record(obligation, "assign", SYSTEM, at=now))
     await plan_timers(session, created, calendar=calendar, hour=settings.reminder_hour, timezone=settings.timezone)
+    if directive.carries_from is not None:
+        # the replacement (or đính chính) was announced before its dispatch arrived: carry over now
+        ctx = carryover.CarryContext(settings=settings, calendar=calendar, now=now)
+        await carryover.carry_into_new(session, directive, [o.unit_code for o in created], ctx)
 
 
 async def _close_all(session: AsyncSession, directive_id: str, action: str, comment: str | None, now: datetime) -> None:
@@ -267,9 +302,13 @@ async def apply_event(
             directive = await _upsert_directive(session, replaced.directive, now)
             directive.status = "replaced"
             directive.replaced_by = replaced.replaced_by.id
-            await _upsert_directive(session, replaced.replaced_by, now)
+            successor = await _upsert_directive(session, replaced.replaced_by, now)
             note = f"thay thế bởi {replaced.replaced_by.notation or replaced.replaced_by.id}"
             await _close_all(session, directive.id, "supersede", note, now)
+            ctx = carryover.CarryContext(settings=settings, calendar=calendar, now=now)
+            await carryover.link(session, directive, successor, "replacement", ctx)
+        elif event.type == "directive.corrected":
+            await _corrected(session, CorrectedData.model_validate(event.data), calendar, settings, now)
         elif event.type == "delivery.reply_received":
             await _reply(session, ReplyData.model_validate(event.data), now)
         # other types (issued, delivery.status_changed …) are recorded and otherwise ignored

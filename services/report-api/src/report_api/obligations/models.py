@@ -50,6 +50,10 @@ class DirectiveRecord(Model):
     report_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     """The JSON Schema of the report, generated from ``compliance.report_fields``."""
     replaced_by: Mapped[str | None] = mapped_column(String(64))
+    carries_from: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The document this one replaces or corrects: its obligations' progress is carried over to this one's."""
+    carry_kind: Mapped[str | None] = mapped_column(String(20))
+    """``replacement`` or ``correction`` (đính chính), with ``carries_from``."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
@@ -67,6 +71,8 @@ class Obligation(Model):
         ),
         Index("ix_obligations_unit_due", "unit_code", "due_on", "id"),
         Index("ix_obligations_directive_status", "directive_id", "status"),
+        # An obligation's progress is carried over once: to the same unit's obligation of the successor.
+        Index("ux_obligations_carried_from", "carried_from_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -90,6 +96,8 @@ class Obligation(Model):
     nhac_nho_count: Mapped[int] = mapped_column(Integer, default=0)
     phe_binh_count: Mapped[int] = mapped_column(Integer, default=0)
     kiem_diem_count: Mapped[int] = mapped_column(Integer, default=0)
+    carried_from_id: Mapped[uuid.UUID | None] = mapped_column()
+    """The same unit's obligation of the replaced or corrected document whose progress this one carries."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 

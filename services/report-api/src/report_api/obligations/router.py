@@ -16,7 +16,6 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal, Principal
 from common.http import etag
 from common.outbox import feed
-from common.pdf.render import render_pdf_async
 from common.problems import (
     BadRequestError,
     ConflictError,
@@ -27,6 +26,7 @@ from common.problems import (
 from common.storage import content_disposition
 from common.webhooks import WebhookVerificationError, verify
 from common.workflow import CommentRequiredError, TransitionNotAllowedError
+from report_api.exports import service as exports
 from report_api.obligations import compliance, evidence, service
 from report_api.obligations.errors import (
     DirectiveNotFoundError,
@@ -110,6 +110,7 @@ def to_read(
         submission_count=obligation.submission_count,
         reminder_counts=compliance.counts(obligation),
         allowed_actions=actions,
+        carried_from_id=obligation.carried_from_id,
     )
 
 
@@ -508,21 +509,23 @@ async def directive_compliance(
     today = ctx.today()
     headers = {"Cache-Control": "private, no-store"}
     if wanted == "xlsx":
-        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="all")
-        headers["Content-Disposition"] = evidence.content_disposition(f"tuan-thu-{directive_id}.xlsx")
-        return Response(compliance.to_xlsx(report), media_type=XLSX, headers=headers)
+        name, content = await exports.compliance_workbook(
+            session, directive_id, today=today, calendar=ctx.calendar, timezone=ctx.settings.timezone
+        )
+        headers["Content-Disposition"] = evidence.content_disposition(name)
+        return Response(content, media_type=XLSX, headers=headers)
     if wanted == "pdf":
-        report = await compliance.summary(session, directive_id, today=today, calendar=ctx.calendar, units="none")
-        view = compliance.to_document_view(
-            report,
+        name, pdf = await exports.compliance_pdf(
+            session,
+            directive_id,
+            today=today,
+            calendar=ctx.calendar,
             signer_lines=ctx.settings.report_signer_lines,
             signer_name=ctx.settings.report_signer_name,
-            issued_on=today,
         )
-        rendered = await render_pdf_async(view)
-        headers["Content-Disposition"] = content_disposition(f"bao-cao-tuan-thu-{directive_id}.pdf")
+        headers["Content-Disposition"] = content_disposition(name)
         headers["X-Content-Type-Options"] = "nosniff"
-        return Response(rendered.pdf, media_type=PDF, headers=headers)
+        return Response(pdf, media_type=PDF, headers=headers)
     data = await compliance.summary_data(
         session,
         directive_id,

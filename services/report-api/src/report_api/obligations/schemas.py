@@ -97,6 +97,10 @@ class ObligationRead(BaseModel):
     submission_count: int
     reminder_counts: ReminderCounts
     allowed_actions: list[str]
+    carried_from_id: uuid.UUID | None = Field(
+        default=None,
+        description="The same unit's obligation of the replaced or corrected document whose progress this one carries.",
+    )
 
 
 class HistoryEntryRead(BaseModel):
@@ -206,6 +210,7 @@ class GroupSummary(BaseModel):
     by_status: dict[str, int]
     overdue: int
     on_time: int
+    on_time_base: int = 0
     on_time_rate: float
 
 
@@ -254,8 +259,10 @@ class ComplianceSummary(BaseModel):
     submitted: int
     on_time: int
     late: int
+    on_time_base: int = 0
+    """Units that had to answer by now: their deadline has passed, or they reported already."""
     on_time_rate: float
-    """Units whose first report arrived by the deadline, over all units that must act."""
+    """Units whose first report arrived by the deadline, over ``on_time_base`` (0 when it is 0)."""
     totals: dict[str, int]
     """Sums of the numeric fields (and counts of ``true`` booleans) over the accepted reports."""
     field_labels: dict[str, str]

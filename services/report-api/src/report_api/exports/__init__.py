@@ -1,0 +1,1 @@
+"""Printable exports of the Office's follow-up (the compliance workbook)."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages for people: sign-in (OpenID Connect), the Office's follow-up portfolio."""

@@ -1,0 +1,124 @@
+"""Rules of report-api's webhook subscriptions: who may subscribe, own-only access, replay of deliveries.
+
+Subscribers see what the event feed shows (`GET /v1/events`): the role `integration`, or an admin of
+the Office (who also sees every subscription); both are the feed's audience, so a webhook never
+carries an event its subscriber could not read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.auth import Principal
+from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret
+from common.webhooks import UnsafeUrlError
+from report_api.obligations.errors import OfficeOnlyError
+from report_api.obligations.lifecycle import Role
+from report_api.obligations.models import WebhookDelivery, WebhookSubscription
+from report_api.settings import Settings
+from report_api.webhooks.errors import DeliveryNotFoundError, SubscriptionNotFoundError, UnsafeWebhookUrlError
+from report_api.webhooks.schemas import SubscriptionCreate
+
+
+def _is_office_admin(actor: Principal, settings: Settings) -> bool:
+    return actor.has_any(Role.admin.value) and actor.unit == settings.office_unit_code
+
+
+def require_subscriber(actor: Principal, settings: Settings) -> None:
+    """403 unless the caller may read the event feed as a system: integration, or the Office's admin."""
+    if not (actor.has_any(Role.integration.value) or _is_office_admin(actor, settings)):
+        raise OfficeOnlyError(f"needs the role integration, or admin of unit {settings.office_unit_code}")
+
+
+async def create(
+    session: AsyncSession, body: SubscriptionCreate, actor: Principal, settings: Settings
+) -> tuple[WebhookSubscription, str]:
+    require_subscriber(actor, settings)
+    try:
+        return await create_subscription(
+            session,
+            WebhookSubscription,
+            owner=actor.id,
+            url=body.url,
+            event_types=body.event_types,
+            settings=settings.webhooks,
+        )
+    except (UnsafeUrlError, ValueError) as exc:
+        raise UnsafeWebhookUrlError(str(exc)) from None
+
+
+async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
+    require_subscriber(actor, settings)
+    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
+    if not _is_office_admin(actor, settings):
+        statement = statement.where(WebhookSubscription.owner == actor.id)
+    return list((await session.scalars(statement)).all())
+
+
+async def own(session: AsyncSession, subscription_id: str, actor: Principal, settings: Settings) -> WebhookSubscription:
+    """The subscription if it is the caller's (the Office's admin: any); 404 otherwise."""
+    require_subscriber(actor, settings)
+    subscription = await session.get(WebhookSubscription, subscription_id)
+    if subscription is None or (subscription.owner != actor.id and not _is_office_admin(actor, settings)):
+        raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
+    return subscription
+
+
+async def rotate(
+    session: AsyncSession, subscription_id: str, actor: Principal, settings: Settings
+) -> tuple[WebhookSubscription, str]:
+    subscription = await own(session, subscription_id, actor, settings)
+    secret = rotate_secret(subscription)
+    await session.flush()
+    return subscription, secret
+
+
+async def deactivate(session: AsyncSession, subscription_id: str, actor: Principal, settings: Settings) -> None:
+    subscription = await own(session, subscription_id, actor, settings)
+    subscription.active = False
+    await session.flush()
+
+
+async def deliveries(
+    session: AsyncSession,
+    subscription_id: str,
+    actor: Principal,
+    settings: Settings,
+    *,
+    status: str | None,
+    limit: int,
+) -> list[WebhookDelivery]:
+    """The subscription's deliveries, newest first (``status=dead``: the dead letters)."""
+    subscription = await own(session, subscription_id, actor, settings)
+    statement = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
+    if status is not None:
+        statement = statement.where(WebhookDelivery.status == status)
+    statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit)
+    return list((await session.scalars(statement)).all())
+
+
+async def replay(
+    session: AsyncSession, subscription_id: str, delivery_id: str, actor: Principal, settings: Settings, now: datetime
+) -> int:
+    """Send a dead (or delivered) delivery again, its attempt log kept.
+
+    The same requeue as ``common.outbox.Relay.replay`` (attempts from 0, due now), written in the
+    request's transaction; the relay delivers it on its next round.
+    """
+    subscription = await own(session, subscription_id, actor, settings)
+    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.subscription_id != subscription.id:
+        raise DeliveryNotFoundError(f"no delivery {delivery_id} of this subscription")
+    if delivery.status not in (DEAD, DELIVERED):
+        return 0
+    delivery.status = PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.claimed_until = None
+    delivery.claim_token = None
+    delivery.delivered_at = None
+    await session.flush()
+    return 1
