@@ -11,11 +11,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
 from common.db import advisory_lock_async, create_engine, create_sessionmaker, transaction
+from common.health import heartbeat_file
 from directive_api.settings import Settings
+
+MIGRATION_LOCK = "migrations:directive-api"
+"""The advisory lock the migrations (migrations/env.py) and the seeding take."""
 
 
 def alembic_config(url: str) -> Config:
@@ -32,13 +37,15 @@ def migrate(url: str) -> None:
 
 
 async def seed(url: str) -> dict[str, int]:
-    """Load the directory (units, groups, people)."""
+    """Load the directory (units, groups, people); idempotent (upserts)."""
     from directive_api.seed.loader import load_directory
 
     engine = create_engine(url)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
-            await advisory_lock_async(session, "seed:directory")  # replicas starting together take turns
+            # The migrations' lock: replicas and start-up jobs starting together take turns, and
+            # none seeds while another is still changing the schema.
+            await advisory_lock_async(session, MIGRATION_LOCK)
             return await load_directory(session)
     finally:
         await engine.dispose()
@@ -67,7 +74,7 @@ async def _worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     try:
-        await workers.run(create_sessionmaker(engine), settings, stop)
+        await workers.run(create_sessionmaker(engine), settings, stop, heartbeat=heartbeat_file())
     finally:
         await engine.dispose()
 
@@ -76,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``directive-api`` command."""
     parser = argparse.ArgumentParser(prog="directive-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed", help="load the organisation directory and people")
+    migrate_ = sub.add_parser(
+        "migrate", help="apply database migrations, then load the directory (the start-up job; safe to rerun)"
+    )
+    migrate_.add_argument("--no-seed", action="store_true", help="only migrate; do not load the directory")
+    sub.add_parser("seed", help="load the organisation directory and people (safe to rerun)")
     serve = sub.add_parser("serve", help="migrate, seed and serve over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
@@ -123,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "migrate":
         migrate(settings.database.url)
-        print("migrated", settings.database.url)
+        print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
+        if not args.no_seed:
+            print("seeded", asyncio.run(seed(settings.database.url)))
     elif args.command == "seed":
         print("seeded", asyncio.run(seed(settings.database.url)))
     elif args.command == "serve":

@@ -11,10 +11,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
+from common.health import beat
 from common.outbox import Relay, ensure_subscription
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
@@ -45,8 +47,11 @@ async def run(
     stop: asyncio.Event,
     *,
     clock: Callable[[], datetime] = utc_now,
+    heartbeat: Path | None = None,
 ) -> None:
-    """Relay events and dispatch due documents until ``stop`` is set (finishing the current round)."""
+    """Relay events and dispatch due documents until ``stop`` is set (finishing the current round).
+
+    ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
     try:
         await ensure_subscribers(maker, settings)
     except Exception:  # a misconfigured subscriber must not stop timers and the relay
@@ -60,6 +65,8 @@ async def run(
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
+            else:
+                beat(heartbeat)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.webhooks.poll_interval_seconds)

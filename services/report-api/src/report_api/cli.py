@@ -13,10 +13,12 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys
 from common.db import create_engine, create_sessionmaker, utc_now
+from common.health import heartbeat_file
 from report_api.settings import Settings
 
 
@@ -50,7 +52,15 @@ async def run_timers(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        return await workers.run(create_sessionmaker(engine), settings, stop, clock=clock, interval=interval, once=once)
+        return await workers.run(
+            create_sessionmaker(engine),
+            settings,
+            stop,
+            clock=clock,
+            interval=interval,
+            once=once,
+            heartbeat=heartbeat_file(),
+        )
     finally:
         await engine.dispose()
 
@@ -94,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if report.ok else 1
     if args.command == "migrate":
         migrate(settings.database.url)
-        print("migrated", settings.database.url)
+        print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
     elif args.command == "serve":
         import uvicorn
 
