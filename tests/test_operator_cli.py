@@ -23,7 +23,11 @@ def test_directory_tokens_and_checks(tmp_path: Path) -> None:
         "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(tmp_path / "pki"),
         "COLUMNS": "200",
     }
-    assert _cli(env, "migrate").returncode == 0
+    # The start-up job: migrate and seed, again and again (idempotent); `seed` alone does the same.
+    for _ in range(2):
+        started = _cli(env, "migrate")
+        assert started.returncode == 0, started.stderr
+        assert "seeded {'groups': " in started.stdout, started.stdout
     assert _cli(env, "seed").returncode == 0
     added = _cli(
         env,
