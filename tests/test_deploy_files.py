@@ -39,6 +39,8 @@ SETTINGS: dict[str, tuple[str, type[BaseSettings]]] = {
 # Worker subcommands the manifests already run while their CLI code is being written elsewhere.
 PENDING_SUBCOMMANDS = {"run-timers"}
 EXTRA_VARIABLES = {"LOG_LEVEL"}  # read by the CLIs directly, not through Settings
+# Pod-only variables that other variables are assembled from ($(VAR) in the manifests).
+POD_VARIABLES = {"DB_USERNAME", "DB_PASSWORD", "REPORT_INBOX_SECRET", "DIRECTIVE_INBOX_SECRET"}
 
 Instruction = tuple[str, tuple[str, ...], tuple[str, ...], bool]  # cmd, value, flags, json form
 
@@ -171,7 +173,7 @@ def test_compose_wires_migrations_services_and_workers() -> None:
         assert services[migrate_service]["build"] == app["build"]
         assert services[migrate_service]["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert app["depends_on"][migrate_service]["condition"] == "service_completed_successfully"
-        assert [e["path"] for e in app["env_file"]] == [".env.example", ".env"]
+        assert [e["path"] for e in app["env_file"]] == [".env"]  # never .env.example implicitly
     assert services["directive-relay"]["command"] == ["relay"]
     assert services["report-timers"]["command"] == ["run-timers"]
     used = {s["command"][0] for name, s in services.items() if "build" in s and name != "dev-keys"}
@@ -264,9 +266,13 @@ def test_overlay_workloads_match_the_images(overlay: str) -> None:
         prefix = SETTINGS[service][0]
         assert f"{prefix}DATABASE__URL" in env
         for name, entry in env.items():
-            assert name in known or name in ("DB_USERNAME", "DB_PASSWORD")
+            assert name in known or name in POD_VARIABLES
             assert "value" in entry or "secretKeyRef" in entry["valueFrom"]
-            if name in ("DB_PASSWORD", f"{prefix}WEBHOOK_SECRETS") or name.endswith("PUBLIC_KEY_PEM"):
+            if name in (
+                "DB_PASSWORD",
+                f"{prefix}WEBHOOK_SECRETS",
+                f"{prefix}DIRECTIVE_API_INBOX_SECRET",
+            ) or name.endswith(("PUBLIC_KEY_PEM", "INBOX_SECRET")):
                 assert "value" not in entry, f"{name} must come from a Secret"
         (config_ref,) = container["envFrom"]
         assert config_ref["configMapRef"]["name"] in configs
