@@ -67,7 +67,9 @@ async def _worker(settings: Settings) -> None:
     import signal
 
     from directive_api import workers
+    from directive_api.production import check_production
 
+    check_production(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

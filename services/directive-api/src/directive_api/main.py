@@ -20,6 +20,7 @@ from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
+from directive_api.production import check_production
 from directive_api.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -51,6 +52,7 @@ def _warm_pdf_workers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
+    check_production(settings)
     app = create_service_app(
         title="directive-api",
         version="0.1.0",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DIRECTIVE_API_", env_nested_delimiter="__", extra="ignore")
 
+    environment: Literal["development", "production"] = "development"
+    """``production``: the process refuses development keys at start (directive_api.production)."""
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/directive-api.db")
     )
