@@ -271,3 +271,41 @@ def test_a_wrong_port_or_secret_is_caught(tmp_path: Path) -> None:
     )
     with pytest.raises(AssertionError, match="signs with a secret report-api refuses"):
         check_wiring(render_compose(tmp_path), from_secrets=False)
+
+
+def documented_secrets(namespace: str) -> dict[str, set[str]]:
+    """Secrets the operator docs tell to create in ``namespace``, with their keys."""
+    found: dict[str, set[str]] = {}
+    for doc in (ROOT / "docs" / "operations.md", ROOT / "deploy" / "README.md"):
+        text = doc.read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            match = re.search(rf"kubectl -n {namespace} create secret generic ([a-z0-9-]+)(.*)", line)
+            if match:
+                keys = {k.split("=")[0] for k in re.findall(r"--from-(?:literal|file)=([\w.=-]+)", match.group(2))}
+                found.setdefault(match.group(1), set()).update(keys)
+    return found
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_docs_create_every_secret_the_overlay_reads(overlay: str) -> None:
+    used: dict[str, set[str]] = {}
+    for doc in rendered(overlay):
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    used.setdefault(ref["name"], set()).add(ref["key"])
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                used.setdefault(volume["secret"]["secretName"], set())
+    # CloudNativePG creates <cluster>-app itself.
+    clusters = {f"{d['metadata']['name']}-app" for d in rendered(overlay) if d["kind"] == "Cluster"}
+    assert clusters <= set(used)
+    needed = {name: keys for name, keys in used.items() if name not in clusters}
+    documented = documented_secrets(f"cantho-{overlay}")
+    assert set(needed) == set(documented), f"documented {sorted(documented)}, used {sorted(needed)}"
+    for name, keys in needed.items():
+        assert keys <= documented[name], f"{name}: the docs create {documented[name]}, the overlay reads {keys}"
