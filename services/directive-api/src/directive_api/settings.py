@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     run_workers_in_process: bool = False
     """Run the event relay and the dispatch timer inside the web process (the embedded default)."""
     pdf_workers: int | None = Field(default=None, ge=1)
-    """Processes that render, sign, seal and verify PDFs (default: one per core). They run at a lower
+    """Processes that render, sign, seal and verify PDFs (default: one per core the container may use,
+    no more than its memory limit holds: common.container.pdf_pool_size). They run at a lower
     CPU priority than the web process; on a small machine where reads must stay fast while documents
     are issued, one fewer than the cores keeps a core for requests and PostgreSQL, at the cost of PDF
     throughput (docs/operations.md, "PDF workers")."""

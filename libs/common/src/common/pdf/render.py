@@ -28,6 +28,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
+from common.container import pdf_pool_size
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
 from common.pdf.model import DocumentView, nfc
@@ -354,7 +355,7 @@ class _DefaultExecutor:
 
     @classmethod
     def size(cls) -> int:
-        return cls._workers or os.cpu_count() or 1
+        return cls._workers or pdf_pool_size()  # the container's CPU quota and memory limit
 
     @classmethod
     def get(cls) -> ProcessPoolExecutor:
@@ -397,7 +398,8 @@ async def render_pdf_async(
     Args:
         view: The document.
         executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
-            pool of one spawned process per core, created on first use.
+            pool of spawned processes sized to the container (:func:`common.container.pdf_pool_size`),
+            created on first use.
         for_signing: As for :func:`render_pdf`.
 
     Returns:
@@ -409,13 +411,13 @@ async def render_pdf_async(
 
 
 def default_executor() -> ProcessPoolExecutor:
-    """The module-wide pool of PDF worker processes (one per core unless
+    """The module-wide pool of PDF worker processes (one per usable core, within the memory limit, unless
     :func:`configure_default_executor` said otherwise), for any CPU-heavy PDF step."""
     return _DefaultExecutor.get()
 
 
 def configure_default_executor(workers: int | None) -> int:
-    """Set the number of processes of :func:`default_executor` (``None``: one per core).
+    """Set the number of processes of :func:`default_executor` (``None``: sized to the container).
 
     A pool already started with another number is shut down (after its jobs) and the next call of
     :func:`default_executor` starts one of the new size.
