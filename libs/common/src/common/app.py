@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
-from common.db import create_engine, create_sessionmaker, is_sqlite
+from common.db import create_sessionmaker, engine_for, is_sqlite
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
@@ -144,9 +144,7 @@ def create_service_app(
     ``background`` (optional) runs for the life of the process, e.g. the event relay in the
     embedded single-machine mode; it gets an event that is set at shutdown and must return then.
     """
-    engine: AsyncEngine = create_engine(
-        database.url, pool_size=database.pool_size, echo=database.echo, pre_ping=database.pool_pre_ping
-    )
+    engine: AsyncEngine = engine_for(database)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
-from common.db import advisory_lock_async, create_engine, create_sessionmaker, transaction
+from common.db import advisory_lock_async, create_engine, create_sessionmaker, engine_for, transaction
 from common.health import heartbeat_file
 from directive_api.settings import Settings
 
@@ -74,7 +74,7 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
+    engine = engine_for(settings.database, pre_ping=True)  # workers always ping
     try:
         await workers.run(create_sessionmaker(engine), settings, stop, heartbeat=heartbeat_file())
     finally:

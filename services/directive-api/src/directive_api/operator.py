@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from common.db import create_engine, create_sessionmaker, transaction
+from common.db import create_sessionmaker, engine_for, transaction
 from common.storage import FileStore
 from directive_api.orgs.models import Unit, UnitGroup
 from directive_api.people.models import Person
@@ -26,7 +26,7 @@ def _nfc(value: str | None) -> str | None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one operator command; returns the exit code."""
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings.database, pre_ping=True)
     maker = create_sessionmaker(engine)
     try:
         if args.command == "check-invariants":

@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys
-from common.db import create_engine, create_sessionmaker, utc_now
+from common.db import create_engine, create_sessionmaker, engine_for, utc_now
 from common.health import heartbeat_file
 from report_api.settings import Settings
 
@@ -45,7 +45,7 @@ async def run_timers(
 
     from report_api import workers
 
-    engine = create_engine(settings.database.url, pool_size=2)
+    engine = engine_for(settings.database, pool_size=2, pre_ping=True)  # workers always ping
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
