@@ -309,3 +309,44 @@ def test_the_docs_create_every_secret_the_overlay_reads(overlay: str) -> None:
     assert set(needed) == set(documented), f"documented {sorted(documented)}, used {sorted(needed)}"
     for name, keys in needed.items():
         assert keys <= documented[name], f"{name}: the docs create {documented[name]}, the overlay reads {keys}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_connections_go_through_the_pooler_within_budget(overlay: str) -> None:
+    """Web processes and workers reach PostgreSQL through a transaction-mode Pooler; the Jobs go to
+    the primary. However far the HPAs scale, the Poolers' server connections fit the cluster's
+    ``max_connections`` and the clients fit the Poolers' ``max_client_conn``."""
+    docs = rendered(overlay)
+    clusters = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Cluster"}
+    poolers = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Pooler"}
+    hpas = {
+        d["spec"]["scaleTargetRef"]["name"]: d["spec"]["maxReplicas"]
+        for d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    clients: dict[str, int] = dict.fromkeys(poolers, 0)
+    for process in render_overlay(overlay).processes:
+        prefix = "DIRECTIVE_API_" if process.service == "directive-api" else "REPORT_API_"
+        # The credentials are Secret placeholders here: take the host after the last "@".
+        host = re.fullmatch(r".*@([\w.-]+):5432/\w+", process.env[f"{prefix}DATABASE__URL"]).group(1)  # type: ignore[union-attr]
+        if "migrate" in process.name:
+            assert host.removesuffix("-rw") in clusters, f"{process.name} migrates on the primary, not {host}"
+            continue
+        assert host in poolers, f"{process.name} connects to {host}, not a Pooler"
+        assert process.env[f"{prefix}DATABASE__TRANSACTION_POOLING"] == "true"
+        deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == process.name)
+        replicas = hpas.get(process.name, deployment["spec"]["replicas"])
+        per_process = int(process.env[f"{prefix}DATABASE__POOL_SIZE"]) + int(
+            process.env[f"{prefix}DATABASE__MAX_OVERFLOW"]
+        )
+        clients[host] += replicas * per_process
+    for name, pooler in poolers.items():
+        spec = pooler["spec"]
+        assert spec["type"] == "rw" and spec["pgbouncer"]["poolMode"] == "transaction"
+        parameters = spec["pgbouncer"]["parameters"]
+        cluster = clusters[spec["cluster"]["name"]]
+        max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+        reserve = 20  # superuser, replication, the start-up Job, operators' psql
+        assert spec["instances"] * int(parameters["default_pool_size"]) <= max_connections - reserve, name
+        assert clients[name] <= spec["instances"] * int(parameters["max_client_conn"]), (name, clients[name])
+        assert clients[name] > 0
