@@ -11,6 +11,7 @@ import asyncio
 import functools
 import gc
 import importlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -335,6 +336,10 @@ def _exit_with_parent() -> None:
 def _warm_up() -> None:
     _exit_with_parent()
     os.nice(WORKER_NICENESS)
+    # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
+    # stderr as plain text through logging's last resort, outside the JSON log.
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     _weasy_resources()
     _jinja_env()
     # The workers also sign and verify: load those modules (pyHanko, its validator) now, not in the
