@@ -57,7 +57,16 @@ def test_directory_tokens_and_checks(tmp_path: Path) -> None:
         "PHÓ CHÁNH VĂN PHÒNG",
     ]
     token = _cli(
-        env, "mint-token", "tran-thi-c", "--roles", "signer", "--unit", "VPUB", "--keys", str(tmp_path / "keys")
+        env,
+        "mint-token",
+        "tran-thi-c",
+        "--roles",
+        "signer",
+        "--unit",
+        "VPUB",
+        "--keys",
+        str(tmp_path / "keys"),
+        "--create-keys",
     )
     assert token.returncode == 0
     assert token.stdout.count(".") == 2
