@@ -38,6 +38,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
     ("GET", "/docs/oauth2-redirect"): EVERYONE,
+    ("GET", "/docs/assets/{name}"): EVERYONE,  # Swagger UI's files, served without a CDN
     ("GET", "/redoc"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,

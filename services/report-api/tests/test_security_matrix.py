@@ -61,7 +61,7 @@ BODIES: dict[str, dict[str, Any]] = {
 
 
 def api_routes(app: FastAPI) -> set[tuple[str, str]]:
-    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/docs/assets/{name}"}
     found = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from common.auth import TokenVerifier
 from common.db import create_sessionmaker, engine_for, is_sqlite
+from common.docs import install_offline_docs
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
@@ -171,11 +172,16 @@ def create_service_app(
             await engine.dispose()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
+    install_offline_docs(app)
     app.state.engine = engine
     # The same pool; on PostgreSQL its connections skip BEGIN/ROLLBACK (asyncpg: a client-side flag, no
     # round trip). SQLite keeps its explicit BEGIN IMMEDIATE (see common.db), which this would not skip.
+    # Behind a transaction-mode pooler a statement is prepared and executed in two exchanges, which
+    # only a transaction keeps on one server connection: reads stay in transactions there.
     app.state.read_engine = (
-        engine if is_sqlite(database.url) else engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine
+        if is_sqlite(database.url) or database.transaction_pooling
+        else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.token_verifier = TokenVerifier(auth)
