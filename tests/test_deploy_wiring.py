@@ -77,9 +77,18 @@ def serve_port(args: list[str]) -> int:
 
 
 def interpolate(value: Any, variables: dict[str, str]) -> Any:
-    """Compose's ``${VAR}`` / ``${VAR:-default}`` interpolation of every string."""
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}`` interpolation of every string."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
+        found = variables.get(name)
+        if found:
+            return found
+        assert operator != ":?", f"${{{name}}} is required: {argument}"
+        return argument if operator == ":-" else ""
+
     if isinstance(value, str):
-        return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: variables.get(m.group(1)) or (m.group(2) or ""), value)
+        return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", substitute, value)
     if isinstance(value, list):
         return [interpolate(v, variables) for v in value]
     if isinstance(value, dict):
@@ -89,7 +98,10 @@ def interpolate(value: Any, variables: dict[str, str]) -> Any:
 
 def render_compose(project: Path) -> Deployment:
     """docker-compose.yml as ``docker compose config`` would resolve it in ``project``."""
-    data = interpolate(yaml.safe_load((project / "docker-compose.yml").read_text()), {})
+    # Compose interpolates from the project's .env (and the shell, empty here).
+    dotenv_file = project / ".env"
+    variables = {k: v or "" for k, v in dotenv_values(dotenv_file).items()} if dotenv_file.exists() else {}
+    data = interpolate(yaml.safe_load((project / "docker-compose.yml").read_text()), variables)
     processes = []
     endpoints = {}
     for name, spec in data["services"].items():

@@ -33,5 +33,4 @@ async def test_swagger_ui_is_served_by_the_service() -> None:
         script = await client.get("/docs/assets/swagger-ui-bundle.js")
         assert script.headers["content-type"].startswith("text/javascript")
         assert b"SwaggerUIBundle" in script.content
-        assert (await client.get("/docs/assets/index.html")).status_code == 404
-        assert (await client.get("/docs/assets/..%2Fpyproject.toml")).status_code == 404
+        assert (await client.get("/docs/assets/index.html")).status_code == 404  # only the files the page needs

@@ -7,6 +7,7 @@ it stays blank. :func:`install_offline_docs` keeps the page at the same URL but 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
@@ -45,12 +46,15 @@ def install_offline_docs(app: FastAPI) -> None:
             swagger_ui_parameters=app.swagger_ui_parameters,
         )
 
-    async def asset(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in SERVED:
-            return Response(status_code=404)
-        return FileResponse(ASSETS / name, media_type=SERVED[name], headers={"Cache-Control": "public, max-age=86400"})
+    def asset(name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(_: Request) -> Response:
+            return FileResponse(
+                ASSETS / name, media_type=SERVED[name], headers={"Cache-Control": "public, max-age=86400"}
+            )
+
+        return serve
 
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != docs_url]
     app.router.routes.append(Route(docs_url, swagger_ui, methods=["GET"], include_in_schema=False))
-    app.router.routes.append(Route(ASSETS_PATH + "/{name}", asset, methods=["GET"], include_in_schema=False))
+    for name in SERVED:  # one route per file: nothing else of the package is reachable
+        app.router.routes.append(Route(f"{ASSETS_PATH}/{name}", asset(name), methods=["GET"], include_in_schema=False))
