@@ -93,3 +93,41 @@ def test_mint_token_does_not_make_a_key_pair_silently(tmp_path: Path) -> None:
     assert made.returncode == 0 and made.stdout.count(".") == 2
     again = _cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_serve_stops_without_leaked_semaphores(tmp_path: Path) -> None:
+    """SIGTERM: the app's shutdown stops the PDF workers, so multiprocessing reports nothing leaked."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIRECTIVE_API_", "REPORT_API_"))}
+    env.update({"DIRECTIVE_API_PDF_WORKERS": "1", "LOG_LEVEL": "warning"})
+    process = subprocess.Popen(
+        [str(BIN / "directive-api"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.3)
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "leaked semaphore" not in stderr, stderr[-2000:]

@@ -134,6 +134,7 @@ def create_service_app(
     auth: AuthSettings,
     routers: Sequence[APIRouter],
     on_startup: Callable[[FastAPI], Any] | None = None,
+    on_shutdown: Callable[[FastAPI], Any] | None = None,
     background: Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
     max_body_bytes: int = 2_000_000,
@@ -169,6 +170,8 @@ def create_service_app(
                     await asyncio.wait_for(task, timeout=30)
                 except Exception:
                     logger.exception("background task ended with an error")
+            if on_shutdown is not None:
+                await asyncio.to_thread(on_shutdown, app)
             await engine.dispose()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
