@@ -11,14 +11,18 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from directive_api.cli import build_parser as directive_parser
+from directive_api.cli import main as directive_main
 from report_api.cli import build_parser as report_parser
+from report_api.cli import main as report_main
 
 BIN = Path(sys.executable).parent
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _cli(service: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -26,6 +30,26 @@ def _cli(service: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [str(BIN / service), *args], cwd=cwd, env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120
     )
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
+    """The same entry points called in this process (quicker than a new one), in a clean environment."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(("DIRECTIVE_API_", "REPORT_API_")):
+            monkeypatch.delenv(name)
+
+    def run(service: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = (directive_main if service == "directive-api" else report_main)(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess([service, *args], code, out, err)
+
+    yield run
+    os.environ.clear()  # --database-url sets the variable for the process (uvicorn's factory reads it)
+    os.environ.update(saved)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -49,11 +73,17 @@ def test_every_command_and_option_has_help(build: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "command"),
-    [("directive-api", "check-invariants"), ("directive-api", "seed"), ("report-api", "verify-audit")],
+    ("service", "command", "own_process"),
+    [
+        ("directive-api", "check-invariants", True),
+        ("directive-api", "seed", False),
+        ("report-api", "verify-audit", False),
+    ],
 )
-def test_a_command_run_from_another_folder_says_so_in_one_line(service: str, command: str, tmp_path: Path) -> None:
-    done = _cli(service, command, cwd=tmp_path)
+def test_a_command_run_from_another_folder_says_so_in_one_line(
+    service: str, command: str, own_process: bool, tmp_path: Path, cli: Cli
+) -> None:
+    done = (_cli if own_process else cli)(service, command, cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
@@ -62,36 +92,36 @@ def test_a_command_run_from_another_folder_says_so_in_one_line(service: str, com
     assert list(tmp_path.iterdir()) == [], "nothing is created"
 
 
-def test_the_database_url_option_chooses_the_database(tmp_path: Path) -> None:
+def test_the_database_url_option_chooses_the_database(tmp_path: Path, cli: Cli) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'chosen' / 'directive.db'}"
-    done = _cli("directive-api", "migrate", "--database-url", url, cwd=tmp_path)
+    done = cli("directive-api", "migrate", "--database-url", url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "seeded" in done.stdout
-    verified = _cli("directive-api", "verify-audit", "--database-url", url, cwd=tmp_path)
+    verified = cli("directive-api", "verify-audit", "--database-url", url, cwd=tmp_path)
     assert verified.returncode == 0, verified.stderr
     assert "the chain is intact" in verified.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen"]
 
 
-def test_an_unreachable_database_is_one_line_without_the_password(tmp_path: Path) -> None:
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path: Path, cli: Cli) -> None:
     url = "postgresql+asyncpg://directive_api:s3cret-pass@127.0.0.1:9/directive_api"
-    done = _cli("report-api", "verify-audit", "--database-url", url.replace("directive", "report"), cwd=tmp_path)
+    done = cli("report-api", "verify-audit", "--database-url", url.replace("directive", "report"), cwd=tmp_path)
     assert done.returncode == 1
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("report-api: ") and "s3cret" not in done.stderr
 
 
-def test_mint_token_does_not_make_a_key_pair_silently(tmp_path: Path) -> None:
+def test_mint_token_does_not_make_a_key_pair_silently(tmp_path: Path, cli: Cli) -> None:
     wrong = tmp_path / "keys"
-    done = _cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), cwd=tmp_path)
+    done = cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), cwd=tmp_path)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and "--create-keys" in done.stderr, done.stderr
     assert not wrong.exists()
-    default = _cli("directive-api", "mint-token", "le-xuan-hoa", cwd=tmp_path)  # var/keys of another folder
+    default = cli("directive-api", "mint-token", "le-xuan-hoa", cwd=tmp_path)  # var/keys of another folder
     assert default.returncode == 2 and not (tmp_path / "var").exists()
-    made = _cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), "--create-keys", cwd=tmp_path)
+    made = cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), "--create-keys", cwd=tmp_path)
     assert made.returncode == 0 and made.stdout.count(".") == 2
-    again = _cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), cwd=tmp_path)
+    again = cli("directive-api", "mint-token", "le-xuan-hoa", "--keys", str(wrong), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
 
 
