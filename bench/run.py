@@ -11,6 +11,8 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 4. read_under_load — p99 GET while 4 documents are issued / idle p99. Goal: ≤ 2.
 5. dispatch       — dispatch to 132 and 3,321 communes until report-api has the obligations. Goal: ≤ 5 s.
 6. compliance     — compliance view and a unit's inbox on 1,000,000 obligations. Goals: p50 ≤ 50 / 10 ms.
+7. startup        — idle RSS of each web process (goal ≤ 120 MB) and the first approve after a start
+                    against warm ones (goal ≤ 2).
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -31,7 +33,16 @@ from benchlib import ROOT, Row, failed_row, quiesce
 
 from common.testing import LOCAL_POSTGRES, PostgresServer
 
-ALL = ("document_read", "pdf_pipeline", "verify", "verify_http", "read_under_load", "dispatch", "compliance")
+ALL = (
+    "document_read",
+    "pdf_pipeline",
+    "verify",
+    "verify_http",
+    "read_under_load",
+    "dispatch",
+    "compliance",
+    "startup",
+)
 
 
 def machine(server: PostgresServer) -> list[str]:
@@ -139,6 +150,7 @@ def main() -> int:
     import document_read
     import pdf_pipeline
     import read_under_load
+    import startup
     import verify
     import verify_http
 
@@ -194,6 +206,7 @@ def main() -> int:
             requests=int(pick(args.compliance_requests, 50, 15)),
         ),
     )
+    attempt("startup", "≤ 120 MB / ≤ 2", startup.NAME_RSS, lambda: startup.run(server))
     total_s = time.perf_counter() - started_all
 
     output = table(rows)

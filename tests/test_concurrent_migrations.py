@@ -29,7 +29,7 @@ PROCESSES = 3
 
 
 def _start_directive_api(url: str) -> None:
-    """What ``directive-api serve`` does before it listens."""
+    """What the start-up job ``directive-api migrate`` does (and ``serve`` before it listens)."""
     migrate_directive(url)
     asyncio.run(seed_directive(url))
 

@@ -41,6 +41,10 @@ SETTINGS: dict[str, tuple[str, type[BaseSettings]]] = {
 # Worker subcommands the manifests already run while their CLI code is being written elsewhere.
 PENDING_SUBCOMMANDS = {"run-timers"}
 EXTRA_VARIABLES = {"LOG_LEVEL", "ENVIRONMENT"}  # read directly, not through Settings
+# Read by docker-compose.yml itself (secrets, host port), listed in .env.example.
+COMPOSE_VARIABLES = {"POSTGRES_PASSWORD", "DIRECTIVE_DB_PASSWORD", "REPORT_DB_PASSWORD", "POSTGRES_HOST_PORT"}
+# Pod-only variables that other variables are assembled from ($(VAR) in the manifests).
+POD_VARIABLES = {"DB_USERNAME", "DB_PASSWORD", "REPORT_INBOX_SECRET", "DIRECTIVE_INBOX_SECRET"}
 
 Instruction = tuple[str, tuple[str, ...], tuple[str, ...], bool]  # cmd, value, flags, json form
 
@@ -176,7 +180,7 @@ def test_compose_wires_migrations_services_and_workers() -> None:
         assert services[migrate_service]["build"] == app["build"]
         assert services[migrate_service]["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert app["depends_on"][migrate_service]["condition"] == "service_completed_successfully"
-        assert [e["path"] for e in app["env_file"]] == [".env.example", ".env"]
+        assert [e["path"] for e in app["env_file"]] == [".env"]  # never .env.example implicitly
     assert services["directive-relay"]["command"] == ["relay"]
     assert services["report-timers"]["command"] == ["run-timers"]
     used = {s["command"][0] for name, s in services.items() if "build" in s and name != "dev-keys"}
@@ -184,15 +188,26 @@ def test_compose_wires_migrations_services_and_workers() -> None:
     assert services["dev-keys"]["entrypoint"] == ["python", "-c"]
 
 
-def test_postgres_init_creates_the_databases_the_env_file_names() -> None:
-    init = (ROOT / "deploy" / "postgres" / "init" / "01-databases.sql").read_text()
-    env = dotenv(ROOT / ".env.example")
-    for variable in ("DIRECTIVE_API_DATABASE__URL", "REPORT_API_DATABASE__URL"):
-        match = re.fullmatch(r"postgresql\+asyncpg://(\w+):(\w+)@postgres:5432/(\w+)", env[variable])
-        assert match, env[variable]
-        user, password, database = match.groups()
-        assert f"CREATE ROLE {user} LOGIN PASSWORD '{password}';" in init
-        assert f"CREATE DATABASE {database} OWNER {user} " in init
+def test_postgres_init_takes_the_passwords_from_compose_secrets() -> None:
+    """The init script creates each service's role and database with the password of a Compose secret;
+    the secret and the service's database URL come from the same .env variable; no literal password."""
+    init = (ROOT / "deploy" / "postgres" / "init" / "01-databases.sh").read_text()
+    assert "PASSWORD '" not in init  # no literal
+    data = compose()
+    postgres = data["services"]["postgres"]
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert ":5432:5432" not in " ".join(postgres["ports"]), "the host's own PostgreSQL keeps 5432"
+    env_example = dotenv(ROOT / ".env.example")
+    for service, role in (("directive-api", "directive_api"), ("report-api", "report_api")):
+        secret = f"{role.split('_')[0]}_db_password"
+        variable = data["secrets"][secret]["environment"]
+        assert secret in postgres["secrets"]
+        assert f'{role.split("_")[0]}_password="$(cat /run/secrets/{secret})"' in init
+        assert f"CREATE ROLE {role} LOGIN PASSWORD :'{role.split('_')[0]}_password';" in init
+        assert f"CREATE DATABASE {role} OWNER {role} " in init
+        url = data["services"][service]["environment"][f"{SETTINGS[service][0]}DATABASE__URL"]
+        assert re.fullmatch(rf"postgresql\+asyncpg://{role}:\$\{{{variable}:\?[^}}]+\}}@postgres:5432/{role}", url), url
+        assert env_example[variable], f"{variable} has a development value in .env.example"
 
 
 def dotenv(path: Path, *, commented: bool = False) -> dict[str, str]:
@@ -204,7 +219,7 @@ def test_env_example_lists_every_setting_and_nothing_else() -> None:
     listed = set(dotenv(ROOT / ".env.example", commented=True))
     known = known_variables()
     assert known - listed == set(), "settings missing from .env.example: list each (commented out if unset)"
-    assert listed - known == set(), ".env.example names no such setting"
+    assert listed - known - COMPOSE_VARIABLES == set(), ".env.example names no such setting"
     # The development values it gives are valid settings.
     values = dotenv(ROOT / ".env.example")
     for prefix, settings in SETTINGS.values():
@@ -269,9 +284,13 @@ def test_overlay_workloads_match_the_images(overlay: str) -> None:
         prefix = SETTINGS[service][0]
         assert f"{prefix}DATABASE__URL" in env
         for name, entry in env.items():
-            assert name in known or name in ("DB_USERNAME", "DB_PASSWORD")
+            assert name in known or name in POD_VARIABLES
             assert "value" in entry or "secretKeyRef" in entry["valueFrom"]
-            if name in ("DB_PASSWORD", f"{prefix}WEBHOOK_SECRETS") or name.endswith("PUBLIC_KEY_PEM"):
+            if name in (
+                "DB_PASSWORD",
+                f"{prefix}WEBHOOK_SECRETS",
+                f"{prefix}DIRECTIVE_API_INBOX_SECRET",
+            ) or name.endswith(("PUBLIC_KEY_PEM", "INBOX_SECRET")):
                 assert "value" not in entry, f"{name} must come from a Secret"
         (config_ref,) = container["envFrom"]
         assert config_ref["configMapRef"]["name"] in configs

@@ -23,7 +23,11 @@ def test_directory_tokens_and_checks(tmp_path: Path) -> None:
         "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(tmp_path / "pki"),
         "COLUMNS": "200",
     }
-    assert _cli(env, "migrate").returncode == 0
+    # The start-up job: migrate and seed, again and again (idempotent); `seed` alone does the same.
+    for _ in range(2):
+        started = _cli(env, "migrate")
+        assert started.returncode == 0, started.stderr
+        assert "seeded {'groups': " in started.stdout, started.stdout
     assert _cli(env, "seed").returncode == 0
     added = _cli(
         env,
@@ -53,7 +57,16 @@ def test_directory_tokens_and_checks(tmp_path: Path) -> None:
         "PHÓ CHÁNH VĂN PHÒNG",
     ]
     token = _cli(
-        env, "mint-token", "tran-thi-c", "--roles", "signer", "--unit", "VPUB", "--keys", str(tmp_path / "keys")
+        env,
+        "mint-token",
+        "tran-thi-c",
+        "--roles",
+        "signer",
+        "--unit",
+        "VPUB",
+        "--keys",
+        str(tmp_path / "keys"),
+        "--create-keys",
     )
     assert token.returncode == 0
     assert token.stdout.count(".") == 2

@@ -38,6 +38,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
     ("GET", "/docs/oauth2-redirect"): EVERYONE,
+    # Swagger UI's files, served without a CDN (common.docs)
+    ("GET", "/docs/assets/swagger-ui-bundle.js"): EVERYONE,
+    ("GET", "/docs/assets/swagger-ui.css"): EVERYONE,
+    ("GET", "/docs/assets/favicon-32x32.png"): EVERYONE,
     ("GET", "/redoc"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from report_testing import PDF_BYTES, VALID_REPORT, Api
 from sqlalchemy import func, select
 
+from common.docs import ASSETS_PATH, SERVED
 from common.testing import TokenFactory
 from report_api.obligations.models import (
     Evidence,
@@ -98,6 +99,7 @@ BODIES: dict[str, dict[str, Any]] = {
 
 def api_routes(app: FastAPI) -> set[tuple[str, str]]:
     docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    docs |= {f"{ASSETS_PATH}/{name}" for name in SERVED}  # Swagger UI's files (common.docs)
     found = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route

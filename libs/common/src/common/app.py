@@ -16,7 +16,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
-from common.db import create_engine, create_sessionmaker, is_sqlite
+from common.db import create_sessionmaker, engine_for, is_sqlite
+from common.docs import install_offline_docs
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
 from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
 from common.settings import AuthSettings, DatabaseSettings
@@ -133,6 +134,7 @@ def create_service_app(
     auth: AuthSettings,
     routers: Sequence[APIRouter],
     on_startup: Callable[[FastAPI], Any] | None = None,
+    on_shutdown: Callable[[FastAPI], Any] | None = None,
     background: Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
     max_body_bytes: int = 2_000_000,
@@ -144,9 +146,7 @@ def create_service_app(
     ``background`` (optional) runs for the life of the process, e.g. the event relay in the
     embedded single-machine mode; it gets an event that is set at shutdown and must return then.
     """
-    engine: AsyncEngine = create_engine(
-        database.url, pool_size=database.pool_size, echo=database.echo, pre_ping=database.pool_pre_ping
-    )
+    engine: AsyncEngine = engine_for(database)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -170,14 +170,21 @@ def create_service_app(
                     await asyncio.wait_for(task, timeout=30)
                 except Exception:
                     logger.exception("background task ended with an error")
+            if on_shutdown is not None:
+                await asyncio.to_thread(on_shutdown, app)
             await engine.dispose()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, openapi_tags=openapi_tags)
+    install_offline_docs(app)
     app.state.engine = engine
     # The same pool; on PostgreSQL its connections skip BEGIN/ROLLBACK (asyncpg: a client-side flag, no
     # round trip). SQLite keeps its explicit BEGIN IMMEDIATE (see common.db), which this would not skip.
+    # Behind a transaction-mode pooler a statement is prepared and executed in two exchanges, which
+    # only a transaction keeps on one server connection: reads stay in transactions there.
     app.state.read_engine = (
-        engine if is_sqlite(database.url) else engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine
+        if is_sqlite(database.url) or database.transaction_pooling
+        else engine.execution_options(isolation_level="AUTOCOMMIT")
     )
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.token_verifier = TokenVerifier(auth)

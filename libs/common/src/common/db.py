@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from common.settings import DatabaseSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -110,12 +113,23 @@ def private_sqlite_file(url: str) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False, pre_ping: bool = True
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 0,
+    echo: bool = False,
+    null_pool: bool = False,
+    pre_ping: bool = True,
+    transaction_pooling: bool = False,
 ) -> AsyncEngine:
     """An async engine for ``url`` with the settings each backend needs.
 
     For an SQLite file, the parent folder is created if missing and the file is private (0600).
     ``pre_ping`` tests a pooled PostgreSQL connection at each checkout (``DatabaseSettings.pool_pre_ping``).
+    A process opens at most ``pool_size + max_overflow`` PostgreSQL connections. ``transaction_pooling``:
+    the URL is a transaction-mode pooler (PgBouncer, CloudNativePG's Pooler), where consecutive
+    transactions may run on different server connections: no statement is kept prepared across
+    transactions, and each prepared statement gets a unique name.
     """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -130,9 +144,33 @@ def create_engine(
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(
-            pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800, pool_use_lifo=True
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=pre_ping,
+            pool_recycle=1800,
+            pool_use_lifo=True,
         )
+    if transaction_pooling:
+        kwargs["connect_args"] = {
+            "statement_cache_size": 0,  # asyncpg's own cache
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's
+            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__",
+        }
     return create_async_engine(url, **kwargs)
+
+
+def engine_for(
+    settings: DatabaseSettings, *, pool_size: int | None = None, pre_ping: bool | None = None
+) -> AsyncEngine:
+    """:func:`create_engine` with a service's database settings (``pool_size`` for a worker's own)."""
+    return create_engine(
+        settings.url,
+        pool_size=pool_size or settings.pool_size,
+        max_overflow=settings.max_overflow,
+        echo=settings.echo,
+        pre_ping=settings.pool_pre_ping if pre_ping is None else pre_ping,
+        transaction_pooling=settings.transaction_pooling,
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -522,8 +522,17 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
     "service",
     "request_id",
     "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colour codes
 }
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+# Libraries that log every request (httpx) or every CSS rule they skip (WeasyPrint) at INFO or
+# WARNING: shown only when the service logs at DEBUG.
+CHATTY_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "weasyprint": logging.ERROR,
+    "fontTools": logging.ERROR,
+}
 
 
 class _ContextFilter(logging.Filter):
@@ -627,6 +636,9 @@ def configure_logging(
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(logging.NOTSET)
+    debug = root.level <= logging.DEBUG
+    for name, quiet in CHATTY_LOGGERS.items():
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else quiet)
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers[:] = [logging.NullHandler()]  # no handler at all would mean logging.lastResort
     uvicorn_access.propagate = False

@@ -22,6 +22,7 @@ __all__ = [
     "database_problems",
     "enforce",
     "is_production",
+    "made_by_development_pki",
     "secret_problems",
     "url_problems",
 ]
@@ -56,6 +57,25 @@ def enforce(problems: list[str]) -> None:
     """
     if problems and is_production():
         raise UnsafeProductionSettingsError(problems)
+
+
+def made_by_development_pki(pem_file: Path) -> bool | None:
+    """Whether a PEM file holds a certificate the development PKI made, whatever the file is called
+    (None: unreadable). Every certificate of :mod:`common.pdf.dev_pki` names its organisation."""
+    from cryptography import x509
+
+    from common.pdf.dev_pki import DEV_PKI_ORGANISATION
+
+    try:
+        certificates = x509.load_pem_x509_certificates(pem_file.read_bytes())
+    except (OSError, ValueError):
+        return None
+    for certificate in certificates:
+        for name in (certificate.subject, certificate.issuer):
+            organisations = name.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+            if any(attribute.value == DEV_PKI_ORGANISATION for attribute in organisations):
+                return True
+    return False
 
 
 def auth_problems(auth: AuthSettings, prefix: str) -> list[str]:

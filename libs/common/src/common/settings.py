@@ -26,6 +26,13 @@ class DatabaseSettings(BaseModel):
     invalidates the whole pool, the one request that met it answers 503 with ``Retry-After``, and
     the next ones reconnect. Background workers always ping."""
     echo: bool = False
+    max_overflow: int = Field(default=0, ge=0, le=200)
+    """Connections a process may open beyond ``pool_size`` under a burst. A process never holds more
+    than ``pool_size + max_overflow``: budget them (times every process) against PostgreSQL's
+    ``max_connections`` or the pooler's limit (docs/operations.md, "Database connections")."""
+    transaction_pooling: bool = False
+    """The URL is a transaction-mode pooler (PgBouncer, CloudNativePG ``Pooler``): prepared
+    statements are not cached across transactions."""
 
 
 class AuthSettings(BaseModel):

@@ -427,9 +427,10 @@ def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
 
 def test_the_pdf_pool_takes_the_configured_number_of_processes() -> None:
     """``PDF_WORKERS``: a pool of another size replaces the running one; the same size keeps it."""
+    from common.container import pdf_pool_size
     from common.pdf.render import configure_default_executor, default_executor
 
-    cores = os.cpu_count() or 1
+    cores = pdf_pool_size()  # PDF_WORKERS unset: sized to this container
     try:
         assert configure_default_executor(1) == 1
         pool = default_executor()

@@ -11,11 +11,26 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
-from common.db import advisory_lock_async, create_engine, create_sessionmaker, transaction
+from common.cli import (
+    apply_database_url,
+    database_options,
+    fail,
+    make_sqlite_folder,
+    missing_sqlite_file,
+    no_database,
+    run_reporting_errors,
+)
+from common.db import advisory_lock_async, create_engine, create_sessionmaker, engine_for, transaction
+from common.health import heartbeat_file
+from common.observability import configure_logging
 from directive_api.settings import Settings
+
+MIGRATION_LOCK = "migrations:directive-api"
+"""The advisory lock the migrations (migrations/env.py) and the seeding take."""
 
 
 def alembic_config(url: str) -> Config:
@@ -27,18 +42,21 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Upgrade the database at ``url`` to the latest schema."""
+    """Upgrade the database at ``url`` to the latest schema (creating an SQLite file's folder)."""
+    make_sqlite_folder(url)
     command.upgrade(alembic_config(url), "head")
 
 
 async def seed(url: str) -> dict[str, int]:
-    """Load the directory (units, groups, people)."""
+    """Load the directory (units, groups, people); idempotent (upserts)."""
     from directive_api.seed.loader import load_directory
 
     engine = create_engine(url)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
-            await advisory_lock_async(session, "seed:directory")  # replicas starting together take turns
+            # The migrations' lock: replicas and start-up jobs starting together take turns, and
+            # none seeds while another is still changing the schema.
+            await advisory_lock_async(session, MIGRATION_LOCK)
             return await load_directory(session)
     finally:
         await engine.dispose()
@@ -65,23 +83,37 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
+    engine = engine_for(settings.database, pre_ping=True)  # workers always ping
     try:
-        await workers.run(create_sessionmaker(engine), settings, stop)
+        await workers.run(create_sessionmaker(engine), settings, stop, heartbeat=heartbeat_file())
     finally:
         await engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``directive-api`` command."""
+DATABASE_ENV = "DIRECTIVE_API_DATABASE__URL"
+# Commands that read an existing database: from a folder without it they say so in one line.
+NEEDS_DATABASE = frozenset(
+    {"seed", "relay", "verify-audit", "check-invariants", "add-unit", "add-person", "export-directory",
+     "import-directory", "verify-pdf"}
+)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``directive-api`` command line."""
     parser = argparse.ArgumentParser(prog="directive-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed", help="load the organisation directory and people")
-    serve = sub.add_parser("serve", help="migrate, seed and serve over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8001)
-    serve.add_argument("--workers", type=int, default=1)
+    db = [database_options(DATABASE_ENV)]
+    migrate_ = sub.add_parser(
+        "migrate",
+        parents=db,
+        help="apply database migrations, then load the directory (the start-up job; safe to rerun)",
+    )
+    migrate_.add_argument("--no-seed", action="store_true", help="only migrate; do not load the directory")
+    sub.add_parser("seed", parents=db, help="load the organisation directory and people (safe to rerun)")
+    serve = sub.add_parser("serve", parents=db, help="migrate, seed and serve over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8001, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
     serve.add_argument(
         "--no-migrate", action="store_true", help="skip migrations and seeding (replicas: a migration job does them)"
     )
@@ -89,49 +121,75 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("person", help="person id, e.g. le-xuan-hoa, or any id with --roles")
     token.add_argument("--roles", help="comma-separated roles (default: the person's roles)")
     token.add_argument("--unit", help="unit code (default: the person's unit)")
-    token.add_argument("--keys", type=Path, default=Path("var/keys"))
-    sub.add_parser("relay", help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)")
-    sub.add_parser("verify-audit", help="recompute the hash chain of the history; exit 1 and say where it breaks")
-    sub.add_parser("check-invariants", help="numbers, history, hash chain, stored PDFs, outbox; exit 1 on any problem")
-    unit = sub.add_parser("add-unit", help="add or update a unit of the directory")
-    unit.add_argument("code")
-    unit.add_argument("--name", required=True)
-    unit.add_argument("--short-name")
+    token.add_argument(
+        "--keys", type=Path, default=Path("var/keys"), help="folder of the development key pair (default: %(default)s)"
+    )
+    token.add_argument(
+        "--create-keys", action="store_true", help="create a new key pair in --keys when there is none there"
+    )
+    sub.add_parser(
+        "relay", parents=db, help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)"
+    )
+    sub.add_parser(
+        "verify-audit", parents=db, help="recompute the hash chain of the history; exit 1 and say where it breaks"
+    )
+    sub.add_parser(
+        "check-invariants", parents=db, help="numbers, history, hash chain, stored PDFs, outbox; exit 1 on any problem"
+    )
+    unit = sub.add_parser("add-unit", parents=db, help="add or update a unit of the directory")
+    unit.add_argument("code", help="unit code, e.g. X31299")
+    unit.add_argument("--name", required=True, help="full name, with diacritics")
+    unit.add_argument("--short-name", help="short name for lists")
     unit.add_argument("--kind", required=True, help="department, ward, commune, socio_political_org, …")
     unit.add_argument("--group", help="group code, e.g. commune_level")
     unit.add_argument("--organ-id", help="QCVN 102:2016 identifier")
     unit.add_argument("--notation", help="set when the unit issues documents (e.g. UBND)")
-    person = sub.add_parser("add-person", help="add or update a person")
-    person.add_argument("id")
-    person.add_argument("--name", required=True)
-    person.add_argument("--unit", required=True)
-    person.add_argument("--position", required=True)
+    person = sub.add_parser("add-person", parents=db, help="add or update a person")
+    person.add_argument("id", help="person id, e.g. tran-thi-c")
+    person.add_argument("--name", required=True, help="full name, with diacritics")
+    person.add_argument("--unit", required=True, help="code of the person's unit")
+    person.add_argument("--position", required=True, help="position title, e.g. Phó Chánh Văn phòng")
     person.add_argument("--roles", required=True, help="comma-separated")
     person.add_argument(
         "--signature-lines", default="", help="'|'-separated, e.g. 'KT. CHÁNH VĂN PHÒNG|PHÓ CHÁNH VĂN PHÒNG'"
     )
-    export = sub.add_parser("export-directory", help="write groups, units and people as JSON, or one kind as CSV")
-    export.add_argument("file", type=Path)
-    export.add_argument("--format", choices=["json", "csv"], default="json")
-    export.add_argument("--kind", choices=["groups", "units", "people"], help="with --format csv")
+    export = sub.add_parser(
+        "export-directory", parents=db, help="write groups, units and people as JSON, or one kind as CSV"
+    )
+    export.add_argument("file", type=Path, help="file to write")
+    export.add_argument("--format", choices=["json", "csv"], default="json", help="JSON (everything) or CSV (one kind)")
+    export.add_argument("--kind", choices=["groups", "units", "people"], help="with --format csv: what to write")
     import_ = sub.add_parser(
         "import-directory",
+        parents=db,
         help="create or overwrite entries from the JSON the export writes (or the seed's unit list), or a CSV",
     )
     import_.add_argument("file", type=Path, help="*.json, or *.csv with --kind")
     import_.add_argument("--kind", choices=["groups", "units", "people"], help="what the CSV's rows are")
     organs = sub.add_parser(
         "import-organ-ids",
+        parents=db,
         help="give units their exchange identifiers from a CSV of the national list (organ_id and unit_code or name)",
     )
-    organs.add_argument("file", type=Path)
+    organs.add_argument("file", type=Path, help="the CSV file (header row: organ_id and unit_code or name)")
     organs.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
-    verify = sub.add_parser("verify-pdf", help="check the signatures of a PDF file against the trusted roots")
-    verify.add_argument("file", type=Path)
+    verify = sub.add_parser(
+        "verify-pdf", parents=db, help="check the signatures of a PDF file against the trusted roots"
+    )
+    verify.add_argument("file", type=Path, help="the PDF file")
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
-    walk.add_argument("--base-url", default="http://127.0.0.1:8001")
-    walk.add_argument("--keys", type=Path, default=Path("var/keys"))
+    walk.add_argument("--base-url", default="http://127.0.0.1:8001", help="directive-api's URL (default: %(default)s)")
+    walk.add_argument(
+        "--keys", type=Path, default=Path("var/keys"), help="folder of the development key pair (default: %(default)s)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``directive-api`` command."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    apply_database_url(args, DATABASE_ENV)
     settings = Settings()
     if args.command in ("serve", "relay"):
         from common.production import UnsafeProductionSettingsError, enforce
@@ -142,10 +200,17 @@ def main(argv: list[str] | None = None) -> int:
         except UnsafeProductionSettingsError as exc:
             print(exc, file=sys.stderr)
             return 2
+    if args.command in NEEDS_DATABASE and (missing := missing_sqlite_file(settings.database.url)) is not None:
+        return no_database(parser.prog, missing, DATABASE_ENV)
+    return run_reporting_errors(parser.prog, settings.database.url, lambda: _run(parser, args, settings))
 
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         migrate(settings.database.url)
-        print("migrated", settings.database.url)
+        print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
+        if not args.no_seed:
+            print("seeded", asyncio.run(seed(settings.database.url)))
     elif args.command == "seed":
         print("seeded", asyncio.run(seed(settings.database.url)))
     elif args.command == "serve":
@@ -175,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         unit = args.unit or person.get("unit_code")
         if not roles:
             parser.error("unknown person: give --roles and --unit")
+        if not (args.keys / "jwt-private.pem").exists() and not args.create_keys:
+            # A new pair would sign tokens no running service accepts.
+            return fail(
+                parser.prog,
+                f"no development key pair in {args.keys.absolute()}: give --keys with the folder the services"
+                " use (var/keys of `make run`, /app/var/keys in Compose), or --create-keys for a new pair",
+            )
         keys = ensure_dev_keys(args.keys)
         print(
             mint_token(
@@ -189,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     elif args.command == "relay":
+        observability = settings.observability
+        configure_logging("directive-api", observability.log_level, json=observability.json_logs)
         asyncio.run(_worker(settings))
     elif args.command == "verify-audit":
         report = asyncio.run(verify_audit(settings.database.url))

@@ -13,7 +13,7 @@ from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
 from common.outbox import use_secret_keys
-from common.pdf.render import configure_default_executor, default_executor
+from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
 from common.production import enforce
 from directive_api.directives.router import router as directives_router
 from directive_api.directory.router import router as directory_router
@@ -64,6 +64,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router, directory_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
         on_startup=_warm_pdf_workers,
+        # Stop the PDF workers with the app: their queues' semaphores are released, not reported
+        # as leaked by multiprocessing's resource tracker when the process exits.
+        on_shutdown=lambda _: shutdown_render_executor(),
         migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
         body_limit_exempt=("/v1/verify", "/v1/edxml/"),  # they stream files under their own caps

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from common.auth import Principal
-from common.db import create_engine, create_sessionmaker, transaction, utc_now
+from common.db import create_sessionmaker, engine_for, transaction, utc_now
 from common.problems import ProblemError
 from common.storage import FileStore
 from directive_api.directory import service as directory
@@ -80,7 +80,7 @@ def _document_for(args: argparse.Namespace) -> DirectoryDocument:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one operator command; returns the exit code."""
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings.database, pre_ping=True)
     maker = create_sessionmaker(engine)
     try:
         if args.command == "check-invariants":

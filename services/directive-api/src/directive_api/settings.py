@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     run_workers_in_process: bool = False
     """Run the event relay and the dispatch timer inside the web process (the embedded default)."""
     pdf_workers: int | None = Field(default=None, ge=1)
-    """Processes that render, sign, seal and verify PDFs (default: one per core). They run at a lower
+    """Processes that render, sign, seal and verify PDFs (default: one per core the container may use,
+    no more than its memory limit holds: common.container.pdf_pool_size). They run at a lower
     CPU priority than the web process; on a small machine where reads must stay fast while documents
     are issued, one fewer than the cores keeps a core for requests and PostgreSQL, at the cost of PDF
     throughput (docs/operations.md, "PDF workers")."""
@@ -167,10 +168,14 @@ def production_problems(settings: Settings) -> list[str]:
             f"{prefix}SIGNING__USE_DEV_PKI=true: the development PKI signs and seals; set it to false and give "
             "SIGNING__SIGNERS, SIGNING__SEALS and SIGNING__TRUST_ROOTS"
         )
-    if signing.dev_pki_dir is not None:
-        for path in signing.trust_roots:
-            if path.resolve() == (signing.dev_pki_dir / "root-ca.pem").resolve():
-                problems.append(f"{prefix}SIGNING__TRUST_ROOTS: {path} is the development root")
+    for path in signing.trust_roots:
+        development = production.made_by_development_pki(path)
+        if development is None:
+            problems.append(f"{prefix}SIGNING__TRUST_ROOTS: {path} is not a readable PEM certificate")
+        elif development or (
+            signing.dev_pki_dir is not None and path.resolve() == (signing.dev_pki_dir / "root-ca.pem").resolve()
+        ):
+            problems.append(f"{prefix}SIGNING__TRUST_ROOTS: {path} is the development root")
     for kind, sources in (("SIGNERS", signing.signers), ("SEALS", signing.seals)):
         for key, source in sources.items():
             if source.pkcs12 is not None and signing.dev_pki_dir is not None:

@@ -12,11 +12,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
+from common.health import beat
 from common.outbox import Relay, ensure_subscription
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
@@ -66,8 +68,11 @@ async def run(
     stop: asyncio.Event,
     *,
     clock: Callable[[], datetime] = utc_now,
+    heartbeat: Path | None = None,
 ) -> None:
-    """Relay events and dispatch due documents until ``stop`` is set (finishing the current round)."""
+    """Relay events and dispatch due documents until ``stop`` is set (finishing the current round).
+
+    ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
     try:
         await ensure_subscribers(maker, settings)
     except Exception:  # a misconfigured subscriber must not stop timers and the relay
@@ -83,6 +88,8 @@ async def run(
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
+            else:
+                beat(heartbeat)
             if exchange is not None:
                 try:
                     busy += (await transport.step(maker, exchange[0], exchange[1], now=clock())).busy

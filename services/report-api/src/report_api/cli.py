@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -14,10 +13,21 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys
-from common.db import create_engine, create_sessionmaker, utc_now
+from common.cli import (
+    apply_database_url,
+    database_options,
+    make_sqlite_folder,
+    missing_sqlite_file,
+    no_database,
+    run_reporting_errors,
+)
+from common.db import create_engine, create_sessionmaker, engine_for, utc_now
+from common.health import heartbeat_file
+from common.observability import configure_logging
 from report_api.settings import Settings
 
 
@@ -30,7 +40,8 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Upgrade the database at ``url`` to the latest schema."""
+    """Upgrade the database at ``url`` to the latest schema (creating an SQLite file's folder)."""
+    make_sqlite_folder(url)
     command.upgrade(alembic_config(url), "head")
 
 
@@ -44,14 +55,22 @@ async def run_timers(
 
     from report_api import workers
 
-    engine = create_engine(settings.database.url, pool_size=2)
+    engine = engine_for(settings.database, pool_size=2, pre_ping=True)  # workers always ping
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        return await workers.run(create_sessionmaker(engine), settings, stop, clock=clock, interval=interval, once=once)
+        return await workers.run(
+            create_sessionmaker(engine),
+            settings,
+            stop,
+            clock=clock,
+            interval=interval,
+            once=once,
+            heartbeat=heartbeat_file(),
+        )
     finally:
         await engine.dispose()
 
@@ -68,23 +87,38 @@ async def verify_audit(url: str) -> ChainReport:
         await engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``report-api`` command."""
+DATABASE_ENV = "REPORT_API_DATABASE__URL"
+NEEDS_DATABASE = frozenset({"run-timers", "verify-audit"})
+"""Commands that read an existing database: from a folder without it they say so in one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``report-api`` command line."""
     parser = argparse.ArgumentParser(prog="report-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations")
-    serve = sub.add_parser("serve", help="migrate and serve over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8002)
-    serve.add_argument("--workers", type=int, default=1)
+    db = [database_options(DATABASE_ENV)]
+    sub.add_parser("migrate", parents=db, help="apply database migrations (the start-up job; safe to rerun)")
+    serve = sub.add_parser("serve", parents=db, help="migrate and serve over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8002, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
     serve.add_argument(
         "--no-migrate", action="store_true", help="skip migrations (replicas: a migration job runs them)"
     )
-    timers = sub.add_parser("run-timers", help="run due reminder/escalation timers in a loop")
+    timers = sub.add_parser("run-timers", parents=db, help="run due reminder/escalation timers in a loop")
     timers.add_argument("--interval", type=float, default=None, help="seconds between rounds")
     timers.add_argument("--once", action="store_true", help="run one round and exit")
-    sub.add_parser("verify-audit", help="recompute the obligation history's hash chain; exit 1 where it breaks")
+    sub.add_parser(
+        "verify-audit", parents=db, help="recompute the obligation history's hash chain; exit 1 where it breaks"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``report-api`` command."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    apply_database_url(args, DATABASE_ENV)
     settings = Settings()
     if args.command in ("serve", "run-timers"):
         from common.production import UnsafeProductionSettingsError, enforce
@@ -95,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         except UnsafeProductionSettingsError as exc:
             print(exc, file=sys.stderr)
             return 2
+    if args.command in NEEDS_DATABASE and (missing := missing_sqlite_file(settings.database.url)) is not None:
+        return no_database(parser.prog, missing, DATABASE_ENV)
+    return run_reporting_errors(parser.prog, settings.database.url, lambda: _run(args, settings))
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "verify-audit":
         report = asyncio.run(verify_audit(settings.database.url))
         print(f"{report.table}: {report.checked} entries checked")
@@ -104,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if report.ok else 1
     if args.command == "migrate":
         migrate(settings.database.url)
-        print("migrated", settings.database.url)
+        print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
     elif args.command == "serve":
         import uvicorn
 
@@ -123,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
     elif args.command == "run-timers":
-        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+        observability = settings.observability
+        configure_logging("report-api", observability.log_level, json=observability.json_logs)
         interval = args.interval or settings.timer_interval_seconds
         fired = asyncio.run(run_timers(settings, interval=interval, once=args.once))
         print("fired", fired)

@@ -20,8 +20,8 @@ from report_api.obligations.dashboard import router as dashboard_router
 from report_api.obligations.inbox import DEAD_LETTER
 from report_api.obligations.models import OUTBOX, ReceivedEvent, Timer
 from report_api.obligations.router import router as obligations_router
-from report_api.settings import Settings, get_settings, production_problems
 from report_api.pages.router import router as pages_router
+from report_api.settings import Settings, get_settings, production_problems
 from report_api.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """

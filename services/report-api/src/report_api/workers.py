@@ -12,10 +12,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
+from common.health import beat
 from common.outbox import Relay, ensure_subscription
 from report_api.obligations.models import OUTBOX, WebhookSubscription
 from report_api.settings import Settings
@@ -48,8 +50,11 @@ async def run(
     clock: Callable[[], datetime] = utc_now,
     interval: float | None = None,
     once: bool = False,
+    heartbeat: Path | None = None,
 ) -> int:
-    """Fire due timers and relay events until ``stop`` is set; returns the timers fired."""
+    """Fire due timers and relay events until ``stop`` is set; returns the timers fired.
+
+    ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
     from report_api.obligations.timers import run_due_timers
 
     try:
@@ -71,6 +76,8 @@ async def run(
                 busy += fired + await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
+            else:
+                beat(heartbeat)
             if once:
                 break
             if not busy:

@@ -37,6 +37,8 @@ __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "
 
 DEV_SIGNER_NAME = "Lê Xuân Hoa"
 DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
+DEV_PKI_ORGANISATION = "Development PKI"
+"""The organisation of the development CA and TSA: every certificate it makes names it (as subject or issuer)."""
 
 _CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
 
@@ -270,7 +272,7 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
     encryption = serialization.BestAvailableEncryption(passphrase)
 
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name("Development Root CA - NOT FOR PRODUCTION", "Development PKI")
+    root_name = _name("Development Root CA - NOT FOR PRODUCTION", DEV_PKI_ORGANISATION)
     root_cert = _certificate(
         root_name, root_key.public_key(), root_name, root_key, ca=True, key_usage=_key_usage(ca=True)
     )
@@ -297,7 +299,7 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
     seal_p12 = issue("seal", _name(DEV_ORGANISATION, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
     tsa_p12 = issue(
         "tsa",
-        _name("Development Time Stamping Authority", "Development PKI"),
+        _name("Development Time Stamping Authority", DEV_PKI_ORGANISATION),
         rsa.generate_private_key(public_exponent=65537, key_size=2048),
         extended_key_usage=[ExtendedKeyUsageOID.TIME_STAMPING],
         non_repudiation=False,

@@ -13,6 +13,7 @@ import gc
 import hashlib
 import importlib
 import itertools
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -31,6 +32,7 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
+from common.container import pdf_pool_size
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
 from common.pdf.model import Annex, DocumentView, Table, nfc
@@ -533,6 +535,10 @@ def _exit_with_parent() -> None:
 def _warm_up() -> None:
     _exit_with_parent()
     os.nice(WORKER_NICENESS)
+    # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
+    # stderr as plain text through logging's last resort, outside the JSON log.
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     _weasy_resources()
     _jinja_env()
     # The workers also sign and verify: load those modules (pyHanko, its validator) now, not in the
@@ -553,7 +559,7 @@ class _DefaultExecutor:
 
     @classmethod
     def size(cls) -> int:
-        return cls._workers or os.cpu_count() or 1
+        return cls._workers or pdf_pool_size()  # the container's CPU quota and memory limit
 
     @classmethod
     def get(cls) -> ProcessPoolExecutor:
@@ -600,7 +606,8 @@ async def render_pdf_async(
     Args:
         view: The document.
         executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
-            pool of one spawned process per core, created on first use.
+            pool of spawned processes sized to the container (:func:`common.container.pdf_pool_size`),
+            created on first use.
         for_signing: As for :func:`render_pdf`.
         attachment_files: As for :func:`render_pdf`.
 
@@ -613,13 +620,13 @@ async def render_pdf_async(
 
 
 def default_executor() -> ProcessPoolExecutor:
-    """The module-wide pool of PDF worker processes (one per core unless
+    """The module-wide pool of PDF worker processes (one per usable core, within the memory limit, unless
     :func:`configure_default_executor` said otherwise), for any CPU-heavy PDF step."""
     return _DefaultExecutor.get()
 
 
 def configure_default_executor(workers: int | None) -> int:
-    """Set the number of processes of :func:`default_executor` (``None``: one per core).
+    """Set the number of processes of :func:`default_executor` (``None``: sized to the container).
 
     A pool already started with another number is shut down (after its jobs) and the next call of
     :func:`default_executor` starts one of the new size.
