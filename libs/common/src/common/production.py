@@ -10,6 +10,7 @@ import base64
 import binascii
 import contextlib
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ __all__ = [
     "enforce",
     "is_production",
     "made_by_development_pki",
+    "refused_at_start",
     "secret_problems",
     "url_problems",
 ]
@@ -75,6 +77,17 @@ def made_by_development_pki(pem_file: Path) -> bool | None:
             organisations = name.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
             if any(attribute.value == DEV_PKI_ORGANISATION for attribute in organisations):
                 return True
+    return False
+
+
+def refused_at_start(problems: list[str]) -> bool:
+    """For a command that starts a process: in production with problems, print them (stderr) and say
+    so, before anything (a development key for a missing one) is created."""
+    try:
+        enforce(problems)
+    except UnsafeProductionSettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return True
     return False
 
 

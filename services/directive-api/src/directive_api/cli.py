@@ -192,13 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     apply_database_url(args, DATABASE_ENV)
     settings = Settings()
     if args.command in ("serve", "relay"):
-        from common.production import UnsafeProductionSettingsError, enforce
+        from common.production import refused_at_start
         from directive_api.settings import production_problems
 
-        try:  # before any development key is created for a missing one
-            enforce(production_problems(settings))
-        except UnsafeProductionSettingsError as exc:
-            print(exc, file=sys.stderr)
+        if refused_at_start(production_problems(settings)):
             return 2
     if args.command in NEEDS_DATABASE and (missing := missing_sqlite_file(settings.database.url)) is not None:
         return no_database(parser.prog, missing, DATABASE_ENV)

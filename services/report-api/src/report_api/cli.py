@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
@@ -121,13 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     apply_database_url(args, DATABASE_ENV)
     settings = Settings()
     if args.command in ("serve", "run-timers"):
-        from common.production import UnsafeProductionSettingsError, enforce
+        from common.production import refused_at_start
         from report_api.settings import production_problems
 
-        try:  # before any development key is created for a missing one
-            enforce(production_problems(settings))
-        except UnsafeProductionSettingsError as exc:
-            print(exc, file=sys.stderr)
+        if refused_at_start(production_problems(settings)):
             return 2
     if args.command in NEEDS_DATABASE and (missing := missing_sqlite_file(settings.database.url)) is not None:
         return no_database(parser.prog, missing, DATABASE_ENV)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.app import SessionDep
-from common.auth import CurrentPrincipal
+from common.auth import CurrentPrincipal, Principal
 from common.http import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, idempotent
 from common.problems import BadRequestError, problem_responses
 from common.workflow import CommentRequiredError
@@ -40,7 +43,29 @@ IdempotencyKey = Annotated[
 _IDEMPOTENCY = problem_responses(IdempotencyKeyMismatchError, IdempotencyKeyInUseError)
 
 
-def _replayable(status: int, payload: Any, replayed: bool) -> JSONResponse:
+async def _once(
+    session: AsyncSession,
+    actor: Principal,
+    key: str | None,
+    endpoint: str,
+    body: BaseModel,
+    run: Callable[[], Awaitable[Any]],
+    result: type[BaseModel],
+) -> JSONResponse:
+    """Run a bulk action once per ``Idempotency-Key``: a repeat answers what the first call did."""
+
+    async def create() -> tuple[int, Any, str | None]:
+        return 200, result.model_validate(await run()).model_dump(mode="json"), None
+
+    status, payload, replayed = await idempotent(
+        session,
+        IdempotencyRecord,
+        key=key,
+        principal=actor.id,
+        endpoint=endpoint,
+        body=body.model_dump(mode="json"),
+        create=create,
+    )
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(payload, status_code=status, headers=headers)
 
@@ -60,21 +85,14 @@ async def remind_many(
 ) -> JSONResponse:
     """Send one Nhắc nhở / Phê bình / Kiểm điểm to every unit the filter selects (optionally among `units`)."""
     ctx = context(request)
-
-    async def create() -> tuple[int, Any, str | None]:
-        result = await service.remind_many(session, directive_id, body, actor, ctx)
-        return 200, BulkReminderResult.model_validate(result).model_dump(mode="json"), None
-
-    return _replayable(
-        *await idempotent(
-            session,
-            IdempotencyRecord,
-            key=idempotency_key,
-            principal=actor.id,
-            endpoint=f"POST /v1/directives/{directive_id}/reminders",
-            body=body.model_dump(mode="json"),
-            create=create,
-        )
+    return await _once(
+        session,
+        actor,
+        idempotency_key,
+        f"POST /v1/directives/{directive_id}/reminders",
+        body,
+        lambda: service.remind_many(session, directive_id, body, actor, ctx),
+        BulkReminderResult,
     )
 
 
@@ -96,21 +114,14 @@ async def review_many(
 ) -> JSONResponse:
     """Accept, or return with a comment, the latest report of each named obligation — all of them or none."""
     ctx = context(request)
-
-    async def create() -> tuple[int, Any, str | None]:
-        result = await service.review_many(session, directive_id, body, actor, ctx)
-        return 200, BulkReviewResult.model_validate(result).model_dump(mode="json"), None
-
-    return _replayable(
-        *await idempotent(
-            session,
-            IdempotencyRecord,
-            key=idempotency_key,
-            principal=actor.id,
-            endpoint=f"POST /v1/directives/{directive_id}/reviews",
-            body=body.model_dump(mode="json"),
-            create=create,
-        )
+    return await _once(
+        session,
+        actor,
+        idempotency_key,
+        f"POST /v1/directives/{directive_id}/reviews",
+        body,
+        lambda: service.review_many(session, directive_id, body, actor, ctx),
+        BulkReviewResult,
     )
 
 
