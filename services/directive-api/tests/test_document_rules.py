@@ -280,3 +280,35 @@ async def test_an_edit_keeps_or_drops_attachments(api: Api, actors: Actors, lett
         f"/v1/directives/{doc['id']}", json={"attachments": []}, headers={**actors.drafter, "If-Match": doc["etag"]}
     )
     assert dropped.status_code == 200 and dropped.json()["attachments"] == []
+
+
+def _padded_pdf(size: int) -> bytes:
+    """A readable one-page PDF of at least ``size`` bytes (a scanned report is often several MB)."""
+    import io
+    import os
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_attachment("scan.bin", os.urandom(size))  # random bytes do not compress
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def test_an_attachment_larger_than_an_ordinary_request_up_to_20_mb_is_accepted(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    doc = await api.create(letter)
+    url = f"/v1/directives/{doc['id']}/attachments"
+    headers = {**actors.drafter, "Content-Type": "application/pdf", "If-Match": doc["etag"]}
+    too_large = await api.client.post(url, content=_padded_pdf(20 * 1024 * 1024), headers=headers)
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == "application/problem+json"
+    assert "attachment" in too_large.json()["detail"]
+    assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]  # nothing changed
+    scan = _padded_pdf(3_000_000)  # above the 2 MB cap of ordinary requests
+    added = await api.client.post(url, content=scan, params={"name": "Bản chụp hồ sơ.pdf"}, headers=headers)
+    assert added.status_code == 201, added.text
+    assert added.json()["attachments"][0]["size"] == len(scan)
