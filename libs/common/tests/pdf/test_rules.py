@@ -128,6 +128,14 @@ def test_letters_reports_and_minutes() -> None:
     assert _rules(_changed("TTr", addressees=())) == [("nd30.to-trinh.addressee-required", ("addressees",))]
     assert _rules(_changed("BB", second_signature=None)) == [("nd30.bien-ban.two-signers", ("second_signature",))]
     assert _rules(_changed("GUQ", second_signature=None)) == [("nd30.giay-uy-quyen.two-signers", ("second_signature",))]
+    # The left-hand block of a biên bản (thư ký) has no place on a document signed by one person.
+    secretary = FIXTURES["BB"].second_signature
+    assert _rules(_changed("QĐ", second_signature=secretary)) == [
+        ("nd30.quyet-dinh.single-signer", ("second_signature",))
+    ]
+    assert _rules(_changed("CV", second_signature=secretary)) == [
+        ("nd30.cong-van.single-signer", ("second_signature",))
+    ]
 
 
 def test_regulations_are_issued_by_a_decision() -> None:

@@ -386,3 +386,9 @@ def _check_signing(view: DocumentView, rules: TypeRules, authority: str | None) 
             f"a {rules.code} is signed by two people: give the second signer's block",
             ("second_signature",),
         )
+    if rules.signing != "two-signers" and view.second_signature is not None:
+        yield RuleViolation(
+            f"nd30.{slug}.single-signer",
+            f"a {rules.code} is signed by one person: the second signer's block is for a BB or a GUQ",
+            ("second_signature",),
+        )
