@@ -312,3 +312,26 @@ async def test_an_attachment_larger_than_an_ordinary_request_up_to_20_mb_is_acce
     added = await api.client.post(url, content=scan, params={"name": "Bản chụp hồ sơ.pdf"}, headers=headers)
     assert added.status_code == 201, added.text
     assert added.json()["attachments"][0]["size"] == len(scan)
+
+
+async def test_tables_too_long_to_lay_out_are_refused_before_anything_is_written(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    # Well under the 2 MB request cap, but minutes of layout at every preview and at approval.
+    table = {"kind": "table", "columns": ["STT", "Hộ gia đình"], "rows": [[str(n), "Hộ"] for n in range(1, 2001)]}
+    appendix = {**APPENDIX, "body": [table] * 3}
+    response = await api.client.post(
+        "/v1/directives", json=decision(letter, annexes=[appendix]), headers=actors.drafter
+    )
+    assert response.status_code == 422, response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "5000 table rows" in response.json()["detail"]
+    listing = await api.client.get("/v1/directives", headers=actors.drafter)
+    assert listing.json()["items"] == []
+    fits = {**APPENDIX, "body": [table] * 2}
+    doc = await api.create(decision(letter, annexes=[fits]))
+    grown = await api.client.patch(
+        f"/v1/directives/{doc['id']}", json={"annexes": [appendix]}, headers={**actors.drafter, "If-Match": doc["etag"]}
+    )
+    assert grown.status_code == 422 and "5000 table rows" in grown.json()["detail"]
+    assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]
