@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +336,31 @@ async def test_tables_too_long_to_lay_out_are_refused_before_anything_is_written
     )
     assert grown.status_code == 422 and "5000 table rows" in grown.json()["detail"]
     assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]
+
+
+async def test_structured_text_is_nfc_and_free_of_control_characters(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    def with_text(text: str) -> list[dict[str, Any]]:
+        """A decision whose căn cứ, table cell, clause and appendix paragraph carry ``text``."""
+        body = decision(letter)
+        body["body"][1]["items"][0] = f"Căn cứ {text}"
+        body["body"][4]["clauses"][1]["text"] = text
+        body["annexes"][0]["body"] = [
+            {"kind": "paragraph", "text": text},
+            {"kind": "table", "columns": ["STT", text], "rows": [["1", text]]},
+        ]
+        return body
+
+    for control in ("\x00", "\x1b[31m", "\x7f"):
+        response = await api.client.post("/v1/directives", json=with_text(f"Luật{control}"), headers=actors.drafter)
+        assert response.status_code == 422, response.text[:300]
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "control characters" in response.text
+    assert (await api.client.get("/v1/directives", headers=actors.drafter)).json()["items"] == []
+    decomposed = "Luật Ngân sách nhà nước"
+    doc = await api.create(with_text(unicodedata.normalize("NFD", decomposed)))
+    assert doc["body"][1]["items"][0] == f"Căn cứ {decomposed}"
+    assert doc["body"][4]["clauses"][1]["text"] == decomposed
+    assert doc["annexes"][0]["body"][0]["text"] == decomposed
+    assert doc["annexes"][0]["body"][1]["rows"] == [["1", decomposed]]
