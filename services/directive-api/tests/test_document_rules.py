@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,86 @@ async def test_an_edit_keeps_or_drops_attachments(api: Api, actors: Actors, lett
         f"/v1/directives/{doc['id']}", json={"attachments": []}, headers={**actors.drafter, "If-Match": doc["etag"]}
     )
     assert dropped.status_code == 200 and dropped.json()["attachments"] == []
+
+
+def _padded_pdf(size: int) -> bytes:
+    """A readable one-page PDF of at least ``size`` bytes (a scanned report is often several MB)."""
+    import io
+    import os
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_attachment("scan.bin", os.urandom(size))  # random bytes do not compress
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def test_an_attachment_larger_than_an_ordinary_request_up_to_20_mb_is_accepted(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    doc = await api.create(letter)
+    url = f"/v1/directives/{doc['id']}/attachments"
+    headers = {**actors.drafter, "Content-Type": "application/pdf", "If-Match": doc["etag"]}
+    too_large = await api.client.post(url, content=_padded_pdf(20 * 1024 * 1024), headers=headers)
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == "application/problem+json"
+    assert "attachment" in too_large.json()["detail"]
+    assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]  # nothing changed
+    scan = _padded_pdf(3_000_000)  # above the 2 MB cap of ordinary requests
+    added = await api.client.post(url, content=scan, params={"name": "Bản chụp hồ sơ.pdf"}, headers=headers)
+    assert added.status_code == 201, added.text
+    assert added.json()["attachments"][0]["size"] == len(scan)
+
+
+async def test_tables_too_long_to_lay_out_are_refused_before_anything_is_written(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    # Well under the 2 MB request cap, but minutes of layout at every preview and at approval.
+    table = {"kind": "table", "columns": ["STT", "Hộ gia đình"], "rows": [[str(n), "Hộ"] for n in range(1, 2001)]}
+    appendix = {**APPENDIX, "body": [table] * 3}
+    response = await api.client.post(
+        "/v1/directives", json=decision(letter, annexes=[appendix]), headers=actors.drafter
+    )
+    assert response.status_code == 422, response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "5000 table rows" in response.json()["detail"]
+    listing = await api.client.get("/v1/directives", headers=actors.drafter)
+    assert listing.json()["items"] == []
+    fits = {**APPENDIX, "body": [table] * 2}
+    doc = await api.create(decision(letter, annexes=[fits]))
+    grown = await api.client.patch(
+        f"/v1/directives/{doc['id']}", json={"annexes": [appendix]}, headers={**actors.drafter, "If-Match": doc["etag"]}
+    )
+    assert grown.status_code == 422 and "5000 table rows" in grown.json()["detail"]
+    assert (await api.get(doc["id"], actors.drafter)).json()["version"] == doc["version"]
+
+
+async def test_structured_text_is_nfc_and_free_of_control_characters(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    def with_text(text: str) -> list[dict[str, Any]]:
+        """A decision whose căn cứ, table cell, clause and appendix paragraph carry ``text``."""
+        body = decision(letter)
+        body["body"][1]["items"][0] = f"Căn cứ {text}"
+        body["body"][4]["clauses"][1]["text"] = text
+        body["annexes"][0]["body"] = [
+            {"kind": "paragraph", "text": text},
+            {"kind": "table", "columns": ["STT", text], "rows": [["1", text]]},
+        ]
+        return body
+
+    for control in ("\x00", "\x1b[31m", "\x7f"):
+        response = await api.client.post("/v1/directives", json=with_text(f"Luật{control}"), headers=actors.drafter)
+        assert response.status_code == 422, response.text[:300]
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "control characters" in response.text
+    assert (await api.client.get("/v1/directives", headers=actors.drafter)).json()["items"] == []
+    decomposed = "Luật Ngân sách nhà nước"
+    doc = await api.create(with_text(unicodedata.normalize("NFD", decomposed)))
+    assert doc["body"][1]["items"][0] == f"Căn cứ {decomposed}"
+    assert doc["body"][4]["clauses"][1]["text"] == decomposed
+    assert doc["annexes"][0]["body"][0]["text"] == decomposed
+    assert doc["annexes"][0]["body"][1]["rows"] == [["1", decomposed]]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
@@ -138,7 +139,7 @@ def create_service_app(
     background: Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
     max_body_bytes: int = 2_000_000,
-    body_limit_exempt: tuple[str, ...] = (),
+    body_limit_exempt: tuple[str | re.Pattern[str], ...] = (),
     migrations: str | None = None,
 ) -> FastAPI:
     """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness.
@@ -204,7 +205,7 @@ def create_service_app(
 
     app.add_exception_handler(DBAPIError, on_operational)
     app.add_exception_handler(OSError, _database_unavailable)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, exempt_prefixes=body_limit_exempt)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, exempt=body_limit_exempt)
     app.add_middleware(RequestIdMiddleware)
 
     health = APIRouter(tags=["health"])

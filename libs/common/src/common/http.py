@@ -185,16 +185,22 @@ class BodySizeLimitMiddleware:
     """Refuses request bodies larger than ``max_bytes`` with 413 problem+json, before the app reads them.
 
     Checks ``Content-Length`` up front and counts streamed bytes for chunked bodies. Routes that
-    take large files and enforce their own cap (``exempt_prefixes``) are left alone.
+    take large files and enforce their own cap are left alone: ``exempt`` holds path prefixes
+    (strings) and, for routes with a parameter in the middle of the path, patterns matched against
+    the whole path.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt: tuple[str | re.Pattern[str], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.exempt_prefixes = exempt_prefixes
+        self.exempt_prefixes = tuple(item for item in exempt if isinstance(item, str))
+        self.exempt_patterns = tuple(item for item in exempt if not isinstance(item, str))
+
+    def _exempt(self, path: str) -> bool:
+        return path.startswith(self.exempt_prefixes) or any(p.fullmatch(path) for p in self.exempt_patterns)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(self.exempt_prefixes):
+        if scope["type"] != "http" or self._exempt(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

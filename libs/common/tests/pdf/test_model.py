@@ -64,6 +64,10 @@ def test_body_blocks_are_a_discriminated_union(seed_view: Callable[..., Document
     )
     with pytest.raises(pydantic.ValidationError):
         seed_view(body=({"kind": "table", "text": "x"},))
+    # A QR code printed on an official document opens a web page, never a script or a local file.
+    for url in ("javascript:alert(1)", "file:///etc/passwd", "zalo.me/1"):
+        with pytest.raises(pydantic.ValidationError):
+            seed_view(body=({"kind": "qr", "label": "Zalo", "url": url},))
 
 
 def test_entries_lose_their_dashes_and_final_punctuation(seed_view: Callable[..., DocumentView]) -> None:

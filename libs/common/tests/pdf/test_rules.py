@@ -128,6 +128,14 @@ def test_letters_reports_and_minutes() -> None:
     assert _rules(_changed("TTr", addressees=())) == [("nd30.to-trinh.addressee-required", ("addressees",))]
     assert _rules(_changed("BB", second_signature=None)) == [("nd30.bien-ban.two-signers", ("second_signature",))]
     assert _rules(_changed("GUQ", second_signature=None)) == [("nd30.giay-uy-quyen.two-signers", ("second_signature",))]
+    # The left-hand block of a biên bản (thư ký) has no place on a document signed by one person.
+    secretary = FIXTURES["BB"].second_signature
+    assert _rules(_changed("QĐ", second_signature=secretary)) == [
+        ("nd30.quyet-dinh.single-signer", ("second_signature",))
+    ]
+    assert _rules(_changed("CV", second_signature=secretary)) == [
+        ("nd30.cong-van.single-signer", ("second_signature",))
+    ]
 
 
 def test_regulations_are_issued_by_a_decision() -> None:
@@ -139,6 +147,31 @@ def test_regulations_are_issued_by_a_decision() -> None:
     assert _rules(_changed("QĐ-QC", annexes=skipping)) == [
         ("nd30.article.numbering", ("annexes", 0, "body", 0, "number"))
     ]
+
+    # A quy chế or quy định is not a document of its own: it travels as the annex of its decision.
+    for code in ("QC", "QyĐ"):
+        alone = FIXTURES["CT"].model_copy(update={"doc_type": code})
+        assert _rules(alone) == [("nd30.regulation.issued-by-decision", ("doc_type",))]
+
+
+def test_a_lone_clause_or_point_is_unnumbered_or_numbered_first() -> None:
+    def article(clause: Clause) -> DocumentView:
+        return _changed("QĐ", body=(*FIXTURES["QĐ"].body[:3], Article(number=1, clauses=(clause,))))
+
+    assert _rules(article(Clause(text="Khoản duy nhất."))) == []
+    assert _rules(article(Clause(number=1, text="Khoản một.", points=(Point(letter="a", text="a."),)))) == []
+    assert _rules(article(Clause(number=7, text="Khoản bảy."))) == [
+        ("nd30.clause.numbering", ("body", 3, "clauses", 0, "number"))
+    ]
+    assert _rules(article(Clause(number=1, text="Gồm:", points=(Point(letter="b", text="b."),)))) == [
+        ("nd30.point.lettering", ("body", 3, "clauses", 0, "points", 0, "letter"))
+    ]
+
+
+def test_the_authority_line_and_the_enacting_word_appear_once() -> None:
+    qd = FIXTURES["QĐ"].body
+    assert _rules(_changed("QĐ", body=(qd[0], qd[0], *qd[1:]))) == [("nd30.content.order", ("body", 1))]
+    assert _rules(_changed("QĐ", body=(*qd[:3], qd[2], *qd[3:]))) == [("nd30.content.order", ("body", 3))]
 
 
 def test_a_document_without_a_type_gets_the_general_rules_only() -> None:

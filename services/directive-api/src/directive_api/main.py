@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
@@ -34,6 +35,9 @@ Every endpoint needs a bearer JWT (`Authorization: Bearer …`) whose claims car
 `roles` and `unit`. Every error is `application/problem+json` (RFC 9457). Updates and transitions
 need `If-Match` with the ETag last read; creation accepts `Idempotency-Key`.
 """
+
+_ATTACHMENT_UPLOAD = re.compile(r"/v1/directives/[^/]+/attachments")
+"""The upload of a tài liệu kèm theo, capped by the route itself (MAX_ATTACHMENT_BYTES)."""
 
 
 async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
@@ -69,7 +73,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         on_shutdown=lambda _: shutdown_render_executor(),
         migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
-        body_limit_exempt=("/v1/verify", "/v1/edxml/"),  # they stream files under their own caps
+        # They stream files under their own caps (attachments up to 20 MB, not the 2 MB of a request).
+        body_limit_exempt=("/v1/verify", "/v1/edxml/", _ATTACHMENT_UPLOAD),
         openapi_tags=[
             {"name": "directives", "description": "Documents and their workflow."},
             {"name": "registers", "description": "Numbering registers (sổ đăng ký văn bản đi)."},

@@ -115,7 +115,7 @@ class QrBlock(_Frozen):
 
     kind: Literal["qr"] = "qr"
     label: str
-    url: Annotated[str, Field(max_length=1000)]
+    url: Annotated[str, Field(max_length=1000, pattern=r"^https?://[^\s]+$")]
 
     @field_validator("label")
     @classmethod

@@ -32,6 +32,9 @@ quyền)."""
 POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
 """Points of a clause are lettered in the order of the Vietnamese alphabet (no f, j, w, z)."""
 
+STANDALONE_REGULATIONS = ("QC", "QyĐ")
+"""Codes of quy chế and quy định: Decree 30 issues them by a decision, never as documents of their own."""
+
 _COLLECTIVE_OPENERS = ("ỦY BAN", "HỘI ĐỒNG", "CHÍNH PHỦ", "BAN THƯỜNG VỤ", "THƯỜNG TRỰC")
 """An authority line naming a body rather than a position: the collective decides, ``TM.`` signs."""
 
@@ -210,7 +213,8 @@ def _check_articles(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -
             yield RuleViolation("nd30.article.empty", "an article has a title, a text or clauses", location)
         for clause_index, clause in enumerate(block.clauses):
             clause_location = (*location, "clauses", clause_index)
-            if len(block.clauses) > 1 and clause.number != clause_index + 1:
+            # A lone clause may go unnumbered; a number, when given, still counts from 1.
+            if (len(block.clauses) > 1 or clause.number is not None) and clause.number != clause_index + 1:
                 yield RuleViolation(
                     "nd30.clause.numbering",
                     f"the clauses of an article are numbered 1., 2. …: expected {clause_index + 1}.",
@@ -218,7 +222,7 @@ def _check_articles(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -
                 )
             for point_index, point in enumerate(clause.points):
                 wanted = POINT_LETTERS[point_index] if point_index < len(POINT_LETTERS) else None
-                if len(clause.points) > 1 and point.letter != wanted:
+                if (len(clause.points) > 1 or point.letter is not None) and point.letter != wanted:
                     yield RuleViolation(
                         "nd30.point.lettering",
                         f"points are lettered a), b), c), d), đ), e) …: expected {wanted})",
@@ -229,15 +233,20 @@ def _check_articles(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -
 def _check_order(blocks: Sequence[BodyBlock]) -> Iterator[RuleViolation]:
     """Authority line, then căn cứ, then the enacting word, then the articles."""
     rank = {"authority": 0, "basis": 1, "enactment": 2, "article": 3}
+    once = {"authority", "enactment"}  # printed twice, they would read as two documents in one
+    seen: set[str] = set()
     highest = -1
     for index, block in enumerate(blocks):
         position = rank.get(block.kind)
         if position is None:
             continue
-        if position < highest:
+        repeated = block.kind in once and block.kind in seen
+        seen.add(block.kind)
+        if position < highest or repeated:
             yield RuleViolation(
                 "nd30.content.order",
-                "the authority line comes first, then the căn cứ, then the enacting word, then the articles",
+                "the authority line comes first, then the căn cứ, then the enacting word, then the articles;"
+                " the authority line and the enacting word appear once",
                 ("body", index),
             )
         highest = max(highest, position)
@@ -322,6 +331,15 @@ def check_document(view: DocumentView) -> list[RuleViolation]:
                         ("annexes", index),
                     )
                 )
+    if view.doc_type in STANDALONE_REGULATIONS:
+        found.append(
+            RuleViolation(
+                "nd30.regulation.issued-by-decision",
+                "a quy chế or quy định is not issued alone: attach it as an annex (kind regulation) of the"
+                " quyết định or nghị quyết that issues it",
+                ("doc_type",),
+            )
+        )
     found.extend(_check_order(view.body))
     found.extend(_check_articles(view.body, ("body",)))
     for index, annex in enumerate(view.annexes):
@@ -366,5 +384,11 @@ def _check_signing(view: DocumentView, rules: TypeRules, authority: str | None) 
         yield RuleViolation(
             f"nd30.{slug}.two-signers",
             f"a {rules.code} is signed by two people: give the second signer's block",
+            ("second_signature",),
+        )
+    if rules.signing != "two-signers" and view.second_signature is not None:
+        yield RuleViolation(
+            f"nd30.{slug}.single-signer",
+            f"a {rules.code} is signed by one person: the second signer's block is for a BB or a GUQ",
             ("second_signature",),
         )

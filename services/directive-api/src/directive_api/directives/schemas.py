@@ -8,7 +8,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from common.pdf.model import (
     Annex,
@@ -47,6 +56,19 @@ Code = Annotated[
     AfterValidator(_nfc),
     AfterValidator(_no_control),
 ]
+
+
+def _clean_structure(value: Any) -> Any:
+    """NFC and no control characters in every string of raw structured content (căn cứ, articles,
+    tables, annexes): those blocks are the renderer's own models, which do not check text, and a NUL
+    is refused by PostgreSQL's JSON."""
+    if isinstance(value, str):
+        return _no_control(_nfc(value))
+    if isinstance(value, list):
+        return [_clean_structure(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _clean_structure(item) for key, item in value.items()}
+    return value
 
 
 class StrictModel(BaseModel):
@@ -214,6 +236,8 @@ class DirectiveContent(StrictModel):
     drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
     copies: Annotated[int, Field(ge=1, le=9999)] | None = None
 
+    _clean_text = field_validator("body", "annexes", mode="before")(_clean_structure)
+
 
 class DirectiveCreate(DirectiveContent):
     """A new draft. Number, date, status and version are set by the system, never by the client."""
@@ -248,6 +272,8 @@ class DirectiveUpdate(StrictModel):
     drafter_initials: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-ZĐ0-9.]+$")] | None = None
     copies: Annotated[int, Field(ge=1, le=9999)] | None = None
     drafting_unit: Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]{1,20}$")] | None = None
+
+    _clean_text = field_validator("body", "annexes", mode="before")(_clean_structure)
 
 
 class AttachmentRef(StrictModel):

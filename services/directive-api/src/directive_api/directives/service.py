@@ -27,7 +27,7 @@ from common.auth import Principal, require_roles
 from common.calendar import DEADLINE_HORIZON
 from common.db import utc_now
 from common.http import read_capped_body, require_if_match
-from common.pdf.model import DocumentView, SignatureBlock
+from common.pdf.model import DocumentView, SignatureBlock, Table
 from common.pdf.rules import check_document
 from common.problems import ConflictError, ForbiddenError, UnprocessableError, UnsupportedMediaTypeError
 from common.storage import FileStore
@@ -371,6 +371,22 @@ async def add_attachment(
     return directive
 
 
+MAX_TABLE_ROWS = 5000
+"""Table rows in a whole document, annexes included (about 350 pages): each row costs layout time at
+every preview and at approval, and the 2 MB request cap alone would let one draft hold minutes of it."""
+
+
+def _check_layout_size(view: DocumentView) -> None:
+    blocks = [*view.body, *(block for annex in view.annexes for block in annex.body)]
+    rows = sum(len(block.rows) for block in blocks if isinstance(block, Table))
+    if rows > MAX_TABLE_ROWS:
+        raise UnprocessableError(
+            f"a document holds at most {MAX_TABLE_ROWS} table rows (this one has {rows}):"
+            " send a longer list as an attachment",
+            errors=[{"location": ["body"], "message": f"at most {MAX_TABLE_ROWS} table rows in all"}],
+        )
+
+
 def check_decree_rules(directive: Directive) -> None:
     """Refuse content that Decree 30 forbids for the document's type (a QĐ without căn cứ, a công văn
     without V/v, an article without number …), naming each rule broken.
@@ -386,6 +402,7 @@ def check_decree_rules(directive: Directive) -> None:
             "the content cannot be laid out as a Decree 30 document",
             errors=[{"location": ["body", *e["loc"]], "message": e["msg"]} for e in exc.errors()],
         ) from None
+    _check_layout_size(view)
     violations = check_document(view)
     if violations:
         raise DocumentRuleError(
