@@ -88,6 +88,13 @@ async def test_each_status_sample_moves_the_matching_delivery(
     assert snv["status_reason"] == original.description
 
 
+async def _packages(app: FastAPI) -> tuple[int, int]:
+    async with app.state.engine.connect() as connection:
+        received = (await connection.execute(text("SELECT count(*) FROM exchange_packages"))).scalar_one()
+        quarantined = (await connection.execute(text("SELECT count(*) FROM quarantined_packages"))).scalar_one()
+    return int(received), int(quarantined)
+
+
 async def test_status_for_unknown_document_is_refused(
     api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
 ) -> None:
@@ -99,9 +106,13 @@ async def test_status_for_unknown_document_is_refused(
             text("UPDATE units SET organ_id = :organ WHERE code = 'SNV'"),
             {"organ": parse_status_package(raw).sender.organ_id},
         )
-    response = await api.client.post("/v1/edxml/status", content=raw, headers=_xml(actors.clerk))
-    assert response.status_code == 422
+    snv_clerk = actors.tokens.headers("clerk-snv", ["clerk"], "SNV")  # the sender speaks for itself
+    before = await _packages(app)
+    response = await api.client.post("/v1/edxml/status", content=raw, headers=_xml(snv_clerk))
+    assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "The package refers to no document of ours"
+    assert await _packages(app) == before
 
 
 BOMB = b"""<?xml version="1.0"?>

@@ -25,26 +25,26 @@ from common.edxml import (
     parse_status_package,
 )
 
-SNV_ORGAN = "000.00.12.H13"
-X_ORGAN = "000.31.99.H13"
+UNKNOWN_ORGAN = "000.31.99.H13"  # no unit of the directory has it
 
 
 async def _state(app: FastAPI) -> tuple[Any, ...]:
     async with app.state.engine.connect() as connection:
         counts = [
             (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608
-            for table in ("exchange_packages", "delivery_status_log", "outbox_events")
+            for table in ("exchange_packages", "quarantined_packages", "delivery_status_log", "outbox_events")
         ]
         statuses = (await connection.execute(text("SELECT unit_code, status FROM deliveries ORDER BY unit_code"))).all()
     return (*counts, tuple(tuple(r) for r in statuses))
 
 
-async def _setup(api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    doc = await _dispatched(api, actors, letter)
-    async with app.state.engine.begin() as connection:
-        await connection.execute(text("UPDATE units SET organ_id = :o WHERE code = 'SNV'"), {"o": SNV_ORGAN})
-        await connection.execute(text("UPDATE units SET organ_id = :o WHERE code = 'X31299'"), {"o": X_ORGAN})
-    return doc
+async def _organ_id(api: Api, actors: Actors, code: str) -> str:
+    """The unit's exchange identifier as the directory gives it (a development one in the seed)."""
+    response = await api.client.get(f"/v1/orgs/{code}", headers=actors.clerk)
+    assert response.status_code == 200, response.text
+    organ_id: str = response.json()["organ_id"]
+    assert organ_id
+    return organ_id
 
 
 def _done_from(organ_id: str) -> bytes:
@@ -77,8 +77,8 @@ async def _reply_from(api: Api, actors: Actors, doc: dict[str, Any], organ_id: s
 async def test_a_unit_posts_status_only_for_itself(
     api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
 ) -> None:
-    await _setup(api, actors, letter, app)
-    package = _done_from(SNV_ORGAN)
+    await _dispatched(api, actors, letter)
+    package = _done_from(await _organ_id(api, actors, "SNV"))
     before = await _state(app)
     strangers = {
         "the issuing office's clerk": actors.clerk,
@@ -99,31 +99,34 @@ async def test_a_unit_posts_status_only_for_itself(
     assert [d["unit_code"] for d in own.json()["deliveries"]] == ["SNV"]
 
 
-@pytest.mark.parametrize("relayed", [["SNV"], [SNV_ORGAN]], ids=["by unit code", "by organ id"])
+@pytest.mark.parametrize("by", ["unit code", "organ id"])
 async def test_a_configured_relay_posts_for_its_units_only(
-    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI, relayed: list[str]
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI, by: str
 ) -> None:
-    await _setup(api, actors, letter, app)
-    app.state.settings.exchange_relays = {"vxp-gateway": relayed}
+    await _dispatched(api, actors, letter)
+    snv_organ, x_organ = [await _organ_id(api, actors, code) for code in ("SNV", "X31299")]
+    app.state.settings.exchange_relays = {"vxp-gateway": ["SNV"] if by == "unit code" else [snv_organ]}
     gateway = actors.tokens.headers("vxp-gateway", ["integration"], "VPUB")
     before = await _state(app)
-    other = await api.client.post("/v1/edxml/status", content=_done_from(X_ORGAN), headers=_xml(gateway))
+    other = await api.client.post("/v1/edxml/status", content=_done_from(x_organ), headers=_xml(gateway))
     assert other.status_code == 403, other.text
     assert await _state(app) == before
     # the relay list belongs to the integration role: the same client id as a clerk relays nothing
     as_clerk = actors.tokens.headers("vxp-gateway", ["clerk"], "VPUB")
-    refused = await api.client.post("/v1/edxml/status", content=_done_from(SNV_ORGAN), headers=_xml(as_clerk))
+    refused = await api.client.post("/v1/edxml/status", content=_done_from(snv_organ), headers=_xml(as_clerk))
     assert refused.status_code == 403
     assert await _state(app) == before
-    relayed_ok = await api.client.post("/v1/edxml/status", content=_done_from(SNV_ORGAN), headers=_xml(gateway))
+    relayed_ok = await api.client.post("/v1/edxml/status", content=_done_from(snv_organ), headers=_xml(gateway))
     assert relayed_ok.status_code == 200, relayed_ok.text
+    assert [d["unit_code"] for d in relayed_ok.json()["deliveries"]] == ["SNV"]
 
 
 async def test_a_reply_is_linked_only_when_its_sender_posts_it(
     api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
 ) -> None:
-    doc = await _setup(api, actors, letter, app)
-    reply = await _reply_from(api, actors, doc, X_ORGAN)
+    doc = await _dispatched(api, actors, letter)
+    x_organ = await _organ_id(api, actors, "X31299")
+    reply = await _reply_from(api, actors, doc, x_organ)
     before = await _state(app)
     for headers in (
         actors.clerk,
@@ -133,8 +136,37 @@ async def test_a_reply_is_linked_only_when_its_sender_posts_it(
         forged = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(headers))
         assert forged.status_code == 403, forged.text
         assert await _state(app) == before
-    app.state.settings.exchange_relays = {"vxp-gateway": [X_ORGAN]}
+    app.state.settings.exchange_relays = {"vxp-gateway": [x_organ]}
     gateway = actors.tokens.headers("vxp-gateway", ["integration"], "VPUB")
     linked = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(gateway))
     assert linked.status_code == 202, linked.text
-    assert linked.json()["links"] == [{"directive_id": doc["id"], "unit_code": "X31299"}]
+    assert linked.json()["links"] == [{"directive_id": doc["id"], "unit_code": "X31299", "outcome": "applied"}]
+
+
+async def test_only_a_relay_posts_for_a_sender_the_directory_does_not_know(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
+) -> None:
+    """An unknown organ id is quarantined, not applied; but only a relay for it may put it there."""
+    await _dispatched(api, actors, letter)
+    package = _done_from(UNKNOWN_ORGAN)
+    app.state.settings.exchange_relays = {"vxp-snv": ["SNV"], "vxp-unknown": [UNKNOWN_ORGAN], "vxp-gateway": ["*"]}
+    before = await _state(app)
+    for who, headers in {
+        "the issuing office's clerk": actors.clerk,
+        "the issuing office's admin": actors.tokens.headers("admin-vpub", ["admin"], "VPUB"),
+        "an integration without relays": actors.tokens.headers("eoffice-vpub", ["integration"], "VPUB"),
+        "a relay for another sender": actors.tokens.headers("vxp-snv", ["integration"], "VPUB"),
+        "a relay's client id as a clerk": actors.tokens.headers("vxp-gateway", ["clerk"], "VPUB"),
+    }.items():
+        response = await api.client.post("/v1/edxml/status", content=package, headers=_xml(headers))
+        assert response.status_code == 403, (who, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert await _state(app) == before, who
+    for relay in ("vxp-unknown", "vxp-gateway"):
+        response = await api.client.post(
+            "/v1/edxml/status", content=package, headers=_xml(actors.tokens.headers(relay, ["integration"], None))
+        )
+        assert response.status_code == 202, (relay, response.text)
+        assert response.json()["deliveries"] == []
+        assert response.json()["quarantine_id"] is not None
+    assert (await _state(app))[1] == before[1] + 1  # the same bytes are kept once

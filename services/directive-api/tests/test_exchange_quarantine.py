@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from directive_testing import Actors, Api
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -18,9 +19,23 @@ from common.edxml import (
     make_status_package,
     parse_document_package,
 )
+from directive_api.settings import Settings
 
 PARTNER = Organization(organ_id="000.00.80.H13", organ_name="Sở Y tế thành phố Cần Thơ")
 OURS = ResponseFor(organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH")
+
+
+GATEWAY = "vxp-gateway"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The gateway to the national exchange relays for every sender, known to the directory or not."""
+    return settings.model_copy(update={"exchange_relays": {GATEWAY: ["*"]}})
+
+
+def _gateway(actors: Actors) -> dict[str, str]:
+    return actors.tokens.headers(GATEWAY, ["integration"], "VPUB")
 
 
 def _xml(headers: dict[str, str]) -> dict[str, str]:
@@ -52,13 +67,17 @@ async def test_a_package_from_an_unknown_organ_id_is_quarantined_then_mapped_and
     api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
 ) -> None:
     doc = await _dispatched(api, actors, letter)
-    first = await api.client.post("/v1/edxml/status", content=_status("01", 0), headers=_xml(actors.clerk))
+    # Only a relay may speak for a sender the directory does not know: the Office's clerk may not.
+    refused = await api.client.post("/v1/edxml/status", content=_status("01", 0), headers=_xml(actors.clerk))
+    assert refused.status_code == 403, refused.text
+    assert await _count(app, "SELECT count(*) FROM quarantined_packages") == 0
+    first = await api.client.post("/v1/edxml/status", content=_status("01", 0), headers=_xml(_gateway(actors)))
     assert first.status_code == 202, first.text
     assert first.json()["deliveries"] == []
     quarantine_id = first.json()["quarantine_id"]
-    again = await api.client.post("/v1/edxml/status", content=_status("01", 0), headers=_xml(actors.clerk))
+    again = await api.client.post("/v1/edxml/status", content=_status("01", 0), headers=_xml(_gateway(actors)))
     assert again.json()["quarantine_id"] == quarantine_id  # the same bytes are kept once
-    later = await api.client.post("/v1/edxml/status", content=_status("03", 5), headers=_xml(actors.clerk))
+    later = await api.client.post("/v1/edxml/status", content=_status("03", 5), headers=_xml(_gateway(actors)))
     assert later.status_code == 202
     assert await _count(app, "SELECT count(*) FROM exchange_packages WHERE direction = 'in'") == 0
 
@@ -90,8 +109,9 @@ async def test_a_package_from_an_unknown_organ_id_is_quarantined_then_mapped_and
     assert (syt["organ_id"], syt["organ_id_development"]) == ("000.00.80.H13", False)
     recipients = (await api.client.get(f"/v1/directives/{doc['id']}/recipients", headers=actors.clerk)).json()
     assert next(i for i in recipients["items"] if i["unit_code"] == "SYT")["status"] == "03"
-    # From now on the partner's packages apply directly.
-    direct = await api.client.post("/v1/edxml/status", content=_status("05", 9), headers=_xml(actors.clerk))
+    # From now on the partner's packages apply directly; SYT's own token speaks for it too.
+    syt_clerk = actors.tokens.headers("clerk-syt", ["clerk"], "SYT")
+    direct = await api.client.post("/v1/edxml/status", content=_status("05", 9), headers=_xml(syt_clerk))
     assert direct.status_code == 200
     assert direct.json()["deliveries"][0]["status"] == "05"
     again_map = await api.client.post(
@@ -119,7 +139,7 @@ async def test_a_reply_from_an_unknown_organ_id_is_quarantined_and_can_be_reject
     )
     reply = build_document_package(make_document_package(header))
     events = await _count(app, "SELECT count(*) FROM outbox_events")
-    response = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(actors.clerk))
+    response = await api.client.post("/v1/edxml/inbox", content=reply, headers=_xml(_gateway(actors)))
     assert response.status_code == 202, response.text
     assert response.json()["links"] == []
     quarantine_id = response.json()["quarantine_id"]

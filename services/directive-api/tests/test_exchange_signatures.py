@@ -109,7 +109,8 @@ async def test_a_partner_configured_to_sign_must_send_valid_signatures(
         unsigned = build_status_package(
             make_status_package(sender=SNV, document=OURS, status_code="03", timestamp=datetime(2026, 11, 28, 9, 0))
         )
-        headers = {**actors.clerk, "Content-Type": "application/xml"}
+        snv_clerk = actors.tokens.headers("clerk-snv", ["clerk"], "SNV")  # the sender posts its own packages
+        headers = {**snv_clerk, "Content-Type": "application/xml"}
 
         async def post(body: bytes) -> httpx.Response:
             return await client.post("/v1/edxml/status", content=body, headers=headers)

@@ -21,6 +21,11 @@ CODES = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
 BASE = datetime(2026, 11, 28, 8, 0)  # Vietnam local time, as edXML Timestamps are
 
 
+def _own(actors: Actors, unit_code: str) -> dict[str, str]:
+    """A clerk of the sending unit: a unit posts status packages only for itself."""
+    return actors.tokens.headers(f"clerk-{unit_code.lower()}", ["clerk"], unit_code)
+
+
 def _xml(headers: dict[str, str]) -> dict[str, str]:
     return {**headers, "Content-Type": "application/xml"}
 
@@ -90,10 +95,10 @@ async def test_an_older_01_after_06_changes_nothing_and_a_duplicate_is_recorded_
     api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
 ) -> None:
     doc = await _dispatched(api, actors, letter)
-    done = await api.client.post("/v1/edxml/status", content=_status(SNV, "06", 30), headers=_xml(actors.clerk))
+    done = await api.client.post("/v1/edxml/status", content=_status(SNV, "06", 30), headers=_xml(_own(actors, "SNV")))
     assert done.status_code == 200, done.text
     assert done.json()["deliveries"][0]["outcome"] == "applied"
-    late = await api.client.post("/v1/edxml/status", content=_status(SNV, "01", 5), headers=_xml(actors.clerk))
+    late = await api.client.post("/v1/edxml/status", content=_status(SNV, "01", 5), headers=_xml(_own(actors, "SNV")))
     assert late.status_code == 200
     assert late.json()["deliveries"][0] | {} == {
         "directive_id": doc["id"],
@@ -102,7 +107,7 @@ async def test_an_older_01_after_06_changes_nothing_and_a_duplicate_is_recorded_
         "outcome": "unchanged",
     }
     events = await _count(app, "SELECT count(*) FROM outbox_events WHERE type = 'delivery.status_changed'")
-    again = await api.client.post("/v1/edxml/status", content=_status(SNV, "06", 30), headers=_xml(actors.clerk))
+    again = await api.client.post("/v1/edxml/status", content=_status(SNV, "06", 30), headers=_xml(_own(actors, "SNV")))
     assert again.json()["deliveries"][0]["outcome"] == "duplicate"
     snv = await _snv(api, actors, doc)
     assert snv["status"] == "06"
@@ -112,7 +117,9 @@ async def test_an_older_01_after_06_changes_nothing_and_a_duplicate_is_recorded_
     assert await _count(app, "SELECT count(*) FROM outbox_events WHERE type = 'delivery.status_changed'") == events
     # The recall track comes after the document's own life; its last word (by Timestamp) stands.
     for code, minutes in (("16", 50), ("13", 40)):
-        await api.client.post("/v1/edxml/status", content=_status(SNV, code, minutes), headers=_xml(actors.clerk))
+        await api.client.post(
+            "/v1/edxml/status", content=_status(SNV, code, minutes), headers=_xml(_own(actors, "SNV"))
+        )
     assert (await _snv(api, actors, doc))["status"] == "16"
 
 
@@ -160,7 +167,7 @@ def test_any_order_and_duplication_of_packages_ends_in_the_same_delivery_state(
     def post(unit: dict[str, Any], package: tuple[str, int, str | None]) -> None:
         sender = Organization(organ_id=unit["organ_id"], organ_name=unit["name"])
         response = sync_api.request(
-            "POST", "/v1/edxml/status", content=_status(sender, *package), headers=_xml(actors.clerk)
+            "POST", "/v1/edxml/status", content=_status(sender, *package), headers=_xml(_own(actors, unit["code"]))
         )
         assert response.status_code == 200, response.text
 
