@@ -47,6 +47,9 @@ class SigningSettings(BaseModel):
     dev_timestamps: bool = True
     """Timestamp with the development PKI's in-process TSA when no ``tsa_url`` is set, so that
     signatures are PAdES B-T on the embedded default too."""
+    request_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    """How long a signing request (``client`` and ``remote`` signers) waits for the signature; after
+    that the document returns to ``submitted``."""
 
 
 class Subscriber(BaseModel):

@@ -19,6 +19,7 @@ from common.outbox import Relay, ensure_subscription
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
 from directive_api.settings import Settings
+from directive_api.signing import service as signing
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ async def run(
             try:
                 async with transaction(maker) as session:
                     busy += len(await directives.dispatch_due(session, now=clock()))
+                async with transaction(maker) as session:
+                    busy += await signing.expire_due(session, now=clock())
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
