@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.pdf import deferred
 from directive_api.directives import service as directives
-from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus
+from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
 from directive_api.directives.models import Directive
 from directive_api.documents import service as documents
 from directive_api.signing import repository
@@ -59,6 +59,8 @@ def to_read(request: SigningRequest) -> SigningRequestRead:
 
 
 async def _own_request(session: AsyncSession, request_id: uuid.UUID, actor: Principal) -> SigningRequest:
+    if not actor.has_any(Role.signer):
+        raise NotTheSignerError("signing requests are answered by signers (role 'signer')")
     request = await repository.get(session, request_id)
     if request is None:
         raise SigningRequestNotFoundError(f"no signing request {request_id}")
