@@ -90,13 +90,15 @@ def _admin(actors: Actors) -> dict[str, str]:
     return actors.tokens.headers("quan-tri-vien", ["admin"], "VPUB")
 
 
-async def _set_signer(client: httpx.AsyncClient, actors: Actors, **change: Any) -> None:
+async def _set_signer(client: httpx.AsyncClient, actors: Actors, **change: Any) -> dict[str, Any]:
     current = await client.get(f"/v1/people/{SIGNER}", headers=_admin(actors))
     assert current.status_code == 200, current.text
     changed = await client.patch(
         f"/v1/people/{SIGNER}", json=change, headers={**_admin(actors), "If-Match": current.headers["ETag"]}
     )
     assert changed.status_code == 200, changed.text
+    person: dict[str, Any] = changed.json()
+    return person
 
 
 @pytest.fixture
@@ -309,3 +311,39 @@ async def test_abandoning_and_timing_out_return_the_document_to_submitted(
         ("request_signature", "awaiting_signature"),
         ("expire_signature", "submitted"),
     ]
+
+
+async def test_the_directory_names_the_mode_and_refuses_what_cannot_work(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    seeded = await _set_signer(api.client, actors, is_active=True)
+    assert seeded["signing_mode"] == "server" and seeded["signing_certificate"] is None
+    etag = f'"{seeded["version"]}"'
+    for change, location in (
+        ({"signing_mode": "remote"}, "signing_mode"),
+        ({"signing_certificate": "not a certificate"}, "signing_certificate"),
+        (
+            {"signing_certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+            "signing_certificate",
+        ),
+    ):
+        refused = await api.client.patch(
+            f"/v1/people/{SIGNER}", json=change, headers={**_admin(actors), "If-Match": etag}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert any(error["location"][-1] == location for error in refused.json()["errors"]), refused.json()
+
+    # Client mode without a certificate: approve is refused and the document stays submitted.
+    await _set_signer(api.client, actors, signing_mode="client")
+    doc = await api.create(letter)
+    doc = await api.advance(doc, "submit", actors.drafter)
+    refused = await api.act(doc, "approve", actors.signer)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/signer-certificate-missing")
+    assert await _status(api, doc["id"]) == "submitted"
+
+    # Back to server mode: approve signs at once, as before.
+    await _set_signer(api.client, actors, signing_mode="server")
+    approved = await api.act(doc, "approve", actors.signer)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"

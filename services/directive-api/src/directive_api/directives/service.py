@@ -659,7 +659,9 @@ async def fire(
 
 async def _signs_elsewhere(session: AsyncSession, directive: Directive) -> bool:
     person = await session.get(Person, directive.signer_id)
-    return person is not None and person.signing_mode in ("client", "remote")
+    if person is not None and person.signing_mode == "remote":
+        raise documents.SigningModeUnavailableError(f"{person.id} signs in 'remote' mode, which is not available yet")
+    return person is not None and person.signing_mode == "client"
 
 
 async def _signing_request(

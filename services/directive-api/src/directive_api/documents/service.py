@@ -56,6 +56,10 @@ class SigningFailedError(ConflictError):
     title = "The document could not be signed"
 
 
+class SigningModeUnavailableError(ConflictError):
+    title = "The signer's signing mode is not available"
+
+
 class SignerCertificateMissingError(ConflictError):
     title = "The directory names no signing certificate for this signer"
 
