@@ -11,6 +11,8 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 4. read_under_load — p99 GET while 4 documents are issued / idle p99. Goal: ≤ 2.
 5. dispatch       — dispatch to 132 and 3,321 communes until report-api has the obligations. Goal: ≤ 5 s.
 6. compliance     — compliance view and a unit's inbox on 1,000,000 obligations. Goals: p50 ≤ 50 / 10 ms.
+7. signing_modes  — approval PDF work in the client signing mode (prepare + embed + verify, the token's own
+                    signing excluded) vs the server-key approve. Goal: ratio ≤ 1.5.
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -31,7 +33,16 @@ from benchlib import ROOT, Row, failed_row, quiesce
 
 from common.testing import LOCAL_POSTGRES, PostgresServer
 
-ALL = ("document_read", "pdf_pipeline", "verify", "verify_http", "read_under_load", "dispatch", "compliance")
+ALL = (
+    "document_read",
+    "pdf_pipeline",
+    "verify",
+    "verify_http",
+    "read_under_load",
+    "dispatch",
+    "compliance",
+    "signing_modes",
+)
 
 
 def machine(server: PostgresServer) -> list[str]:
@@ -139,6 +150,7 @@ def main() -> int:
     import document_read
     import pdf_pipeline
     import read_under_load
+    import signing_modes
     import verify
     import verify_http
 
@@ -193,6 +205,12 @@ def main() -> int:
             directives=int(pick(args.directives, 10_000, 1_000)),
             requests=int(pick(args.compliance_requests, 50, 15)),
         ),
+    )
+    attempt(
+        "signing_modes",
+        "≤ 1.5",
+        signing_modes.NAME,
+        lambda: [signing_modes.run(rounds=int(pick(args.pdf_rounds, 20, 4)))],
     )
     total_s = time.perf_counter() - started_all
 
