@@ -55,6 +55,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", D + "/abandon_signature"): {"signer"},
     ("GET", "/v1/signing-requests/{request_id}"): {"signer"},
     ("POST", "/v1/signing-requests/{request_id}/signature"): {"signer"},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): {"signer"},
     ("POST", D + "/issue"): {"clerk"},
     ("POST", D + "/dispatch"): {"clerk"},
     ("POST", D + "/archive"): {"clerk"},
@@ -124,6 +125,7 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v1/people/{person_id}"): {"headers": STALE},
     # A well-formed signature for a request that does not exist: the signer stops at 404.
     ("POST", "/v1/signing-requests/{request_id}/signature"): {"json": {"signature": "AA==", "certificates": ["AA=="]}},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): {"json": {"pin": "1", "otp": "1"}},
     ("POST", "/v1/directory/import"): {
         "json": {"units": [{"code": "MOI", "name": "Mới", "kind": "ward", "group_code": "khong-co"}]}
     },

@@ -89,6 +89,7 @@ BASE_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     ("PATCH", "/v1/people/{person_id}"): lambda: {"position": "Chuyên viên"},
     ("POST", "/v1/directory/import"): lambda: {"units": []},
     ("POST", "/v1/signing-requests/{request_id}/signature"): lambda: {"signature": "AA==", "certificates": ["AA=="]},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): lambda: {"pin": "1", "otp": "1"},
 }
 # Fields a directory entry legitimately takes from the client (a person's id, a unit's notation).
 CLIENT_OWNED: dict[tuple[str, str], set[str]] = {

@@ -320,7 +320,7 @@ async def test_the_directory_names_the_mode_and_refuses_what_cannot_work(
     assert seeded["signing_mode"] == "server" and seeded["signing_certificate"] is None
     etag = f'"{seeded["version"]}"'
     for change, location in (
-        ({"signing_mode": "remote"}, "signing_mode"),
+        ({"signing_mode": "token"}, "signing_mode"),
         ({"signing_certificate": "not a certificate"}, "signing_certificate"),
         (
             {"signing_certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
@@ -341,6 +341,13 @@ async def test_the_directory_names_the_mode_and_refuses_what_cannot_work(
     refused = await api.act(doc, "approve", actors.signer)
     assert refused.status_code == 409
     assert refused.json()["type"].endswith("/signer-certificate-missing")
+    assert await _status(api, doc["id"]) == "submitted"
+
+    # Remote mode without a remote signing service configured: refused, still submitted.
+    await _set_signer(api.client, actors, signing_mode="remote")
+    unavailable = await api.act(doc, "approve", actors.signer)
+    assert unavailable.status_code == 409
+    assert unavailable.json()["type"].endswith("/signing-mode-unavailable")
     assert await _status(api, doc["id"]) == "submitted"
 
     # Back to server mode: approve signs at once, as before.

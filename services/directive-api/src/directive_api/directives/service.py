@@ -599,7 +599,7 @@ async def fire(
     entry: RegisterEntry | None = None
     replacement: Directive | None = None
     request: SigningRequest | None = None
-    if action == "approve" and await _signs_elsewhere(session, directive):
+    if action == "approve" and await _signs_elsewhere(session, directive, pdf):
         # The signer's key is on their token or at a remote service: the prepared revision waits
         # for the signature (``awaiting_signature``) instead of being signed here.
         request = await _signing_request(session, directive, pdf=pdf, now=now)
@@ -657,11 +657,13 @@ async def fire(
     return directive
 
 
-async def _signs_elsewhere(session: AsyncSession, directive: Directive) -> bool:
+async def _signs_elsewhere(session: AsyncSession, directive: Directive, pdf: documents.PdfContext) -> bool:
     person = await session.get(Person, directive.signer_id)
-    if person is not None and person.signing_mode == "remote":
-        raise documents.SigningModeUnavailableError(f"{person.id} signs in 'remote' mode, which is not available yet")
-    return person is not None and person.signing_mode == "client"
+    if person is not None and person.signing_mode == "remote" and not pdf.settings.signing.csc_url:
+        raise documents.SigningModeUnavailableError(
+            f"{person.id} signs in 'remote' mode but no remote signing service is configured (SIGNING__CSC_URL)"
+        )
+    return person is not None and person.signing_mode in ("client", "remote")
 
 
 async def _signing_request(

@@ -136,14 +136,6 @@ def _check_certificate(pem: str | None) -> str | None:
     return pem.strip() + "\n"
 
 
-def _check_mode(mode: str | None) -> str | None:
-    # Named in the model so that the directory and the documents speak of it already; refused until
-    # the remote signing service is wired in, rather than leaving documents waiting for nothing.
-    if mode == "remote":
-        raise ValueError("the remote signing mode (CSC API v2) is not available yet; use 'server' or 'client'")
-    return mode
-
-
 class PersonFields(_Strict):
     full_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
     unit_code: Code | None = None
@@ -158,7 +150,7 @@ class PersonFields(_Strict):
     that starts with its authority."""
     is_active: bool | None = None
     """False retires the person: documents keep naming them; they can be chosen for nothing new."""
-    signing_mode: Annotated[SigningMode, AfterValidator(_check_mode)] | None = None
+    signing_mode: SigningMode | None = None
     """How the person's signature is made: ``server`` (a key the server holds; the default),
     ``client`` (their own token, through a signing request) or ``remote`` (a remote signing service)."""
     signing_certificate: (

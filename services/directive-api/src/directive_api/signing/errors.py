@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from common.problems import ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnprocessableError
 
 
 class SigningRequestNotFoundError(NotFoundError):
@@ -31,3 +31,19 @@ class CertificateNotTrustedError(UnprocessableError):
 
 class SignatureInvalidError(UnprocessableError):
     title = "The signature does not verify over the signed attributes with the certificate's key"
+
+
+class NotRemoteRequestError(ConflictError):
+    title = "This signing request is not for the remote signing service"
+
+
+class RemoteAuthorizationRefusedError(UnprocessableError):
+    title = "The remote signing service refused the PIN or the one-time password"
+
+
+class RemoteCredentialNotFoundError(ConflictError):
+    title = "The remote signing service holds no credential with the directory's certificate for the signer"
+
+
+class RemoteSigningUnavailableError(ServiceUnavailableError):
+    title = "The remote signing service is unavailable"

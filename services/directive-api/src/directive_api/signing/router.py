@@ -10,18 +10,29 @@ from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.http import etag
 from common.problems import BadRequestError, problem_responses
+from directive_api.directives.models import Directive
 from directive_api.documents.service import SigningFailedError
 from directive_api.signing import service
 from directive_api.signing.errors import (
     CertificateNotTrustedError,
+    NotRemoteRequestError,
     NotTheSignerError,
+    RemoteAuthorizationRefusedError,
+    RemoteCredentialNotFoundError,
+    RemoteSigningUnavailableError,
     SignatureInvalidError,
     SignerCertificateMismatchError,
     SigningRequestClosedError,
     SigningRequestExpiredError,
     SigningRequestNotFoundError,
 )
-from directive_api.signing.schemas import SignatureAccepted, SignatureSubmission, SigningRequestRead
+from directive_api.signing.models import SigningRequest
+from directive_api.signing.schemas import (
+    RemoteAuthorization,
+    SignatureAccepted,
+    SignatureSubmission,
+    SigningRequestRead,
+)
 
 router = APIRouter(prefix="/v1", tags=["signing"])
 
@@ -62,6 +73,40 @@ async def submit_signature(
     signing, directive = await service.submit_signature(
         session, request_id, body, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
     )
+    return _accepted(signing, directive)
+
+
+@router.post(
+    "/signing-requests/{request_id}/remote-authorization",
+    response_model=SignatureAccepted,
+    responses=problem_responses(
+        BadRequestError,
+        SigningRequestNotFoundError,
+        NotTheSignerError,
+        NotRemoteRequestError,
+        SigningRequestClosedError,
+        SigningRequestExpiredError,
+        RemoteAuthorizationRefusedError,
+        RemoteCredentialNotFoundError,
+        RemoteSigningUnavailableError,
+        SignerCertificateMismatchError,
+        CertificateNotTrustedError,
+        SignatureInvalidError,
+        SigningFailedError,
+    ),
+)
+async def authorize_remote_signature(
+    request_id: uuid.UUID, body: RemoteAuthorization, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """`remote` mode: the signer's PIN and one-time password for their credential at the remote
+    signing service (CSC API v2); the service signs this request and the document becomes `approved`."""
+    signing, directive = await service.sign_remotely(
+        session, request_id, body, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
+    )
+    return _accepted(signing, directive)
+
+
+def _accepted(signing: SigningRequest, directive: Directive) -> Response:
     assert directive.signed_sha256 is not None
     accepted = SignatureAccepted(
         id=signing.id,

@@ -73,3 +73,12 @@ class SignatureAccepted(BaseModel):
     directive_status: str
     directive_version: int
     signed_sha256: str
+
+
+class RemoteAuthorization(BaseModel):
+    """The signer's authorisation for the remote signing service (never stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin: Annotated[str, Field(min_length=1, max_length=64, description="The signer's PIN for their credential.")]
+    otp: Annotated[str, Field(min_length=1, max_length=16, description="The current one-time password.")]

@@ -22,10 +22,14 @@ from directive_api.directives import service as directives
 from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
 from directive_api.directives.models import Directive
 from directive_api.documents import service as documents
-from directive_api.signing import repository
+from directive_api.signing import csc, repository
 from directive_api.signing.errors import (
     CertificateNotTrustedError,
+    NotRemoteRequestError,
     NotTheSignerError,
+    RemoteAuthorizationRefusedError,
+    RemoteCredentialNotFoundError,
+    RemoteSigningUnavailableError,
     SignatureInvalidError,
     SignerCertificateMismatchError,
     SigningRequestClosedError,
@@ -33,7 +37,7 @@ from directive_api.signing.errors import (
     SigningRequestNotFoundError,
 )
 from directive_api.signing.models import SigningRequest
-from directive_api.signing.schemas import SignatureSubmission, SigningRequestRead
+from directive_api.signing.schemas import RemoteAuthorization, SignatureSubmission, SigningRequestRead
 
 TIMER = Principal(
     subject="system:signing-timer", name="Signing request timer", roles=frozenset({SYSTEM_ROLE}), unit=None
@@ -89,14 +93,84 @@ async def submit_signature(
     now: datetime,
 ) -> tuple[SigningRequest, Directive]:
     """Accept the signer's signature: validate, embed, verify, approve."""
+    request = await _pending(session, request_id, actor, now)
+    return await _accept(
+        session,
+        request,
+        certificate=body.certificates[0],
+        chain=tuple(body.certificates[1:]),
+        signature=body.signature,
+        actor=actor,
+        pdf=pdf,
+        now=now,
+    )
+
+
+async def sign_remotely(
+    session: AsyncSession,
+    request_id: uuid.UUID,
+    body: RemoteAuthorization,
+    *,
+    actor: Principal,
+    pdf: documents.PdfContext,
+    now: datetime,
+) -> tuple[SigningRequest, Directive]:
+    """Have the remote signing service sign the request with the signer's PIN and OTP, then accept it."""
+    request = await _pending(session, request_id, actor, now)
+    if request.mode != "remote":
+        raise NotRemoteRequestError("this request is signed by the signer's own client (POST …/signature)")
+    settings = pdf.settings.signing
+    if not settings.csc_url:
+        raise RemoteSigningUnavailableError("no remote signing service is configured")
+    try:
+        made = await csc.sign(
+            service_url=settings.csc_url,
+            token=settings.csc_token.get_secret_value() if settings.csc_token else None,
+            certificate_sha256=request.certificate_sha256,
+            data=base64.b64decode(request.signed_attributes),
+            pin=body.pin,
+            otp=body.otp,
+        )
+    except csc.RemoteAuthorizationError as exc:
+        raise RemoteAuthorizationRefusedError(str(exc)) from None
+    except csc.RemoteCredentialMissingError as exc:
+        raise RemoteCredentialNotFoundError(str(exc)) from None
+    except csc.RemoteServiceError as exc:
+        raise RemoteSigningUnavailableError(str(exc)) from None
+    return await _accept(
+        session,
+        request,
+        certificate=made.certificate,
+        chain=made.chain,
+        signature=made.signature,
+        actor=actor,
+        pdf=pdf,
+        now=now,
+    )
+
+
+async def _pending(session: AsyncSession, request_id: uuid.UUID, actor: Principal, now: datetime) -> SigningRequest:
     request = await _own_request(session, request_id, actor)
     if request.status != "pending":
         raise SigningRequestClosedError(f"the signing request is {request.status}; a signature is accepted once")
     if request.expires_at <= now:
         raise SigningRequestExpiredError(f"the signing request expired at {request.expires_at.isoformat()}")
+    return request
+
+
+async def _accept(
+    session: AsyncSession,
+    request: SigningRequest,
+    *,
+    certificate: bytes,
+    chain: tuple[bytes, ...],
+    signature: bytes,
+    actor: Principal,
+    pdf: documents.PdfContext,
+    now: datetime,
+) -> tuple[SigningRequest, Directive]:
     directive = await session.get(Directive, request.directive_id)
     assert directive is not None  # documents are never deleted
-    certificate, *chain = body.certificates
     try:
         presented = documents.certificate_sha256(certificate)
     except deferred.CertificateError:
@@ -119,8 +193,8 @@ async def submit_signature(
             directive,
             prepared,
             certificate=certificate,
-            chain=tuple(chain),
-            signature=body.signature,
+            chain=chain,
+            signature=signature,
             page_count=request.page_count,
             keys=pdf.keys,
             store=pdf.store,
