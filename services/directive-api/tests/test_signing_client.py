@@ -242,6 +242,13 @@ async def test_wrong_signatures_are_refused_and_change_nothing(
     shown = await api.client.get(f"/v1/signing-requests/{request['id']}", headers=actors.signer)
     assert shown.json()["status"] == "pending"
 
+    # The administrator replaces the signer's certificate (a lost token): the request's no longer signs.
+    await _set_signer(api.client, actors, signing_certificate=impostor.decode())
+    replaced = await api.client.post(url, json=_submission(client_signer, request), headers=actors.signer)
+    assert replaced.status_code == 422
+    assert replaced.json()["type"].endswith("/signer-certificate-mismatch")
+    await _set_signer(api.client, actors, signing_certificate=client_signer.certificate_pem.decode())
+
     # The right signature still goes through afterwards.
     accepted = await api.client.post(url, json=_submission(client_signer, request), headers=actors.signer)
     assert accepted.status_code == 200, accepted.text

@@ -11,7 +11,7 @@ from common.auth import CurrentPrincipal
 from common.http import etag
 from common.problems import BadRequestError, problem_responses
 from directive_api.directives.models import Directive
-from directive_api.documents.service import SigningFailedError
+from directive_api.documents.service import SignerRetiredError, SigningFailedError
 from directive_api.signing import service
 from directive_api.signing.errors import (
     CertificateNotTrustedError,
@@ -62,6 +62,7 @@ async def get_signing_request(
         CertificateNotTrustedError,
         SignatureInvalidError,
         SigningFailedError,
+        SignerRetiredError,
     ),
 )
 async def submit_signature(
@@ -93,6 +94,7 @@ async def submit_signature(
         CertificateNotTrustedError,
         SignatureInvalidError,
         SigningFailedError,
+        SignerRetiredError,
     ),
 )
 async def authorize_remote_signature(

@@ -22,6 +22,8 @@ from directive_api.directives import service as directives
 from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
 from directive_api.directives.models import Directive
 from directive_api.documents import service as documents
+from directive_api.documents.service import SignerRetiredError
+from directive_api.people.models import Person
 from directive_api.signing import csc, repository
 from directive_api.signing.errors import (
     CertificateNotTrustedError,
@@ -171,6 +173,15 @@ async def _accept(
 ) -> tuple[SigningRequest, Directive]:
     directive = await session.get(Directive, request.directive_id)
     assert directive is not None  # documents are never deleted
+    person = await session.get(Person, request.signer_id)
+    if person is None or not person.is_active:
+        raise SignerRetiredError(f"{request.signer_id} is retired from the directory")
+    # A certificate the administrator has replaced since the request (a lost token) no longer signs.
+    current = documents.certificate_sha256(person.signing_certificate.encode()) if person.signing_certificate else None
+    if current != request.certificate_sha256:
+        raise SignerCertificateMismatchError(
+            f"the directory no longer names the certificate of this request for {request.signer_id}; approve again"
+        )
     try:
         presented = documents.certificate_sha256(certificate)
     except deferred.CertificateError:
