@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from common.auth import ensure_dev_keys
 from common.webhooks import generate_secret
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import csc_service  # noqa: E402  (the local remote-signing service, a script beside this one)
 
 
 def _secret(path: Path) -> str:
@@ -82,18 +85,33 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def start(var: Path, *, directive_port: int = 8001, report_port: int = 8002) -> list[subprocess.Popen[bytes]]:
-    """Start both services and wait until they are ready."""
+    """Start both services and the local remote-signing service (CSC API v2), and wait until they are ready."""
     var.mkdir(parents=True, exist_ok=True)
     env = service_env(var, directive_port=directive_port, report_port=report_port)
+    csc_config, csc_env = csc_service.prepare_state(var / "csc")
+    csc_port = _free_port()
+    env["DIRECTIVE_API_SIGNING__CSC_URL"] = f"http://127.0.0.1:{csc_port}"
+    env["DIRECTIVE_API_SIGNING__CSC_TOKEN"] = csc_service.client_token(csc_config)
     bin_dir = Path(sys.executable).parent
+    csc_command = [sys.executable, str(ROOT / "scripts" / "csc_service.py"), "--config", str(csc_config)]
+    csc_command += ["--port", str(csc_port)]
     processes = [
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
         subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
+        subprocess.Popen(csc_command, env=csc_env),
     ]
     try:
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
         wait_ready(f"http://127.0.0.1:{report_port}/readyz")
+        wait_ready(f"http://127.0.0.1:{csc_port}/openapi.json")
     except BaseException:
         stop(processes)
         raise
@@ -126,7 +144,10 @@ def main() -> int:
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
-        "Ctrl-C stops both.\n",
+        f"remote signing .venv/bin/python scripts/csc_service.py --config {args.var / 'csc' / 'csc.json'} "
+        f"--enroll <person id> --name '<full name>' --pki {args.var / 'pki'}  (then set the person's signing_mode "
+        "remote and signing_certificate; see docs/api.md)\n"
+        "Ctrl-C stops all.\n",
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: stop(processes))
