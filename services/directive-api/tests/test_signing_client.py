@@ -149,6 +149,8 @@ async def test_the_token_signs_and_the_issued_pdf_carries_the_directorys_certifi
     doc, request, etag = await _awaiting(api, letter)
     assert request["status"] == "pending" and request["mode"] == "client"
     assert await _status(api, doc["id"]) == "awaiting_signature"
+    # What the signer may do next is what has a route: abandon (the signature goes to the request).
+    assert (await api.get(doc["id"], actors.signer)).json()["allowed_actions"] == ["abandon_signature"]
     shown = await api.client.get(f"/v1/signing-requests/{request['id']}", headers=actors.signer)
     assert shown.status_code == 200 and shown.json()["signed_attributes"] == request["signed_attributes"]
     # Only the signer sees the request.

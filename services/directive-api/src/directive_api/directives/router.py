@@ -114,7 +114,11 @@ def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRe
         drafted_by=directive.drafted_by,
         created_at=directive.created_at,
         updated_at=directive.updated_at,
-        allowed_actions=DIRECTIVE_WORKFLOW.available(directive, actor) if actor.unit == directive.issuer_code else [],
+        allowed_actions=[
+            action for action in DIRECTIVE_WORKFLOW.available(directive, actor) if action not in INTERNAL_TRANSITIONS
+        ]
+        if actor.unit == directive.issuer_code
+        else [],
         signed_sha256=directive.signed_sha256,
         issued_sha256=directive.issued_sha256,
         dispatched_at=directive.dispatched_at,
