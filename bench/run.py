@@ -13,6 +13,9 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 6. compliance     — compliance view and a unit's inbox on 1,000,000 obligations. Goals: p50 ≤ 50 / 10 ms.
 7. startup        — idle RSS of each web process (goal ≤ 120 MB) and the first approve after a start
                     against warm ones (goal ≤ 2).
+8. signing_modes  — approval in the client signing mode (prepare + embed + verify, the token's own signing
+                    excluded) vs the server-key approve. Goal: ratio ≤ 1.5. Also the remote mode through the
+                    local CSC API v2 service, reported as a ratio.
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -42,6 +45,7 @@ ALL = (
     "dispatch",
     "compliance",
     "startup",
+    "signing_modes",
 )
 
 
@@ -150,6 +154,7 @@ def main() -> int:
     import document_read
     import pdf_pipeline
     import read_under_load
+    import signing_modes
     import startup
     import verify
     import verify_http
@@ -207,6 +212,12 @@ def main() -> int:
         ),
     )
     attempt("startup", "≤ 120 MB / ≤ 2", startup.NAME_RSS, lambda: startup.run(server))
+    attempt(
+        "signing_modes",
+        "≤ 1.5",
+        signing_modes.NAME,
+        lambda: signing_modes.run(rounds=int(pick(args.pdf_rounds, 20, 4))),
+    )
     total_s = time.perf_counter() - started_all
 
     output = table(rows)

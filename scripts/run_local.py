@@ -29,6 +29,8 @@ from common.webhooks import generate_secret
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "services" / "directive-api" / "src" / "directive_api" / "seed"
 ADDRESSEE_GROUPS = ("department", "socio_political_org", "commune_level")
+sys.path.insert(0, str(ROOT / "scripts"))
+import csc_service  # noqa: E402  (the local remote-signing service, a script beside this one)
 
 
 def _secret(path: Path) -> str:
@@ -168,8 +170,8 @@ def start(
     vxp_port: int | None = None,
     idp_port: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
-    """Start the hub double, the identity provider double and both services, and wait until they are
-    ready (``vxp_port``, ``idp_port``: free ports when not given)."""
+    """Start the hub double, the identity provider double, the remote-signing service (CSC API v2) and
+    both services, and wait until they are ready (``vxp_port``, ``idp_port``: free ports when not given)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
@@ -177,6 +179,12 @@ def start(
     agencies = hub_agencies(var)
     bin_dir = Path(sys.executable).parent
     hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
+    csc_config, csc_env = csc_service.prepare_state(var / "csc")
+    csc_port = _free_port()
+    env["DIRECTIVE_API_SIGNING__CSC_URL"] = f"http://127.0.0.1:{csc_port}"
+    env["DIRECTIVE_API_SIGNING__CSC_TOKEN"] = csc_service.client_token(csc_config)
+    csc_command = [sys.executable, str(ROOT / "scripts" / "csc_service.py"), "--config", str(csc_config)]
+    csc_command += ["--port", str(csc_port)]
     processes = [
         subprocess.Popen([*hub, "--agencies", str(agencies)], env=env),
         subprocess.Popen(
@@ -196,12 +204,14 @@ def start(
         ),
         subprocess.Popen([str(bin_dir / "directive-api"), "serve", "--port", str(directive_port)], env=env),
         subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
+        subprocess.Popen(csc_command, env=csc_env),
     ]
     try:
         wait_ready(f"http://127.0.0.1:{vxp_port}/healthz")
         wait_ready(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
         wait_ready(f"http://127.0.0.1:{report_port}/readyz")
+        wait_ready(f"http://127.0.0.1:{csc_port}/openapi.json")
     except BaseException:
         stop(processes)
         raise
@@ -244,7 +254,10 @@ def main() -> int:
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
-        "Ctrl-C stops them all.\n",
+        f"remote signing .venv/bin/python scripts/csc_service.py --config {args.var / 'csc' / 'csc.json'} "
+        f"--enroll <person id> --name '<full name>' --pki {args.var / 'pki'}  (then set the person's signing_mode "
+        "remote and signing_certificate; see docs/api.md)\n"
+        "Ctrl-C stops all.\n",
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: stop(processes))

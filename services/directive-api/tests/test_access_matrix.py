@@ -56,6 +56,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", D + "/review"): {"reviewer"},
     ("POST", D + "/return"): {"reviewer", "signer"},
     ("POST", D + "/approve"): {"signer"},
+    ("POST", D + "/abandon_signature"): {"signer"},
+    ("GET", "/v1/signing-requests/{request_id}"): {"signer"},
+    ("POST", "/v1/signing-requests/{request_id}/signature"): {"signer"},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): {"signer"},
     ("POST", D + "/issue"): {"clerk"},
     ("POST", D + "/dispatch"): {"clerk"},
     ("POST", D + "/archive"): {"clerk"},
@@ -126,6 +130,9 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/v1/people/{person_id}"): {"json": {"position": "không được đổi"}, "headers": STALE},
     ("DELETE", "/v1/people/{person_id}"): {"headers": STALE},
+    # A well-formed signature for a request that does not exist: the signer stops at 404.
+    ("POST", "/v1/signing-requests/{request_id}/signature"): {"json": {"signature": "AA==", "certificates": ["AA=="]}},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): {"json": {"pin": "1", "otp": "1"}},
     ("POST", "/v1/directory/import"): {
         "json": {"units": [{"code": "MOI", "name": "Mới", "kind": "ward", "group_code": "khong-co"}]}
     },
@@ -171,6 +178,7 @@ def _url(path: str, doc: dict[str, Any]) -> str:
         person_id="le-xuan-hoa",
         subscription_id="00000000-0000-0000-0000-000000000000",
         package_id="999999",
+        request_id="00000000-0000-0000-0000-000000000000",
     )
 
 

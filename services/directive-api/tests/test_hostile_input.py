@@ -88,6 +88,8 @@ BASE_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     },
     ("PATCH", "/v1/people/{person_id}"): lambda: {"position": "Chuyên viên"},
     ("POST", "/v1/directory/import"): lambda: {"units": []},
+    ("POST", "/v1/signing-requests/{request_id}/signature"): lambda: {"signature": "AA==", "certificates": ["AA=="]},
+    ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): lambda: {"pin": "1", "otp": "1"},
 }
 # Fields a directory entry legitimately takes from the client (a person's id, a unit's notation).
 CLIENT_OWNED: dict[tuple[str, str], set[str]] = {
@@ -128,7 +130,12 @@ def test_mass_assignment_is_refused_on_every_write_route(
             assert path.startswith(TRANSITION_PREFIX), f"add a valid body for {method} {path} to BASE_BODIES"
             base = {"comment": "Đồng ý."}
         headers = {**(integration if path.startswith(ADMIN_PATHS) else actors.drafter), "If-Match": doc["etag"]}
-        url = path.format(directive_id=doc["id"], code="SNV", person_id="le-xuan-hoa")
+        url = path.format(
+            directive_id=doc["id"],
+            code="SNV",
+            person_id="le-xuan-hoa",
+            request_id="00000000-0000-0000-0000-000000000000",
+        )
         for field, value in SERVER_OWNED.items():
             if field in CLIENT_OWNED.get((method, path), set()):
                 continue

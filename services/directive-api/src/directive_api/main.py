@@ -25,6 +25,7 @@ from directive_api.documents.service import PdfContext
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.settings import Settings, get_settings, production_problems
+from directive_api.signing.router import router as signing_router
 
 DESCRIPTION = """
 The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
@@ -65,7 +66,15 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[directives_router, documents_router, dispatch_router, exchange_router, orgs_router, directory_router],
+        routers=[
+            directives_router,
+            documents_router,
+            dispatch_router,
+            exchange_router,
+            orgs_router,
+            directory_router,
+            signing_router,
+        ],
         background=_in_process_workers if settings.run_workers_in_process else None,
         on_startup=_warm_pdf_workers,
         # Stop the PDF workers with the app: their queues' semaphores are released, not reported

@@ -21,3 +21,4 @@ def load_all_models() -> None:
     from directive_api.exchange import models as _exchange  # noqa: F401
     from directive_api.orgs import models as _orgs  # noqa: F401
     from directive_api.people import models as _people  # noqa: F401
+    from directive_api.signing import models as _signing  # noqa: F401

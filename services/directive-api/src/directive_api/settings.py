@@ -47,6 +47,14 @@ class SigningSettings(BaseModel):
     dev_timestamps: bool = True
     """Timestamp with the development PKI's in-process TSA when no ``tsa_url`` is set, so that
     signatures are PAdES B-T on the embedded default too."""
+    csc_url: str | None = None
+    """The remote signing service (Cloud Signature Consortium API v2, base URL before ``/csc/v2``)
+    used for signers in ``remote`` mode; without it, the ``remote`` mode is unavailable."""
+    csc_token: SecretStr | None = None
+    """This service's bearer token at the remote signing service."""
+    request_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    """How long a signing request (``client`` and ``remote`` signers) waits for the signature; after
+    that the document returns to ``submitted``."""
 
 
 class Subscriber(BaseModel):

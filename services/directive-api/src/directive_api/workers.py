@@ -28,6 +28,7 @@ from directive_api.dispatch.visibility import webhook_audience
 from directive_api.documents.service import PdfContext
 from directive_api.exchange import transport
 from directive_api.settings import Settings
+from directive_api.signing import service as signing
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ async def run(
             try:
                 async with transaction(maker) as session:
                     busy += len(await directives.dispatch_due(session, now=clock()))
+                async with transaction(maker) as session:
+                    busy += await signing.expire_due(session, now=clock())
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")

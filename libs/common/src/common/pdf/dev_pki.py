@@ -117,6 +117,42 @@ class DevPki:
                     self._issue(path, _name(organisation, organisation), label=subject)
         return path, image
 
+    def certificate_for_key(
+        self,
+        public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+        common_name: str,
+        organisation: str,
+        *,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+    ) -> bytes:
+        """A signing certificate (PEM) from the development CA for a key held elsewhere (a token).
+
+        Args:
+            public_key: The token's public key.
+            common_name: The holder's full name (CN).
+            organisation: The holder's unit (O).
+            not_before: Start of validity (default: yesterday).
+            not_after: End of validity (default: in 825 days).
+
+        Returns:
+            The certificate, PEM.
+        """
+        root_key = serialization.load_pem_private_key(self.root_key_pem.read_bytes(), self.passphrase)
+        assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+        root_cert = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes())
+        cert = _certificate(
+            _name(common_name, organisation),
+            public_key,
+            root_cert.subject,
+            root_key,
+            ca=False,
+            key_usage=_key_usage(),
+            not_before=not_before,
+            not_after=not_after,
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)
+
     def _issued_path(self, kind: str, subject: str, common_name: str, organisation: str, suffix: str) -> Path:
         # The file name is a digest: ids and names may hold any character, and a renamed holder
         # must not reuse a certificate naming their old name.
@@ -222,6 +258,8 @@ def _certificate(
     ca: bool,
     key_usage: x509.KeyUsage,
     extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -230,8 +268,8 @@ def _certificate(
         .issuer_name(issuer)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650 if ca else 825))
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=3650 if ca else 825))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
         .add_extension(key_usage, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)

@@ -18,6 +18,7 @@ class DirectiveStatus(StrEnum):
     submitted = "submitted"
     reviewed = "reviewed"
     returned = "returned"
+    awaiting_signature = "awaiting_signature"
     approved = "approved"
     issued = "issued"
     dispatched = "dispatched"
@@ -33,6 +34,7 @@ PRE_ISSUE_STATUSES = frozenset(
         DirectiveStatus.submitted,
         DirectiveStatus.reviewed,
         DirectiveStatus.returned,
+        DirectiveStatus.awaiting_signature,
         DirectiveStatus.approved,
     }
 )
@@ -71,6 +73,13 @@ def _signer_returns_only_own(entity: Any, actor: Principal, _context: Mapping[st
         raise ForbiddenError("only the designated signer or a reviewer may return this document", action="return")
 
 
+SYSTEM_ROLE = "system"
+"""The role of the service's own timers (never in a token: ``Role`` does not list it)."""
+
+INTERNAL_TRANSITIONS = frozenset({"request_signature", "complete_signature", "expire_signature"})
+"""Transitions fired by the service itself (through ``approve``, a signing request or a timer),
+never by a route of their own."""
+
 S = DirectiveStatus
 DIRECTIVE_WORKFLOW = WorkflowDefinition.build(
     "directive",
@@ -108,6 +117,40 @@ DIRECTIVE_WORKFLOW = WorkflowDefinition.build(
             roles=frozenset({Role.signer.value}),
             designated_attribute="signer_id",
             description="The designated signer approves (and, with PDF signing, signs) the document.",
+        ),
+        Transition(
+            name="request_signature",
+            sources=frozenset({S.submitted.value, S.reviewed.value}),
+            target=S.awaiting_signature.value,
+            roles=frozenset({Role.signer.value}),
+            designated_attribute="signer_id",
+            description=(
+                "Approval by a signer whose signature is made on their own token or by a remote signing "
+                "service: the prepared revision waits for the signature (fired by `approve`)."
+            ),
+        ),
+        Transition(
+            name="complete_signature",
+            sources=frozenset({S.awaiting_signature.value}),
+            target=S.approved.value,
+            roles=frozenset({Role.signer.value}),
+            designated_attribute="signer_id",
+            description="The signer's signature arrived, was validated and embedded (fired by the signing request).",
+        ),
+        Transition(
+            name="abandon_signature",
+            sources=frozenset({S.awaiting_signature.value}),
+            target=S.submitted.value,
+            roles=frozenset({Role.signer.value}),
+            designated_attribute="signer_id",
+            description="The signer gives up signing now: the document returns to `submitted`.",
+        ),
+        Transition(
+            name="expire_signature",
+            sources=frozenset({S.awaiting_signature.value}),
+            target=S.submitted.value,
+            roles=frozenset({SYSTEM_ROLE}),
+            description="No signature arrived before the signing request expired: back to `submitted`.",
         ),
         Transition(
             name="issue",

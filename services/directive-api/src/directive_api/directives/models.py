@@ -26,7 +26,8 @@ class Directive(Model):
         CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint(
-            "(status IN ('draft', 'submitted', 'reviewed', 'returned', 'approved')) OR number IS NOT NULL",
+            "(status IN ('draft', 'submitted', 'reviewed', 'returned', 'awaiting_signature', 'approved'))"
+            " OR number IS NOT NULL",
             name="issued_has_number",
         ),
         Index("ix_directives_issuer_status", "issuer_code", "status"),

@@ -35,6 +35,7 @@ from directive_api.directives.errors import (
 from directive_api.directives.lifecycle import (
     DIRECTIVE_WORKFLOW,
     DOC_TYPES,
+    INTERNAL_TRANSITIONS,
     DirectiveStatus,
     notation_suffix,
     place_and_date,
@@ -52,6 +53,8 @@ from directive_api.directives.schemas import (
     TransitionRequest,
 )
 from directive_api.orgs.models import Unit
+from directive_api.signing import service as signing
+from directive_api.signing.schemas import SigningRequestRead
 
 router = APIRouter(prefix="/v1", tags=["directives"])
 
@@ -111,7 +114,11 @@ def to_read(directive: service.DirectiveRecord, actor: Principal) -> DirectiveRe
         drafted_by=directive.drafted_by,
         created_at=directive.created_at,
         updated_at=directive.updated_at,
-        allowed_actions=DIRECTIVE_WORKFLOW.available(directive, actor) if actor.unit == directive.issuer_code else [],
+        allowed_actions=[
+            action for action in DIRECTIVE_WORKFLOW.available(directive, actor) if action not in INTERNAL_TRANSITIONS
+        ]
+        if actor.unit == directive.issuer_code
+        else [],
         signed_sha256=directive.signed_sha256,
         issued_sha256=directive.issued_sha256,
         dispatched_at=directive.dispatched_at,
@@ -290,6 +297,16 @@ def _transition_route(action: str, summary: str) -> None:
             timezone=request.app.state.settings.timezone,
             pdf=request.app.state.pdf,
         )
+        if action == "approve" and directive.status == DirectiveStatus.awaiting_signature:
+            # A signer whose key is on their token or at a remote service: 202 with what to sign.
+            pending = await signing.pending_for(session, directive.id)
+            assert pending is not None
+            return Response(
+                signing.to_read(pending).model_dump_json(),
+                media_type="application/json",
+                status_code=202,
+                headers={"ETag": etag(directive.version), "Location": f"/v1/signing-requests/{pending.id}"},
+            )
         return _respond(directive, actor, response)
 
     transition.__name__ = f"{action}_directive"
@@ -311,11 +328,25 @@ def _transition_route(action: str, summary: str) -> None:
             CommentRequiredError,
             UnknownTransitionError,
         )
-        | {428: {"description": "If-Match is required"}},
+        | {428: {"description": "If-Match is required"}}
+        | (_SIGNING_REQUEST_RESPONSE if action == "approve" else {}),
     )
 
 
+_SIGNING_REQUEST_RESPONSE: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": SigningRequestRead,
+        "description": (
+            "The signer signs with their own token (`client`) or a remote service (`remote`): the document "
+            "is `awaiting_signature` and this is the signing request."
+        ),
+    }
+}
+
+
 for _name, _transition in DIRECTIVE_WORKFLOW.transitions.items():
+    if _name in INTERNAL_TRANSITIONS:
+        continue
     _roles = ", ".join(sorted(_transition.roles))
     _transition_route(_name, f"{_transition.description} Who: {_roles}. Send the ETag in `If-Match`.")
 

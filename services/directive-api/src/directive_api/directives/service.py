@@ -62,6 +62,8 @@ from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
 from directive_api.people.models import Person
+from directive_api.signing import repository as signing_requests
+from directive_api.signing.models import SigningRequest
 
 Clock = Callable[[], datetime]
 
@@ -660,11 +662,19 @@ async def fire(
     values: dict[str, Any] = {}
     entry: RegisterEntry | None = None
     replacement: Directive | None = None
-    if action == "approve":
+    request: SigningRequest | None = None
+    if action == "approve" and await _signs_elsewhere(session, directive, pdf):
+        # The signer's key is on their token or at a remote service: the prepared revision waits
+        # for the signature (``awaiting_signature``) instead of being signed here.
+        request = await _signing_request(session, directive, pdf=pdf, now=now)
+        action = "request_signature"
+    elif action == "approve":
         signed = await documents.sign_on_approval(
             session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
         )
         values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed.sha256}
+    elif action == "abandon_signature":
+        await signing_requests.close_pending(session, directive.id, status="abandoned", now=now)
     elif action == "issue":
         due = (directive.compliance or {}).get("due_date")
         issued_on = now.astimezone(ZoneInfo(timezone)).date()
@@ -710,8 +720,47 @@ async def fire(
         # this document rolls back its number instead of colliding in the register.
         session.add(entry)
         await session.flush()
+    if request is not None:
+        signing_requests.add(session, request)
+        await session.flush()
     await _after(session, directive, action, now=now, replacement=replacement)
     return directive
+
+
+async def _signs_elsewhere(session: AsyncSession, directive: Directive, pdf: documents.PdfContext) -> bool:
+    person = await session.get(Person, directive.signer_id)
+    if person is not None and person.signing_mode == "remote" and not pdf.settings.signing.csc_url:
+        raise documents.SigningModeUnavailableError(
+            f"{person.id} signs in 'remote' mode but no remote signing service is configured (SIGNING__CSC_URL)"
+        )
+    return person is not None and person.signing_mode in ("client", "remote")
+
+
+async def _signing_request(
+    session: AsyncSession, directive: Directive, *, pdf: documents.PdfContext, now: datetime
+) -> SigningRequest:
+    person = await session.get(Person, directive.signer_id)
+    assert person is not None
+    ready = await documents.prepare_for_signer(
+        session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
+    )
+    stored = await pdf.store.put_async(ready.prepared.pdf)
+    return SigningRequest(
+        id=uuid.uuid4(),
+        directive_id=directive.id,
+        signer_id=person.id,
+        mode=person.signing_mode,
+        status="pending",
+        certificate_sha256=ready.certificate_sha256,
+        prepared_sha256=stored.sha256,
+        page_count=ready.page_count,
+        document_digest=ready.prepared.document_digest.hex(),
+        signed_attributes=base64.b64encode(ready.prepared.signed_attributes).decode(),
+        reserved_start=ready.prepared.reserved_start,
+        reserved_end=ready.prepared.reserved_end,
+        created_at=now,
+        expires_at=now + timedelta(seconds=pdf.settings.signing.request_ttl_seconds),
+    )
 
 
 def _check_body(action: str, body: TransitionRequest) -> None:

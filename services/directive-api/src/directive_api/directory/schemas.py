@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from common.pdf.deferred import CertificateError, load_certificate
 from directive_api.directives.lifecycle import Role
-from directive_api.people.models import SigningAuthority
+from directive_api.people.models import SigningAuthority, SigningMode
 
 
 def _clean(value: str) -> str:
@@ -129,6 +130,18 @@ def _check_titles(titles: dict[str, list[str]] | None) -> dict[str, list[str]] |
     return titles
 
 
+def _check_certificate(pem: str | None) -> str | None:
+    if pem is None:
+        return None
+    if not pem.lstrip().startswith("-----BEGIN CERTIFICATE-----"):
+        raise ValueError("a PEM certificate (-----BEGIN CERTIFICATE-----) is expected")
+    try:
+        load_certificate(pem.encode())
+    except CertificateError:
+        raise ValueError("not a readable X.509 certificate") from None
+    return pem.strip() + "\n"
+
+
 class PersonFields(_Strict):
     full_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
     unit_code: Code | None = None
@@ -143,6 +156,14 @@ class PersonFields(_Strict):
     that starts with its authority."""
     is_active: bool | None = None
     """False retires the person: documents keep naming them; they can be chosen for nothing new."""
+    signing_mode: SigningMode | None = None
+    """How the person's signature is made: ``server`` (a key the server holds; the default),
+    ``client`` (their own token, through a signing request) or ``remote`` (a remote signing service)."""
+    signing_certificate: (
+        Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_check_certificate)] | None
+    ) = None
+    """The person's signing certificate (PEM) for ``client`` and ``remote``: only a signature made with
+    this certificate's key is accepted for them."""
 
 
 class PersonCreate(PersonFields):
@@ -169,6 +190,8 @@ class PersonAdminRead(BaseModel):
     signature_title_lines: list[str]
     signature_titles: dict[str, list[str]]
     is_active: bool
+    signing_mode: str
+    signing_certificate: str | None
     version: int
 
 

@@ -196,7 +196,7 @@ async def create(session: AsyncSession, kind: Kind, body: BaseModel, *, actor: P
     all_defaults: dict[str, dict[str, Any]] = {
         "unit": {"is_active": True, "short_name": values.get("name")},
         "group": {"is_addressable": True},
-        "person": {"is_active": True, "signature_title_lines": [], "signature_titles": {}},
+        "person": {"is_active": True, "signature_title_lines": [], "signature_titles": {}, "signing_mode": "server"},
     }
     defaults = all_defaults[kind.name]
     for name, default in defaults.items():

@@ -8,11 +8,13 @@ arguments (key *descriptions*, not loaded keys) and load what they need once per
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from common.pdf import deferred
 from common.pdf.dev_pki import ensure_dev_pki
 from common.pdf.render import RenderedPdf, default_executor
 from common.pdf.signing import fill_and_seal, load_pkcs11_signer, load_pkcs12_signer, sign_as_signer
@@ -61,6 +63,42 @@ def sign_job(rendered: RenderedPdf, key: KeySpec, image: str, tsa: str | None, r
     return sign_as_signer(
         rendered, key.load(), signature_image=Path(image), timestamper=_timestamper(tsa), reason=reason
     )
+
+
+def prepare_job(
+    rendered: RenderedPdf, certificate_pem: bytes, image: str, timestamped: bool, reason: str
+) -> deferred.PreparedSignature:
+    """The signer's revision prepared for a signature made on their token (in a worker process)."""
+    return deferred.prepare_deferred(
+        rendered,
+        deferred.load_certificate(certificate_pem),
+        signature_image=Path(image),
+        timestamped=timestamped,
+        reason=reason,
+    )
+
+
+def finish_job(
+    prepared: deferred.PreparedSignature,
+    certificate_der: bytes,
+    chain_der: tuple[bytes, ...],
+    signature: bytes,
+    tsa: str | None,
+    roots: tuple[bytes, ...],
+    moment: dt.datetime,
+) -> tuple[bytes, VerificationReport]:
+    """Check the signer's certificate and signature, embed it, and verify the result (in a worker process).
+
+    Raises:
+        deferred.CertificateError: The certificate is expired, may not sign or does not chain to a root.
+        deferred.SignatureValueError: The signature does not verify with the certificate's key.
+    """
+    certificate = deferred.load_certificate(certificate_der)
+    chain = [deferred.load_certificate(der) for der in chain_der]
+    trusted = [deferred.load_certificate(root) for root in roots]
+    deferred.validate_certificate(certificate, chain, trusted, moment=moment)
+    signed = deferred.finish_deferred(prepared, certificate, chain, signature, timestamper=_timestamper(tsa))
+    return signed, verify_pdf(signed, list(roots), max_bytes=len(signed))
 
 
 def seal_job(signed: bytes, key: KeySpec, image: str, number_text: str, date_text: str, tsa: str | None) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import time
 import uuid
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
+from common.pdf import deferred
 from common.pdf import render as pdf_render
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.model import Attachment, DocumentView, SignatureBlock
@@ -52,6 +54,14 @@ class SignerRetiredError(ConflictError):
 
 class SigningFailedError(ConflictError):
     title = "The document could not be signed"
+
+
+class SigningModeUnavailableError(ConflictError):
+    title = "The signer's signing mode is not available"
+
+
+class SignerCertificateMissingError(ConflictError):
+    title = "The directory names no signing certificate for this signer"
 
 
 @dataclass
@@ -102,6 +112,14 @@ class Keys:
             p12 = await asyncio.to_thread(self.pki.signer_for, person.id, person.full_name, unit.name)
             return jobs.KeySpec(pkcs12=str(p12), passphrase=self.pki.passphrase), self.pki.signature_png
         raise SigningKeyMissingError(f"no signing key is configured for {person.id}")
+
+    def signature_image(self, person: Person) -> Path:
+        """The signature image drawn for a signer whose key is elsewhere (their token, a remote service)."""
+        source = self.settings.signers.get(person.id)
+        image = (source.image if source else None) or (self.pki.signature_png if self.pki else None)
+        if image is None:
+            raise SigningKeyMissingError(f"no signature image configured for {person.id}")
+        return image
 
     async def seal(self, unit: Unit) -> tuple[jobs.KeySpec, Path]:
         """The organisation's seal key and seal image (a development seal naming the unit when the
@@ -273,12 +291,7 @@ async def sign_on_approval(
     session: AsyncSession, directive: Directive, *, settings: Settings, keys: Keys, store: FileStore, now: datetime
 ) -> DirectiveFile:
     """Render the final layout (number and date left empty) and apply the signer's signature."""
-    person = await session.get(Person, directive.signer_id)
-    unit = await session.get(Unit, directive.issuer_code)
-    if person is None or unit is None:
-        raise SigningKeyMissingError(f"{directive.signer_id} is no longer in the directory")
-    if not person.is_active:
-        raise SignerRetiredError(f"{person.id} is retired from the directory: choose another signer for the draft")
+    person, unit = await _signer_of(session, directive)
     signer, image = await keys.signer(person, unit)
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     # The attachments are embedded in the file the signer signs (both signatures cover them).
@@ -293,6 +306,90 @@ async def sign_on_approval(
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
     return await _store(session, store, directive, "signed", signed, rendered.page_count, directive.version + 1)
+
+
+async def _signer_of(session: AsyncSession, directive: Directive) -> tuple[Person, Unit]:
+    person = await session.get(Person, directive.signer_id)
+    unit = await session.get(Unit, directive.issuer_code)
+    if person is None or unit is None:
+        raise SigningKeyMissingError(f"{directive.signer_id} is no longer in the directory")
+    if not person.is_active:
+        raise SignerRetiredError(f"{person.id} is retired from the directory: choose another signer for the draft")
+    return person, unit
+
+
+@dataclass(frozen=True)
+class PreparedForSigner:
+    """The signer's revision waiting for a signature made elsewhere."""
+
+    prepared: deferred.PreparedSignature
+    page_count: int
+    certificate_sha256: str
+
+
+async def prepare_for_signer(
+    session: AsyncSession, directive: Directive, *, settings: Settings, keys: Keys, store: FileStore, now: datetime
+) -> PreparedForSigner:
+    """Render the final layout and prepare the signer's signature for their token or remote service.
+
+    The signed attributes name the certificate the directory gives for the signer: a signature made
+    with any other key cannot be embedded.
+    """
+    person, _unit = await _signer_of(session, directive)
+    if not person.signing_certificate:
+        raise SignerCertificateMissingError(
+            f"{person.id} signs in '{person.signing_mode}' mode but the directory names no signing certificate"
+        )
+    image = keys.signature_image(person)
+    view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
+    files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
+    with timed(pdf_render_seconds, step="final"):
+        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
+    certificate = person.signing_certificate.encode()
+    try:
+        prepared: deferred.PreparedSignature = await jobs.run(
+            jobs.prepare_job,
+            rendered,
+            certificate,
+            str(image),
+            keys.timestamper() is not None,
+            "Phê duyệt, ký ban hành",
+        )
+    except SigningError as exc:
+        raise SigningFailedError(str(exc)) from None
+    return PreparedForSigner(prepared, rendered.page_count, certificate_sha256(certificate))
+
+
+def certificate_sha256(pem_or_der: bytes) -> str:
+    """SHA-256 (hex) of a certificate's DER."""
+    return hashlib.sha256(deferred.load_certificate(pem_or_der).dump()).hexdigest()
+
+
+async def embed_signature(
+    session: AsyncSession,
+    directive: Directive,
+    prepared: deferred.PreparedSignature,
+    *,
+    certificate: bytes,
+    chain: tuple[bytes, ...],
+    signature: bytes,
+    page_count: int,
+    keys: Keys,
+    store: FileStore,
+    now: datetime,
+) -> DirectiveFile:
+    """Validate the signer's certificate and signature, embed it into the prepared revision, store it.
+
+    Raises:
+        deferred.CertificateError, deferred.SignatureValueError: refused (nothing is stored).
+    """
+    with timed(pdf_sign_seconds, step="embed"):
+        signed, report = await jobs.run(
+            jobs.finish_job, prepared, certificate, chain, signature, keys.timestamper(), keys.trust_roots(), now
+        )
+    if report.altered or len(report.signatures) != 1 or not report.signatures[0].trusted:
+        raise SigningFailedError("the signed PDF does not verify; the signature was not accepted")
+    return await _store(session, store, directive, "signed", signed, page_count, directive.version + 1)
 
 
 async def seal_on_issue(

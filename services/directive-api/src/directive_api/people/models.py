@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import JSONType
@@ -16,9 +16,13 @@ for the head, by order, by written delegation, as acting head."""
 
 SIGNING_AUTHORITIES: tuple[str, ...] = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
 
-SigningMode = Literal["server"]
+SigningMode = Literal["server", "client", "remote"]
 """How a person's signature is made: ``server`` — a key the server holds for them (the development
-PKI, or a PKCS#12/PKCS#11 key configured in ``SIGNING__SIGNERS``)."""
+PKI, or a PKCS#12/PKCS#11 key configured in ``SIGNING__SIGNERS``); ``client`` — the person's own
+token, through their signing client (a signing request); ``remote`` — a remote signing service (CSC
+API v2)."""
+
+SIGNING_MODES: tuple[str, ...] = ("server", "client", "remote")
 
 
 class Person(Model):
@@ -40,6 +44,10 @@ class Person(Model):
     """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``), e.g. a Phó
     Chủ tịch's ``{"TM.": ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]}``; a document
     names the authority it is signed under, else ``signature_title_lines`` applies."""
+    signing_mode: Mapped[str] = mapped_column(String(10), default="server", server_default="server")
+    signing_certificate: Mapped[str | None] = mapped_column(Text)
+    """The person's signing certificate (PEM) for ``client`` and ``remote`` modes: the only one whose
+    signature is accepted for them."""
     is_active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
     """Incremented on every change made through the directory administration (the ETag)."""

@@ -1,0 +1,74 @@
+"""Remote signing on the stack ``make run`` starts: the local CSC API v2 service runs beside both
+services; a person enrolled there and switched to ``remote`` by the administrator approves with
+their PIN and one-time password, and the letter is issued with both signatures valid."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import csc_service
+import httpx
+import run_local
+from test_any_issuer import _free_port, _headers
+
+from common.pdf.verify import verify_pdf
+from directive_api.seed.loader import seed_letter
+
+
+def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    port = _free_port()
+    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    try:
+        base = f"http://127.0.0.1:{port}"
+        admin = _headers(var, "quan-tri-vien", ["admin"], "VPUB")
+        drafter = _headers(var, "tran-van-an", ["drafter"], "VPUB")
+        signer = _headers(var, "le-xuan-hoa", ["signer"], "VPUB")
+        clerk = _headers(var, "vo-thi-thu", ["clerk"], "VPUB")
+
+        made = csc_service.enroll(
+            var / "csc" / "csc.json",
+            credential_id="le-xuan-hoa",
+            common_name="Lê Xuân Hoa",
+            organisation="Văn phòng UBND thành phố Cần Thơ",
+            pki_dir=var / "pki",
+        )
+        etag = httpx.get(f"{base}/v1/people/le-xuan-hoa", headers=admin, timeout=10).headers["ETag"]
+        changed = httpx.patch(
+            f"{base}/v1/people/le-xuan-hoa",
+            json={"signing_mode": "remote", "signing_certificate": made["certificate"]},
+            headers={**admin, "If-Match": etag},
+            timeout=10,
+        )
+        assert changed.status_code == 200, changed.text
+
+        created = httpx.post(f"{base}/v1/directives", json=seed_letter(), headers=drafter, timeout=30)
+        assert created.status_code == 201, created.text
+        doc: dict[str, Any] = created.json()
+        doc = httpx.post(
+            f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
+        ).json()
+        approve = httpx.post(
+            f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
+        )
+        assert approve.status_code == 202, approve.text
+        url = f"{base}/v1/signing-requests/{approve.json()['id']}/remote-authorization"
+        otp = csc_service.totp(made["otp_secret"], time.time())
+        accepted = httpx.post(url, json={"pin": made["pin"], "otp": otp}, headers=signer, timeout=120)
+        assert accepted.status_code == 200, accepted.text
+
+        approved = httpx.get(f"{base}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
+        issued = httpx.post(
+            f"{base}/v1/directives/{doc['id']}/issue", headers={**clerk, "If-Match": approved["etag"]}, timeout=120
+        )
+        assert issued.status_code == 200, issued.text
+        pdf = httpx.get(f"{base}/v1/directives/{doc['id']}/pdf", headers=clerk, timeout=30).content
+    finally:
+        run_local.stop(processes)
+    report = verify_pdf(pdf, [(var / "pki" / "root-ca.pem").read_bytes()])
+    assert not report.altered
+    assert len(report.signatures) == 2
+    assert report.signatures[0].signer_common_name == "Lê Xuân Hoa"
+    assert all(s.valid and s.intact and s.trusted and s.timestamp_present for s in report.signatures)
