@@ -552,7 +552,7 @@ async def lookup_by_hash(
     sha256: Annotated[str, Path(description="The SHA-256 of the file, 64 hexadecimal digits.")],
     session: SessionDep,
     request: Request,
-) -> HashLookupResult | Response:
+) -> HashLookupResult:
     """Whether a SHA-256 is the issued, sealed PDF of a document of this office, and which (no login).
     Not found is 404 with the same body shape (`found: false`); a malformed hash is 422."""
     _check_limit(request)
