@@ -186,7 +186,7 @@ async def test_a_replaced_document_links_its_replacement_and_a_recalled_one_says
     recalled_page = await api.client.get(f"/verify/{new['public_id']}")
     assert "THU HỒI" in recalled_page.text and 'id="recalled-note"' in recalled_page.text
     assert 'id="download"' not in recalled_page.text
-    # The old one no longer links to a successor that was recalled? It still names it: recalled is public.
+    # A recalled document is still public: its lookup says it was recalled.
     new_pdf = await _issued_pdf(api, actors, recalled)
     recalled_lookup = (await api.client.get(f"/verify/by-hash/{hashlib.sha256(new_pdf).hexdigest()}")).json()
     assert recalled_lookup["document"]["status"] == "recalled" and "THU HỒI" in recalled_lookup["message"]
