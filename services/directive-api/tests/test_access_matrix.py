@@ -48,6 +48,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): EVERYONE,  # open to loopback scrapes (the ASGI test client); other hosts need a token
     ("GET", "/verify/{public_id}"): EVERYONE,
     ("GET", "/verify/{public_id}/pdf"): EVERYONE,
+    # The public file-verification page: the hash lookup and the full check of an uploaded file.
+    ("GET", "/verify"): EVERYONE,
+    ("GET", "/verify/by-hash/{sha256}"): EVERYONE,
+    ("POST", "/verify/file"): EVERYONE,
     ("POST", "/v1/directives"): {"drafter", "integration"},
     ("GET", "/v1/directives"): AUTHENTICATED,
     ("GET", D): AUTHENTICATED,
@@ -111,6 +115,7 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", D): {"json": {"subject": "không được đổi"}, "headers": STALE},
     ("POST", "/v1/webhook-subscriptions"): {"json": {"url": "ftp://x", "event_types": ["*"]}},
     ("POST", "/v1/verify"): {"content": b"%PDF-1.7\n%%EOF\n", "headers": {"Content-Type": "application/pdf"}},
+    ("POST", "/verify/file"): {"content": b"%PDF-1.7\n%%EOF\n", "headers": {"Content-Type": "application/pdf"}},
     ("POST", D + "/attachments"): {
         "content": b"%PDF-1.7\n%%EOF\n",
         "headers": {**STALE, "Content-Type": "application/pdf"},
@@ -179,6 +184,7 @@ def _url(path: str, doc: dict[str, Any]) -> str:
         subscription_id="00000000-0000-0000-0000-000000000000",
         package_id="999999",
         request_id="00000000-0000-0000-0000-000000000000",
+        sha256="0" * 64,
     )
 
 

@@ -186,6 +186,12 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
     )
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
+    return await _verify(data, session, pdf)
+
+
+async def _verify(data: bytes, session: SessionDep, pdf: PdfContext) -> VerificationResult:
+    """The verdict on a whole file; shared by the authenticated and the public endpoint."""
+    limit = pdf.settings.max_verify_bytes
     digest = hashlib.sha256(data).hexdigest()
     record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))
     try:
@@ -255,10 +261,10 @@ PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+
 _PUBLIC_ID = re.compile(r"[a-z2-7]{4,32}")
 
 
-def _style_hash() -> str:
-    source = (resources.files("directive_api.documents") / "templates" / "verify.html").read_text(encoding="utf-8")
-    match = re.search(r"<style>(.*?)</style>", source, re.DOTALL)
-    assert match is not None, "verify.html keeps its style inline"
+def _style_hash(template: str = "verify.html", tag: str = "style") -> str:
+    source = (resources.files("directive_api.documents") / "templates" / template).read_text(encoding="utf-8")
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", source, re.DOTALL)
+    assert match is not None, f"{template} keeps its {tag} inline"
     return base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode()
 
 
@@ -356,6 +362,7 @@ async def verification_page(
             downloadable=directive.status not in ("recalled",),
             # From the configured address, never from the request's Host header.
             download_url=f"{request.app.state.settings.public_base_url.rstrip('/')}/verify/{public_id}/pdf",
+            replacement=await _replacement(session, directive, request),
         )
     html = _templates.get_template("verify.html").render(**context)
     return HTMLResponse(html, status_code=status_code, headers=headers)
@@ -382,4 +389,237 @@ async def public_pdf(public_id: PublicId, session: SessionDep, request: Request)
         filename=_file_name(directive, "issued"),
         sha256=directive.issued_sha256,
         kind="issued",
+    )
+
+
+def _verify_url(request: Request, public_id: str) -> str:
+    return f"{request.app.state.settings.public_base_url.rstrip('/')}/verify/{public_id}"
+
+
+async def _replacement(session: SessionDep, directive: Directive, request: Request) -> dict[str, str] | None:
+    """The document that replaced this one, when it is public (issued); None otherwise."""
+    if directive.status != "replaced" or directive.replaced_by_id is None:
+        return None
+    successor = await session.get(Directive, directive.replaced_by_id)
+    if successor is None or successor.status in PRE_ISSUE_STATUSES or not successor.issued_sha256:
+        return None
+    return {
+        "notation": successor.notation or "",
+        "public_id": successor.public_id,
+        "verify_url": _verify_url(request, successor.public_id),
+    }
+
+
+FILE_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    # The page's inline style and script, by their hashes; the script may only talk to this service.
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_style_hash('verify_file.html')}'; "
+        f"script-src 'sha256-{_style_hash('verify_file.html', 'script')}'; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+@router.get(
+    "/verify",
+    response_class=HTMLResponse,
+    tags=["public"],
+    responses={
+        429: {"content": {"text/html": {}}, "description": "Too many requests from this client (`Retry-After`)"}
+    },
+)
+async def verification_file_page(request: Request) -> HTMLResponse:
+    """The public page where a citizen drops a PDF: its SHA-256 is computed in the browser and only
+    the hash is looked up; the file is uploaded only when the user asks for full verification."""
+    wait = _limit(request)
+    if wait is not None:
+        html = _templates.get_template("verify.html").render(doc=None, issuer_name="", too_many=True)
+        return HTMLResponse(html, status_code=429, headers={**PAGE_HEADERS, "Retry-After": str(wait)})
+    html = _templates.get_template("verify_file.html").render(max_bytes=request.app.state.pdf.settings.max_verify_bytes)
+    return HTMLResponse(html, headers=FILE_PAGE_HEADERS)
+
+
+class PublicReplacement(BaseModel):
+    notation: str
+    public_id: str
+    verify_url: str
+    """The replacement's public verification page."""
+
+
+class PublicDocument(BaseModel):
+    """What the public may know of an issued document (nothing of drafts, no internal ids)."""
+
+    public_id: str
+    notation: str | None
+    doc_type: str
+    """The type's Vietnamese name, e.g. `Công văn`."""
+    issued_on: str | None
+    issuer: str
+    subject: str
+    status: str
+    """`issued`, `dispatched`, `archived`, `recalled` or `replaced`."""
+    status_text: str
+    """The status in Vietnamese, as the verification page shows it."""
+    verify_url: str
+    replaced_by: PublicReplacement | None
+    """For a replaced document: the document that replaced it (when issued)."""
+
+
+class HashLookupResult(BaseModel):
+    sha256: str
+    found: bool
+    """True when this hash is the issued (sealed) PDF of a document of this office."""
+    message: str
+    """The answer in Vietnamese."""
+    document: PublicDocument | None
+
+
+class PublicVerificationResult(BaseModel):
+    sha256: str
+    verdict: str
+    """As for `POST /v1/verify`: `valid`, `altered`, `untrusted`, `unsigned`, `recalled` or `replaced`."""
+    verdict_text: str
+    """The verdict in Vietnamese."""
+    altered: bool
+    trusted: bool
+    signatures: list[SignatureResult]
+    document: PublicDocument | None
+    """The registered document whose issued PDF has this hash, if any."""
+
+
+VERDICT_TEXT = {
+    "valid": "Tệp hợp lệ: các chữ ký số còn nguyên vẹn và tin cậy.",
+    "altered": "Tệp đã bị thay đổi sau khi ký: không còn giá trị.",
+    "untrusted": "Chữ ký số không thuộc cơ quan tin cậy.",
+    "unsigned": "Tệp không có chữ ký số.",
+    "recalled": "Chữ ký số hợp lệ, nhưng văn bản đã bị THU HỒI.",
+    "replaced": "Chữ ký số hợp lệ, nhưng văn bản đã được THAY THẾ.",
+}
+
+
+class InvalidHashError(ProblemError):
+    status = 422
+    title = "Invalid SHA-256"
+
+
+class NotIssuedHereError(ProblemError):
+    status = 404
+    title = "Not an issued document"
+
+
+def _check_limit(request: Request) -> None:
+    wait = _limit(request)
+    if wait is not None:
+        raise TooManyRequestsError("quá nhiều yêu cầu; vui lòng thử lại sau", headers={"Retry-After": str(wait)})
+
+
+async def _public_document(session: SessionDep, directive: Directive, request: Request) -> PublicDocument:
+    issuer = await session.get(Unit, directive.issuer_code)
+    issued = directive.issued_on
+    replacement = await _replacement(session, directive, request)
+    return PublicDocument(
+        public_id=directive.public_id,
+        notation=directive.notation,
+        doc_type=DOC_TYPES[directive.doc_type][0],
+        issued_on=issued.isoformat() if issued else None,
+        issuer=issuer.name if issuer else directive.issuer_code,
+        subject=("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject,
+        status=directive.status,
+        status_text=STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))[0],
+        verify_url=_verify_url(request, directive.public_id),
+        replaced_by=PublicReplacement(**replacement) if replacement else None,
+    )
+
+
+async def _issued_with_hash(session: SessionDep, digest: str) -> Directive | None:
+    directive = await session.scalar(select(Directive).where(Directive.issued_sha256 == digest).limit(1))
+    if directive is None or directive.status in PRE_ISSUE_STATUSES:
+        return None
+    return directive
+
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@router.get(
+    "/verify/by-hash/{sha256}",
+    response_model=HashLookupResult,
+    tags=["public"],
+    responses=problem_responses(InvalidHashError, NotIssuedHereError, TooManyRequestsError),
+)
+async def lookup_by_hash(
+    sha256: Annotated[str, Path(description="The SHA-256 of the file, 64 hexadecimal digits.")],
+    session: SessionDep,
+    request: Request,
+) -> HashLookupResult:
+    """Whether a SHA-256 is the issued, sealed PDF of a document of this office, and which (no login).
+    Not found is 404 with the same body shape (`found: false`); a malformed hash is 422."""
+    _check_limit(request)
+    if not _SHA256.fullmatch(sha256):
+        raise InvalidHashError("mã SHA-256 phải gồm đúng 64 chữ số thập lục phân (0-9, a-f)")
+    digest = sha256.lower()
+    directive = await _issued_with_hash(session, digest)
+    if directive is None:
+        raise NotIssuedHereError(
+            "không tìm thấy văn bản nào do cơ quan ban hành có mã SHA-256 này; tệp có thể đã bị thay đổi, "
+            "là bản sao chụp hoặc không phải bản điện tử gốc",
+            sha256=digest,
+            found=False,
+        )
+    document = await _public_document(session, directive, request)
+    message = f"Tệp trùng khớp với bản điện tử gốc của văn bản số {directive.notation}. {document.status_text}."
+    if document.replaced_by is not None:
+        message += f" Văn bản thay thế: số {document.replaced_by.notation}."
+    return HashLookupResult(sha256=digest, found=True, message=message, document=document)
+
+
+@router.post(
+    "/verify/file",
+    response_model=PublicVerificationResult,
+    tags=["public"],
+    responses=problem_responses(
+        PayloadTooLargeError, UnsupportedMediaTypeError, UnprocessableError, TooManyRequestsError
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+async def verify_file_public(request: Request, session: SessionDep) -> PublicVerificationResult:
+    """Full verification of an uploaded PDF for the public page (no login): the checks of
+    `POST /v1/verify`, at most `MAX_VERIFY_BYTES`, within the per-client public rate limit, and
+    answered in Vietnamese."""
+    _check_limit(request)
+    pdf: PdfContext = request.app.state.pdf
+    limit = pdf.settings.max_verify_bytes
+    try:
+        data = await read_capped_body(
+            request,
+            limit=limit,
+            media_types=("application/pdf", "application/octet-stream"),
+            expected="application/pdf",
+            what="file",
+        )
+    except PayloadTooLargeError:
+        raise PayloadTooLargeError(f"tệp quá lớn: tối đa {limit // 1_000_000} MB") from None
+    except UnsupportedMediaTypeError:
+        raise UnsupportedMediaTypeError("chỉ nhận tệp PDF (Content-Type: application/pdf)") from None
+    if not data.startswith(b"%PDF-"):
+        raise UnsupportedMediaTypeError("tệp gửi lên không phải là tệp PDF")
+    try:
+        result = await _verify(data, session, pdf)
+    except UnprocessableError:
+        raise UnprocessableError("không đọc được tệp PDF để kiểm tra chữ ký số") from None
+    directive = await _issued_with_hash(session, result.sha256)
+    return PublicVerificationResult(
+        sha256=result.sha256,
+        verdict=result.verdict,
+        verdict_text=VERDICT_TEXT[result.verdict],
+        altered=result.altered,
+        trusted=result.trusted,
+        signatures=result.signatures,
+        document=await _public_document(session, directive, request) if directive else None,
     )
