@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPPED_DIRS = {".git", ".venv", "var", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
+SKIPPED_DIRS = {".git", ".venv", "var", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".hypothesis"}
 # Spelled in pieces so that this file does not match itself.
 ESCAPES = re.compile(
     rb"\.\.[/\\]" + rb"shared"  # the reference material beside the product
@@ -20,9 +21,24 @@ ESCAPES = re.compile(
 )
 
 
+def _candidates() -> list[Path]:
+    """The product's files: what git tracks or would add (not what it ignores, such as caches that
+    tools write with absolute paths); every file under the root where this is no git checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return list(ROOT.rglob("*"))
+    return [ROOT / name for name in listed.decode().split("\0") if name]
+
+
 def _product_files() -> list[Path]:
     files = []
-    for path in ROOT.rglob("*"):
+    for path in _candidates():
         relative = path.relative_to(ROOT)
         if any(part in SKIPPED_DIRS for part in relative.parts) or not path.is_file():
             continue
