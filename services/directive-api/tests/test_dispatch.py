@@ -22,6 +22,28 @@ from directive_api.dispatch.models import OUTBOX
 UNITS = json.loads((Path(__file__).resolve().parents[1] / "src/directive_api/seed/can-tho-units.json").read_text())
 
 
+# A quyết định must carry the structure Decree 30 requires (authority, căn cứ, QUYẾT ĐỊNH:, articles);
+# its Điều 3 names who carries it out, which is what the "Như Điều 3" recipient line points at.
+DECISION_BODY: list[dict[str, Any]] = [
+    {"kind": "authority", "text": "CHÁNH VĂN PHÒNG ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"},
+    {
+        "kind": "basis",
+        "items": [
+            "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư",
+            "Theo đề nghị của Giám đốc Trung tâm Thông tin điện tử",
+        ],
+    },
+    {"kind": "enactment", "text": "QUYẾT ĐỊNH"},
+    {"kind": "article", "number": 1, "text": "Ban hành kèm theo Quyết định này Quy chế quản lý Kênh thông tin."},
+    {"kind": "article", "number": 2, "text": "Quyết định này có hiệu lực kể từ ngày ký."},
+    {
+        "kind": "article",
+        "number": 3,
+        "text": "Giám đốc Trung tâm Thông tin điện tử và các đơn vị có liên quan chịu trách nhiệm thi hành./.",
+    },
+]
+
+
 def _seed_counts() -> tuple[int, int]:
     groups = {"department", "socio_political_org", "commune_level"}
     addressees = {u["code"] for u in UNITS["units"] if u["group"] in groups}
@@ -227,6 +249,7 @@ async def test_register_exports(api: Api, actors: Actors, letter: dict[str, Any]
         "doc_type": "QĐ",
         "subject": "Ban hành Quy chế quản lý Kênh thông tin chính thức",
         "addressees": [],
+        "body": DECISION_BODY,
         "info_recipients": [{"text": "Như Điều 3"}, {"units": ["TU"]}, {"units": ["CATP", "BCHQS"]}],
     }
     await api.advance(await api.approved(decision), "issue", actors.clerk)

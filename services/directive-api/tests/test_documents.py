@@ -38,6 +38,23 @@ def _qr_codes(pdf: bytes, tmp_path: Path) -> set[str]:
     return found
 
 
+def _flip_signed_byte(pdf: bytes) -> bytes:
+    """The PDF with one byte of its embedded font changed: a byte both signatures cover.
+
+    A font program is never parsed by the verifier, so the file stays readable (a byte of an object
+    stream or of the cross-reference would make it unreadable, 422, instead), and it lies in the
+    signer's revision, before the first signature's /Contents, so every signature's digest breaks.
+    """
+    font = re.search(rb"/Length1 \d+[^>]*>>\s*stream\r?\n", pdf)
+    assert font is not None
+    position = font.end() + 100
+    first_range = re.search(rb"/ByteRange\s*\[\s*0\s+(\d+)", pdf)
+    assert first_range is not None and position < int(first_range.group(1))
+    flipped = bytearray(pdf)
+    flipped[position] ^= 0x01
+    return bytes(flipped)
+
+
 async def _issued(api: Api, actors: Actors, letter: dict[str, Any]) -> dict[str, Any]:
     return await api.advance(await api.approved(letter), "issue", actors.clerk)
 
@@ -100,11 +117,10 @@ async def test_verify_reports_valid_then_altered(api: Api, actors: Actors, lette
     assert result["registered_document"]["notation"] == "01/VPUB-TTĐH"
     assert result["registered_document"]["is_current_e_original"] is True
 
-    flipped = bytearray(pdf)
-    position = len(pdf) // 3  # inside the range both signatures cover
-    flipped[position] ^= 0x01
-    altered = (await api.client.post("/v1/verify", content=bytes(flipped), headers=headers)).json()
-    assert altered["verdict"] == "altered"
+    altered_response = await api.client.post("/v1/verify", content=_flip_signed_byte(pdf), headers=headers)
+    assert altered_response.status_code == 200, altered_response.text
+    altered = altered_response.json()
+    assert altered["verdict"] == "altered" and altered["altered"] is True
     assert altered["registered_document"] is None
     # Each signature says so unambiguously: its bytes changed, so it is not valid, although its
     # signature value still checks out over the signed attributes.
@@ -147,10 +163,11 @@ async def test_issue_stores_the_verdict_that_verify_reuses(
     assert calls == ["verify_job"]
 
     # Other bytes are never answered from the stored verdict.
-    flipped = bytearray(pdf)
-    flipped[len(pdf) // 3] ^= 0x01
-    altered = (await api.client.post("/v1/verify", content=bytes(flipped), headers=headers)).json()
+    altered_response = await api.client.post("/v1/verify", content=_flip_signed_byte(pdf), headers=headers)
+    assert altered_response.status_code == 200, altered_response.text
+    altered = altered_response.json()
     assert altered["verdict"] == "altered" and calls == ["verify_job", "verify_job"]
+    assert altered["signatures"] and not any(s["valid"] for s in altered["signatures"])
 
 
 async def test_verify_refuses_non_pdf_and_oversized(api: Api, actors: Actors, app: FastAPI) -> None:
