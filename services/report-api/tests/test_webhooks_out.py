@@ -67,7 +67,7 @@ async def test_subscribers_get_signed_events_retries_dead_letters_and_replay(
 ) -> None:
     inbox, url = receiver
     settings = app.state.settings.webhooks
-    settings.allow_hosts = ["127.0.0.1"]
+    settings.allow_hosts = [url.rsplit("/", 1)[0]]  # an entry names its port: http://127.0.0.1:N
     settings.max_attempts = 2
     integration = api.actors.integration
     created = await api.client.post(
@@ -119,7 +119,7 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
         assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
     for caller in (api.actors.unit_officer("SNV"), api.actors.monitor, api.actors.foreign_monitor):
         assert (await api.client.get("/v1/webhook-subscriptions", headers=caller)).status_code == 403
-    app.state.settings.webhooks.allow_hosts = ["127.0.0.1"]
+    app.state.settings.webhooks.allow_hosts = ["http://127.0.0.1:9"]
     created = await api.ok(
         "POST", "/v1/webhook-subscriptions", integration, {"url": "http://127.0.0.1:9/hook"}, status=201
     )
