@@ -124,14 +124,19 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
         "POST", "/v1/webhook-subscriptions", integration, {"url": "http://127.0.0.1:9/hook"}, status=201
     )
     sub_id = created["subscription"]["id"]
-    stranger = api.actors.tokens.headers("eoffice-2", ["integration"], None)
-    assert (await api.client.get("/v1/webhook-subscriptions", headers=stranger)).json() == []
-    for method, path in (
-        ("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret"),
-        ("DELETE", f"/v1/webhook-subscriptions/{sub_id}"),
-        ("GET", f"/v1/webhook-subscriptions/{sub_id}/deliveries"),
+    # another client, and the same client name in a unit: neither owns it (owner = client + unit)
+    for stranger in (
+        api.actors.tokens.headers("eoffice-2", ["integration"], None),
+        api.actors.tokens.headers("eoffice", ["integration"], "SNV"),
     ):
-        assert (await api.client.request(method, path, headers=stranger)).status_code == 404
+        assert (await api.client.get("/v1/webhook-subscriptions", headers=stranger)).json() == []
+        for method, path in (
+            ("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret"),
+            ("DELETE", f"/v1/webhook-subscriptions/{sub_id}"),
+            ("GET", f"/v1/webhook-subscriptions/{sub_id}/deliveries"),
+        ):
+            assert (await api.client.request(method, path, headers=stranger)).status_code == 404
+    assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", integration)] == [sub_id]
     # the Office's admin sees every subscription
     assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)] == [sub_id]
     rotated = await api.ok("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret", integration)

@@ -38,7 +38,7 @@ async def create(
 ) -> tuple[WebhookSubscription, str]:
     require_subscriber(actor, settings)
     try:
-        return await create_subscription(
+        subscription, secret = await create_subscription(
             session,
             WebhookSubscription,
             owner=actor.id,
@@ -48,13 +48,23 @@ async def create(
         )
     except (UnsafeUrlError, ValueError) as exc:
         raise UnsafeWebhookUrlError(str(exc)) from None
+    subscription.owner_unit = actor.unit
+    return subscription, secret
+
+
+def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
+    # Client and unit together: the same client name in another unit is someone else.
+    return subscription.owner == actor.id and subscription.owner_unit == actor.unit
 
 
 async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
     require_subscriber(actor, settings)
     statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
     if not _is_office_admin(actor, settings):
-        statement = statement.where(WebhookSubscription.owner == actor.id)
+        statement = statement.where(
+            WebhookSubscription.owner == actor.id,
+            WebhookSubscription.owner_unit.is_not_distinct_from(actor.unit),
+        )
     return list((await session.scalars(statement)).all())
 
 
@@ -62,7 +72,7 @@ async def own(session: AsyncSession, subscription_id: str, actor: Principal, set
     """The subscription if it is the caller's (the Office's admin: any); 404 otherwise."""
     require_subscriber(actor, settings)
     subscription = await session.get(WebhookSubscription, subscription_id)
-    if subscription is None or (subscription.owner != actor.id and not _is_office_admin(actor, settings)):
+    if subscription is None or not (_is_owner(subscription, actor) or _is_office_admin(actor, settings)):
         raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
     return subscription
 
