@@ -137,8 +137,10 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
         ):
             assert (await api.client.request(method, path, headers=stranger)).status_code == 404
     assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", integration)] == [sub_id]
-    # the Office's admin sees every subscription
-    assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)] == [sub_id]
+    # the Office's admin sees every subscription and who owns it, not its secret prefixes
+    seen = await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)
+    assert [(s["id"], s["owner"], s["owner_unit"]) for s in seen] == [(sub_id, created["subscription"]["owner"], None)]
+    assert "secrets" not in seen[0]
     rotated = await api.ok("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret", integration)
     assert rotated["secret"] != created["secret"] and len(rotated["subscription"]["secrets"]) == 2
     gone = await api.client.delete(f"/v1/webhook-subscriptions/{sub_id}", headers=integration)

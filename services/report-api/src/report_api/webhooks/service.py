@@ -8,12 +8,13 @@ carries an event its subscriber could not read.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret
+from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret, subscription_view
 from common.webhooks import UnsafeUrlError
 from report_api.obligations.errors import OfficeOnlyError
 from report_api.obligations.lifecycle import Role
@@ -55,6 +56,15 @@ async def create(
 def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
     # Client and unit together: the same client name in another unit is someone else.
     return subscription.owner == actor.id and subscription.owner_unit == actor.unit
+
+
+def view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
+    """The subscription as the caller may see it: secret prefixes only for its owner (the Office's
+    admin sees who owns what, not their keys)."""
+    return {
+        **subscription_view(subscription, secret_prefixes=_is_owner(subscription, actor)),
+        "owner_unit": subscription.owner_unit,
+    }
 
 
 async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
