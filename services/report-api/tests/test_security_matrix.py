@@ -209,6 +209,9 @@ async def test_a_token_the_key_cannot_verify_is_401_on_every_route_and_page(
     token = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
     ids = {"obligation_id": uuid.uuid4(), "evidence_id": uuid.uuid4(), "request_id": uuid.uuid4()}
     ids["directive_id"] = uuid.uuid4()
+    ids["subscription_id"] = "whs_x"
+    ids["delivery_id"] = "whd_x"
+    ids["kind"] = "csv"
     for method, path in sorted(MATRIX):
         if path in ("/v1/inbox/events", "/metrics"):
             continue
@@ -218,6 +221,15 @@ async def test_a_token_the_key_cannot_verify_is_401_on_every_route_and_page(
         )
         assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
         assert response.headers["content-type"] == "application/problem+json"
+    # Pages authenticate by session cookie only: a bearer header (verifiable or not) is never a
+    # session, so each page sends the browser to sign in and shows nothing.
+    for method, path in sorted(PAGES):
+        if not path.startswith("/pages"):
+            continue  # the sign-in flow itself takes no token
+        url = path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in path})
+        response = await api.client.request(method, url, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 303, (method, path, response.status_code, response.text[:200])
+        assert response.headers["location"].startswith("/sign-in?next="), (method, path)
     page = await api.client.get(f"/dashboard/{ids['directive_id']}", params={"token": token})
     assert page.status_code == 401, page.text[:200]
     metrics = await api.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})

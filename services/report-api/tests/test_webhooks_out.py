@@ -67,7 +67,7 @@ async def test_subscribers_get_signed_events_retries_dead_letters_and_replay(
 ) -> None:
     inbox, url = receiver
     settings = app.state.settings.webhooks
-    settings.allow_hosts = ["127.0.0.1"]
+    settings.allow_hosts = [url.rsplit("/", 1)[0]]  # an entry names its port: http://127.0.0.1:N
     settings.max_attempts = 2
     integration = api.actors.integration
     created = await api.client.post(
@@ -119,21 +119,28 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
         assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
     for caller in (api.actors.unit_officer("SNV"), api.actors.monitor, api.actors.foreign_monitor):
         assert (await api.client.get("/v1/webhook-subscriptions", headers=caller)).status_code == 403
-    app.state.settings.webhooks.allow_hosts = ["127.0.0.1"]
+    app.state.settings.webhooks.allow_hosts = ["http://127.0.0.1:9"]
     created = await api.ok(
         "POST", "/v1/webhook-subscriptions", integration, {"url": "http://127.0.0.1:9/hook"}, status=201
     )
     sub_id = created["subscription"]["id"]
-    stranger = api.actors.tokens.headers("eoffice-2", ["integration"], None)
-    assert (await api.client.get("/v1/webhook-subscriptions", headers=stranger)).json() == []
-    for method, path in (
-        ("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret"),
-        ("DELETE", f"/v1/webhook-subscriptions/{sub_id}"),
-        ("GET", f"/v1/webhook-subscriptions/{sub_id}/deliveries"),
+    # another client, and the same client name in a unit: neither owns it (owner = client + unit)
+    for stranger in (
+        api.actors.tokens.headers("eoffice-2", ["integration"], None),
+        api.actors.tokens.headers("eoffice", ["integration"], "SNV"),
     ):
-        assert (await api.client.request(method, path, headers=stranger)).status_code == 404
-    # the Office's admin sees every subscription
-    assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)] == [sub_id]
+        assert (await api.client.get("/v1/webhook-subscriptions", headers=stranger)).json() == []
+        for method, path in (
+            ("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret"),
+            ("DELETE", f"/v1/webhook-subscriptions/{sub_id}"),
+            ("GET", f"/v1/webhook-subscriptions/{sub_id}/deliveries"),
+        ):
+            assert (await api.client.request(method, path, headers=stranger)).status_code == 404
+    assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", integration)] == [sub_id]
+    # the Office's admin sees every subscription and who owns it, not its secret prefixes
+    seen = await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)
+    assert [(s["id"], s["owner"], s["owner_unit"]) for s in seen] == [(sub_id, created["subscription"]["owner"], None)]
+    assert "secrets" not in seen[0]
     rotated = await api.ok("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret", integration)
     assert rotated["secret"] != created["secret"] and len(rotated["subscription"]["secrets"]) == 2
     gone = await api.client.delete(f"/v1/webhook-subscriptions/{sub_id}", headers=integration)

@@ -272,7 +272,13 @@ class OutboxEvent(OutboxEventMixin, Model):
 
 
 class WebhookSubscription(WebhookSubscriptionMixin, Model):
+    """``owner`` is the client (the token's ``sub``) and ``owner_unit`` its unit (none for a system
+    client): together they name the owner, as in directive-api, so a client of the same name in
+    another unit never sees or changes the subscription."""
+
     __tablename__ = "webhook_subscriptions"
+
+    owner_unit: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
 
 
 class WebhookDelivery(DeliveryMixin, Model):

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
-from common.outbox import subscription_view
 from common.problems import BadRequestError, problem_responses
 from report_api.obligations.errors import OfficeOnlyError
 from report_api.webhooks import service
@@ -41,7 +40,7 @@ async def create_webhook_subscription(
     URLs on loopback, private or metadata addresses are refused unless allow-listed
     (`REPORT_API_WEBHOOKS__ALLOW_HOSTS`); redirects are never followed."""
     subscription, secret = await service.create(session, body, actor, request.app.state.settings)
-    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+    return SubscriptionCreated(subscription=service.view(subscription, actor), secret=secret)
 
 
 @router.get("/webhook-subscriptions", response_model=list[dict[str, Any]], responses=problem_responses(OfficeOnlyError))
@@ -49,7 +48,7 @@ async def list_webhook_subscriptions(
     request: Request, session: SessionDep, actor: CurrentPrincipal
 ) -> list[dict[str, Any]]:
     """The caller's subscriptions (secrets masked; the Office's admin sees all)."""
-    return [subscription_view(s) for s in await service.listing(session, actor, request.app.state.settings)]
+    return [service.view(s, actor) for s in await service.listing(session, actor, request.app.state.settings)]
 
 
 @router.post(
@@ -62,7 +61,7 @@ async def rotate_webhook_secret(
 ) -> SubscriptionCreated:
     """A new secret; the previous one keeps signing too until the next rotation."""
     subscription, secret = await service.rotate(session, subscription_id, actor, request.app.state.settings)
-    return SubscriptionCreated(subscription=subscription_view(subscription), secret=secret)
+    return SubscriptionCreated(subscription=service.view(subscription, actor), secret=secret)
 
 
 @router.delete(

@@ -8,12 +8,13 @@ carries an event its subscriber could not read.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret
+from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret, subscription_view
 from common.webhooks import UnsafeUrlError
 from report_api.obligations.errors import OfficeOnlyError
 from report_api.obligations.lifecycle import Role
@@ -38,7 +39,7 @@ async def create(
 ) -> tuple[WebhookSubscription, str]:
     require_subscriber(actor, settings)
     try:
-        return await create_subscription(
+        subscription, secret = await create_subscription(
             session,
             WebhookSubscription,
             owner=actor.id,
@@ -48,13 +49,32 @@ async def create(
         )
     except (UnsafeUrlError, ValueError) as exc:
         raise UnsafeWebhookUrlError(str(exc)) from None
+    subscription.owner_unit = actor.unit
+    return subscription, secret
+
+
+def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
+    # Client and unit together: the same client name in another unit is someone else.
+    return subscription.owner == actor.id and subscription.owner_unit == actor.unit
+
+
+def view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
+    """The subscription as the caller may see it: secret prefixes only for its owner (the Office's
+    admin sees who owns what, not their keys)."""
+    return {
+        **subscription_view(subscription, secret_prefixes=_is_owner(subscription, actor)),
+        "owner_unit": subscription.owner_unit,
+    }
 
 
 async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
     require_subscriber(actor, settings)
     statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
     if not _is_office_admin(actor, settings):
-        statement = statement.where(WebhookSubscription.owner == actor.id)
+        statement = statement.where(
+            WebhookSubscription.owner == actor.id,
+            WebhookSubscription.owner_unit.is_not_distinct_from(actor.unit),
+        )
     return list((await session.scalars(statement)).all())
 
 
@@ -62,7 +82,7 @@ async def own(session: AsyncSession, subscription_id: str, actor: Principal, set
     """The subscription if it is the caller's (the Office's admin: any); 404 otherwise."""
     require_subscriber(actor, settings)
     subscription = await session.get(WebhookSubscription, subscription_id)
-    if subscription is None or (subscription.owner != actor.id and not _is_office_admin(actor, settings)):
+    if subscription is None or not (_is_owner(subscription, actor) or _is_office_admin(actor, settings)):
         raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
     return subscription
 
