@@ -9,7 +9,8 @@ from a Secret standing as ``<secret name/key>``). Then, for every process of eac
   Compose service or Kubernetes Service, on the port its process listens on, and a path its app has;
 - the secret directive-api signs events with is one report-api accepts, and the other way round
   (the same Secret key on Kubernetes, the same value in Compose);
-- the hosts are allowed to be reached over plain http on a private network.
+- each process's webhook policy admits the other's URL (plain http, a private address) by an
+  allow-list entry naming its host and port, not by opening every private address.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import yaml
 from dotenv import dotenv_values
 
 from common.settings import AuthSettings, DatabaseSettings
+from common.webhooks import check_webhook_url
 from directive_api.main import create_app as create_directive_app
 from directive_api.settings import Settings as DirectiveSettings
 from report_api.main import create_app as create_report_app
@@ -203,10 +205,15 @@ def assert_reaches(url: str, deployment: Deployment, service: str, path: str | N
         assert parts.path == path and path in route_paths(service), url
 
 
-def allowed_hosts(env: dict[str, str], prefix: str) -> list[str]:
-    assert env.get(f"{prefix}WEBHOOKS__ALLOW_PRIVATE") == "true"
-    hosts: list[str] = json.loads(env[f"{prefix}WEBHOOKS__ALLOW_HOSTS"])
-    return hosts
+def assert_delivers_to(url: str, env: dict[str, str], prefix: str) -> None:
+    """The process's own webhook policy admits ``url`` at a private address (where the other service
+    lives inside the stack), and admits it by its allow-list: nothing else is opened to it."""
+    allow_hosts = json.loads(env[f"{prefix}WEBHOOKS__ALLOW_HOSTS"])
+    allow_private = env.get(f"{prefix}WEBHOOKS__ALLOW_PRIVATE", "false") == "true"
+    checked = check_webhook_url(
+        url, allow_hosts=allow_hosts, allow_private=allow_private, resolver=lambda _host, _port: ["10.0.0.7"]
+    )
+    assert checked.allow_listed, f"{url} is not in {prefix}WEBHOOKS__ALLOW_HOSTS (an entry names host and port)"
 
 
 @pytest.mark.parametrize("target", list(deployments()))
@@ -232,7 +239,7 @@ def check_wiring(deployment: Deployment, *, from_secrets: bool) -> None:
         assert_reaches(subscriber["url"], deployment, "report-api", "/v1/inbox/events")
         assert subscriber["event_types"] == ["directive.*", "delivery.*"]
         assert {subscriber["secret"]} == accepted_by_report, f"{process.name} signs with a secret report-api refuses"
-        assert urlsplit(subscriber["url"]).hostname in allowed_hosts(process.env, "DIRECTIVE_API_")
+        assert_delivers_to(subscriber["url"], process.env, "DIRECTIVE_API_")
         accepted_by_directive.update(json.loads(process.env["DIRECTIVE_API_INBOX_SECRETS"]))
     assert len(accepted_by_directive) == 1
     for process in report:
@@ -242,7 +249,7 @@ def check_wiring(deployment: Deployment, *, from_secrets: bool) -> None:
         inbox = process.env["REPORT_API_DIRECTIVE_API_INBOX_URL"]
         assert_reaches(inbox, deployment, "directive-api", "/v1/inbox/events")
         assert {process.env["REPORT_API_DIRECTIVE_API_INBOX_SECRET"]} == accepted_by_directive
-        assert urlsplit(inbox).hostname in allowed_hosts(process.env, "REPORT_API_")
+        assert_delivers_to(inbox, process.env, "REPORT_API_")
     for secret in accepted_by_report | accepted_by_directive:
         if from_secrets:
             assert re.fullmatch(r"<secret service-webhooks/[a-z-]+>", secret), "secrets come from a Secret"

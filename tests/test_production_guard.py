@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
@@ -35,6 +36,17 @@ def _clean_environment() -> dict[str, str]:
 def _env_example() -> dict[str, str]:
     text = (ROOT / ".env.example").read_text()
     return {m.group(1): m.group(2) for m in re.finditer(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, re.MULTILINE)}
+
+
+def _compose_environment(values: dict[str, str]) -> dict[str, str]:
+    """What docker-compose.yml adds for the two services from ``.env`` (the database URLs, built from
+    the ``*_DB_PASSWORD`` variables of .env.example), interpolated as Compose does."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    environment: dict[str, str] = {}
+    for service in ("directive-api", "report-api"):
+        for key, value in services[service].get("environment", {}).items():
+            environment[key] = re.sub(r"\$\{(\w+)(?::?[-?][^}]*)?\}", lambda m: values[m.group(1)], str(value))
+    return environment
 
 
 def _serve(service: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -63,7 +75,8 @@ def test_the_values_of_env_example_are_refused_in_production(tmp_path: Path) -> 
     (keys / "jwt-public.pem").write_text("-----BEGIN PUBLIC KEY-----\n")
     (keys / "jwt-private.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
     values = _env_example()
-    env = {**_clean_environment(), **values, "ENVIRONMENT": "production"}
+    # As the compose stack runs them: .env.example copied to .env, plus the compose file's environment.
+    env = {**_clean_environment(), **values, **_compose_environment(values), "ENVIRONMENT": "production"}
     env["DIRECTIVE_API_AUTH__PUBLIC_KEY_FILE"] = env["REPORT_API_AUTH__PUBLIC_KEY_FILE"] = str(keys / "jwt-public.pem")
     directive = _serve("directive-api", env, tmp_path)
     assert directive.returncode == 2

@@ -112,7 +112,7 @@ def test_the_services_work_through_transaction_pooling(pgbouncer: dict[str, Any]
         "DIRECTIVE_API_FILES_DIR": str(tmp_path / "files"),
         "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(tmp_path / "pki"),
         "DIRECTIVE_API_PDF_WORKERS": "1",
-        "DIRECTIVE_API_WEBHOOKS__ALLOW_HOSTS": json.dumps(["127.0.0.1"]),
+        "DIRECTIVE_API_WEBHOOKS__ALLOW_HOSTS": json.dumps([f"http://127.0.0.1:{ports['report']}"]),
         "DIRECTIVE_API_WEBHOOKS__POLL_INTERVAL_SECONDS": "0.2",
         "DIRECTIVE_API_SUBSCRIBERS": json.dumps(
             [
@@ -132,7 +132,7 @@ def test_the_services_work_through_transaction_pooling(pgbouncer: dict[str, Any]
         "REPORT_API_WEBHOOK_SECRETS": to_report,
         "REPORT_API_DIRECTIVE_API_INBOX_URL": f"http://127.0.0.1:{ports['directive']}/v1/inbox/events",
         "REPORT_API_DIRECTIVE_API_INBOX_SECRET": to_directive,
-        "REPORT_API_WEBHOOKS__ALLOW_HOSTS": json.dumps(["127.0.0.1"]),
+        "REPORT_API_WEBHOOKS__ALLOW_HOSTS": json.dumps([f"http://127.0.0.1:{ports['directive']}"]),
         "REPORT_API_WEBHOOKS__POLL_INTERVAL_SECONDS": "0.2",
         "REPORT_API_EVIDENCE_DIR": str(tmp_path / "evidence"),
         "LOG_LEVEL": "warning",
