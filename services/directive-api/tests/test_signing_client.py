@@ -71,7 +71,11 @@ def token(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
         check=True,
         capture_output=True,
     )
-    device = pkcs11.lib(SOFTHSM_MODULE).get_token(token_label=TOKEN)
+    library = pkcs11.lib(SOFTHSM_MODULE)
+    # The module is loaded once per process and reads SOFTHSM2_CONF when initialised: an earlier test
+    # (another token folder) may have initialised it already, so it must read this folder afresh.
+    library.reinitialize()
+    device = library.get_token(token_label=TOKEN)
     with device.open(rw=True, user_pin=USER_PIN) as session:
         public, _private = session.generate_keypair(KeyType.RSA, 2048, label="signer", store=True)
         numbers = rsa.RSAPublicNumbers(
