@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from report_testing import PDF_BYTES, VALID_REPORT, Actors, Api, Clock
@@ -268,7 +268,11 @@ def test_every_operation_honours_its_contract(
                 suppress_health_check=list(HealthCheck),
             )
             def run(case: Case, actor: str) -> None:
-                response = _send(sync_api, case, headers[actor])
+                try:
+                    response = _send(sync_api, case, headers[actor])
+                except httpx.InvalidURL:
+                    # A URL over 64 KiB (a generated list of query values) that no HTTP client sends.
+                    reject()
                 _check(case, response, tally, label)  # noqa: B023 (run is called at once)
 
             try:

@@ -17,7 +17,10 @@ def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+UnitCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""A unit code: no control characters (PostgreSQL refuses NUL in text; a code never holds one)."""
 Content = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000), AfterValidator(_nfc)]
 
 ReminderFilter = Literal["silent", "overdue", "returned"]
