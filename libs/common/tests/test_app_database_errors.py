@@ -7,6 +7,7 @@ exception. The cases come from tests/test_postgres_restart.py, where each of the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import asyncpg.exceptions as pg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InternalError, OperationalError
 
-from common.app import _is_connection_error, create_service_app
+from common.app import SessionDep, _is_connection_error, create_service_app
 from common.settings import DatabaseSettings
-from common.testing import TokenFactory
+from common.testing import PostgresServer, TokenFactory, unique_name
 
 
 class AdaptedError(Exception):
@@ -111,3 +113,47 @@ async def test_the_app_answers_503_problem_with_retry_after(app: FastAPI) -> Non
             assert response.status_code == 500, (name, response.text)
             assert "retry-after" not in response.headers
             assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_exhausted_pool_answers_503_busy_not_500(
+    postgres_server: PostgresServer, token_factory: TokenFactory
+) -> None:
+    """Found under load: 50 concurrent issues on a pool of 20 timed out waiting and answered 500."""
+    router = APIRouter()
+    release = asyncio.Event()
+
+    @router.get("/hold")
+    async def hold(session: SessionDep) -> None:
+        await session.execute(text("SELECT 1"))
+        await release.wait()
+
+    @router.get("/read")
+    async def read(session: SessionDep) -> int:
+        return int((await session.execute(text("SELECT 7"))).scalar_one())
+
+    name = unique_name("pool_busy")
+    url = postgres_server.create_database(name)
+    application = create_service_app(
+        title="t",
+        version="1",
+        description="pool",
+        database=DatabaseSettings(url=url, pool_size=1, pool_timeout=0.2),
+        auth=token_factory.auth,
+        routers=[router],
+    )
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            holder = asyncio.create_task(client.get("/hold"))
+            await asyncio.sleep(0.1)
+            response = await client.get("/read")
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "2"
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["type"].endswith("database-busy")
+            release.set()
+            assert (await holder).status_code == 200
+            assert (await client.get("/read")).json() == 7
+    finally:
+        await application.state.engine.dispose()
+        postgres_server.drop_database(name)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.auth import TokenVerifier
@@ -74,6 +75,20 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # 
         "instance": request.url.path,
     }
     return problem_response(body, {"Retry-After": "5"})
+
+
+def _database_busy(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+    # The pool had no free connection within its timeout: the process is overloaded, not broken.
+    # A 503 with Retry-After lets clients and load balancers back off instead of seeing a 500.
+    logger.warning("no free database connection for %s %s", request.method, request.url.path)
+    body = {
+        "type": PROBLEM_TYPE_BASE + "database-busy",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "every database connection of this process is in use; retry shortly",
+        "instance": request.url.path,
+    }
+    return problem_response(body, {"Retry-After": "2"})
 
 
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
@@ -205,6 +220,7 @@ def create_service_app(
 
     app.add_exception_handler(DBAPIError, on_operational)
     app.add_exception_handler(OSError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_busy)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, exempt=body_limit_exempt)
     app.add_middleware(RequestIdMiddleware)
 

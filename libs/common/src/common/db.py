@@ -117,6 +117,7 @@ def create_engine(
     *,
     pool_size: int = 10,
     max_overflow: int = 0,
+    pool_timeout: float = 30,
     echo: bool = False,
     null_pool: bool = False,
     pre_ping: bool = True,
@@ -146,6 +147,7 @@ def create_engine(
         kwargs.update(
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
             pool_pre_ping=pre_ping,
             pool_recycle=1800,
             pool_use_lifo=True,
@@ -167,6 +169,7 @@ def engine_for(
         settings.url,
         pool_size=pool_size or settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
         echo=settings.echo,
         pre_ping=settings.pool_pre_ping if pre_ping is None else pre_ping,
         transaction_pooling=settings.transaction_pooling,

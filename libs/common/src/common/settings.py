@@ -30,6 +30,9 @@ class DatabaseSettings(BaseModel):
     """Connections a process may open beyond ``pool_size`` under a burst. A process never holds more
     than ``pool_size + max_overflow``: budget them (times every process) against PostgreSQL's
     ``max_connections`` or the pooler's limit (docs/operations.md, "Database connections")."""
+    pool_timeout: float = Field(default=30, gt=0, le=300)
+    """Seconds a request waits for a free pooled connection before it answers 503 ``database-busy``
+    with ``Retry-After`` (PostgreSQL; SQLite has no pool)."""
     transaction_pooling: bool = False
     """The URL is a transaction-mode pooler (PgBouncer, CloudNativePG ``Pooler``): prepared
     statements are not cached across transactions."""
