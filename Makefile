@@ -24,9 +24,14 @@ run: setup ## Start both services on SQLite files under var/ (Ctrl-C stops them)
 system-deps: ## Debian packages the tests drive (poppler, chromium, softhsm2, postgresql, …)
 	scripts/install-system-deps
 
+# Test processes: most tests wait on subprocesses, sockets and PostgreSQL rather than compute, so
+# even a 2-core machine runs two workers well; more than 4 mostly adds memory and connections.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && n=2; [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: setup system-deps ## Run every test (starts the local PostgreSQL when needed)
 	scripts/ensure-postgres
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 check: setup ## ruff, mypy (strict) and the import rules
 	$(BIN)/ruff format --check .

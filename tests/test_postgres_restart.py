@@ -248,6 +248,7 @@ def _recovered_at(load: Load, back: float) -> float:
     raise AssertionError(f"the service did not recover within {RECOVERY_SECONDS} s after PostgreSQL came back")
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_restart_under_load_gives_503_then_heals(service: dict[str, Any]) -> None:
