@@ -35,7 +35,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 from common.container import pdf_pool_size
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
 from common.pdf.fonts import FontStyle, font_path
-from common.pdf.model import Annex, DocumentView, Table, nfc
+from common.pdf.model import Annex, DocumentView, Table, nfc, roman
 from common.pdf.qr import qr_svg
 from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
 
@@ -169,20 +169,6 @@ def _column_widths(table: Table) -> list[float]:
     widths = table.widths or tuple(1.0 for _ in table.columns)
     total = sum(widths)
     return [round(100 * width / total, 3) for width in widths]
-
-
-_ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"))
-_ROMAN_SMALL = ((9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
-
-
-def roman(number: int) -> str:
-    """``number`` in Roman numerals (appendices, chapters and parts are numbered so)."""
-    out = []
-    for value, letters in (*_ROMAN, *_ROMAN_SMALL):
-        while number >= value:
-            out.append(letters)
-            number -= value
-    return "".join(out)
 
 
 def _file_size(size: int) -> str:
