@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import itertools
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -171,6 +172,43 @@ def _column_widths(table: Table) -> list[float]:
     return [round(100 * width / total, 3) for width in widths]
 
 
+_CELL_SIZE_PT = 13.0
+_CELL_LINE_PT = _CELL_SIZE_PT * 1.15
+_CELL_PADDING_PT = 2 * 3 + 0.5
+"""Horizontal room a cell's padding and rule take (``table.data td``: 3 pt each side, 0.5 pt rule)."""
+_PAGE_TEXT_HEIGHT_PT = (297 - 20 - 20) * 72 / 25.4
+_SPLIT_ROW_PT = _PAGE_TEXT_HEIGHT_PT / 3
+"""A row taller than a third of the page may break across pages; a shorter one is kept whole (the
+way a văn thư sets a table), and moves to the next page when it does not fit."""
+_WRAP_LOSS = 1.15
+"""Word wrapping leaves the end of each line partly empty: a cell needs about this many times the
+lines its text would fill edge to edge."""
+
+
+def _split_rows(table: Table) -> list[bool]:
+    """For each body row: may it break across pages?
+
+    A row kept whole that is taller than a page cannot be placed: WeasyPrint then pushes it to a page
+    of its own and lets it run on without the repeated header row or its closing rule. Such rows (and
+    any row taller than a third of a page) are marked breakable; every other row stays whole.
+    """
+    widths = _column_widths(table)
+    usable = [max(share / 100 * _CONTENT_WIDTH_PT - _CELL_PADDING_PT, 1.0) for share in widths]
+    result = []
+    for row in table.rows:
+        tall = False
+        for cell, width in zip(row, usable, strict=True):
+            # No glyph of the face is wider than 1 em: a cell too short to be tall even so is not shaped.
+            if len(cell) * _CELL_SIZE_PT / width * _CELL_LINE_PT < _SPLIT_ROW_PT:
+                continue
+            lines = math.ceil(_text_width_pt(nfc(cell), "Regular", _CELL_SIZE_PT) * _WRAP_LOSS / width)
+            if lines * _CELL_LINE_PT >= _SPLIT_ROW_PT:
+                tall = True
+                break
+        result.append(tall)
+    return result
+
+
 def _file_size(size: int) -> str:
     if size < 1024:
         return f"{size} byte"
@@ -216,6 +254,7 @@ def _jinja_env() -> jinja2.Environment:
     env.filters["urls"] = _break_urls
     env.filters["basis"] = _basis
     env.filters["column_widths"] = _column_widths
+    env.filters["split_rows"] = _split_rows
     env.filters["roman"] = roman
     env.filters["file_size"] = _file_size
     return env
