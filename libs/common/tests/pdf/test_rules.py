@@ -303,3 +303,29 @@ def test_table_columns_have_a_minimum_width() -> None:
     ]
     body[3] = table.model_copy(update={"widths": (1, 10, 5, 3)})
     assert _rules(_changed("CTr", body=tuple(body))) == []
+
+
+def test_characters_the_embedded_fonts_cannot_draw_are_refused_and_listed() -> None:
+    body = (Paragraph(text="Hội nghị với đối tác 漢字 và 😀 kết thúc./."), *FIXTURES["TB"].body[1:])
+    violations = check_document(_changed("TB", body=body))
+    assert [(v.rule, v.location) for v in violations] == [("layout.text.unsupported-characters", ("body", 0, "text"))]
+    assert "'漢' (U+6F22), '字' (U+5B57), '😀' (U+1F600)" in violations[0].message
+    # A control character is refused too; tabs and line breaks are laid out as spaces.
+    table = Table(columns=("STT", "Tên"), rows=(("1", "A\x00B"), ("2", "dòng\nmới\tcột")))
+    assert _rules(_changed("TB", body=(*FIXTURES["TB"].body, table))) == [
+        ("layout.text.unsupported-characters", ("body", len(FIXTURES["TB"].body), "rows", 0, 1))
+    ]
+    # Greek, the euro sign and typographic quotes are in the page font (Liberation Serif) …
+    assert _rules(_changed("TB", body=(Paragraph(text="Hệ số α = 5 € “trích dẫn” – hết./."),))) == []
+    # … but the number, date and annex reference lines are drawn after signing in the Vietnamese
+    # subset: the notation, the place and the annex's issuer must fit it.
+    assert _rules(_changed("TB", notation="TB-UBND€", place="Cần Thơ α")) == [
+        ("layout.text.unsupported-characters", ("notation",)),
+        ("layout.text.unsupported-characters", ("place",)),
+    ]
+    annex = FIXTURES["QĐ"].annexes[0].model_copy(update={"issued_by": "Ủy ban nhân dân thành phố ☺"})
+    assert _rules(_changed("QĐ", annexes=(annex,))) == [
+        ("layout.text.unsupported-characters", ("annexes", 0, "issued_by"))
+    ]
+    # Every fixture (real Vietnamese text) passes.
+    assert all(not _rules(view) for view in FIXTURES.values())

@@ -32,7 +32,16 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 
-__all__ = ["FONT_DIR", "FontStyle", "font_path", "pyhanko_font", "vietnamese_font_bytes"]
+__all__ = [
+    "FIELD_CODEPOINTS",
+    "FONT_DIR",
+    "FontStyle",
+    "font_path",
+    "missing_glyphs",
+    "page_codepoints",
+    "pyhanko_font",
+    "vietnamese_font_bytes",
+]
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 """Directory holding the committed Liberation Serif TTF files and their licence."""
@@ -69,6 +78,40 @@ _VIETNAMESE_CODEPOINTS: tuple[int, ...] = (
     0x201D,
     0x2026,
 )
+
+
+FIELD_CODEPOINTS = frozenset(_VIETNAMESE_CODEPOINTS)
+"""What the text drawn by pyHanko (number, date and annex reference fields) can show: its font is
+the Latin + Vietnamese subset of :func:`vietnamese_font_bytes`."""
+
+_STYLES: tuple[FontStyle, ...] = ("Regular", "Bold", "Italic", "BoldItalic")
+_LAID_OUT_AS_SPACE = frozenset(" \t\n\r")
+"""Whitespace the HTML layout turns into spaces or line breaks: needs no glyph of its own."""
+
+
+@functools.cache
+def page_codepoints() -> frozenset[int]:
+    """The characters every committed face has a glyph for (the page text may use any face).
+
+    Returns:
+        Unicode code points of the intersection of the four faces' character maps.
+    """
+    maps = [set(TTFont(font_path(style), lazy=True).getBestCmap()) for style in _STYLES]
+    return frozenset(set.intersection(*maps))
+
+
+def missing_glyphs(text: str, codepoints: frozenset[int]) -> str:
+    """The characters of ``text`` that ``codepoints`` lacks, each once, in order of appearance.
+
+    Args:
+        text: NFC text.
+        codepoints: :func:`page_codepoints` or :data:`FIELD_CODEPOINTS`.
+
+    Returns:
+        The missing characters (empty: every character can be drawn).
+    """
+    missing = dict.fromkeys(c for c in text if ord(c) not in codepoints and c not in _LAID_OUT_AS_SPACE)
+    return "".join(missing)
 
 
 def font_path(style: FontStyle) -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from common.pdf.fonts import FIELD_CODEPOINTS, missing_glyphs, page_codepoints
 from common.pdf.model import Annex, Article, BodyBlock, Chapter, DocumentView, Part, SignatureBlock, Table, roman
 
 __all__ = [
@@ -267,6 +268,51 @@ def _check_blocks(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -> 
                 )
 
 
+_FIELD_TEXT = {("notation",), ("place",), ("doc_type_name",)}
+"""Text that pyHanko draws after signing (number, date and annex reference lines), in its font subset."""
+
+
+def _strings(value: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _describe(characters: str) -> str:
+    return ", ".join(f"{c!r} (U+{ord(c):04X})" for c in characters)
+
+
+def _check_characters(view: DocumentView) -> Iterator[RuleViolation]:
+    """Every character must have a glyph in the embedded fonts; otherwise it would print as nothing.
+
+    A Decree 30 document is set in one Times-metric face (Liberation Serif here): Chinese, Japanese or
+    Korean characters, emoji or other scripts it lacks are refused rather than drawn from whatever
+    font the server happens to have (not embedded in the archive copy) or dropped.
+    """
+    page = page_codepoints()
+    for path, text in _strings(view.model_dump(), ()):
+        in_field = path in _FIELD_TEXT or (path[0] == "annexes" and path[-1] == "issued_by")
+        missing = missing_glyphs(text, FIELD_CODEPOINTS if in_field else page)
+        if missing:
+            yield RuleViolation(
+                "layout.text.unsupported-characters",
+                f"the document's font (Liberation Serif, Times New Roman metrics) has no glyph for"
+                f" {_describe(missing)}:"
+                + (
+                    " this text is drawn in the number, date or annex reference line, which holds Vietnamese"
+                    " and Latin letters, digits and punctuation only"
+                    if in_field
+                    else " write the text without them, or send it as an attached file"
+                ),
+                path,
+            )
+
+
 def _check_order(blocks: Sequence[BodyBlock]) -> Iterator[RuleViolation]:
     """Authority line, then căn cứ, then the enacting word, then the articles."""
     rank = {"authority": 0, "basis": 1, "enactment": 2, "article": 3}
@@ -382,6 +428,7 @@ def check_document(view: DocumentView) -> list[RuleViolation]:
     found.extend(_check_blocks(view.body, ("body",)))
     for index, annex in enumerate(view.annexes):
         found.extend(_check_annex(annex, index))
+    found.extend(_check_characters(view))
     found.extend(_check_signature(view.signature, "signature"))
     if view.second_signature is not None:
         found.extend(_check_signature(view.second_signature, "second_signature"))
