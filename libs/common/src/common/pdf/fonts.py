@@ -36,10 +36,12 @@ __all__ = [
     "FIELD_CODEPOINTS",
     "FONT_DIR",
     "FontStyle",
+    "break_lines",
     "font_path",
     "missing_glyphs",
     "page_codepoints",
     "pyhanko_font",
+    "text_width_pt",
     "vietnamese_font_bytes",
 ]
 
@@ -124,6 +126,59 @@ def font_path(style: FontStyle) -> Path:
         The TTF file path.
     """
     return FONT_DIR / f"LiberationSerif-{style}.ttf"
+
+
+@functools.cache
+def _hb_font(style: FontStyle) -> tuple[Any, int]:
+    face = uharfbuzz.Face(font_path(style).read_bytes())
+    return uharfbuzz.Font(face), face.upem
+
+
+def text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
+    """The advance width of ``text`` set on one line in a committed face (HarfBuzz shaping).
+
+    Args:
+        text: The text.
+        style: The face.
+        size_pt: The size.
+
+    Returns:
+        The width in points.
+    """
+    font, upem = _hb_font(style)
+    buf = uharfbuzz.Buffer()
+    buf.add_str(text)
+    buf.guess_segment_properties()
+    uharfbuzz.shape(font, buf, {})
+    return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
+
+
+def break_lines(text: str, style: FontStyle, size_pt: float, width_pt: float) -> tuple[str, ...]:
+    """Break ``text`` at its spaces into lines of at most ``width_pt`` (a word wider stays whole).
+
+    No-break spaces (U+00A0) never break. The renderer and the form filling both break the annex
+    reference line with this, so that the lines the signer saw reserved are the lines filled.
+
+    Args:
+        text: The text.
+        style: The face.
+        size_pt: The size.
+        width_pt: The width of a line.
+
+    Returns:
+        The lines, greedy (each as full as it can be).
+    """
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and text_width_pt(candidate, style, size_pt) > width_pt:
+            lines.append(current)
+            candidate = word
+        current = candidate
+    if current or not lines:
+        lines.append(current)
+    return tuple(lines)
 
 
 @functools.cache
