@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from doc_type_fixtures import fixtures
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from common.pdf.dev_pki import DevPki
@@ -92,10 +93,19 @@ def test_the_issued_annex_reference_shows_the_number_and_date(dev_pki: DevPki, t
     assert shown == reference
     for field in (first, second):
         assert int(field["/Ff"]) & 1
-        assert str(field["/DA"]) == "/LiberationSerifItalic 14 Tf 0 g"
-    font = PdfFileReader(io.BytesIO(sealed)).root["/AcroForm"]["/DR"]["/Font"]["/LiberationSerifItalic"]
-    descendant = font["/DescendantFonts"][0]
-    assert "LiberationSerif-Italic" in str(descendant["/BaseFont"]) and "/FontFile2" in descendant["/FontDescriptor"]
+        assert str(field["/DA"]) == "/LiberationSerifItalic_annex_reference_1 14 Tf 0 g"
+    # Every text field's /DA names an embedded Liberation Serif subset of the AcroForm's /DR that has a
+    # glyph for each character of its value: a viewer regenerating the appearance draws the same line.
+    resources = PdfFileReader(io.BytesIO(sealed)).root["/AcroForm"]["/DR"]["/Font"]
+    for name, field in fields.items():
+        if field.get("/FT") != "/Tx":
+            continue
+        font_name, _size, *_ = str(field["/DA"]).split()
+        descendant = resources[font_name]["/DescendantFonts"][0]
+        assert "LiberationSerif" in str(descendant["/BaseFont"]), name
+        program = TTFont(io.BytesIO(descendant["/FontDescriptor"]["/FontFile2"].data))
+        covered = set(program.getBestCmap())
+        assert not {c for c in str(field["/V"]) if ord(c) not in covered}, (name, font_name)
 
     # Laid out as the printed reference of a document numbered at rendering: centred lines at the
     # same height.

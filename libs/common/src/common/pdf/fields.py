@@ -216,7 +216,12 @@ _DA_FONT_SIZES = {FIELD_NUMBER: NUMBER_FONT_SIZE, FIELD_DATE: DATE_FONT_SIZE}
 
 
 def _da_font_name(name: str) -> str:
-    return "/LiberationSerifItalic" if name.startswith(_ANNEX_REFERENCE_PREFIX) else _DA_FONT_NAMES[name]
+    # A field's /DR font must hold every glyph of its filled value. The number's and the date's is the
+    # subset their blank line was drawn with; an annex reference has one of its own, shared by its
+    # lines (a filled line may take words from the next one: add_annex_reference_fields).
+    if name.startswith(_ANNEX_REFERENCE_PREFIX):
+        return f"/LiberationSerifItalic_{name.rpartition('_')[0]}"
+    return _DA_FONT_NAMES[name]
 
 
 def default_appearance(name: str) -> str:
@@ -313,6 +318,12 @@ def add_annex_reference_fields(writer: Any, references: Sequence[AnnexReference]
             generic.TextStringObject(text) if kind == "text" else pdf_name(f"/{kind.capitalize()}")
             for kind, text in reference.parts
         )
+        # The default-appearance font of the reference: every glyph of its wording (the digits of a
+        # number and a date are always in a subset), whichever line a word lands on once filled.
+        engine = style.font.create_font_engine(writer)
+        engine.shape("".join(text for _, text in reference.parts))
+        resources = writer.root["/AcroForm"]["/DR"]["/Font"]
+        resources[pdf_name(_da_font_name(reference.field_names[0]))] = engine.as_resource()
 
 
 def _reference_fields(writer: Any) -> dict[int, list[Any]]:
