@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -93,3 +95,32 @@ def test_expired_and_foreign_certificates_are_refused(
     foreign = load_certificate(other.certificate_for_key(key, "A", "B"))
     with pytest.raises(CertificateError):
         validate_certificate(foreign, [], [root], moment=now)
+
+
+def test_a_deferred_signature_leaves_the_annex_reference_to_the_issue(dev_pki: DevPki, tmp_path: Path) -> None:
+    from doc_type_fixtures import fixtures
+
+    key = _token_key()
+    certificate = load_certificate(dev_pki.certificate_for_key(key.public_key(), "Trương Cảnh Tuyên", "UBND"))
+    view = fixtures()["QĐ"]
+    prepared = prepare_deferred(
+        render_pdf(view, for_signing=True), certificate, signature_image=dev_pki.signature_png, timestamped=False
+    )
+    signed = finish_deferred(
+        prepared, certificate, [], key.sign(prepared.signed_attributes, padding.PKCS1v15(), hashes.SHA256())
+    )
+    sealed = fill_and_seal(
+        signed,
+        dev_pki.load_seal(),
+        seal_image=dev_pki.seal_png,
+        number_text=format_number(31, view.notation),
+        date_text=format_date_line(view.place, dt.date(2026, 3, 9)),
+    )
+    path = tmp_path / "issued.pdf"
+    path.write_bytes(sealed)
+    text = " ".join(
+        subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "(Kèm theo Quyết định số 31/QĐ-UBND ngày 09 tháng 3 năm 2026 của Chủ tịch Ủy ban nhân dân thành phố)" in text
+    report = verify_pdf(sealed, [load_certificate(dev_pki.root_cert_pem.read_bytes())])
+    assert not report.altered and report.signatures[0].modification == "form_filling"

@@ -229,3 +229,40 @@ def test_the_draft_mark_sits_in_the_top_margin(seed_view: Callable[..., Document
         national = next(w for w in page.extract_words() if w["text"] == "CỘNG")
         assert mark and max(w["bottom"] for w in mark) < TOP < national["top"] + 1
         assert max(w["x1"] for w in mark) <= PAGE_W - 15 * MM
+
+
+def test_a_table_row_taller_than_a_page_breaks_across_pages_in_reading_order(tmp_path: Path) -> None:
+    from doc_type_fixtures import fixtures
+
+    from common.pdf.model import Table
+
+    words = [f"mục{index}" for index in range(1500)]
+    table = Table(
+        columns=("STT", "Nội dung", "Ghi chú"),
+        rows=(("1", "Dòng đầu", "a"), ("2", " ".join(words), "ghi chú dài"), ("3", "Dòng cuối", "z")),
+        widths=(1, 6, 2),
+    )
+    plan = fixtures()["KH"]
+    view = plan.model_copy(update={"body": (Paragraph(text="Mở đầu."), table, Paragraph(text="Kết thúc./."))})
+    pdf = render_pdf(view).pdf
+    pages = _pages(pdf)
+    spanned = [index for index, lines in enumerate(pages) if any(re.search(r"mục\d", text) for _, text in lines)]
+    assert len(spanned) >= 3
+    # The long row starts right under row 1 (no page left almost empty), and every page it runs
+    # onto opens with the repeated header row.
+    first = [text for _, text in pages[spanned[0]]]
+    assert any(text.startswith("2 mục0 mục1") for text in first)
+    assert first.index(next(t for t in first if t.startswith("1 Dòng đầu"))) < first.index(
+        next(t for t in first if t.startswith("2 mục0"))
+    )
+    for index in spanned[1:]:
+        assert pages[index][0][1] == "STT Nội dung Ghi chú", pages[index][:2]
+    # Text extraction (pdfminer through pdfplumber, and poppler) keeps the reading order.
+    path = tmp_path / "table.pdf"
+    path.write_bytes(pdf)
+    poppler = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        pdfminer = "\n".join(page.extract_text() or "" for page in document.pages)
+    for text in (poppler, pdfminer):
+        found = re.findall(r"mục\d+|Dòng đầu|Dòng cuối|Kết thúc", text)
+        assert found == ["Dòng đầu", *words, "Dòng cuối", "Kết thúc"]

@@ -18,10 +18,12 @@ from common.pdf.model import (
     Article,
     Attachment,
     Basis,
+    Chapter,
     Clause,
     DocumentView,
     Enactment,
     Paragraph,
+    Part,
     Point,
     SignatureBlock,
     Table,
@@ -262,3 +264,68 @@ def test_an_attachment_whose_file_differs_from_its_hash_is_refused() -> None:
         render_pdf(view, attachment_files={"0" * 64: data})
     with pytest.raises(ValueError, match="missing"):
         render_pdf(view, attachment_files={})
+
+
+def test_parts_and_chapters_are_numbered_with_canonical_roman_numerals() -> None:
+    regulation = FIXTURES["QĐ-QC"].annexes[0]
+    for wrong in ("IIII", "VX", "IC", "XXXX", "IIX", "VV"):
+        body = (Chapter(number=wrong, title="Quy định chung"), *regulation.body[1:])
+        annexes = (regulation.model_copy(update={"body": body}),)
+        assert _rules(_changed("QĐ-QC", annexes=annexes)) == [
+            ("nd30.chapter.roman-number", ("annexes", 0, "body", 0, "number"))
+        ], wrong
+    body = (Part(number="IIII", title="Sự cần thiết"), *FIXTURES["ĐA"].body[1:])
+    violations = check_document(_changed("ĐA", body=body))
+    assert [(v.rule, v.location) for v in violations] == [("nd30.part.roman-number", ("body", 0, "number"))]
+    assert "Phần IIII is not a Roman numeral" in violations[0].message
+    for right in ("I", "IV", "IX", "XIV", "XL", "XC", "CCCXCIX"):
+        body = (Part(number=right, title="Sự cần thiết"), *FIXTURES["ĐA"].body[1:])
+        assert _rules(_changed("ĐA", body=body)) == [], right
+
+
+def test_table_columns_have_a_minimum_width() -> None:
+    table = FIXTURES["CTr"].body[3]
+    assert isinstance(table, Table)
+    body = list(FIXTURES["CTr"].body)
+    body[3] = table.model_copy(update={"widths": (1, 1000, 1, 1)})
+    violations = check_document(_changed("CTr", body=tuple(body)))
+    assert [(v.rule, v.location) for v in violations] == [
+        ("layout.table.column-width", ("body", 3, "widths", 0)),
+        ("layout.table.column-width", ("body", 3, "widths", 2)),
+        ("layout.table.column-width", ("body", 3, "widths", 3)),
+    ]
+    assert "column 1 would be 0.2 mm wide" in violations[0].message
+    assert "at least 8 mm" in violations[0].message
+    # The same rule inside an annex; a reasonable STT column (1:10) passes.
+    annex = Annex(title="Danh sách", body=(Table(columns=("STT", "Tên"), rows=(("1", "A"),), widths=(1, 1000)),))
+    assert _rules(_changed("CTr", annexes=(annex,))) == [
+        ("layout.table.column-width", ("annexes", 0, "body", 0, "widths", 0))
+    ]
+    body[3] = table.model_copy(update={"widths": (1, 10, 5, 3)})
+    assert _rules(_changed("CTr", body=tuple(body))) == []
+
+
+def test_characters_the_embedded_fonts_cannot_draw_are_refused_and_listed() -> None:
+    body = (Paragraph(text="Hội nghị với đối tác 漢字 và 😀 kết thúc./."), *FIXTURES["TB"].body[1:])
+    violations = check_document(_changed("TB", body=body))
+    assert [(v.rule, v.location) for v in violations] == [("layout.text.unsupported-characters", ("body", 0, "text"))]
+    assert "'漢' (U+6F22), '字' (U+5B57), '😀' (U+1F600)" in violations[0].message
+    # A control character is refused too; tabs and line breaks are laid out as spaces.
+    table = Table(columns=("STT", "Tên"), rows=(("1", "A\x00B"), ("2", "dòng\nmới\tcột")))
+    assert _rules(_changed("TB", body=(*FIXTURES["TB"].body, table))) == [
+        ("layout.text.unsupported-characters", ("body", len(FIXTURES["TB"].body), "rows", 0, 1))
+    ]
+    # Greek, the euro sign and typographic quotes are in the page font (Liberation Serif) …
+    assert _rules(_changed("TB", body=(Paragraph(text="Hệ số α = 5 € “trích dẫn” – hết./."),))) == []
+    # … but the number, date and annex reference lines are drawn after signing in the Vietnamese
+    # subset: the notation, the place and the annex's issuer must fit it.
+    assert _rules(_changed("TB", notation="TB-UBND€", place="Cần Thơ α")) == [
+        ("layout.text.unsupported-characters", ("notation",)),
+        ("layout.text.unsupported-characters", ("place",)),
+    ]
+    annex = FIXTURES["QĐ"].annexes[0].model_copy(update={"issued_by": "Ủy ban nhân dân thành phố ☺"})
+    assert _rules(_changed("QĐ", annexes=(annex,))) == [
+        ("layout.text.unsupported-characters", ("annexes", 0, "issued_by"))
+    ]
+    # Every fixture (real Vietnamese text) passes.
+    assert all(not _rules(view) for view in FIXTURES.values())

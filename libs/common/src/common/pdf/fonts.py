@@ -32,7 +32,18 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 
-__all__ = ["FONT_DIR", "FontStyle", "font_path", "pyhanko_font", "vietnamese_font_bytes"]
+__all__ = [
+    "FIELD_CODEPOINTS",
+    "FONT_DIR",
+    "FontStyle",
+    "break_lines",
+    "font_path",
+    "missing_glyphs",
+    "page_codepoints",
+    "pyhanko_font",
+    "text_width_pt",
+    "vietnamese_font_bytes",
+]
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 """Directory holding the committed Liberation Serif TTF files and their licence."""
@@ -71,6 +82,40 @@ _VIETNAMESE_CODEPOINTS: tuple[int, ...] = (
 )
 
 
+FIELD_CODEPOINTS = frozenset(_VIETNAMESE_CODEPOINTS)
+"""What the text drawn by pyHanko (number, date and annex reference fields) can show: its font is
+the Latin + Vietnamese subset of :func:`vietnamese_font_bytes`."""
+
+_STYLES: tuple[FontStyle, ...] = ("Regular", "Bold", "Italic", "BoldItalic")
+_LAID_OUT_AS_SPACE = frozenset(" \t\n\r")
+"""Whitespace the HTML layout turns into spaces or line breaks: needs no glyph of its own."""
+
+
+@functools.cache
+def page_codepoints() -> frozenset[int]:
+    """The characters every committed face has a glyph for (the page text may use any face).
+
+    Returns:
+        Unicode code points of the intersection of the four faces' character maps.
+    """
+    maps = [set(TTFont(font_path(style), lazy=True).getBestCmap()) for style in _STYLES]
+    return frozenset(set.intersection(*maps))
+
+
+def missing_glyphs(text: str, codepoints: frozenset[int]) -> str:
+    """The characters of ``text`` that ``codepoints`` lacks, each once, in order of appearance.
+
+    Args:
+        text: NFC text.
+        codepoints: :func:`page_codepoints` or :data:`FIELD_CODEPOINTS`.
+
+    Returns:
+        The missing characters (empty: every character can be drawn).
+    """
+    missing = dict.fromkeys(c for c in text if ord(c) not in codepoints and c not in _LAID_OUT_AS_SPACE)
+    return "".join(missing)
+
+
 def font_path(style: FontStyle) -> Path:
     """Return the path of one committed Liberation Serif face.
 
@@ -81,6 +126,59 @@ def font_path(style: FontStyle) -> Path:
         The TTF file path.
     """
     return FONT_DIR / f"LiberationSerif-{style}.ttf"
+
+
+@functools.cache
+def _hb_font(style: FontStyle) -> tuple[Any, int]:
+    face = uharfbuzz.Face(font_path(style).read_bytes())
+    return uharfbuzz.Font(face), face.upem
+
+
+def text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
+    """The advance width of ``text`` set on one line in a committed face (HarfBuzz shaping).
+
+    Args:
+        text: The text.
+        style: The face.
+        size_pt: The size.
+
+    Returns:
+        The width in points.
+    """
+    font, upem = _hb_font(style)
+    buf = uharfbuzz.Buffer()
+    buf.add_str(text)
+    buf.guess_segment_properties()
+    uharfbuzz.shape(font, buf, {})
+    return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
+
+
+def break_lines(text: str, style: FontStyle, size_pt: float, width_pt: float) -> tuple[str, ...]:
+    """Break ``text`` at its spaces into lines of at most ``width_pt`` (a word wider stays whole).
+
+    No-break spaces (U+00A0) never break. The renderer and the form filling both break the annex
+    reference line with this, so that the lines the signer saw reserved are the lines filled.
+
+    Args:
+        text: The text.
+        style: The face.
+        size_pt: The size.
+        width_pt: The width of a line.
+
+    Returns:
+        The lines, greedy (each as full as it can be).
+    """
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and text_width_pt(candidate, style, size_pt) > width_pt:
+            lines.append(current)
+            candidate = word
+        current = candidate
+    if current or not lines:
+        lines.append(current)
+    return tuple(lines)
 
 
 @functools.cache

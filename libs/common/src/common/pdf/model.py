@@ -39,6 +39,7 @@ __all__ = [
     "Table",
     "UrgencyLevel",
     "nfc",
+    "roman",
 ]
 
 UrgencyLevel = Literal["KHẨN", "THƯỢNG KHẨN", "HỎA TỐC"]
@@ -58,6 +59,40 @@ def nfc(value: str) -> str:
         The NFC form of the text (precomposed Vietnamese letters).
     """
     return unicodedata.normalize("NFC", value)
+
+
+_ROMAN = (
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+)
+
+
+def roman(number: int) -> str:
+    """``number`` in Roman numerals (appendices, chapters and parts are numbered so).
+
+    Args:
+        number: 1 or more.
+
+    Returns:
+        The canonical (subtractive) form, e.g. ``"IV"`` for 4, ``"XIX"`` for 19.
+    """
+    out = []
+    for value, letters in _ROMAN:
+        while number >= value:
+            out.append(letters)
+            number -= value
+    return "".join(out)
 
 
 def _normalise(value: Any) -> Any:

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import itertools
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -27,15 +28,15 @@ from typing import Any
 
 import jinja2
 import markupsafe
-import uharfbuzz  # type: ignore[import-untyped]
 from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from common.container import pdf_pool_size
-from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FieldBox
-from common.pdf.fonts import FontStyle, font_path
-from common.pdf.model import Annex, DocumentView, Table, nfc
+from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, AnnexReference, FieldBox, ReferencePart, break_reference
+from common.pdf.fonts import FontStyle
+from common.pdf.fonts import text_width_pt as _text_width_pt
+from common.pdf.model import Annex, DocumentView, Table, nfc, roman
 from common.pdf.qr import qr_svg
 from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
 
@@ -82,6 +83,8 @@ class RenderedPdf:
         date_box: Where the date line's text field goes (rendered for signing without a date), else None.
         number_placeholder: The blank number line the empty field shows, if any.
         date_placeholder: The blank date line the empty field shows, if any.
+        annex_references: The reference lines of the annexes, reserved as fields (rendered for
+            signing without a number or date).
     """
 
     pdf: bytes
@@ -92,6 +95,7 @@ class RenderedPdf:
     date_box: FieldBox | None = None
     number_placeholder: str | None = None
     date_placeholder: str | None = None
+    annex_references: tuple[AnnexReference, ...] = ()
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -101,6 +105,8 @@ class RenderedPdf:
             names.append(FIELD_NUMBER)
         if self.date_box is not None:
             names.append(FIELD_DATE)
+        for reference in self.annex_references:
+            names.extend(reference.field_names)
         return tuple(names)
 
 
@@ -171,18 +177,41 @@ def _column_widths(table: Table) -> list[float]:
     return [round(100 * width / total, 3) for width in widths]
 
 
-_ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"))
-_ROMAN_SMALL = ((9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+_CELL_SIZE_PT = 13.0
+_CELL_LINE_PT = _CELL_SIZE_PT * 1.15
+_CELL_PADDING_PT = 2 * 3 + 0.5
+"""Horizontal room a cell's padding and rule take (``table.data td``: 3 pt each side, 0.5 pt rule)."""
+_PAGE_TEXT_HEIGHT_PT = (297 - 20 - 20) * 72 / 25.4
+_SPLIT_ROW_PT = _PAGE_TEXT_HEIGHT_PT / 3
+"""A row taller than a third of the page may break across pages; a shorter one is kept whole (the
+way a văn thư sets a table), and moves to the next page when it does not fit."""
+_WRAP_LOSS = 1.15
+"""Word wrapping leaves the end of each line partly empty: a cell needs about this many times the
+lines its text would fill edge to edge."""
 
 
-def roman(number: int) -> str:
-    """``number`` in Roman numerals (appendices, chapters and parts are numbered so)."""
-    out = []
-    for value, letters in (*_ROMAN, *_ROMAN_SMALL):
-        while number >= value:
-            out.append(letters)
-            number -= value
-    return "".join(out)
+def _split_rows(table: Table) -> list[bool]:
+    """For each body row: may it break across pages?
+
+    A row kept whole that is taller than a page cannot be placed: WeasyPrint then pushes it to a page
+    of its own and lets it run on without the repeated header row or its closing rule. Such rows (and
+    any row taller than a third of a page) are marked breakable; every other row stays whole.
+    """
+    widths = _column_widths(table)
+    usable = [max(share / 100 * _CONTENT_WIDTH_PT - _CELL_PADDING_PT, 1.0) for share in widths]
+    result = []
+    for row in table.rows:
+        tall = False
+        for cell, width in zip(row, usable, strict=True):
+            # No glyph of the face is wider than 1 em: a cell too short to be tall even so is not shaped.
+            if len(cell) * _CELL_SIZE_PT / width * _CELL_LINE_PT < _SPLIT_ROW_PT:
+                continue
+            lines = math.ceil(_text_width_pt(nfc(cell), "Regular", _CELL_SIZE_PT) * _WRAP_LOSS / width)
+            if lines * _CELL_LINE_PT >= _SPLIT_ROW_PT:
+                tall = True
+                break
+        result.append(tall)
+    return result
 
 
 def _file_size(size: int) -> str:
@@ -196,25 +225,55 @@ def _file_size(size: int) -> str:
 _BLANK = "\u00a0" * 8
 """The room left for a number or a day in an annex's reference line (filled by hand on paper): no-break
 spaces, so that a line never ends on a blank (a centred line would lean left)."""
+_WIDEST_NUMBER = 999_999
+"""The widest number a document can get (``DocumentView.number``): the reserved lines fit it."""
 
 
-def _annex_reference(view: DocumentView, annex: Annex) -> str:
-    """``(Kèm theo Quyết định số      /QĐ-UBND ngày      tháng      năm      của …)``.
+def _reference_parts(view: DocumentView, annex: Annex) -> tuple[ReferencePart, ...]:
+    """``(Kèm theo Quyết định số 01/QĐ-UBND ngày 27 tháng 11 năm 2026 của …)``, in parts.
 
-    An electronic document leaves the blanks empty when it is not issued yet (Phụ lục I): its
-    number and date live in form fields filled at issue, which an annex page cannot repeat.
+    The number and the ``ngày … năm …`` phrase are slots while the document has none (their text is
+    the blank form, Phụ lục I); once known, literal text.
     """
     type_name = (view.doc_type_name or "Công văn").capitalize()
-    number = format_number(view.number, view.notation) if view.number is not None else f"{_BLANK}/{view.notation}"
-    if view.issued_date is not None:
-        day, month, year = f"{view.issued_date.day:02d}", str(view.issued_date.month), str(view.issued_date.year)
-        if view.issued_date.month <= 2:
-            month = f"{view.issued_date.month:02d}"
-    else:
-        day, month, year = _BLANK, _BLANK, _BLANK
     lead = "Ban hành kèm theo" if annex.kind == "regulation" else "Kèm theo"
     issued_by = f" của {annex.issued_by}" if annex.issued_by else ""
-    return nfc(f"({lead} {type_name} số {number} ngày {day} tháng {month} năm {year}{issued_by})")
+    number: ReferencePart = (
+        ("text", format_number(view.number, view.notation))
+        if view.number is not None
+        else ("number", f"{_BLANK}/{view.notation}")
+    )
+    if view.issued_date is not None:
+        date: ReferencePart = ("text", format_date_line(view.place, view.issued_date).rpartition(", ")[2])
+    else:
+        date = ("date", f"ngày {_BLANK} tháng {_BLANK} năm {_BLANK}")
+    return (("text", f"({lead} {type_name} số "), number, ("text", " "), date, ("text", f"{issued_by})"))
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """How an annex's reference line is set: ``lines`` printed, or ``count`` lines reserved as fields."""
+
+    parts: tuple[ReferencePart, ...]
+    lines: tuple[str, ...]
+    count: int
+    as_fields: bool
+
+
+def _annex_reference(view: DocumentView, annex: Annex, *, for_signing: bool) -> _Reference:
+    """Break the reference into the lines it takes; a document without number or date reserves the lines
+    its widest number and date would take, printed blank in a preview, fields when rendered for
+    signing, so that both lay out alike."""
+    parts = _reference_parts(view, annex)
+    blank = nfc("".join(text for _, text in parts))
+    lines = break_reference(blank, _CONTENT_WIDTH_PT)
+    slots = any(kind != "text" for kind, _ in parts)
+    count = len(lines)
+    if slots:
+        widest = {"number": format_number(_WIDEST_NUMBER, view.notation), "date": "ngày 28 tháng 12 năm 2026"}
+        filled = nfc("".join(widest[kind] if kind != "text" else text for kind, text in parts))
+        count = max(count, len(break_reference(filled, _CONTENT_WIDTH_PT)))
+    return _Reference(parts=parts, lines=lines, count=count, as_fields=slots and for_signing)
 
 
 @functools.cache
@@ -230,6 +289,7 @@ def _jinja_env() -> jinja2.Environment:
     env.filters["urls"] = _break_urls
     env.filters["basis"] = _basis
     env.filters["column_widths"] = _column_widths
+    env.filters["split_rows"] = _split_rows
     env.filters["roman"] = roman
     env.filters["file_size"] = _file_size
     return env
@@ -244,21 +304,6 @@ def _weasy_resources() -> tuple[FontConfiguration, CSS]:
         url_fetcher=_LocalOnlyFetcher(),
     )
     return font_config, css
-
-
-@functools.cache
-def _hb_font(style: FontStyle) -> tuple[Any, int]:
-    face = uharfbuzz.Face(font_path(style).read_bytes())
-    return uharfbuzz.Font(face), face.upem
-
-
-def _text_width_pt(text: str, style: FontStyle, size_pt: float) -> float:
-    font, upem = _hb_font(style)
-    buf = uharfbuzz.Buffer()
-    buf.add_str(text)
-    buf.guess_segment_properties()
-    uharfbuzz.shape(font, buf, {})
-    return float(sum(pos.x_advance for pos in buf.glyph_positions) / upem * size_pt)
 
 
 # Words that open a new phrase of an organisation's name: an administrative unit ("THÀNH PHỐ CẦN
@@ -388,7 +433,7 @@ def render_html(view: DocumentView, *, for_signing: bool = False) -> str:
             number_text=number_text,
             date_text=date_text,
             qr=lambda url, label: qr_svg(url, size_mm=QR_SIZE_MM, title=label),
-            annex_reference=functools.partial(_annex_reference, view),
+            annex_references=[_annex_reference(view, annex, for_signing=for_signing) for annex in view.annexes],
             leading_authority=list(itertools.takewhile(lambda block: block.kind == "authority", view.body)),
             appendix_count=sum(1 for annex in view.annexes if annex.kind == "appendix"),
             verification_qr=verification_qr,
@@ -488,6 +533,20 @@ def render_pdf(
     signature_box, seal_box = _signature_boxes(sig_area)
     number_box = _anchor_box(document, "field-number") if for_signing and view.number is None else None
     date_box = _anchor_box(document, "field-date") if for_signing and view.issued_date is None else None
+    annex_references = tuple(
+        AnnexReference(
+            annex=index,
+            parts=reference.parts,
+            boxes=tuple(_anchor_box(document, f"annex-ref-{index}-{line}") for line in range(1, reference.count + 1)),
+            placeholders=tuple(
+                reference.lines[line] if line < len(reference.lines) else "" for line in range(reference.count)
+            ),
+        )
+        for index, reference in enumerate(
+            (_annex_reference(view, annex, for_signing=for_signing) for annex in view.annexes), start=1
+        )
+        if reference.as_fields
+    )
     # The element ids locate the boxes above; in the PDF they would become named destinations (a
     # catalogue entry of some 100 values that nothing links to and every reader of the file parses).
     for page in document.pages:
@@ -503,6 +562,7 @@ def render_pdf(
         date_box=date_box,
         number_placeholder=_blank_number_line(view) if number_box is not None else None,
         date_placeholder=_blank_date_line(view) if date_box is not None else None,
+        annex_references=annex_references,
     )
 
 

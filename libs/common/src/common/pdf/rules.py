@@ -14,10 +14,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from common.pdf.model import Annex, Article, BodyBlock, DocumentView, SignatureBlock
+from common.pdf.fonts import FIELD_CODEPOINTS, missing_glyphs, page_codepoints
+from common.pdf.model import Annex, Article, BodyBlock, Chapter, DocumentView, Part, SignatureBlock, Table, roman
 
 __all__ = [
     "AUTHORITY_PREFIXES",
+    "MIN_COLUMN_WIDTH_MM",
     "POINT_LETTERS",
     "TYPE_RULES",
     "RuleViolation",
@@ -37,6 +39,17 @@ STANDALONE_REGULATIONS = ("QC", "QyĐ")
 
 _COLLECTIVE_OPENERS = ("ỦY BAN", "HỘI ĐỒNG", "CHÍNH PHỦ", "BAN THƯỜNG VỤ", "THƯỜNG TRỰC")
 """An authority line naming a body rather than a position: the collective decides, ``TM.`` signs."""
+
+MIN_COLUMN_WIDTH_MM = 8.0
+"""Narrowest column of a table: room for two digits (``STT``) at 13 pt between the cell's padding.
+
+Widths are relative, so any ratio could be sent; on the 164 mm text width a 1:1000 column would be
+0.2 mm wide, and its text would be cut into one letter per line."""
+_TEXT_WIDTH_MM = 210 - 30 - 16
+"""A4 less the stylesheet's left and right margins: the width of every table."""
+
+_ROMAN_NUMBERS = {roman(number): number for number in range(1, 400)}
+"""The canonical Roman numerals the model's pattern (``I V X L C``) can spell: I … CCCXCIX."""
 
 Signing = Literal["collective", "individual", "by-authority", "two-signers", "any"]
 
@@ -230,6 +243,76 @@ def _check_articles(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -
                     )
 
 
+def _check_blocks(blocks: Sequence[BodyBlock], where: tuple[str | int, ...]) -> Iterator[RuleViolation]:
+    """Rules on parts, chapters and tables, wherever they stand (body or annex)."""
+    for index, block in enumerate(blocks):
+        location = (*where, index)
+        if isinstance(block, Part | Chapter) and block.number not in _ROMAN_NUMBERS:
+            yield RuleViolation(
+                f"nd30.{block.kind}.roman-number",
+                f"{'Phần' if block.kind == 'part' else 'Chương'} {block.number} is not a Roman numeral:"
+                " parts and chapters are numbered I, II, III, IV, V … (never IIII, VX or IC)",
+                (*location, "number"),
+            )
+        if isinstance(block, Table) and block.widths is not None:
+            total = sum(block.widths)
+            narrow = [i for i, width in enumerate(block.widths) if width / total * _TEXT_WIDTH_MM < MIN_COLUMN_WIDTH_MM]
+            for column in narrow:
+                share = block.widths[column] / total
+                yield RuleViolation(
+                    "layout.table.column-width",
+                    f"column {column + 1} would be {share * _TEXT_WIDTH_MM:.1f} mm wide ({share:.1%} of the table):"
+                    f" every column is at least {MIN_COLUMN_WIDTH_MM:g} mm"
+                    f" ({MIN_COLUMN_WIDTH_MM / _TEXT_WIDTH_MM:.1%} of the table width)",
+                    (*location, "widths", column),
+                )
+
+
+_FIELD_TEXT = {("notation",), ("place",), ("doc_type_name",)}
+"""Text that pyHanko draws after signing (number, date and annex reference lines), in its font subset."""
+
+
+def _strings(value: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _describe(characters: str) -> str:
+    return ", ".join(f"{c!r} (U+{ord(c):04X})" for c in characters)
+
+
+def _check_characters(view: DocumentView) -> Iterator[RuleViolation]:
+    """Every character must have a glyph in the embedded fonts; otherwise it would print as nothing.
+
+    A Decree 30 document is set in one Times-metric face (Liberation Serif here): Chinese, Japanese or
+    Korean characters, emoji or other scripts it lacks are refused rather than drawn from whatever
+    font the server happens to have (not embedded in the archive copy) or dropped.
+    """
+    page = page_codepoints()
+    for path, text in _strings(view.model_dump(), ()):
+        in_field = path in _FIELD_TEXT or (path[0] == "annexes" and path[-1] == "issued_by")
+        missing = missing_glyphs(text, FIELD_CODEPOINTS if in_field else page)
+        if missing:
+            yield RuleViolation(
+                "layout.text.unsupported-characters",
+                f"the document's font (Liberation Serif, Times New Roman metrics) has no glyph for"
+                f" {_describe(missing)}:"
+                + (
+                    " this text is drawn in the number, date or annex reference line, which holds Vietnamese"
+                    " and Latin letters, digits and punctuation only"
+                    if in_field
+                    else " write the text without them, or send it as an attached file"
+                ),
+                path,
+            )
+
+
 def _check_order(blocks: Sequence[BodyBlock]) -> Iterator[RuleViolation]:
     """Authority line, then căn cứ, then the enacting word, then the articles."""
     rank = {"authority": 0, "basis": 1, "enactment": 2, "article": 3}
@@ -342,8 +425,10 @@ def check_document(view: DocumentView) -> list[RuleViolation]:
         )
     found.extend(_check_order(view.body))
     found.extend(_check_articles(view.body, ("body",)))
+    found.extend(_check_blocks(view.body, ("body",)))
     for index, annex in enumerate(view.annexes):
         found.extend(_check_annex(annex, index))
+    found.extend(_check_characters(view))
     found.extend(_check_signature(view.signature, "signature"))
     if view.second_signature is not None:
         found.extend(_check_signature(view.second_signature, "second_signature"))
@@ -356,6 +441,7 @@ def _check_annex(annex: Annex, index: int) -> Iterator[RuleViolation]:
             "nd30.regulation.type", "an attached regulation is a QUY CHẾ or a QUY ĐỊNH", ("annexes", index, "type_name")
         )
     yield from _check_articles(annex.body, ("annexes", index, "body"))
+    yield from _check_blocks(annex.body, ("annexes", index, "body"))
 
 
 def _check_signing(view: DocumentView, rules: TypeRules, authority: str | None) -> Iterator[RuleViolation]:

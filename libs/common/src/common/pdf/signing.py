@@ -53,9 +53,11 @@ from common.pdf.fields import (
     FIELD_SEAL,
     FIELD_SIGNATURE,
     FieldBox,
+    add_annex_reference_fields,
     add_text_field,
     date_style,
     default_appearance,
+    fill_annex_references,
     number_style,
 )
 from common.pdf.model import nfc
@@ -394,6 +396,7 @@ def add_blank_text_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPd
     for name, box, placeholder, style in wanted:
         if box is not None and placeholder is not None and name not in present:
             add_text_field(writer, name, box, placeholder, style())
+    add_annex_reference_fields(writer, rendered.annex_references, tuple(present))
 
 
 def prepare_signature_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPdf) -> None:
@@ -539,6 +542,7 @@ async def fill_and_seal_async(
             _fill(writer, FIELD_NUMBER, format_number_line(number_text, ""))
         if date_text is not None:
             _fill(writer, FIELD_DATE, nfc(date_text))
+        fill_annex_references(writer, number_text, nfc(date_text) if date_text is not None else None)
     except SigningError:
         raise
     except Exception as exc:
