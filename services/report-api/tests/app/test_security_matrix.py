@@ -21,18 +21,11 @@ from sqlalchemy import func, select
 
 from common.docs import ASSETS_PATH, SERVED
 from common.testing import TokenFactory
-from report_api.obligations.models import (
-    Evidence,
-    ExtensionRequest,
-    Obligation,
-    ObligationHistory,
-    OutboxEvent,
-    ReceivedEvent,
-    Reminder,
-    Submission,
-    Timer,
-)
+from report_api.events.models import OutboxEvent, ReceivedEvent
+from report_api.obligations.models import ExtensionRequest, Obligation, ObligationHistory
+from report_api.reminders.models import Reminder, Timer
 from report_api.settings import Settings
+from report_api.submissions.models import Evidence, Submission
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
 """Routes that need no token (liveness and readiness carry no data)."""

@@ -18,7 +18,8 @@ from report_testing import (
 )
 from sqlalchemy import func, select
 
-from report_api.obligations.models import Evidence, Submission, Timer
+from report_api.reminders.models import Timer
+from report_api.submissions.models import Evidence, Submission
 
 OLD = "01/VPUB-TTĐH"
 NEW = "03/VPUB-TTĐH"

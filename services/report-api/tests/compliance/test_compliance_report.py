@@ -11,7 +11,7 @@ from pathlib import Path
 
 from report_testing import VALID_REPORT, Api, small_addressees
 
-from report_api.obligations.compliance import format_count, format_rate
+from report_api.compliance.service import format_count, format_rate
 
 
 async def _scenario(api: Api) -> tuple[str, dict[str, str]]:

@@ -14,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from report_testing import Api, directive_payload, dispatched, event, seed_compliance, small_addressees
+from report_testing import Api, directive_payload, dispatched, event, fake_feed, seed_compliance, small_addressees
 from sqlalchemy import func, select
-from test_events_in import fake_feed
 
 from common.db import transaction
-from report_api.obligations.inbox import DEAD_LETTER, sync_from_feed
-from report_api.obligations.models import ExtensionRequest, FeedCursor, Obligation, ReceivedEvent, Timer
+from report_api.events.models import DEAD_LETTER, FeedCursor, ReceivedEvent
+from report_api.events.service import sync_from_feed
+from report_api.obligations.models import ExtensionRequest, Obligation
+from report_api.reminders.models import Timer
 
 
 async def _count(app: FastAPI, model: Any) -> int:

@@ -7,13 +7,15 @@ from datetime import date
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Header, Query
-from report_testing import Api, directive_payload, dispatched, event, small_addressees
+from fastapi import FastAPI
+from report_testing import Api, directive_payload, dispatched, event, fake_feed, small_addressees
 from sqlalchemy import func, select
 
 from common.webhooks import generate_secret, signature_headers
-from report_api.obligations.inbox import sync_from_feed
-from report_api.obligations.models import FeedCursor, Obligation, ReceivedEvent, Timer
+from report_api.events.models import FeedCursor, ReceivedEvent
+from report_api.events.service import sync_from_feed
+from report_api.obligations.models import Obligation
+from report_api.reminders.models import Timer
 
 
 async def _count(app: FastAPI, model: Any) -> int:
@@ -132,18 +134,6 @@ async def test_recall_and_replace_close_open_obligations(api: Api) -> None:
     await api.deliver(dispatched(new, small_addressees()))
     # the pending report is carried over to the replacement (test_carry_over.py has the details)
     assert (await api.obligation_of("SNV", new["id"]))["status"] == "submitted"
-
-
-def fake_feed(events: list[dict[str, Any]], token: str) -> FastAPI:
-    feed = FastAPI()
-
-    @feed.get("/v1/events")
-    async def read(after: int = Query(0), limit: int = Query(100), authorization: str = Header("")) -> dict[str, Any]:
-        assert authorization == f"Bearer {token}"
-        items = [e for e in events if e["sequence"] > after][:limit]
-        return {"items": items, "next_cursor": items[-1]["sequence"] if items else None}
-
-    return feed
 
 
 async def test_pull_consumer_applies_the_feed_once_and_keeps_its_cursor(api: Api, app: FastAPI) -> None:

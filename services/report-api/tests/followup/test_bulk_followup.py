@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from report_testing import VALID_REPORT, Api
 from sqlalchemy import func, select
 
-from report_api.obligations.models import Reminder
+from report_api.reminders.models import Reminder
 
 UNITS = ("P31120", "SNV", "X31299")
 

@@ -42,7 +42,7 @@ from report_api.cli import migrate
 from report_api.main import create_app
 from report_api.settings import PagesSettings, Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "var" / "screenshots" / "report-api")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PEOPLE = [

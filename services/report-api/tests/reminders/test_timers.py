@@ -11,8 +11,9 @@ from report_testing import VALID_REPORT, Api, small_addressees
 from sqlalchemy import func, select
 
 from common.db import create_engine, create_sessionmaker
-from report_api.obligations.models import Obligation, Reminder, Timer
-from report_api.obligations.timers import run_due_timers
+from report_api.obligations.models import Obligation
+from report_api.reminders.models import Reminder, Timer
+from report_api.reminders.service import run_due_timers
 
 
 async def _reminders(app: FastAPI) -> dict[str, list[tuple[str, str, str | None]]]:

@@ -17,7 +17,7 @@ from report_testing import Api
 from standardwebhooks.webhooks import Webhook
 
 from common.outbox import Relay
-from report_api.obligations.models import OUTBOX
+from report_api.events.models import OUTBOX
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Printable exports of the Office's follow-up (the compliance workbook)."""
+"""The Office's compliance view of a document: summary (JSON), the XLSX workbook and the Decree 30 PDF report."""

@@ -7,46 +7,29 @@ report validate them into :class:`ComplianceSummary` (they are not on the hot pa
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.pdf.model import DocumentView, Heading, ListItem, Paragraph, SignatureBlock
-from report_api.obligations import templates
+from common.pdf.render import render_pdf_async
+from report_api.access import require_office
+from report_api.compliance import repository, xlsx
+from report_api.compliance.schemas import GROUP_LABELS, ComplianceSummary, UnitsMode
+from report_api.context import Context
 from report_api.obligations.errors import DirectiveNotFoundError
-from report_api.obligations.lifecycle import AWAITING_UNIT, STATUS_LABELS, ObligationStatus
-from report_api.obligations.models import DirectiveRecord, Obligation, Submission
-from report_api.obligations.schemas import ComplianceSummary, DirectiveSummary, ReminderCounts
+from report_api.obligations.states import AWAITING_UNIT, STATUS_LABELS, ObligationStatus
+from report_api.submissions import templates
 
-UnitsMode = Literal["none", "overdue", "all"]
-"""Which per-unit rows the summary carries: none (default of the JSON view), the overdue ones, or all."""
-
-GROUP_LABELS = {
-    "department": "Sở, ban, ngành thành phố",
-    "socio_political_org": "Các tổ chức chính trị - xã hội",
-    "commune_level": "Ủy ban nhân dân xã, phường",
-    None: "Khác",
-}
-
-
-def directive_summary(directive: DirectiveRecord) -> DirectiveSummary:
-    return DirectiveSummary(
-        id=directive.id,
-        notation=directive.notation,
-        subject=directive.subject,
-        issued_on=directive.issued_on,
-        status=directive.status,
-    )
-
-
-def counts(obligation: Obligation) -> ReminderCounts:
-    return ReminderCounts(
-        nhac_nho=obligation.nhac_nho_count, phe_binh=obligation.phe_binh_count, kiem_diem=obligation.kiem_diem_count
-    )
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+Format = Literal["json", "xlsx", "pdf"]
 
 
 def _rate(part: int, whole: int) -> float:
@@ -74,25 +57,13 @@ async def summary_data(
     document only. ``units`` chooses the per-unit rows (``limit``/``offset`` page them, ordered by
     unit code); ``units_page`` tells which rows were included and where the next page starts.
     """
-    directive = await session.get(DirectiveRecord, directive_id)
+    directive = await repository.directive(session, directive_id)
     if directive is None:
         raise DirectiveNotFoundError(f"no document {directive_id} is known to report-api")
     fields = templates.parse_fields((directive.compliance or {}).get("report_fields"))
-    of_directive = Obligation.directive_id == directive.id
-    is_overdue = and_(Obligation.status.in_(AWAITING_UNIT), Obligation.due_on < today)
 
     # 1. Counts: one row per (group, status, first report late?, deadline) — a handful of rows.
-    aggregate = await session.execute(
-        select(
-            Obligation.group_code,
-            Obligation.status,
-            Obligation.first_submission_late,
-            Obligation.due_on,
-            func.count(),
-        )
-        .where(of_directive)
-        .group_by(Obligation.group_code, Obligation.status, Obligation.first_submission_late, Obligation.due_on)
-    )
+    aggregate = await repository.status_counts(session, directive.id)
     by_status: Counter[str] = Counter()
     total = on_time = late = overdue = rated = 0
     group_total: Counter[str | None] = Counter()
@@ -100,7 +71,7 @@ async def summary_data(
     group_status: dict[str | None, Counter[str]] = defaultdict(Counter)
     group_overdue: Counter[str | None] = Counter()
     group_on_time: Counter[str | None] = Counter()
-    for group_code, status, first_late, due_on, n in aggregate.all():
+    for group_code, status, first_late, due_on, n in aggregate:
         total += n
         by_status[status] += n
         group_total[group_code] += n
@@ -134,21 +105,9 @@ async def summary_data(
 
     # 2. Totals of the reported figures over the accepted reports of this document.
     totals: dict[str, int] = {f.key: 0 for f in fields if f.type in templates.NUMERIC_TYPES or f.type == "boolean"}
-    accepted: dict[Any, dict[str, Any]] = {}
+    accepted: dict[uuid.UUID, dict[str, Any]] = {}
     if totals or units != "none":
-        rows = await session.execute(
-            select(Submission.obligation_id, Submission.data)
-            .join(Obligation, Obligation.id == Submission.obligation_id)
-            # Only an accept makes a report accepted, and it moves the obligation to the terminal
-            # ``accepted``: the status filter uses (directive_id, status) instead of scanning reports.
-            .where(
-                of_directive,
-                Obligation.status == ObligationStatus.accepted.value,
-                Submission.review_status == "accepted",
-            )
-        )
-        for oid, data in rows.all():
-            accepted[oid] = data
+        accepted = await repository.accepted_reports(session, directive.id)
     for data in accepted.values():
         for key in totals:
             value = data.get(key)
@@ -165,21 +124,7 @@ async def summary_data(
             overdue_days[due_on] = calendar.working_days_between(due_on, today)
         return overdue_days[due_on]
 
-    overdue_rows = await session.execute(
-        select(
-            Obligation.id,
-            Obligation.unit_code,
-            Obligation.unit_name,
-            Obligation.group_code,
-            Obligation.status,
-            Obligation.due_on,
-            Obligation.nhac_nho_count,
-            Obligation.phe_binh_count,
-            Obligation.kiem_diem_count,
-        )
-        .where(of_directive, is_overdue)
-        .order_by(Obligation.unit_code)
-    )
+    overdue_rows = await repository.overdue_units(session, directive.id, today)
     overdue_units = [
         {
             "obligation_id": str(oid),
@@ -191,35 +136,17 @@ async def summary_data(
             "working_days_overdue": days_overdue(due_on),
             "reminder_counts": {"nhac_nho": nhac_nho, "phe_binh": phe_binh, "kiem_diem": kiem_diem},
         }
-        for oid, unit_code, unit_name, group_code, status, due_on, nhac_nho, phe_binh, kiem_diem in overdue_rows.all()
+        for oid, unit_code, unit_name, group_code, status, due_on, nhac_nho, phe_binh, kiem_diem in overdue_rows
     ]
 
     # 4. The per-unit rows that were asked for.
     unit_rows: list[dict[str, Any]] = []
     units_total = {"none": 0, "overdue": overdue, "all": total}[units]
     if units != "none":
-        statement = (
-            select(
-                Obligation.id,
-                Obligation.unit_code,
-                Obligation.unit_name,
-                Obligation.group_code,
-                Obligation.status,
-                Obligation.due_on,
-                Obligation.first_submission_late,
-            )
-            .where(of_directive)
-            .order_by(Obligation.unit_code)
+        rows = await repository.unit_rows(
+            session, directive.id, today=today, overdue_only=units == "overdue", limit=limit, offset=offset
         )
-        if units == "overdue":
-            statement = statement.where(is_overdue)
-        if offset:
-            statement = statement.offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        for oid, unit_code, unit_name, group_code, status, due_on, first_late in (
-            await session.execute(statement)
-        ).all():
+        for oid, unit_code, unit_name, group_code, status, due_on, first_late in rows:
             report = accepted.get(oid)
             unit_rows.append(
                 {
@@ -393,3 +320,109 @@ def to_document_view(
         archive_line="Lưu: VT.",
         is_draft=False,
     )
+
+
+# --- the files: the workbook and the PDF report ------------------------------------------------------
+
+
+async def compliance_workbook(
+    session: AsyncSession, directive_id: str, *, today: date, calendar: WorkingCalendar, timezone: str
+) -> tuple[str, bytes]:
+    """(file name, XLSX bytes): the summary, every unit with every field of its latest report, the overdue."""
+    report = await summary(session, directive_id, today=today, calendar=calendar, units="none")
+    directive = await repository.directive(session, directive_id)
+    if directive is None:  # summary() already answered 404; kept for the type checker
+        raise DirectiveNotFoundError(f"no document {directive_id} is known to report-api")
+    fields = templates.parse_fields((directive.compliance or {}).get("report_fields"))
+    lines = await repository.unit_lines(session, directive_id)
+    evidence = (
+        await repository.evidence_names(session, directive_id) if any(f.type == "evidence" for f in fields) else {}
+    )
+    overdue_days = {
+        line.unit_code: calendar.working_days_between(line.due_on, today)
+        for line in lines
+        if line.status in AWAITING_UNIT and today > line.due_on
+    }
+    content = xlsx.workbook(report, lines, fields, evidence, overdue_days=overdue_days, timezone=timezone)
+    return xlsx.filename(report), content
+
+
+async def compliance_pdf(
+    session: AsyncSession,
+    directive_id: str,
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    signer_lines: list[str],
+    signer_name: str,
+) -> tuple[str, bytes]:
+    """(file name, PDF bytes): the Office's Decree 30 BÁO CÁO on the document's compliance."""
+    report = await summary(session, directive_id, today=today, calendar=calendar, units="none")
+    view = to_document_view(report, signer_lines=signer_lines, signer_name=signer_name, issued_on=today)
+    rendered = await render_pdf_async(view)
+    notation = (report.directive.notation or report.directive.id).replace("/", "-").replace(" ", "-")
+    return f"bao-cao-tinh-hinh-{notation}-{today.isoformat()}.pdf", rendered.pdf
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The compliance view in the format asked for: JSON data, or a file (name, bytes, media type)."""
+
+    data: dict[str, Any] | None = None
+    filename: str = ""
+    content: bytes = b""
+    media_type: str = "application/json"
+
+
+async def compliance_view(
+    session: AsyncSession,
+    directive_id: str,
+    actor: Principal,
+    ctx: Context,
+    *,
+    wanted: Format,
+    units: UnitsMode,
+    limit: int,
+    offset: int,
+) -> Rendered:
+    """The document's compliance for the Office: JSON (per-unit rows as asked), the workbook or the PDF."""
+    require_office(actor, ctx.settings)
+    today = ctx.today()
+    if wanted == "xlsx":
+        name, content = await compliance_workbook(
+            session, directive_id, today=today, calendar=ctx.calendar, timezone=ctx.settings.timezone
+        )
+        return Rendered(filename=name, content=content, media_type=XLSX)
+    if wanted == "pdf":
+        name, content = await compliance_pdf(
+            session,
+            directive_id,
+            today=today,
+            calendar=ctx.calendar,
+            signer_lines=ctx.settings.report_signer_lines,
+            signer_name=ctx.settings.report_signer_name,
+        )
+        return Rendered(filename=name, content=content, media_type=PDF)
+    data = await summary_data(
+        session,
+        directive_id,
+        today=today,
+        calendar=ctx.calendar,
+        units=units,
+        limit=limit if units == "all" else None,
+        offset=offset if units == "all" else 0,
+    )
+    return Rendered(data=data)
+
+
+async def export_file(session: AsyncSession, directive_id: str, kind: str, actor: Principal, ctx: Context) -> Rendered:
+    """The workbook (``xlsx``) or the PDF report (``pdf``) of the pages' export links."""
+    require_office(actor, ctx.settings)
+    wanted: Format
+    if kind == "xlsx":
+        wanted = "xlsx"
+    elif kind == "pdf":
+        wanted = "pdf"
+    else:
+        raise DirectiveNotFoundError("exports are .xlsx or .pdf")
+    return await compliance_view(session, directive_id, actor, ctx, wanted=wanted, units="none", limit=1, offset=0)

@@ -19,11 +19,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from report_api.exports.repository import UnitLine
-from report_api.obligations import templates
-from report_api.obligations.compliance import GROUP_LABELS
-from report_api.obligations.lifecycle import STATUS_LABELS
-from report_api.obligations.schemas import ComplianceSummary
+from report_api.compliance.repository import UnitLine
+from report_api.compliance.schemas import GROUP_LABELS, ComplianceSummary
+from report_api.obligations.states import STATUS_LABELS
+from report_api.submissions import templates
 
 DATE = "dd/mm/yyyy"
 DATETIME = "dd/mm/yyyy hh:mm"

@@ -1,8 +1,10 @@
-"""directive-api's events in: webhooks (Standard Webhooks signatures) and the pull feed.
+"""directive-api's events in (webhooks with Standard Webhooks signatures, and the pull feed) and
+report-api's event feed out.
 
-Both channels go through :func:`apply_event`, which de-duplicates on the event id in
-``received_events`` within the transaction of the effect, so an event delivered twice (a webhook
-retry, or both channels) changes nothing the second time.
+Both channels in go through :func:`apply_event`, which de-duplicates on the event id in
+``received_events`` (``common.outbox.claim_received``) within the transaction of the effect, so an
+event delivered twice (a webhook retry, or both channels) changes nothing the second time. Webhooks
+are verified and parsed by ``common.outbox.receive``, the receiver directive-api uses too.
 """
 
 from __future__ import annotations
@@ -10,108 +12,51 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from common.auth import Principal
 from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.db import transaction
+from common.outbox import receive
+from common.problems import ForbiddenError
+from common.webhooks import WebhookVerificationError
+from report_api.access import is_feed_reader
 from report_api.carryover import service as carryover
-from report_api.obligations import templates
-from report_api.obligations.errors import EventInvalidError
-from report_api.obligations.lifecycle import OPEN_STATUSES, SYSTEM
-from report_api.obligations.models import DirectiveRecord, FeedCursor, Obligation, ReceivedEvent
-from report_api.obligations.reminders import cancel_timers, plan_timers
-from report_api.obligations.service import ENGINE, record
+from report_api.context import Context
+from report_api.events import repository
+from report_api.events.errors import EventInvalidError, WebhookNotConfiguredError, WebhookRejectedError
+from report_api.events.models import DEAD_LETTER, Channel
+from report_api.events.schemas import (
+    CorrectedData,
+    DirectiveData,
+    DispatchedData,
+    Envelope,
+    EventEnvelope,
+    EventPage,
+    InboxResult,
+    RecalledData,
+    ReplacedData,
+    ReplyData,
+)
+from report_api.obligations import repository as obligations_repository
+from report_api.obligations.models import DirectiveRecord
+from report_api.obligations.service import ENGINE, plan_timers, record
+from report_api.obligations.states import OPEN_STATUSES, SYSTEM, DirectiveStatus, ObligationStatus
 from report_api.settings import Settings
+from report_api.submissions import templates
 
 logger = logging.getLogger(__name__)
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Envelope(_Lenient):
-    id: str = Field(min_length=1, max_length=200)
-    type: str = Field(min_length=1, max_length=80)
-    source: str | None = None
-    subject: str | None = None
-    sequence: int | None = None
-    occurred_at: datetime | None = None
-    data: dict[str, Any]
-
-
-class ComplianceData(_Lenient):
-    deadline_working_days: int | None = Field(default=None, ge=0, le=365)
-    due_date: date | None = None
-    instructions: str | None = None
-    report_fields: list[templates.ReportField] = Field(default_factory=list)
-
-
-class DirectiveData(_Lenient):
-    id: str = Field(min_length=1, max_length=64)
-    public_id: str | None = None
-    doc_type: str | None = None
-    notation: str | None = None
-    subject: str = Field(min_length=1, max_length=500)
-    issuer_code: str | None = None
-    issued_on: date | None = None
-    compliance: ComplianceData | None = None
-
-
-class AddresseeData(_Lenient):
-    unit_code: str = Field(min_length=1, max_length=40)
-    unit_name: str = Field(min_length=1, max_length=300)
-    group_code: str | None = None
-    must_act: bool = True
-    supervisor_code: str | None = Field(default=None, max_length=40)
-    """Optional: the unit's supervising body (Kiểm điểm goes there); the settings' default otherwise."""
-
-
-class DispatchedData(_Lenient):
-    directive: DirectiveData
-    addressees: list[AddresseeData] = Field(default_factory=list, max_length=10_000)
-
-
-class RecalledData(_Lenient):
-    directive: DirectiveData
-    reason: str | None = None
-
-
-class ReplacedData(_Lenient):
-    directive: DirectiveData
-    replaced_by: DirectiveData
-
-
-class CorrectedData(_Lenient):
-    directive: DirectiveData
-    """The original document."""
-    correction: DirectiveData
-    """The đính chính công văn."""
-
-
-CHUNK = 1000
-
-
-class ReplyData(_Lenient):
-    directive: DirectiveData
-    unit_code: str
-    reply: dict[str, Any]
-
-
 async def _reply(session: AsyncSession, data: ReplyData, now: datetime) -> None:
     """A unit's reply document arrived by edXML (ResponseFor): note it on the unit's obligation."""
-    obligation = await session.scalar(
-        select(Obligation).where(Obligation.directive_id == data.directive.id, Obligation.unit_code == data.unit_code)
-    )
+    obligation = await obligations_repository.of_unit(session, data.directive.id, data.unit_code)
     if obligation is None:
         return
     code = data.reply.get("code") or data.reply.get("document_id") or ""
@@ -129,34 +74,18 @@ async def _corrected(
     correction = await _upsert_directive(session, data.correction, now)
     note = f"đính chính bởi {data.correction.notation or data.correction.id}"
     if data.correction.compliance is None:
-        open_ones = (
-            await session.scalars(
-                select(Obligation).where(Obligation.directive_id == original.id, Obligation.status.in_(OPEN_STATUSES))
-            )
-        ).all()
+        open_ones = await obligations_repository.open_of_directive(session, original.id, OPEN_STATUSES)
         session.add_all(record(o, "corrected", SYSTEM, comment=note, at=now) for o in open_ones)
         return
-    if original.status != "active":
+    if original.status != DirectiveStatus.active:
         return
     await _close_all(session, original.id, "supersede", note, now)
     ctx = carryover.CarryContext(settings=settings, calendar=calendar, now=now)
     await carryover.link(session, original, correction, "correction", ctx)
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def _upsert_directive(session: AsyncSession, data: DirectiveData, now: datetime) -> DirectiveRecord:
-    # Events of a document not seen yet can arrive at once (the relay sends a batch concurrently):
-    # the row is created with ON CONFLICT DO NOTHING, then locked, so the later ones wait and update it.
-    await session.execute(
-        _insert(session)(DirectiveRecord)
-        .values(id=data.id, subject=data.subject, status="active", created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    directive = await session.get(DirectiveRecord, data.id, with_for_update=True, populate_existing=True)
-    assert directive is not None  # inserted above, or by a transaction that committed before our lock
+    directive = await obligations_repository.upsert_directive(session, data.id, data.subject, now)
     compliance = data.compliance.model_dump(mode="json") if data.compliance else None
     schema = templates.json_schema(data.compliance.report_fields) if data.compliance else None
     directive.public_id = data.public_id
@@ -200,7 +129,7 @@ async def _dispatched(
     session: AsyncSession, data: DispatchedData, *, calendar: WorkingCalendar, settings: Settings, now: datetime
 ) -> None:
     directive = await _upsert_directive(session, data.directive, now)
-    if directive.status != "active":
+    if directive.status != DirectiveStatus.active:
         return  # recalled or replaced before its dispatch event arrived: nothing to answer
     due = deadline(data.directive, calendar, now.date())
     if due is None:
@@ -213,7 +142,7 @@ async def _dispatched(
             "group_code": a.group_code,
             "supervisor_code": a.supervisor_code or settings.default_supervisor_code,
             "must_act": True,
-            "status": "assigned",
+            "status": ObligationStatus.assigned,
             "version": 1,
             "due_on": due,
             "original_due_on": due,
@@ -225,24 +154,15 @@ async def _dispatched(
     ]
     if not rows:
         return
-    existing = set(
-        (await session.scalars(select(Obligation.unit_code).where(Obligation.directive_id == directive.id))).all()
-    )
+    existing = await obligations_repository.unit_codes(session, directive.id)
     rows = [r for r in rows if r["unit_code"] not in existing]
     if not rows:
         return
     for row in rows:
         row["id"] = uuid.uuid4()
-    insert = _insert(session)
-    created: list[Obligation] = []
     # Chunks keep each statement under the drivers' bound-parameter limits (3,321 communes × 14
     # columns would exceed PostgreSQL's 32,767).
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        # executemany form: a multi-row VALUES of 1,000 rows × 14 columns took SQLAlchemy ≈ 1 s to compile.
-        await session.execute(insert(Obligation).on_conflict_do_nothing(), chunk)
-        ids = [r["id"] for r in chunk]
-        created.extend((await session.scalars(select(Obligation).where(Obligation.id.in_(ids)))).all())
+    created = await obligations_repository.insert_many(session, rows)
     for obligation in created:
         session.add(record(obligation, "assign", SYSTEM, at=now))
     await plan_timers(session, created, calendar=calendar, hour=settings.reminder_hour, timezone=settings.timezone)
@@ -253,21 +173,16 @@ async def _dispatched(
 
 
 async def _close_all(session: AsyncSession, directive_id: str, action: str, comment: str | None, now: datetime) -> None:
-    obligations = (
-        await session.scalars(
-            select(Obligation).where(Obligation.directive_id == directive_id, Obligation.status.in_(OPEN_STATUSES))
-        )
-    ).all()
-    for obligation in obligations:
+    for obligation in await obligations_repository.open_of_directive(session, directive_id, OPEN_STATUSES):
         await ENGINE.fire(session, obligation, action, SYSTEM, comment=comment)
-        await cancel_timers(session, obligation.id, now)
+        await obligations_repository.cancel_timers(session, obligation.id, now)
 
 
 async def apply_event(
     session: AsyncSession,
-    body: Any,
+    body: object,
     *,
-    channel: str,
+    channel: Channel,
     calendar: WorkingCalendar,
     settings: Settings,
     now: datetime,
@@ -279,13 +194,7 @@ async def apply_event(
         raise EventInvalidError(
             "not an event envelope", errors=exc.errors(include_url=False, include_context=False)
         ) from None
-    insert = _insert(session)
-    result = await session.execute(
-        insert(ReceivedEvent)
-        .values(id=event.id, type=event.type, source=event.source, channel=channel, received_at=now)
-        .on_conflict_do_nothing()
-    )
-    if isinstance(result, CursorResult) and result.rowcount == 0:
+    if not await repository.claim(session, event.id, type=event.type, source=event.source, channel=channel, at=now):
         return False
     try:
         if event.type == "directive.dispatched":
@@ -295,12 +204,12 @@ async def apply_event(
         elif event.type == "directive.recalled":
             recalled = RecalledData.model_validate(event.data)
             directive = await _upsert_directive(session, recalled.directive, now)
-            directive.status = "recalled"
+            directive.status = DirectiveStatus.recalled
             await _close_all(session, directive.id, "recall", recalled.reason, now)
         elif event.type == "directive.replaced":
             replaced = ReplacedData.model_validate(event.data)
             directive = await _upsert_directive(session, replaced.directive, now)
-            directive.status = "replaced"
+            directive.status = DirectiveStatus.replaced
             directive.replaced_by = replaced.replaced_by.id
             successor = await _upsert_directive(session, replaced.replaced_by, now)
             note = f"thay thế bởi {replaced.replaced_by.notation or replaced.replaced_by.id}"
@@ -325,29 +234,14 @@ async def _dead_letter(session: AsyncSession, item: dict[str, Any], now: datetim
     event_id = str(item.get("id") or "")[:200]
     if not event_id:
         return
-    await session.execute(
-        _insert(session)(ReceivedEvent)
-        .values(
-            id=event_id,
-            type=str(item.get("type") or "")[:80],
-            source=str(item.get("source") or "")[:80] or None,
-            channel=DEAD_LETTER,
-            received_at=now,
-        )
-        .on_conflict_do_nothing()
+    await repository.claim(
+        session,
+        event_id,
+        type=str(item.get("type") or "")[:80],
+        source=str(item.get("source") or "")[:80] or None,
+        channel=DEAD_LETTER,
+        at=now,
     )
-
-
-async def _advance(session: AsyncSession, source: str, sequence: int, now: datetime) -> None:
-    result = await session.execute(
-        update(FeedCursor).where(FeedCursor.source == source).values(cursor=sequence, updated_at=now)
-    )
-    if not isinstance(result, CursorResult) or result.rowcount == 0:
-        session.add(FeedCursor(source=source, cursor=sequence, updated_at=now))
-
-
-DEAD_LETTER = "dead_letter"
-"""``received_events.channel`` of an event that was refused (counted by the ``events_dead_lettered`` gauge)."""
 
 
 class FeedError(RuntimeError):
@@ -375,8 +269,7 @@ async def sync_from_feed(
     applied = 0
     while True:
         async with transaction(sessionmaker) as session:
-            row = await session.get(FeedCursor, source)
-            cursor = row.cursor if row else 0
+            cursor = await repository.cursor_of(session, source)
         response = await client.get(
             f"{base_url.rstrip('/')}/v1/events",
             params={"after": cursor, "limit": limit},
@@ -399,14 +292,65 @@ async def sync_from_feed(
                 async with transaction(sessionmaker) as session:
                     if await apply_event(session, item, channel="feed", calendar=calendar, settings=settings, now=now):
                         applied += 1
-                    await _advance(session, source, sequence, now)
+                    await repository.advance(session, source, sequence, now)
             except EventInvalidError as exc:
                 # A poison event must not stop the feed at its sequence forever: dead-letter it (kept
                 # under the channel ``dead_letter`` so that neither channel applies it later) and go on.
                 logger.error("event %s of the feed dead-lettered: %s", item.get("id"), exc.detail)
                 async with transaction(sessionmaker) as session:
                     await _dead_letter(session, item, now)
-                    await _advance(session, source, sequence, now)
+                    await repository.advance(session, source, sequence, now)
             cursor = sequence
         if len(items) < limit:
             return applied
+
+
+# --- directive-api's webhooks in ---------------------------------------------------------------------
+
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+
+
+async def receive_webhook(session: AsyncSession, headers: Mapping[str, str], body: bytes, ctx: Context) -> InboxResult:
+    """Verify, parse and apply one webhook of directive-api; a delivery seen before answers ``duplicate``."""
+    settings = ctx.settings
+    secrets = settings.webhook_secret_list()
+    if not secrets:
+        raise WebhookNotConfiguredError("set REPORT_API_WEBHOOK_SECRETS")
+    if len(body) > MAX_EVENT_BYTES:
+        raise EventInvalidError("the event is too large")
+    now = ctx.now()
+
+    async def seen(event_id: str) -> bool:
+        return await repository.received(session, event_id)
+
+    try:
+        webhook = await receive(
+            headers, body, secrets, seen, tolerance_seconds=settings.webhook_tolerance_seconds, now=now.timestamp()
+        )
+    except WebhookVerificationError as exc:
+        raise WebhookRejectedError(str(exc), reason=exc.reason) from None
+    except ValueError as exc:
+        raise EventInvalidError(str(exc)) from None
+    if webhook.duplicate:
+        return InboxResult(id=webhook.msg_id, status="duplicate")
+    try:
+        # ``apply_event`` claims the id in this transaction: of two deliveries at once, one applies.
+        applied = await apply_event(
+            session, webhook.event, channel="webhook", calendar=ctx.calendar, settings=settings, now=now
+        )
+    except EventInvalidError as exc:
+        # The sender dead-letters the event on this answer (a 4xx it will not retry): say why here too.
+        logger.error("event %s refused: %s", webhook.msg_id, exc.detail)
+        raise
+    return InboxResult(id=webhook.msg_id, status="applied" if applied else "duplicate")
+
+
+# --- report-api's events out -------------------------------------------------------------------------
+
+
+async def events_page(session: AsyncSession, actor: Principal, ctx: Context, *, after: int, limit: int) -> EventPage:
+    """report-api's events (``obligation.*``) in order, for e-office systems and directive-api."""
+    if not is_feed_reader(actor, ctx.settings):
+        raise ForbiddenError("needs the role integration, or monitor/admin of the Office")
+    items, cursor = await repository.outbox_page(session, after=after, limit=limit)
+    return EventPage(items=[EventEnvelope.model_validate(e) for e in items], next_cursor=cursor if items else None)

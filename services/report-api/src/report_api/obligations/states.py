@@ -1,4 +1,7 @@
-"""The obligation workflow (version 1), roles, reminder kinds and the escalation ladder."""
+"""The obligation workflow (version 1), its states and their sets, defined once.
+
+A shared data definition like the models: any slice may import it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from enum import StrEnum
 
 from common.auth import Principal
 from common.workflow import Transition, WorkflowDefinition
+from report_api.access import OFFICE_ROLES, Role
 
 
 class ObligationStatus(StrEnum):
@@ -21,79 +25,49 @@ class ObligationStatus(StrEnum):
 
 
 S = ObligationStatus
-OPEN_STATUSES = frozenset({S.assigned.value, S.acknowledged.value, S.submitted.value, S.returned.value})
+OPEN_STATUSES = frozenset({S.assigned, S.acknowledged, S.submitted, S.returned})
 """States from which a recall or a replacement closes the obligation."""
-AWAITING_UNIT = frozenset({S.assigned.value, S.acknowledged.value, S.returned.value})
+CLOSED_STATUSES = frozenset({S.accepted, S.recalled, S.superseded})
+"""Terminal states: no action, upload or reminder any more."""
+AWAITING_UNIT = frozenset({S.assigned, S.acknowledged, S.returned})
 """States in which the unit owes an answer: reminders and the overdue mark apply."""
+SILENT = frozenset({S.assigned, S.acknowledged})
+"""States of a unit that has not reported at all yet."""
+assert set(ObligationStatus) == OPEN_STATUSES | CLOSED_STATUSES and not OPEN_STATUSES & CLOSED_STATUSES
 
-
-class Role(StrEnum):
-    """Roles of the token's ``roles`` claim that report-api knows."""
-
-    unit_officer = "unit_officer"
-    monitor = "monitor"
-    admin = "admin"
-    integration = "integration"
-    system = "system"
-    """Internal: changes caused by directive-api's events (never in a token)."""
-
-
-OFFICE_ROLES = frozenset({Role.monitor.value, Role.admin.value})
-
-
-class ReminderKind(StrEnum):
-    """The three kinds of follow-up (VNPT iOffice "Đôn đốc"): Nhắc nhở, Phê bình, Kiểm điểm."""
-
-    nhac_nho = "nhac_nho"
-    phe_binh = "phe_binh"
-    kiem_diem = "kiem_diem"
-
-
-REMINDER_LABELS = {
-    ReminderKind.nhac_nho.value: "Nhắc nhở",
-    ReminderKind.phe_binh.value: "Phê bình",
-    ReminderKind.kiem_diem.value: "Kiểm điểm",
+STATUS_LABELS: dict[str, str] = {
+    S.assigned: "Đã giao, chưa tiếp nhận",
+    S.acknowledged: "Đã tiếp nhận",
+    S.submitted: "Đã báo cáo, chờ duyệt",
+    S.accepted: "Đã duyệt",
+    S.returned: "Bị trả lại",
+    S.recalled: "Đã thu hồi",
+    S.superseded: "Được thay thế",
 }
 
 
-class TimerKind(StrEnum):
-    """Steps of the escalation ladder, each a durable timer row."""
+class DirectiveStatus(StrEnum):
+    """A followed document as directive-api's events left it."""
 
-    pre_deadline = "pre_deadline"
-    """2 working days before the deadline: Nhắc nhở."""
-    overdue = "overdue"
-    """The deadline passed (first working day after it): Nhắc nhở and ``obligation.overdue``."""
-    follow_up = "follow_up"
-    """Every 3 working days after the deadline: Phê bình."""
-    escalation = "escalation"
-    """10 working days after the deadline: Kiểm điểm, escalated to the supervising body."""
+    active = "active"
+    recalled = "recalled"
+    replaced = "replaced"
 
 
-PRE_DEADLINE_WORKING_DAYS = 2
-FOLLOW_UP_EVERY_WORKING_DAYS = 3
-FOLLOW_UP_COUNT = 3
-ESCALATION_AFTER_WORKING_DAYS = 10
+class ExtensionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    denied = "denied"
+
 
 SYSTEM = Principal(
     subject="directive-api", name="directive-api (sự kiện)", roles=frozenset({Role.system.value}), unit=None
 )
-TIMER = Principal(
-    subject="report-api-timer", name="Bộ hẹn giờ đôn đốc", roles=frozenset({Role.system.value}), unit=None
-)
-
-STATUS_LABELS = {
-    S.assigned.value: "Đã giao, chưa tiếp nhận",
-    S.acknowledged.value: "Đã tiếp nhận",
-    S.submitted.value: "Đã báo cáo, chờ duyệt",
-    S.accepted.value: "Đã duyệt",
-    S.returned.value: "Bị trả lại",
-    S.recalled.value: "Đã thu hồi",
-    S.superseded.value: "Được thay thế",
-}
 
 _UNIT = frozenset({Role.unit_officer.value})
 _OFFICE = frozenset(OFFICE_ROLES)
 _SYSTEM = frozenset({Role.system.value})
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
 
 OBLIGATION_WORKFLOW = WorkflowDefinition.build(
     "obligation",
@@ -132,14 +106,14 @@ OBLIGATION_WORKFLOW = WorkflowDefinition.build(
         ),
         Transition(
             name="recall",
-            sources=OPEN_STATUSES,
+            sources=_OPEN,
             target=S.recalled.value,
             roles=_SYSTEM,
             description="The document was recalled (thu hồi).",
         ),
         Transition(
             name="supersede",
-            sources=OPEN_STATUSES,
+            sources=_OPEN,
             target=S.superseded.value,
             roles=_SYSTEM,
             description="The document was replaced by another one.",

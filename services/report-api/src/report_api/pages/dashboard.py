@@ -21,10 +21,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from common.app import SessionDep
 from common.auth import Principal, TokenVerifier
 from common.problems import NotAuthenticatedError, problem_responses
-from report_api.obligations import compliance, service
-from report_api.obligations.errors import DirectiveNotFoundError, OfficeOnlyError
-from report_api.obligations.lifecycle import STATUS_LABELS
-from report_api.obligations.router import context
+from report_api.access import OfficeOnlyError
+from report_api.compliance import service as compliance
+from report_api.compliance.schemas import GROUP_LABELS
+from report_api.context import Context
+from report_api.obligations.errors import DirectiveNotFoundError
+from report_api.obligations.states import STATUS_LABELS
+from report_api.pages import service
+from report_api.pages.router import session_of, session_principal
 
 router = APIRouter(tags=["dashboard"])
 _bearer = HTTPBearer(auto_error=False)
@@ -55,8 +59,6 @@ async def header_or_query_principal(
     """The caller, from ``Authorization: Bearer``, the pages' session cookie, or ``?token=``."""
     raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else token
     if not raw:
-        from report_api.pages.router import session_principal  # the pages import this slice's router
-
         signed_in = session_principal(request)
         if signed_in is not None:
             return signed_in
@@ -93,9 +95,8 @@ async def dashboard(
     actor: Annotated[Principal, Depends(header_or_query_principal)],
 ) -> HTMLResponse:
     """Bảng theo dõi tình hình thực hiện văn bản (HTML, for the Office)."""
-    ctx = context(request)
-    service.require_office(actor, ctx.settings)
-    report = await compliance.summary(session, directive_id, today=ctx.today(), calendar=ctx.calendar)
+    board = await service.dashboard(session, directive_id, actor, Context.of(request.app.state))
+    report = board.report
     bars = [
         {"status": s.status, "label": s.label, "count": s.count, "color": COLORS[s.status]}
         for s in report.by_status
@@ -103,19 +104,14 @@ async def dashboard(
     ]
     bars.append({"status": "overdue", "label": "Quá hạn", "count": report.overdue, "color": COLORS["overdue"]})
     nonce = secrets.token_urlsafe(16)
-    from report_api.pages import repository as pages_repository
-    from report_api.pages import service as pages_service
-    from report_api.pages.router import session_of
-
-    series = pages_service.by_day(await pages_repository.first_reports(session, directive_id), ctx.settings.timezone)
     signed_in = session_of(request)  # forms and export links need the pages' session (CSRF)
     html = _templates.get_template("dashboard.html.j2").render(
         report=report,
-        over_time=pages_service.time_chart(series, report.total),
+        over_time=board.over_time,
         csrf=signed_in["csrf"] if signed_in else None,
         chart=_chart(bars),
         statuses=STATUS_LABELS,
-        groups=compliance.GROUP_LABELS,
+        groups=GROUP_LABELS,
         nonce=nonce,
     )
     return HTMLResponse(

@@ -1,1 +1,1 @@
-"""reminders."""
+"""Reminders (đôn đốc) and the timers of the escalation ladder."""

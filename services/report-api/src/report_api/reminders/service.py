@@ -1,4 +1,4 @@
-"""The timer worker: fires each due timer of the escalation ladder exactly once.
+"""Reminders (đôn đốc) and the timer worker that fires each due step of the escalation ladder once.
 
 On PostgreSQL the due timers are claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, so several
 workers (replicas) share the work without firing a timer twice; on SQLite the transaction takes the
@@ -9,32 +9,94 @@ commit leaves it due, a crash after it leaves it fired — never both, never twi
 
 from __future__ import annotations
 
-import logging
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.db import transaction
-from report_api.obligations.lifecycle import AWAITING_UNIT, REMINDER_LABELS, TIMER, TimerKind
-from report_api.obligations.models import DirectiveRecord, Obligation, Timer
-from report_api.obligations.outbox import emit
-from report_api.obligations.reminders import send_reminder
+from report_api.access import require_office
+from report_api.context import Context
+from report_api.obligations import repository as obligations_repository
+from report_api.obligations import service as obligations
+from report_api.obligations.errors import ObligationClosedError
+from report_api.obligations.models import DirectiveRecord, Obligation
+from report_api.obligations.schemas import ReminderRead
+from report_api.obligations.states import AWAITING_UNIT
+from report_api.reminders import repository
+from report_api.reminders.models import Reminder, Timer
+from report_api.reminders.states import REMINDER_LABELS, TIMER, TIMER_REMINDER, ReminderKind, ReminderSource, TimerKind
 from report_api.settings import Settings
 
-logger = logging.getLogger(__name__)
+
+async def send_reminder(
+    session: AsyncSession,
+    obligation: Obligation,
+    *,
+    kind: ReminderKind,
+    content: str,
+    source: ReminderSource,
+    sent_by: str,
+    at: datetime,
+    escalated_to: str | None = None,
+) -> Reminder:
+    """Record a reminder and bump the obligation's counter of that kind in the same transaction."""
+    sequence = await repository.next_sequence(session, obligation, kind)
+    reminder = Reminder(
+        obligation_id=obligation.id,
+        kind=kind,
+        sequence=sequence,
+        content=content,
+        source=source,
+        escalated_to=escalated_to,
+        sent_by=sent_by,
+        sent_at=at,
+    )
+    session.add(reminder)
+    await session.flush()
+    return reminder
 
 
-def _message(kind: str, obligation: Obligation, directive: DirectiveRecord, days_late: int) -> str:
+def escalated_to(obligation: Obligation, kind: ReminderKind) -> str | None:
+    """A Kiểm điểm goes to the unit's supervising body too."""
+    return obligation.supervisor_code if kind == ReminderKind.kiem_diem else None
+
+
+async def remind(
+    session: AsyncSession, obligation_id: uuid.UUID, kind: ReminderKind, content: str, actor: Principal, ctx: Context
+) -> ReminderRead:
+    """A manual reminder from the Office (only while the unit still owes an answer)."""
+    require_office(actor, ctx.settings)
+    obligation = await obligations.load(session, obligation_id, actor, ctx)
+    if obligation.status not in AWAITING_UNIT:
+        raise ObligationClosedError(f"no reminder while the status is '{obligation.status}'")
+    reminder = await send_reminder(
+        session,
+        obligation,
+        kind=kind,
+        content=content,
+        source="manual",
+        sent_by=actor.id,
+        at=ctx.now(),
+        escalated_to=escalated_to(obligation, kind),
+    )
+    return obligations.reminder_view(reminder)
+
+
+# --- the timer worker ----------------------------------------------------------------------------
+
+
+def _message(kind: TimerKind, obligation: Obligation, directive: DirectiveRecord, days_late: int) -> str:
     doc = f"văn bản {directive.notation or directive.subject}"
     due = obligation.due_on.strftime("%d/%m/%Y")
-    if kind == TimerKind.pre_deadline.value:
+    if kind == TimerKind.pre_deadline:
         return f"Đề nghị {obligation.unit_name} báo cáo kết quả thực hiện {doc} trước hạn {due}."
-    if kind == TimerKind.overdue.value:
+    if kind == TimerKind.overdue:
         return f"{obligation.unit_name} chưa báo cáo kết quả thực hiện {doc}; đã quá hạn {due}."
-    if kind == TimerKind.follow_up.value:
+    if kind == TimerKind.follow_up:
         return f"Phê bình {obligation.unit_name}: chậm báo cáo {doc} {days_late} ngày làm việc (hạn {due})."
     return (
         f"Đề nghị kiểm điểm {obligation.unit_name}: chậm báo cáo {doc} {days_late} ngày làm việc "
@@ -54,16 +116,10 @@ async def _fire(
         return f"skipped:{obligation.status}"
     if timer.key.split(":")[1] != obligation.due_on.isoformat():
         return "skipped:deadline-moved"
-    directive = await session.get(DirectiveRecord, obligation.directive_id)
-    assert directive is not None
+    directive = await obligations.directive_of(session, obligation)
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     days_late = calendar.working_days_between(obligation.due_on, today)
-    kind = {
-        TimerKind.pre_deadline.value: "nhac_nho",
-        TimerKind.overdue.value: "nhac_nho",
-        TimerKind.follow_up.value: "phe_binh",
-        TimerKind.escalation.value: "kiem_diem",
-    }[timer.kind]
+    kind = TIMER_REMINDER[timer.kind]
     await send_reminder(
         session,
         obligation,
@@ -72,11 +128,13 @@ async def _fire(
         source="scheduled",
         sent_by=TIMER.id,
         at=now,
-        escalated_to=obligation.supervisor_code if kind == "kiem_diem" else None,
+        escalated_to=escalated_to(obligation, kind),
     )
-    if timer.kind == TimerKind.overdue.value and obligation.overdue_at is None:
+    if timer.kind == TimerKind.overdue and obligation.overdue_at is None:
         obligation.overdue_at = now
-        emit(session, "obligation.overdue", obligation, now, due_on=obligation.due_on.isoformat())
+        obligations_repository.emit(
+            session, "obligation.overdue", obligation, now, due_on=obligation.due_on.isoformat()
+        )
     return f"sent:{REMINDER_LABELS[kind]}"
 
 
@@ -95,27 +153,8 @@ async def run_due_timers(
     fired = 0
     while True:
         async with transaction(session_maker) as session:
-            timers = list(
-                (
-                    await session.scalars(
-                        select(Timer)
-                        .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= now)
-                        .order_by(Timer.due_at, Timer.id)
-                        .limit(batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-            )
-            # lock the obligations in one order (by id), so that two workers never wait on each other
-            ids = sorted({t.obligation_id for t in timers})
-            locked = {
-                o.id: o
-                for o in (
-                    await session.scalars(
-                        select(Obligation).where(Obligation.id.in_(ids)).order_by(Obligation.id).with_for_update()
-                    )
-                ).all()
-            }
+            timers = await repository.claim_due_timers(session, now, batch_size)
+            locked = await repository.lock_obligations(session, {t.obligation_id for t in timers})
             for timer in timers:
                 timer.outcome = await _fire(session, timer, locked[timer.obligation_id], now, settings, calendar)
                 timer.fired_at = now

@@ -8,12 +8,12 @@ import re
 import unicodedata
 import uuid
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 import anyio
-from starlette.datastructures import UploadFile
 
-from report_api.obligations.errors import EvidenceTooLargeError, EvidenceTypeError
+from report_api.submissions.errors import EvidenceTooLargeError, EvidenceTypeError
 
 _CHUNK = 64 * 1024
 _MAGIC: list[tuple[bytes, str]] = [
@@ -22,6 +22,14 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"\xff\xd8\xff", "image/jpeg"),
 ]
 EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+class Upload(Protocol):
+    """An uploaded file as the web framework hands it over (read in chunks)."""
+
+    filename: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
 
 
 def sniff(head: bytes) -> str | None:
@@ -48,7 +56,7 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def store(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[str, str, int, str]:
+async def store(upload: Upload, folder: Path, max_bytes: int) -> tuple[str, str, int, str]:
     """Stream ``upload`` to ``folder``; returns (media type, sha256, size, storage key).
 
     Refuses more than ``max_bytes`` (413) and anything that is not PDF, PNG or JPEG by its content

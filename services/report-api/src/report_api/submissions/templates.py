@@ -26,7 +26,7 @@ from pydantic import (
     create_model,
 )
 
-from report_api.obligations.errors import ReportInvalidError
+from report_api.submissions.errors import ReportInvalidError
 
 FieldType = Literal["non_negative_integer", "boolean", "url", "date", "text", "evidence"]
 NUMERIC_TYPES = frozenset({"non_negative_integer"})
