@@ -111,7 +111,7 @@ async def portfolio(
         "this_week": 0,
         "last_week": 0,
     }
-    rows = [Row(*r._tuple(), **figures.get(r.id, empty)) for r in chosen]
+    rows = [Row(*r, **figures.get(r.id, empty)) for r in chosen]
     return Portfolio(rows=rows, total=total, page=page, pages=pages, issuers=issuers, doc_types=doc_types)
 
 
