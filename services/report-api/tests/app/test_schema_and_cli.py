@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
 import pytest
+from alembic import command
 from fastapi import FastAPI
 from report_testing import Api
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from common.db import create_engine
 from common.testing import schema_drift
-from report_api.cli import main, run_timers
+from report_api.cli import alembic_config, main, migrate, run_timers
 from report_api.models import Model, load_all_models
 from report_api.settings import Settings
 
@@ -51,3 +54,27 @@ async def test_run_timers_command_fires_due_timers_once(api: Api, app: FastAPI, 
     assert detail["reminder_counts"] == {"nhac_nho": 2, "phe_binh": 3, "kiem_diem": 1}
     with pytest.raises(SystemExit):
         main(["no-such-command"])
+
+
+def test_migration_0006_keeps_received_events_down_and_up(database_url: str) -> None:
+    async def run(sql: str) -> list[tuple[object, ...]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(sql))
+                return [tuple(row) for row in result.fetchall()] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(
+        run(
+            "INSERT INTO received_events (event_id, type, source, channel, received_at) "
+            "VALUES ('evt_1', 'directive.issued', 'directive-api', 'feed', CURRENT_TIMESTAMP)"
+        )
+    )
+    command.downgrade(alembic_config(database_url), "0005_fb")
+    assert asyncio.run(run("SELECT id, type, channel FROM received_events")) == [("evt_1", "directive.issued", "feed")]
+    migrate(database_url)
+    assert asyncio.run(run("SELECT event_id, type FROM received_events")) == [("evt_1", "directive.issued")]
+    load_all_models()
+    assert schema_drift(database_url, Model.metadata) == []
