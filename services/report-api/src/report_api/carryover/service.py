@@ -35,7 +35,7 @@ from report_api.carryover import repository
 from report_api.obligations.models import DirectiveRecord, ExtensionRequest, Obligation, ObligationHistory
 from report_api.obligations.repository import cancel_timers, emit
 from report_api.obligations.service import plan_timers, record
-from report_api.obligations.states import SYSTEM, ExtensionStatus, ObligationStatus
+from report_api.obligations.states import SYSTEM, WITHDRAWN, ExtensionStatus, ObligationStatus
 from report_api.settings import Settings
 from report_api.submissions.models import Evidence, ReviewStatus, Submission
 
@@ -80,7 +80,7 @@ def name_of(directive: DirectiveRecord) -> str:
 
 def progress_of(obligation: Obligation, latest: Submission | None) -> ObligationStatus:
     """Where the unit had got on ``obligation`` before it was closed by the replacement."""
-    if obligation.status not in (S.superseded, S.recalled):
+    if obligation.status not in WITHDRAWN:
         return ObligationStatus(obligation.status)
     if latest is not None:
         return _REVIEW_TO_STATUS[ReviewStatus(latest.review_status)]

@@ -29,6 +29,8 @@ OPEN_STATUSES = frozenset({S.assigned, S.acknowledged, S.submitted, S.returned})
 """States from which a recall or a replacement closes the obligation."""
 CLOSED_STATUSES = frozenset({S.accepted, S.recalled, S.superseded})
 """Terminal states: no action, upload or reminder any more."""
+WITHDRAWN = frozenset({S.recalled, S.superseded})
+"""Closed by the document (recalled or replaced), not by the unit's answer."""
 AWAITING_UNIT = frozenset({S.assigned, S.acknowledged, S.returned})
 """States in which the unit owes an answer: reminders and the overdue mark apply."""
 SILENT = frozenset({S.assigned, S.acknowledged})

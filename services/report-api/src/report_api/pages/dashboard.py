@@ -26,7 +26,7 @@ from report_api.compliance import service as compliance
 from report_api.compliance.schemas import GROUP_LABELS
 from report_api.context import Context
 from report_api.obligations.errors import DirectiveNotFoundError
-from report_api.obligations.states import STATUS_LABELS
+from report_api.obligations.states import STATUS_LABELS, WITHDRAWN
 from report_api.pages import service
 from report_api.pages.router import session_of, session_principal
 
@@ -40,6 +40,7 @@ _templates = Environment(
 )
 _templates.globals["rate"] = compliance.format_rate
 COLORS = {
+    # the bars of the status chart: one per state, and the derived "overdue"
     "assigned": "#9e9e9e",
     "acknowledged": "#1e88e5",
     "submitted": "#fb8c00",
@@ -100,7 +101,7 @@ async def dashboard(
     bars = [
         {"status": s.status, "label": s.label, "count": s.count, "color": COLORS[s.status]}
         for s in report.by_status
-        if s.count or s.status not in {"recalled", "superseded"}
+        if s.count or s.status not in WITHDRAWN
     ]
     bars.append({"status": "overdue", "label": "Quá hạn", "count": report.overdue, "color": COLORS["overdue"]})
     nonce = secrets.token_urlsafe(16)

@@ -31,7 +31,13 @@ from report_api.context import Context
 from report_api.followup import service as followup
 from report_api.followup.schemas import BulkReminderCreate
 from report_api.obligations import service as obligation_service
-from report_api.obligations.states import AWAITING_UNIT, STATUS_LABELS, ExtensionStatus, ObligationStatus
+from report_api.obligations.states import (
+    AWAITING_UNIT,
+    STATUS_LABELS,
+    DirectiveStatus,
+    ExtensionStatus,
+    ObligationStatus,
+)
 from report_api.pages import forms, oidc, service
 from report_api.pages.errors import CsrfError, SignInFailedError, SignInNotConfiguredError
 from report_api.pages.session import FLOW_COOKIE, FLOW_TTL, SESSION_COOKIE, Signer, csrf_ok, new_session, principal_of
@@ -55,7 +61,11 @@ _templates.globals.update(
     count=compliance.format_count,
     day=lambda d: f"{d:%d/%m/%Y}" if d else "",
 )
-DIRECTIVE_STATUSES = {"active": "Đang theo dõi", "recalled": "Đã thu hồi", "replaced": "Đã được thay thế"}
+DIRECTIVE_STATUSES = {
+    DirectiveStatus.active: "Đang theo dõi",
+    DirectiveStatus.recalled: "Đã thu hồi",
+    DirectiveStatus.replaced: "Đã được thay thế",
+}
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
