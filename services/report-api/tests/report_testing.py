@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Header, Query
 
 from common.testing import TokenFactory
 from common.webhooks import signature_headers
@@ -165,7 +166,7 @@ class Api:
         """What the relay does before events appear in the feed: give them their sequence."""
         from common.db import transaction
         from common.outbox import Relay
-        from report_api.obligations.models import OUTBOX
+        from report_api.events.models import OUTBOX
 
         async with Relay(self.app.state.sessionmaker, OUTBOX) as relay, transaction(self.app.state.sessionmaker) as s:
             await relay.fan_out(s)
@@ -231,3 +232,16 @@ class Api:
     async def compliance(self, directive_id: str) -> dict[str, Any]:
         data: dict[str, Any] = await self.ok("GET", f"/v1/directives/{directive_id}/compliance", self.actors.monitor)
         return data
+
+
+def fake_feed(events: list[dict[str, Any]], token: str) -> FastAPI:
+    """A stand-in of directive-api's pull feed serving ``events`` to the bearer of ``token``."""
+    feed = FastAPI()
+
+    @feed.get("/v1/events")
+    async def read(after: int = Query(0), limit: int = Query(100), authorization: str = Header("")) -> dict[str, Any]:
+        assert authorization == f"Bearer {token}"
+        items = [e for e in events if e["sequence"] > after][:limit]
+        return {"items": items, "next_cursor": items[-1]["sequence"] if items else None}
+
+    return feed

@@ -743,6 +743,7 @@ async def claim_received(
     *,
     source: str | None = None,
     type: str | None = None,  # noqa: A002 - the envelope's field name
+    **columns: Any,
 ) -> bool:
     """Record ``event_id`` as processed in the caller's transaction; False if it already was.
 
@@ -756,11 +757,12 @@ async def claim_received(
         event_id: The webhook-id.
         source: Optional envelope ``source``, kept for operators.
         type: Optional envelope ``type``.
+        columns: Values of the service's own columns of the table (or ``received_at``).
 
     Returns:
         True if this is the first time (apply it), False for a duplicate.
     """
-    values = {"event_id": event_id, "source": source, "type": type, "received_at": utc_now()}
+    values = {"event_id": event_id, "source": source, "type": type, "received_at": utc_now(), **columns}
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

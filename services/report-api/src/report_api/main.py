@@ -15,13 +15,17 @@ from common.db import utc_now
 from common.observability import install_observability, table_count_callback
 from common.outbox import use_secret_keys
 from common.production import enforce
+from report_api.compliance.router import router as compliance_router
+from report_api.events.models import DEAD_LETTER, OUTBOX, ReceivedEvent
+from report_api.events.router import router as events_router
 from report_api.followup.router import router as followup_router
-from report_api.obligations.dashboard import router as dashboard_router
-from report_api.obligations.inbox import DEAD_LETTER
-from report_api.obligations.models import OUTBOX, ReceivedEvent, Timer
 from report_api.obligations.router import router as obligations_router
+from report_api.pages.dashboard import router as dashboard_router
 from report_api.pages.router import router as pages_router
+from report_api.reminders.models import Timer
+from report_api.reminders.router import router as reminders_router
 from report_api.settings import Settings, get_settings, production_problems
+from report_api.submissions.router import router as submissions_router
 from report_api.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
@@ -49,7 +53,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         description=DESCRIPTION,
         database=settings.database,
         auth=settings.auth,
-        routers=[obligations_router, followup_router, webhooks_router, dashboard_router, pages_router],
+        routers=[
+            events_router,
+            obligations_router,
+            submissions_router,
+            reminders_router,
+            compliance_router,
+            followup_router,
+            webhooks_router,
+            dashboard_router,
+            pages_router,
+        ],
         background=_in_process_workers if settings.run_workers_in_process else None,
         migrations=str(resources.files("report_api") / "migrations"),
         max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart

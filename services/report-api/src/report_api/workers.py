@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from common.db import transaction, utc_now
 from common.health import beat
 from common.outbox import Relay, ensure_subscription
-from report_api.obligations.models import OUTBOX, WebhookSubscription
+from report_api.events.models import OUTBOX, WebhookSubscription
 from report_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def run(
     """Fire due timers and relay events until ``stop`` is set; returns the timers fired.
 
     ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
-    from report_api.obligations.timers import run_due_timers
+    from report_api.reminders.service import run_due_timers
 
     try:
         await ensure_directive_api_subscription(maker, settings)

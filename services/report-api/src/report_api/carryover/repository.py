@@ -8,7 +8,8 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from report_api.obligations.models import DirectiveRecord, Evidence, ExtensionRequest, Obligation, Submission
+from report_api.obligations.models import DirectiveRecord, ExtensionRequest, Obligation
+from report_api.submissions.models import Evidence, Submission
 
 
 async def pending_pairs(
@@ -72,15 +73,5 @@ async def extensions_of(session: AsyncSession, obligation_id: uuid.UUID) -> list
             .where(ExtensionRequest.obligation_id == obligation_id)
             .order_by(ExtensionRequest.requested_at)
             .with_for_update()
-        )
-    )
-
-
-async def open_obligations(session: AsyncSession, directive_id: str, statuses: Collection[str]) -> list[Obligation]:
-    return list(
-        await session.scalars(
-            select(Obligation)
-            .where(Obligation.directive_id == directive_id, Obligation.status.in_(statuses))
-            .order_by(Obligation.unit_code)
         )
     )

@@ -32,29 +32,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
 from report_api.carryover import repository
-from report_api.obligations.lifecycle import SYSTEM, ObligationStatus
-from report_api.obligations.models import (
-    DirectiveRecord,
-    Evidence,
-    ExtensionRequest,
-    Obligation,
-    ObligationHistory,
-    Submission,
-)
-from report_api.obligations.outbox import emit
-from report_api.obligations.reminders import cancel_timers, plan_timers
-from report_api.obligations.service import record
+from report_api.obligations.models import DirectiveRecord, ExtensionRequest, Obligation, ObligationHistory
+from report_api.obligations.repository import cancel_timers, emit
+from report_api.obligations.service import plan_timers, record
+from report_api.obligations.states import SYSTEM, WITHDRAWN, ExtensionStatus, ObligationStatus
 from report_api.settings import Settings
+from report_api.submissions.models import Evidence, ReviewStatus, Submission
 
 S = ObligationStatus
-_REVIEW_TO_STATUS = {"pending": S.submitted.value, "accepted": S.accepted.value, "returned": S.returned.value}
-_STATUS_EVENT = {
-    S.acknowledged.value: "obligation.acknowledged",
-    S.submitted.value: "obligation.submitted",
-    S.accepted.value: "obligation.accepted",
-    S.returned.value: "obligation.returned",
+_REVIEW_TO_STATUS = {
+    ReviewStatus.pending: S.submitted,
+    ReviewStatus.accepted: S.accepted,
+    ReviewStatus.returned: S.returned,
 }
-_REVIEW_LABELS = {"pending": "chờ duyệt", "accepted": "đã duyệt", "returned": "bị trả lại"}
+_STATUS_EVENT = {
+    S.acknowledged: "obligation.acknowledged",
+    S.submitted: "obligation.submitted",
+    S.accepted: "obligation.accepted",
+    S.returned: "obligation.returned",
+}
+_REVIEW_LABELS = {
+    ReviewStatus.pending: "chờ duyệt",
+    ReviewStatus.accepted: "đã duyệt",
+    ReviewStatus.returned: "bị trả lại",
+}
 _COUNTERS = ("nhac_nho_count", "phe_binh_count", "kiem_diem_count")
 KINDS = ("replacement", "correction")
 
@@ -77,13 +78,13 @@ def name_of(directive: DirectiveRecord) -> str:
     return directive.notation or directive.id
 
 
-def progress_of(obligation: Obligation, latest: Submission | None) -> str:
+def progress_of(obligation: Obligation, latest: Submission | None) -> ObligationStatus:
     """Where the unit had got on ``obligation`` before it was closed by the replacement."""
-    if obligation.status not in (S.superseded.value, S.recalled.value):
-        return obligation.status
+    if obligation.status not in WITHDRAWN:
+        return ObligationStatus(obligation.status)
     if latest is not None:
-        return _REVIEW_TO_STATUS[latest.review_status]
-    return S.acknowledged.value if obligation.acknowledged_at is not None else S.assigned.value
+        return _REVIEW_TO_STATUS[ReviewStatus(latest.review_status)]
+    return S.acknowledged if obligation.acknowledged_at is not None else S.assigned
 
 
 async def link(
@@ -197,7 +198,7 @@ async def _carry(
     ctx: CarryContext,
 ) -> None:
     now = ctx.now
-    fresh = new.status == S.assigned.value and new.submission_count == 0
+    fresh = new.status == S.assigned and new.submission_count == 0
     submissions = await repository.submissions_of(session, old.id)
     state = progress_of(old, submissions[-1] if submissions else None)
     from_status = new.status
@@ -212,12 +213,12 @@ async def _carry(
         notes.append(f"{reminders} lần đôn đốc")
 
     if keep:
-        own_pending = any(x.status == "pending" for x in await repository.extensions_of(session, new.id))
+        own_pending = any(x.status == ExtensionStatus.pending for x in await repository.extensions_of(session, new.id))
         for item in await repository.extensions_of(session, old.id):
-            if item.status == "pending" and not own_pending and state not in (S.submitted.value, S.accepted.value):
+            if item.status == ExtensionStatus.pending and not own_pending and state not in (S.submitted, S.accepted):
                 item.obligation_id = new.id  # still to be decided: on the obligation the unit now answers
                 notes.append(f"đề nghị gia hạn đến {item.requested_due_on:%d/%m/%Y} chờ quyết định")
-            elif item.status != "pending":
+            elif item.status != ExtensionStatus.pending:
                 session.add(_copy_extension(item, new.id))
         if old.due_on > old.original_due_on and old.due_on > new.due_on:
             new.due_on = old.due_on
@@ -226,7 +227,7 @@ async def _carry(
     if fresh:
         if old.acknowledged_at is not None:
             new.acknowledged_at = old.acknowledged_at
-            new.status = S.acknowledged.value
+            new.status = S.acknowledged
             notes.append("đã tiếp nhận")
         if keep and submissions:
             evidence, ids = _copy_evidence(await repository.evidence_of(session, old.id), new.id)
@@ -264,9 +265,9 @@ async def _carry(
     )
     session.add(record(old, "carried_over", SYSTEM, comment=f"Chuyển sang {name_of(successor)}", at=now))
 
-    if new.status == S.accepted.value or new.due_on != due_before:
+    if new.status == S.accepted or new.due_on != due_before:
         await cancel_timers(session, new.id, now)
-    if new.status != S.accepted.value and new.due_on != due_before:
+    if new.status != S.accepted and new.due_on != due_before:
         await session.flush()
         s = ctx.settings
         await plan_timers(session, [new], calendar=ctx.calendar, hour=s.reminder_hour, timezone=s.timezone)
@@ -274,10 +275,10 @@ async def _carry(
     event = _STATUS_EVENT.get(new.status)
     if event is not None and new.status != from_status:
         extra: dict[str, Any] = {"carried_from_obligation_id": str(old.id), "carried_from_directive_id": predecessor.id}
-        if submissions and new.status != S.acknowledged.value:
+        if submissions and new.status != S.acknowledged:
             latest = submissions[-1]
             extra["submission_version"] = latest.version
-            if new.status == S.submitted.value:
+            if new.status == S.submitted:
                 extra["late"] = latest.late
             else:
                 extra["comment"] = latest.review_comment

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from report_api.obligations.lifecycle import ReminderKind
 from report_api.obligations.schemas import Comment, ReminderCounts, StrictModel
-
-
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
-
+from report_api.reminders.schemas import ReminderContent
+from report_api.reminders.states import ReminderKind
 
 UnitCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 """A unit code: no control characters (PostgreSQL refuses NUL in text; a code never holds one)."""
-Content = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000), AfterValidator(_nfc)]
 
 ReminderFilter = Literal["silent", "overdue", "returned"]
 
@@ -35,7 +29,7 @@ class BulkReminderCreate(StrictModel):
         "deadline; `returned`: its report was returned and not resubmitted."
     )
     units: list[UnitCode] | None = Field(default=None, max_length=10_000, description="Only these units.")
-    content: Content
+    content: ReminderContent
 
 
 class BulkReminderItem(BaseModel):

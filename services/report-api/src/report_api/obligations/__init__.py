@@ -1,1 +1,1 @@
-"""Obligations of addressee units: their reports, review, reminders and the compliance views."""
+"""What each addressee unit owes for a document: states, access, the unit's list, deadlines and extensions."""

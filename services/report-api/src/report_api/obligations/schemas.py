@@ -1,4 +1,4 @@
-"""Request and response bodies of the report API."""
+"""Request and response bodies of the obligations slice (and the read views its detail embeds)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from report_api.obligations.lifecycle import ReminderKind
 
-
-def _nfc(value: str) -> str:
+def nfc(value: str) -> str:
+    """NFC: Vietnamese text typed on different keyboards compares and sorts alike."""
     return unicodedata.normalize("NFC", value)
 
 
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_nfc)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(nfc)]
 
 
 class StrictModel(BaseModel):
@@ -28,21 +27,10 @@ class StrictModel(BaseModel):
 # --- requests ----------------------------------------------------------------------------------
 
 
-class SubmissionCreate(StrictModel):
-    """A unit's report: the values of the template's fields (evidence fields list evidence ids)."""
-
-    data: dict[str, Any]
-
-
-class ReviewRequest(StrictModel):
-    decision: Literal["accept", "return"]
-    comment: Comment | None = None
-
-
 class ExtensionCreate(StrictModel):
     requested_due_on: date
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), AfterValidator(_nfc)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), AfterValidator(nfc)
     ]
 
 
@@ -51,13 +39,6 @@ class ExtensionDecision(StrictModel):
     new_due_on: date | None = None
     """For an approval: the new deadline (the requested date when omitted)."""
     comment: Comment | None = None
-
-
-class ReminderCreate(StrictModel):
-    kind: ReminderKind = ReminderKind.nhac_nho
-    content: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000), AfterValidator(_nfc)
-    ]
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -176,100 +157,3 @@ class ObligationDetail(ObligationRead):
 class ObligationPage(BaseModel):
     items: list[ObligationRead]
     next_cursor: str | None = Field(description="Pass as `cursor` to read the next page; null at the end.")
-
-
-class EventEnvelope(BaseModel):
-    id: str
-    type: str
-    occurred_at: datetime
-    source: str
-    subject: str
-    sequence: int
-    data: dict[str, Any]
-
-
-class EventPage(BaseModel):
-    items: list[EventEnvelope]
-    next_cursor: int | None
-
-
-class InboxResult(BaseModel):
-    id: str
-    status: Literal["applied", "duplicate"]
-
-
-class StatusCount(BaseModel):
-    status: str
-    label: str
-    count: int
-
-
-class GroupSummary(BaseModel):
-    group_code: str | None
-    total: int
-    by_status: dict[str, int]
-    overdue: int
-    on_time: int
-    on_time_base: int = 0
-    on_time_rate: float
-
-
-class OverdueUnit(BaseModel):
-    obligation_id: uuid.UUID
-    unit_code: str
-    unit_name: str
-    group_code: str | None
-    status: str
-    due_on: date
-    working_days_overdue: int
-    reminder_counts: ReminderCounts
-
-
-class UnitRow(BaseModel):
-    obligation_id: uuid.UUID
-    unit_code: str
-    unit_name: str
-    group_code: str | None
-    status: str
-    status_label: str
-    due_on: date
-    overdue: bool
-    late: bool | None
-    figures: dict[str, Any]
-
-
-class UnitsPage(BaseModel):
-    """Which per-unit rows ``units`` carries (``?units=none|overdue|all&limit=&offset=``)."""
-
-    mode: Literal["none", "overdue", "all"]
-    total: int
-    """How many rows the mode has in all (0 for ``none``)."""
-    offset: int
-    limit: int | None
-    next_offset: int | None
-    """Pass as ``offset`` to read the next page; null at the end."""
-
-
-class ComplianceSummary(BaseModel):
-    directive: DirectiveSummary
-    as_of: date
-    total: int
-    by_status: list[StatusCount]
-    overdue: int
-    submitted: int
-    on_time: int
-    late: int
-    on_time_base: int = 0
-    """Units that had to answer by now: their deadline has passed, or they reported already."""
-    on_time_rate: float
-    """Units whose first report arrived by the deadline, over ``on_time_base`` (0 when it is 0)."""
-    totals: dict[str, int]
-    """Sums of the numeric fields (and counts of ``true`` booleans) over the accepted reports."""
-    field_labels: dict[str, str]
-    groups: list[GroupSummary]
-    overdue_units: list[OverdueUnit]
-    units: list[UnitRow]
-    """Per-unit rows as chosen by ``?units=`` (none by default in the JSON view; see ``units_page``)."""
-    units_page: UnitsPage = Field(
-        default_factory=lambda: UnitsPage(mode="all", total=0, offset=0, limit=None, next_offset=None)
-    )

@@ -1,54 +1,62 @@
-"""The rules of an obligation's life: who may see and change it, and what each action records."""
+"""The rules of an obligation's life: who may see and change it, what each action records, its
+deadline, extension requests and the escalation ladder planned on the deadline."""
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from common.auth import Principal
 from common.calendar import DEADLINE_HORIZON, WorkingCalendar
-from common.http import require_if_match
+from common.http import etag, require_if_match
 from common.problems import ForbiddenError, UnprocessableError
 from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
-from report_api.obligations import templates
+from report_api.access import is_office, is_unit_officer, require_office, require_unit_officer
+from report_api.context import Context
+from report_api.obligations import repository
 from report_api.obligations.errors import (
     ExtensionNotPendingError,
     ExtensionRequestNotFoundError,
     ObligationClosedError,
     ObligationNotFoundError,
-    OfficeOnlyError,
-    UnitOnlyError,
 )
-from report_api.obligations.lifecycle import (
+from report_api.obligations.models import DirectiveRecord, ExtensionRequest, Obligation, ObligationHistory
+from report_api.obligations.schemas import (
+    DirectiveSummary,
+    EvidenceRead,
+    ExtensionRead,
+    HistoryEntryRead,
+    ObligationDetail,
+    ObligationPage,
+    ObligationRead,
+    ReminderCounts,
+    ReminderRead,
+    SubmissionRead,
+)
+from report_api.obligations.states import (
     AWAITING_UNIT,
+    CLOSED_STATUSES,
     OBLIGATION_WORKFLOW,
-    OFFICE_ROLES,
+    STATUS_LABELS,
+    ExtensionStatus,
     ObligationStatus,
-    Role,
 )
-from report_api.obligations.models import (
-    DirectiveRecord,
-    Evidence,
-    ExtensionRequest,
-    Obligation,
-    ObligationHistory,
-    Reminder,
-    Submission,
+from report_api.reminders.models import Reminder
+from report_api.reminders.states import (
+    ESCALATION_AFTER_WORKING_DAYS,
+    FOLLOW_UP_COUNT,
+    FOLLOW_UP_EVERY_WORKING_DAYS,
+    PRE_DEADLINE_WORKING_DAYS,
+    REMINDER_LABELS,
+    TimerKind,
 )
-from report_api.obligations.outbox import emit
-from report_api.obligations.reminders import cancel_timers, plan_timers, send_reminder
-from report_api.settings import Settings
-
-Clock = Callable[[], datetime]
+from report_api.submissions.models import Evidence, Submission
 
 
 def _history_row(
@@ -99,21 +107,6 @@ def record(
     )
 
 
-@dataclass(frozen=True)
-class Context:
-    """What every action needs besides the session: settings, clock and calendar."""
-
-    settings: Settings
-    clock: Clock
-    calendar: WorkingCalendar
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def today(self) -> date:
-        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
-
-
 def _within_horizon(day: date, ctx: Context, name: str) -> None:
     """A deadline must lie within five years of today: the ladder of reminders is planned on it."""
     limit = ctx.today() + DEADLINE_HORIZON
@@ -127,56 +120,27 @@ def _within_horizon(day: date, ctx: Context, name: str) -> None:
 # --- access ------------------------------------------------------------------------------------
 
 
-def is_office(actor: Principal, settings: Settings) -> bool:
-    """A monitor or admin of the Office."""
-    return actor.has_any(*OFFICE_ROLES) and actor.unit == settings.office_unit_code
-
-
-def is_unit_officer(actor: Principal) -> bool:
-    """An officer answering for a unit (the token names the unit)."""
-    return actor.has_any(Role.unit_officer.value) and bool(actor.unit)
-
-
-def require_office(actor: Principal, settings: Settings) -> None:
-    """403 unless the caller follows compliance for the Office."""
-    if not is_office(actor, settings):
-        raise OfficeOnlyError(f"needs the role monitor or admin of unit {settings.office_unit_code}")
-
-
-def require_unit_officer(actor: Principal) -> str:
-    """403 unless the caller answers for a unit; returns the unit code."""
-    if not is_unit_officer(actor):
-        raise UnitOnlyError("needs the role unit_officer and a 'unit' claim")
-    assert actor.unit is not None
-    return actor.unit
-
-
-def scoped(statement: Select[Any], actor: Principal, settings: Settings) -> Select[Any]:
-    """Restrict a query of obligations to what ``actor`` may see (office: all; unit: its own)."""
-    if is_office(actor, settings):
-        return statement
-    if is_unit_officer(actor):
-        return statement.where(Obligation.unit_code == actor.unit)
-    raise ForbiddenError("needs the role unit_officer, monitor or admin")
-
-
 async def load(
-    session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, settings: Settings, *, lock: bool = False
+    session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, ctx: Context, *, lock: bool = False
 ) -> Obligation:
     """The obligation if ``actor`` may see it; 404 otherwise (other units' items are not disclosed)."""
-    statement = scoped(select(Obligation).where(Obligation.id == obligation_id), actor, settings)
-    if lock:
-        statement = statement.with_for_update()
-    obligation: Obligation | None = await session.scalar(statement)
+    office = is_office(actor, ctx.settings)
+    if not (office or is_unit_officer(actor)):
+        raise ForbiddenError("needs the role unit_officer, monitor or admin")
+    obligation = await repository.get_readable(session, obligation_id, office=office, unit=actor.unit, lock=lock)
     if obligation is None:
         raise ObligationNotFoundError(f"no obligation {obligation_id} for you")
     return obligation
 
 
 async def directive_of(session: AsyncSession, obligation: Obligation) -> DirectiveRecord:
-    directive = await session.get(DirectiveRecord, obligation.directive_id)
+    directive = await repository.directive(session, obligation.directive_id)
     assert directive is not None
     return directive
+
+
+def is_closed(obligation: Obligation) -> bool:
+    return obligation.status in CLOSED_STATUSES
 
 
 def overdue_days(obligation: Obligation, today: date, calendar: WorkingCalendar) -> int:
@@ -186,115 +150,125 @@ def overdue_days(obligation: Obligation, today: date, calendar: WorkingCalendar)
     return calendar.working_days_between(obligation.due_on, today)
 
 
+# --- views -------------------------------------------------------------------------------------
+
+
+def directive_summary(directive: DirectiveRecord) -> DirectiveSummary:
+    return DirectiveSummary(
+        id=directive.id,
+        notation=directive.notation,
+        subject=directive.subject,
+        issued_on=directive.issued_on,
+        status=directive.status,
+    )
+
+
+def counts(obligation: Obligation) -> ReminderCounts:
+    return ReminderCounts(
+        nhac_nho=obligation.nhac_nho_count, phe_binh=obligation.phe_binh_count, kiem_diem=obligation.kiem_diem_count
+    )
+
+
+def reminder_view(reminder: Reminder) -> ReminderRead:
+    return ReminderRead(
+        id=reminder.id,
+        kind=reminder.kind,
+        kind_label=REMINDER_LABELS[reminder.kind],
+        sequence=reminder.sequence,
+        content=reminder.content,
+        source=reminder.source,
+        escalated_to=reminder.escalated_to,
+        sent_by=reminder.sent_by,
+        sent_at=reminder.sent_at,
+    )
+
+
+def read_view(obligation: Obligation, directive: DirectiveRecord, actor: Principal, ctx: Context) -> ObligationRead:
+    days = overdue_days(obligation, ctx.today(), ctx.calendar)
+    actions = OBLIGATION_WORKFLOW.available(obligation, actor) if not is_closed(obligation) else []
+    return ObligationRead(
+        id=obligation.id,
+        directive=directive_summary(directive),
+        unit_code=obligation.unit_code,
+        unit_name=obligation.unit_name,
+        group_code=obligation.group_code,
+        status=obligation.status,
+        status_label=STATUS_LABELS[obligation.status],
+        version=obligation.version,
+        etag=etag(obligation.version),
+        due_on=obligation.due_on,
+        original_due_on=obligation.original_due_on,
+        overdue=days > 0,
+        working_days_overdue=days,
+        acknowledged_at=obligation.acknowledged_at,
+        first_submitted_at=obligation.first_submitted_at,
+        accepted_at=obligation.accepted_at,
+        submission_count=obligation.submission_count,
+        reminder_counts=counts(obligation),
+        allowed_actions=actions,
+        carried_from_id=obligation.carried_from_id,
+    )
+
+
+@dataclass
+class Detail:
+    obligation: Obligation
+    directive: DirectiveRecord
+    history: list[ObligationHistory]
+    submissions: list[Submission]
+    evidence: list[Evidence]
+    extensions: list[ExtensionRequest]
+    reminders: list[Reminder]
+
+
+async def detail(session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, ctx: Context) -> Detail:
+    """An obligation with its history, report versions, evidence, extension requests and reminders."""
+    obligation = await load(session, obligation_id, actor, ctx)
+    oid = obligation.id
+    return Detail(
+        obligation=obligation,
+        directive=await directive_of(session, obligation),
+        history=await repository.history_of(session, oid),
+        submissions=await repository.submissions_of(session, oid),
+        evidence=await repository.evidence_of(session, oid),
+        extensions=await repository.extensions_of(session, oid),
+        reminders=await repository.reminders_of(session, oid),
+    )
+
+
+async def detail_view(
+    session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, ctx: Context
+) -> ObligationDetail:
+    """The obligation as ``GET /v1/obligations/{id}`` shows it (``etag`` is its ETag header)."""
+    d = await detail(session, obligation_id, actor, ctx)
+    base = read_view(d.obligation, d.directive, actor, ctx)
+    return ObligationDetail(
+        **base.model_dump(),
+        instructions=(d.directive.compliance or {}).get("instructions"),
+        report_schema=d.directive.report_schema,
+        history=[HistoryEntryRead.model_validate(h, from_attributes=True) for h in d.history],
+        submissions=[SubmissionRead.model_validate(s, from_attributes=True) for s in d.submissions],
+        evidence=[EvidenceRead.model_validate(e, from_attributes=True) for e in d.evidence],
+        extension_requests=[ExtensionRead.model_validate(x, from_attributes=True) for x in d.extensions],
+        reminders=[reminder_view(r) for r in d.reminders],
+    )
+
+
 # --- actions -----------------------------------------------------------------------------------
 
 
 async def acknowledge(
     session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, ctx: Context, if_match: str | None
-) -> Obligation:
-    """The unit confirms receipt."""
-    obligation = await load(session, obligation_id, actor, ctx.settings)
+) -> ObligationDetail:
+    """The unit confirms receipt; answers the obligation as it is now."""
+    obligation = await load(session, obligation_id, actor, ctx)
     expected = require_if_match(if_match, obligation.version) if if_match else None
     now = ctx.now()
     await ENGINE.fire(
         session, obligation, "acknowledge", actor, expected_version=expected, values={"acknowledged_at": now}
     )
-    emit(session, "obligation.acknowledged", obligation, now)
-    return obligation
-
-
-async def submit(
-    session: AsyncSession,
-    obligation_id: uuid.UUID,
-    data: dict[str, Any],
-    actor: Principal,
-    ctx: Context,
-    if_match: str | None,
-) -> Submission:
-    """The unit submits (or resubmits) its report; each submission is kept as a new version."""
-    obligation = await load(session, obligation_id, actor, ctx.settings)
-    expected = require_if_match(if_match, obligation.version) if if_match else None
-    OBLIGATION_WORKFLOW.check(obligation, OBLIGATION_WORKFLOW.get("submit"), actor, {"comment": None})
-    directive = await directive_of(session, obligation)
-    fields = templates.parse_fields((directive.compliance or {}).get("report_fields"))
-    clean, evidence_ids = templates.validate_report(fields, data)
-    if evidence_ids:
-        found = set(
-            (
-                await session.scalars(
-                    select(Evidence.id).where(
-                        Evidence.obligation_id == obligation.id,
-                        Evidence.id.in_([uuid.UUID(e) for e in evidence_ids]),
-                    )
-                )
-            ).all()
-        )
-        missing = [e for e in evidence_ids if uuid.UUID(e) not in found]
-        if missing:
-            raise UnprocessableError(
-                "the report cites evidence that was not uploaded to this obligation", missing_evidence=missing
-            )
-    now = ctx.now()
-    late = ctx.today() > obligation.due_on
-    version = obligation.submission_count + 1
-    values: dict[str, Any] = {"submission_count": version}
-    if obligation.first_submitted_at is None:
-        values.update(first_submitted_at=now, first_submission_late=late)
-    await ENGINE.fire(session, obligation, "submit", actor, expected_version=expected, values=values)
-    submission = Submission(
-        obligation_id=obligation.id,
-        version=version,
-        data=clean,
-        evidence_ids=evidence_ids,
-        late=late,
-        submitted_by=actor.id,
-        submitted_at=now,
-        review_status="pending",
-    )
-    session.add(submission)
-    emit(session, "obligation.submitted", obligation, now, submission_version=version, late=late)
-    await session.flush()
-    return submission
-
-
-async def review(
-    session: AsyncSession,
-    obligation_id: uuid.UUID,
-    decision: str,
-    comment: str | None,
-    actor: Principal,
-    ctx: Context,
-    if_match: str | None,
-) -> Obligation:
-    """The Office accepts the latest report, or returns it with a comment."""
-    require_office(actor, ctx.settings)
-    obligation = await load(session, obligation_id, actor, ctx.settings)
-    expected = require_if_match(if_match, obligation.version) if if_match else None
-    now = ctx.now()
-    action = "accept" if decision == "accept" else "return"
-    values = {"accepted_at": now} if action == "accept" else {}
-    await ENGINE.fire(
-        session, obligation, action, actor, expected_version=expected, comment=comment or None, values=values
-    )
-    latest = await session.scalar(
-        select(Submission).where(Submission.obligation_id == obligation.id).order_by(Submission.version.desc()).limit(1)
-    )
-    assert latest is not None
-    latest.review_status = "accepted" if action == "accept" else "returned"
-    latest.review_comment = comment or None
-    latest.reviewed_by = actor.id
-    latest.reviewed_at = now
-    if action == "accept":
-        await cancel_timers(session, obligation.id, now)
-    emit(
-        session,
-        f"obligation.{'accepted' if action == 'accept' else 'returned'}",
-        obligation,
-        now,
-        submission_version=latest.version,
-        comment=comment or None,
-    )
-    return obligation
+    repository.emit(session, "obligation.acknowledged", obligation, now)
+    return await detail_view(session, obligation_id, actor, ctx)
 
 
 async def request_extension(
@@ -306,18 +280,14 @@ async def request_extension(
     ctx: Context,
 ) -> ExtensionRequest:
     """The unit asks for a later deadline (one pending request at a time)."""
-    obligation = await load(session, obligation_id, actor, ctx.settings)
+    obligation = await load(session, obligation_id, actor, ctx)
     require_unit_officer(actor)
     if obligation.status not in AWAITING_UNIT:
         raise ObligationClosedError(f"no extension while the status is '{obligation.status}'")
     if requested_due_on <= obligation.due_on:
         raise UnprocessableError("the requested deadline must be later than the current one")
     _within_horizon(requested_due_on, ctx, "requested_due_on")
-    pending = await session.scalar(
-        select(ExtensionRequest.id).where(
-            ExtensionRequest.obligation_id == obligation.id, ExtensionRequest.status == "pending"
-        )
-    )
+    pending = await repository.pending_extension_id(session, obligation.id)
     if pending is not None:
         raise ExtensionNotPendingError(
             "an extension request is already waiting for a decision", request_id=str(pending)
@@ -326,7 +296,7 @@ async def request_extension(
         obligation_id=obligation.id,
         requested_due_on=requested_due_on,
         reason=reason,
-        status="pending",
+        status=ExtensionStatus.pending,
         requested_by=actor.id,
         requested_at=ctx.now(),
     )
@@ -347,22 +317,18 @@ async def decide_extension(
 ) -> ExtensionRequest:
     """The Office approves (new deadline in working days, ladder re-planned) or denies."""
     require_office(actor, ctx.settings)
-    obligation = await load(session, obligation_id, actor, ctx.settings, lock=True)
-    request = await session.scalar(
-        select(ExtensionRequest)
-        .where(ExtensionRequest.id == request_id, ExtensionRequest.obligation_id == obligation.id)
-        .with_for_update()
-    )
+    obligation = await load(session, obligation_id, actor, ctx, lock=True)
+    request = await repository.extension_for_update(session, obligation.id, request_id)
     if request is None:
         raise ExtensionRequestNotFoundError(f"no extension request {request_id} on this obligation")
-    if request.status != "pending":
+    if request.status != ExtensionStatus.pending:
         raise ExtensionNotPendingError(f"the request was already {request.status}")
     now = ctx.now()
     request.decided_by = actor.id
     request.decided_at = now
     request.decision_comment = comment or None
     if decision == "deny":
-        request.status = "denied"
+        request.status = ExtensionStatus.denied
         return request
     if obligation.status not in AWAITING_UNIT:
         raise ObligationClosedError(f"no extension while the status is '{obligation.status}'")
@@ -374,42 +340,21 @@ async def decide_extension(
         due = ctx.calendar.next_working_day(due)
     if due <= obligation.due_on:
         raise UnprocessableError("the new deadline must be later than the current one")
-    request.status = "approved"
+    request.status = ExtensionStatus.approved
     request.approved_due_on = due
     obligation.due_on = due
     obligation.overdue_at = None
     obligation.version += 1
     obligation.updated_at = now
     session.add(record(obligation, "extend", actor, comment=f"hạn mới {due.isoformat()}", at=now))
-    await cancel_timers(session, obligation.id, now)
+    await repository.cancel_timers(session, obligation.id, now)
     await session.flush()
     s = ctx.settings
     await plan_timers(session, [obligation], calendar=ctx.calendar, hour=s.reminder_hour, timezone=s.timezone)
     return request
 
 
-async def remind(
-    session: AsyncSession, obligation_id: uuid.UUID, kind: str, content: str, actor: Principal, ctx: Context
-) -> Any:
-    """A manual reminder from the Office (only while the unit still owes an answer)."""
-    require_office(actor, ctx.settings)
-    obligation = await load(session, obligation_id, actor, ctx.settings)
-    if obligation.status not in AWAITING_UNIT:
-        raise ObligationClosedError(f"no reminder while the status is '{obligation.status}'")
-    escalated_to = obligation.supervisor_code if kind == "kiem_diem" else None
-    return await send_reminder(
-        session,
-        obligation,
-        kind=kind,
-        content=content,
-        source="manual",
-        sent_by=actor.id,
-        at=ctx.now(),
-        escalated_to=escalated_to,
-    )
-
-
-# --- queries -----------------------------------------------------------------------------------
+# --- the unit's list -----------------------------------------------------------------------------
 
 
 def _encode_cursor(due_on: date, obligation_id: uuid.UUID) -> str:
@@ -430,7 +375,7 @@ async def my_obligations(
     actor: Principal,
     ctx: Context,
     *,
-    status: str | None,
+    status: ObligationStatus | None,
     overdue: bool | None,
     due_before: date | None,
     limit: int,
@@ -438,39 +383,16 @@ async def my_obligations(
 ) -> tuple[list[tuple[Obligation, DirectiveRecord]], str | None]:
     """The unit's inbox ordered by deadline (keyset pagination on ``(due_on, id)``)."""
     unit = require_unit_officer(actor)
-    statement = (
-        select(Obligation, DirectiveRecord)
-        .join(DirectiveRecord, DirectiveRecord.id == Obligation.directive_id)
-        # The list shows the document's summary only: skip its JSON (template, schema) per row.
-        .options(
-            load_only(
-                DirectiveRecord.id,
-                DirectiveRecord.notation,
-                DirectiveRecord.subject,
-                DirectiveRecord.issued_on,
-                DirectiveRecord.status,
-                raiseload=True,
-            )
-        )
-        .where(Obligation.unit_code == unit)
+    rows = await repository.unit_page(
+        session,
+        unit,
+        today=ctx.today(),
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+        after=_decode_cursor(cursor) if cursor else None,
+        limit=limit,
     )
-    if status is not None:
-        statement = statement.where(Obligation.status == status)
-    today = ctx.today()
-    is_overdue = and_(Obligation.status.in_(AWAITING_UNIT), Obligation.due_on < today)
-    if overdue is True:
-        statement = statement.where(is_overdue)
-    elif overdue is False:
-        statement = statement.where(~is_overdue)
-    if due_before is not None:
-        statement = statement.where(Obligation.due_on < due_before)
-    if cursor:
-        day, ident = _decode_cursor(cursor)
-        statement = statement.where(or_(Obligation.due_on > day, and_(Obligation.due_on == day, Obligation.id > ident)))
-    rows = [
-        (o, d)
-        for o, d in (await session.execute(statement.order_by(Obligation.due_on, Obligation.id).limit(limit + 1))).all()
-    ]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -479,57 +401,75 @@ async def my_obligations(
     return rows, next_cursor
 
 
-@dataclass
-class Detail:
-    obligation: Obligation
-    directive: DirectiveRecord
-    history: list[ObligationHistory]
-    submissions: list[Submission]
-    evidence: list[Evidence]
-    extensions: list[ExtensionRequest]
-    reminders: list[Reminder]
-
-
-async def detail(session: AsyncSession, obligation_id: uuid.UUID, actor: Principal, ctx: Context) -> Detail:
-    """An obligation with its history, report versions, evidence, extension requests and reminders."""
-    obligation = await load(session, obligation_id, actor, ctx.settings)
-    oid = obligation.id
-    return Detail(
-        obligation=obligation,
-        directive=await directive_of(session, obligation),
-        history=list(
-            await session.scalars(
-                select(ObligationHistory).where(ObligationHistory.obligation_id == oid).order_by(ObligationHistory.id)
-            )
-        ),
-        submissions=list(
-            await session.scalars(
-                select(Submission).where(Submission.obligation_id == oid).order_by(Submission.version)
-            )
-        ),
-        evidence=list(
-            await session.scalars(select(Evidence).where(Evidence.obligation_id == oid).order_by(Evidence.uploaded_at))
-        ),
-        extensions=list(
-            await session.scalars(
-                select(ExtensionRequest)
-                .where(ExtensionRequest.obligation_id == oid)
-                .order_by(ExtensionRequest.requested_at)
-            )
-        ),
-        reminders=list(
-            await session.scalars(
-                select(Reminder)
-                .where(Reminder.obligation_id == oid)
-                .order_by(Reminder.sent_at, Reminder.kind, Reminder.sequence)
-            )
-        ),
+async def my_obligations_page(
+    session: AsyncSession,
+    actor: Principal,
+    ctx: Context,
+    *,
+    status: ObligationStatus | None,
+    overdue: bool | None,
+    due_before: date | None,
+    limit: int,
+    cursor: str | None,
+) -> ObligationPage:
+    rows, next_cursor = await my_obligations(
+        session, actor, ctx, status=status, overdue=overdue, due_before=due_before, limit=limit, cursor=cursor
     )
+    return ObligationPage(items=[read_view(o, d, actor, ctx) for o, d in rows], next_cursor=next_cursor)
 
 
-def is_closed(obligation: Obligation) -> bool:
-    return obligation.status in {
-        ObligationStatus.accepted.value,
-        ObligationStatus.recalled.value,
-        ObligationStatus.superseded.value,
-    }
+# --- the escalation ladder of a deadline ---------------------------------------------------------
+
+
+def local_moment(day: date, hour: int, timezone: str) -> datetime:
+    """``hour``:00 local time on ``day``, in UTC."""
+    return datetime.combine(day, time(hour), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def ladder(due_on: date, calendar: WorkingCalendar) -> list[tuple[TimerKind, int, date]]:
+    """The escalation ladder of a deadline: (timer kind, step, day it falls due)."""
+    pre = due_on
+    for _ in range(PRE_DEADLINE_WORKING_DAYS):
+        pre = calendar.previous_working_day(pre)
+    steps: list[tuple[TimerKind, int, date]] = [
+        (TimerKind.pre_deadline, 0, pre),
+        (TimerKind.overdue, 0, calendar.add_working_days(due_on, 1)),
+    ]
+    for i in range(1, FOLLOW_UP_COUNT + 1):
+        steps.append((TimerKind.follow_up, i, calendar.add_working_days(due_on, i * FOLLOW_UP_EVERY_WORKING_DAYS)))
+    steps.append((TimerKind.escalation, 0, calendar.add_working_days(due_on, ESCALATION_AFTER_WORKING_DAYS)))
+    return steps
+
+
+def timer_key(obligation_id: uuid.UUID, due_on: date, kind: str, step: int) -> str:
+    """The natural key of a ladder step: one per (obligation, deadline, kind, step)."""
+    return f"{obligation_id}:{due_on.isoformat()}:{kind}:{step}"
+
+
+async def plan_timers(
+    session: AsyncSession, obligations: list[Obligation], *, calendar: WorkingCalendar, hour: int, timezone: str
+) -> None:
+    """Create the ladder's timers of each obligation's current deadline (never twice: unique key)."""
+    rows: list[dict[str, Any]] = []
+    # A dispatch gives thousands of obligations the same deadline: one ladder per distinct deadline.
+    ladders: dict[date, list[tuple[TimerKind, int, datetime]]] = {}
+    for obligation in obligations:
+        steps = ladders.get(obligation.due_on)
+        if steps is None:
+            steps = [
+                (kind, step, local_moment(day, hour, timezone))
+                for kind, step, day in ladder(obligation.due_on, calendar)
+            ]
+            ladders[obligation.due_on] = steps
+        for kind, step, due_at in steps:
+            rows.append(
+                {
+                    "key": timer_key(obligation.id, obligation.due_on, kind, step),
+                    "obligation_id": obligation.id,
+                    "kind": kind,
+                    "step": step,
+                    "due_at": due_at,
+                }
+            )
+    if rows:
+        await repository.insert_timers(session, rows)

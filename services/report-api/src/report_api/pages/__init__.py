@@ -1,1 +1,1 @@
-"""Server-rendered pages for people: sign-in (OpenID Connect), the Office's follow-up portfolio."""
+"""Server-rendered pages: sign-in (OpenID Connect), the Office's portfolio and dashboard, the unit's pages."""

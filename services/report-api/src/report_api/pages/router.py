@@ -25,20 +25,29 @@ from starlette.datastructures import UploadFile
 from common.app import SessionDep
 from common.auth import Principal
 from common.problems import UnprocessableError
-from report_api.exports import service as exports
+from report_api.access import is_office, is_unit_officer
+from report_api.compliance import service as compliance
+from report_api.context import Context
 from report_api.followup import service as followup
 from report_api.followup.schemas import BulkReminderCreate
-from report_api.obligations import compliance, evidence, templates
 from report_api.obligations import service as obligation_service
-from report_api.obligations.errors import DirectiveNotFoundError, EvidenceNotFoundError, ReportInvalidError
-from report_api.obligations.lifecycle import AWAITING_UNIT, REMINDER_LABELS, STATUS_LABELS, ObligationStatus
-from report_api.obligations.models import Evidence
-from report_api.obligations.router import context
-from report_api.obligations.service import is_office, is_unit_officer
+from report_api.obligations.states import (
+    AWAITING_UNIT,
+    STATUS_LABELS,
+    DirectiveStatus,
+    ExtensionStatus,
+    ObligationStatus,
+)
 from report_api.pages import forms, oidc, service
 from report_api.pages.errors import CsrfError, SignInFailedError, SignInNotConfiguredError
 from report_api.pages.session import FLOW_COOKIE, FLOW_TTL, SESSION_COOKIE, Signer, csrf_ok, new_session, principal_of
+from report_api.reminders.states import REMINDER_LABELS
 from report_api.settings import Settings
+from report_api.submissions import evidence
+from report_api.submissions import service as submissions
+from report_api.submissions.errors import ReportInvalidError
+from report_api.submissions.evidence import Upload
+from report_api.submissions.models import REVIEW_LABELS
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 _templates = Environment(
@@ -52,7 +61,11 @@ _templates.globals.update(
     count=compliance.format_count,
     day=lambda d: f"{d:%d/%m/%Y}" if d else "",
 )
-DIRECTIVE_STATUSES = {"active": "Đang theo dõi", "recalled": "Đã thu hồi", "replaced": "Đã được thay thế"}
+DIRECTIVE_STATUSES = {
+    DirectiveStatus.active: "Đang theo dõi",
+    DirectiveStatus.recalled: "Đã thu hồi",
+    DirectiveStatus.replaced: "Đã được thay thế",
+}
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -63,6 +76,10 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 SILENT_REMINDER = "Đề nghị đơn vị khẩn trương tiếp nhận và báo cáo kết quả thực hiện văn bản đúng thời hạn."
+
+
+def context(request: Request) -> Context:
+    return Context.of(request.app.state)
 
 
 def _settings(request: Request) -> Settings:
@@ -277,14 +294,13 @@ async def remind_silent(
     body = BulkReminderCreate.model_validate({"filter": "silent", "content": SILENT_REMINDER})
     result = await followup.remind_many(session, directive_id, body, principal_of(current), context(request))
     target = _safe_next(back)
-    notice = f"Đã gửi nhắc nhở đến {compliance.format_count(result['count'])} đơn vị chưa báo cáo."
+    notice = f"Đã gửi nhắc nhở đến {compliance.format_count(result.count)} đơn vị chưa báo cáo."
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}{urlencode({'notice': notice})}", status_code=303)
 
 
 # --- the unit officer's inbox and an obligation's page ----------------------------------------
 
-REVIEW_LABELS = {"pending": "Chờ duyệt", "accepted": "Đã duyệt", "returned": "Bị trả lại"}
 ACTION_LABELS = {
     "assign": "Giao",
     "acknowledge": "Xác nhận đã nhận",
@@ -333,7 +349,7 @@ async def inbox_page(request: Request, session: SessionDep) -> Response:
 
 async def _obligation_page(
     request: Request,
-    session: Any,
+    session: SessionDep,
     current: dict[str, Any],
     obligation_id: uuid.UUID,
     *,
@@ -359,10 +375,12 @@ async def _obligation_page(
         overdue=status in AWAITING_UNIT and ctx.today() > d.obligation.due_on,
         instructions=(d.directive.compliance or {}).get("instructions"),
         pdf_url=f"{settings.directive_api_url.rstrip('/')}/verify/{d.directive.public_id}/pdf",
-        can_acknowledge=unit and status == ObligationStatus.assigned.value,
-        can_submit=unit and status in (ObligationStatus.acknowledged.value, ObligationStatus.returned.value),
-        can_review=is_office(actor, settings) and status == ObligationStatus.submitted.value,
-        can_extend=unit and status in AWAITING_UNIT and not any(x.status == "pending" for x in d.extensions),
+        can_acknowledge=unit and status == ObligationStatus.assigned,
+        can_submit=unit and status in (ObligationStatus.acknowledged, ObligationStatus.returned),
+        can_review=is_office(actor, settings) and status == ObligationStatus.submitted,
+        can_extend=unit
+        and status in AWAITING_UNIT
+        and not any(x.status == ExtensionStatus.pending for x in d.extensions),
         fields=forms.fields_of(d.directive.report_schema),
         evidence_types=forms.EVIDENCE_TYPES,
         evidence_names={str(e.id): e.filename for e in d.evidence},
@@ -423,11 +441,9 @@ async def report_form(obligation_id: uuid.UUID, request: Request, session: Sessi
         return _to_sign_in(request)
     actor = principal_of(current)
     ctx = context(request)
-    obligation = await obligation_service.load(session, obligation_id, actor, ctx.settings)
-    obligation_service.require_unit_officer(actor)
-    directive = await obligation_service.directive_of(session, obligation)
+    directive = await submissions.report_form(session, obligation_id, actor, ctx)
     fields = forms.fields_of(directive.report_schema)
-    uploads = {
+    uploads: dict[str, list[Upload]] = {
         f.key: [u for u in form.getlist(f.key) if isinstance(u, UploadFile) and u.filename]
         for f in fields
         if f.widget == "files"
@@ -435,33 +451,12 @@ async def report_form(obligation_id: uuid.UUID, request: Request, session: Sessi
     data = forms.read(fields, form, {k: len(v) for k, v in uploads.items()})
     values = {f.key: str(form.get(f.key) or "") for f in fields if f.widget != "files"}
     try:
-        templates.validate_report(templates.parse_fields((directive.compliance or {}).get("report_fields")), data)
+        await submissions.submit_form(session, obligation_id, data, uploads, actor, ctx)
     except ReportInvalidError as exc:
         errors = forms.messages(list(exc.extra.get("errors") or []))
         return await _obligation_page(
             request, session, current, obligation_id, errors=errors, values=values, http_status=422
         )
-    for key, files in uploads.items():
-        ids = []
-        for upload in files:
-            media_type, sha, size, stored = await evidence.store(
-                upload, ctx.settings.evidence_dir, ctx.settings.evidence_max_bytes
-            )
-            item = Evidence(
-                obligation_id=obligation.id,
-                filename=evidence.safe_filename(upload.filename, media_type),
-                media_type=media_type,
-                size_bytes=size,
-                sha256=sha,
-                storage_key=stored,
-                uploaded_by=actor.id,
-                uploaded_at=ctx.now(),
-            )
-            session.add(item)
-            await session.flush()
-            ids.append(str(item.id))
-        data[key] = ids
-    await obligation_service.submit(session, obligation_id, data, actor, ctx, None)
     return _back(obligation_id, "Đã gửi báo cáo. Văn phòng sẽ xem xét và phản hồi.")
 
 
@@ -477,7 +472,7 @@ async def review_form(
     current = _checked(request, csrf)
     if current is None:
         return _to_sign_in(request)
-    await obligation_service.review(
+    await submissions.review(
         session, obligation_id, decision, comment.strip() or None, principal_of(current), context(request), None
     )
     return _back(obligation_id, "Đã duyệt báo cáo." if decision == "accept" else "Đã trả lại báo cáo.")
@@ -490,13 +485,11 @@ async def evidence_file(
     current = session_of(request)
     if current is None:
         return _to_sign_in(request)
-    ctx = context(request)
-    obligation = await obligation_service.load(session, obligation_id, principal_of(current), ctx.settings)
-    item = await session.get(Evidence, evidence_id)
-    if item is None or item.obligation_id != obligation.id:
-        raise EvidenceNotFoundError(f"no evidence {evidence_id} on this obligation")
+    path, item = await submissions.evidence_file(
+        session, obligation_id, evidence_id, principal_of(current), context(request)
+    )
     return FileResponse(
-        evidence.path_of(ctx.settings.evidence_dir, item.storage_key),
+        path,
         media_type=item.media_type,
         headers={
             "Content-Disposition": evidence.content_disposition(item.filename),
@@ -512,31 +505,13 @@ async def export_file(directive_id: str, kind: str, request: Request, session: S
     current = session_of(request)
     if current is None:
         return _to_sign_in(request)
-    ctx = context(request)
-    obligation_service.require_office(principal_of(current), ctx.settings)
-    if kind == "xlsx":
-        name, content = await exports.compliance_workbook(
-            session, directive_id, today=ctx.today(), calendar=ctx.calendar, timezone=ctx.settings.timezone
-        )
-        media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif kind == "pdf":
-        name, content = await exports.compliance_pdf(
-            session,
-            directive_id,
-            today=ctx.today(),
-            calendar=ctx.calendar,
-            signer_lines=ctx.settings.report_signer_lines,
-            signer_name=ctx.settings.report_signer_name,
-        )
-        media_type = "application/pdf"
-    else:
-        raise DirectiveNotFoundError("exports are .xlsx or .pdf")
+    rendered = await compliance.export_file(session, directive_id, kind, principal_of(current), context(request))
     headers = {
-        "Content-Disposition": evidence.content_disposition(name),
+        "Content-Disposition": evidence.content_disposition(rendered.filename),
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }
-    return Response(content, media_type=media_type, headers=headers)
+    return Response(rendered.content, media_type=rendered.media_type, headers=headers)
 
 
 @router.post("/pages/obligations/{obligation_id}/extension")
@@ -582,6 +557,6 @@ async def extension_decision_form(
     item = await obligation_service.decide_extension(
         session, obligation_id, request_id, decision, None, None, principal_of(current), context(request)
     )
-    if item.status == "approved" and item.approved_due_on is not None:
+    if item.status == ExtensionStatus.approved and item.approved_due_on is not None:
         return _back(obligation_id, f"Đã gia hạn đến {item.approved_due_on:%d/%m/%Y}.")
     return _back(obligation_id, "Đã không đồng ý gia hạn.")

@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from report_api.obligations import service as obligations
+from report_api.access import require_office
+from report_api.compliance import service as compliance
+from report_api.compliance.schemas import ComplianceSummary
+from report_api.context import Context
 from report_api.pages import repository
 
 PAGE_SIZE = 50
@@ -64,7 +67,7 @@ class Portfolio:
 async def portfolio(
     session: AsyncSession,
     actor: Principal,
-    ctx: obligations.Context,
+    ctx: Context,
     *,
     q: str,
     issuer: str | None,
@@ -74,7 +77,7 @@ async def portfolio(
     page: int,
 ) -> Portfolio:
     """Every followed document matching the filters, one page of them with their figures."""
-    obligations.require_office(actor, ctx.settings)
+    require_office(actor, ctx.settings)
     filters = repository.Filters(issuer=issuer, doc_type=doc_type, status=status, since=since)
     issuers, doc_types = await repository.choices(session)
     words = fold(q).split()
@@ -108,7 +111,7 @@ async def portfolio(
         "this_week": 0,
         "last_week": 0,
     }
-    rows = [Row(*tuple(r), **figures.get(r.id, empty)) for r in chosen]
+    rows = [Row(*r, **figures.get(r.id, empty)) for r in chosen]
     return Portfolio(rows=rows, total=total, page=page, pages=pages, issuers=issuers, doc_types=doc_types)
 
 
@@ -162,3 +165,18 @@ def time_chart(series: list[tuple[date, int, int]], units: int) -> dict[str, Any
         "bottom": bottom,
         "top": top,
     }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    report: ComplianceSummary
+    over_time: dict[str, Any]
+    """Geometry of the chart of first reports over time (see :func:`time_chart`)."""
+
+
+async def dashboard(session: AsyncSession, directive_id: str, actor: Principal, ctx: Context) -> Dashboard:
+    """The Office's dashboard of a document: its compliance summary and the first reports over time."""
+    require_office(actor, ctx.settings)
+    report = await compliance.summary(session, directive_id, today=ctx.today(), calendar=ctx.calendar)
+    series = by_day(await repository.first_reports(session, directive_id), ctx.settings.timezone)
+    return Dashboard(report=report, over_time=time_chart(series, report.total))

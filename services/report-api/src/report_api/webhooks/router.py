@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.problems import BadRequestError, problem_responses
-from report_api.obligations.errors import OfficeOnlyError
+from report_api.access import OfficeOnlyError
 from report_api.webhooks import service
 from report_api.webhooks.errors import DeliveryNotFoundError, SubscriptionNotFoundError, UnsafeWebhookUrlError
 from report_api.webhooks.schemas import (

@@ -10,27 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret, subscription_view
 from common.webhooks import UnsafeUrlError
-from report_api.obligations.errors import OfficeOnlyError
-from report_api.obligations.lifecycle import Role
-from report_api.obligations.models import WebhookDelivery, WebhookSubscription
+from report_api.access import OfficeOnlyError, Role, is_office_admin
+from report_api.events.models import WebhookDelivery, WebhookSubscription
 from report_api.settings import Settings
+from report_api.webhooks import repository
 from report_api.webhooks.errors import DeliveryNotFoundError, SubscriptionNotFoundError, UnsafeWebhookUrlError
 from report_api.webhooks.schemas import SubscriptionCreate
 
 
-def _is_office_admin(actor: Principal, settings: Settings) -> bool:
-    return actor.has_any(Role.admin.value) and actor.unit == settings.office_unit_code
-
-
 def require_subscriber(actor: Principal, settings: Settings) -> None:
     """403 unless the caller may read the event feed as a system: integration, or the Office's admin."""
-    if not (actor.has_any(Role.integration.value) or _is_office_admin(actor, settings)):
+    if not (actor.has_any(Role.integration.value) or is_office_admin(actor, settings)):
         raise OfficeOnlyError(f"needs the role integration, or admin of unit {settings.office_unit_code}")
 
 
@@ -69,20 +64,16 @@ def view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
 
 async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
     require_subscriber(actor, settings)
-    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
-    if not _is_office_admin(actor, settings):
-        statement = statement.where(
-            WebhookSubscription.owner == actor.id,
-            WebhookSubscription.owner_unit.is_not_distinct_from(actor.unit),
-        )
-    return list((await session.scalars(statement)).all())
+    return await repository.readable(
+        session, owner=actor.id, unit=actor.unit, everyone=is_office_admin(actor, settings)
+    )
 
 
 async def own(session: AsyncSession, subscription_id: str, actor: Principal, settings: Settings) -> WebhookSubscription:
     """The subscription if it is the caller's (the Office's admin: any); 404 otherwise."""
     require_subscriber(actor, settings)
-    subscription = await session.get(WebhookSubscription, subscription_id)
-    if subscription is None or not (_is_owner(subscription, actor) or _is_office_admin(actor, settings)):
+    subscription = await repository.subscription(session, subscription_id)
+    if subscription is None or not (_is_owner(subscription, actor) or is_office_admin(actor, settings)):
         raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
     return subscription
 
@@ -113,11 +104,7 @@ async def deliveries(
 ) -> list[WebhookDelivery]:
     """The subscription's deliveries, newest first (``status=dead``: the dead letters)."""
     subscription = await own(session, subscription_id, actor, settings)
-    statement = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
-    if status is not None:
-        statement = statement.where(WebhookDelivery.status == status)
-    statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit)
-    return list((await session.scalars(statement)).all())
+    return await repository.deliveries(session, subscription.id, status=status, limit=limit)
 
 
 async def replay(
@@ -129,7 +116,7 @@ async def replay(
     request's transaction; the relay delivers it on its next round.
     """
     subscription = await own(session, subscription_id, actor, settings)
-    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    delivery = await repository.delivery_for_update(session, delivery_id)
     if delivery is None or delivery.subscription_id != subscription.id:
         raise DeliveryNotFoundError(f"no delivery {delivery_id} of this subscription")
     if delivery.status not in (DEAD, DELIVERED):

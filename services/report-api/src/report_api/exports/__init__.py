@@ -1,1 +1,0 @@
-"""Printable exports of the Office's follow-up (the compliance workbook)."""

@@ -1,0 +1,1 @@
+"""Reminders (đôn đốc) and the timers of the escalation ladder."""
