@@ -53,14 +53,6 @@ class CommentRequiredError(UnprocessableError):
     title = "A comment is required for this action"
 
 
-class Stateful(Protocol):
-    """What the engine needs of an entity: an id, a status and a version counter."""
-
-    id: Any
-    status: Any
-    version: int
-
-
 Guard = Callable[[Any, Principal, Mapping[str, Any]], None]
 """Raises a ProblemError when the transition must not happen."""
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
-from common.outbox import use_secret_keys
+from common.outbox import configure_outbox
 from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
 from common.production import enforce
 from directive_api.directives.router import router as directives_router
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
-    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
+    configure_outbox(settings.webhooks)  # secrets at rest; relays woken when events commit
     install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)

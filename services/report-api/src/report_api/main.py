@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability, table_count_callback
-from common.outbox import use_secret_keys
+from common.outbox import configure_outbox
 from common.production import enforce
 from report_api.followup.router import router as followup_router
 from report_api.obligations.dashboard import router as dashboard_router
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
-    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
+    configure_outbox(settings.webhooks)  # secrets at rest; relays woken when events commit
     install_observability(app, service="report-api", settings=settings.observability, outbox_models=OUTBOX)
     if settings.observability.metrics_enabled:
         table_count_callback(
