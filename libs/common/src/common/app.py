@@ -20,7 +20,7 @@ from common.auth import TokenVerifier
 from common.db import create_sessionmaker, engine_for, is_sqlite
 from common.docs import install_offline_docs
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
-from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
+from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, internal_error_response, problem_response
 from common.settings import AuthSettings, DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -195,13 +195,7 @@ def create_service_app(
         if _is_connection_error(exc):
             return _database_unavailable(request, exc)
         logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-        body = {
-            "type": PROBLEM_TYPE_BASE + "internal",
-            "title": "Internal server error",
-            "status": 500,
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+        return internal_error_response(request.url.path)
 
     app.add_exception_handler(DBAPIError, on_operational)
     app.add_exception_handler(OSError, _database_unavailable)

@@ -165,6 +165,18 @@ def _validation_errors(errors: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def internal_error_response(instance: str) -> JSONResponse:
+    """The 500 problem of an unexpected error: nothing of the error itself reaches the client
+    (log it before answering)."""
+    body = {
+        "type": PROBLEM_TYPE_BASE + "internal",
+        "title": "Internal server error",
+        "status": 500,
+        "instance": instance,
+    }
+    return problem_response(body)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error raised in ``app`` as ``application/problem+json``."""
 
@@ -199,13 +211,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        body = {
-            "type": PROBLEM_TYPE_BASE + "internal",
-            "title": "Internal server error",
-            "status": 500,
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+        return internal_error_response(request.url.path)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
@@ -176,6 +177,72 @@ class HistoryFactory(Protocol):
         comment: str | None,
         definition: WorkflowDefinition,
     ) -> Any: ...
+
+
+H = TypeVar("H")
+
+
+def history_entry(
+    model: Callable[..., H],
+    key: str,
+    entity: Any,
+    action: str,
+    actor: Principal,
+    *,
+    from_status: str | None,
+    to_status: str,
+    definition: WorkflowDefinition,
+    comment: str | None = None,
+    at: datetime | None = None,
+) -> H:
+    """One row of a service's history table, for a transition or any other change of ``entity``.
+
+    The table has the columns ``key`` (the entity's id, e.g. ``directive_id``), ``action``,
+    ``from_status``, ``to_status``, ``actor_id``, ``actor_name``, ``actor_roles``, ``comment``,
+    ``version`` (the entity's version after the change), ``workflow``, ``workflow_version`` and ``at``.
+    """
+    return model(
+        **{key: entity.id},
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_roles=sorted(actor.roles),
+        comment=comment,
+        version=entity.version,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        at=at or utc_now(),
+    )
+
+
+def history_factory(model: Callable[..., Any], key: str) -> HistoryFactory:
+    """The engine's :class:`HistoryFactory` writing :func:`history_entry` rows of ``model``."""
+
+    def build(
+        *,
+        entity: Any,
+        transition: Transition,
+        from_state: str,
+        to_state: str,
+        actor: Principal,
+        comment: str | None,
+        definition: WorkflowDefinition,
+    ) -> Any:
+        return history_entry(
+            model,
+            key,
+            entity,
+            transition.name,
+            actor,
+            from_status=from_state,
+            to_status=to_state,
+            definition=definition,
+            comment=comment,
+        )
+
+    return build
 
 
 class WorkflowEngine:

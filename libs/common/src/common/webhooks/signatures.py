@@ -1,4 +1,4 @@
-"""Outgoing and incoming webhooks: Standard Webhooks signatures, SSRF guard, delivery, back-off.
+"""Standard Webhooks signatures of outgoing and incoming webhooks.
 
 Signatures follow the Standard Webhooks specification v1 (https://www.standardwebhooks.com,
 ``standard-webhooks/standard-webhooks`` ``spec/standard-webhooks.md``) and interoperate with its
@@ -9,6 +9,13 @@ reference library (PyPI ``standardwebhooks``):
   (space-separated ``v1,<base64>`` entries, so that several keys can be valid during rotation);
 * signed content ``{msg_id}.{timestamp}.{raw body}``, HMAC-SHA256, base64;
 * secrets serialised as ``whsec_<base64 of 24..64 random bytes>``.
+
+Why not sign and verify with ``standardwebhooks`` itself: its ``Webhook`` holds one secret (a
+receiver during a rotation tries each), verifies against the wall clock with a fixed five-minute
+tolerance (the relay and the timer tests run on an injected clock; the tolerance is a receiver's
+setting here), signs ``str`` bodies (ours are the exact bytes POSTed) and accepts secrets of any
+length. The scheme itself is a dozen lines of HMAC; the reference library stays in the test
+dependencies, where it checks this module in both directions (``libs/common/tests/webhooks``).
 """
 
 from __future__ import annotations
