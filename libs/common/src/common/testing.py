@@ -233,3 +233,22 @@ def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
 def scaled(examples: int) -> int:
     """``examples`` times ``FUZZ_SCALE`` (default 1): CI runs a short budget, ``FUZZ_SCALE=20`` a long one."""
     return examples * max(1, int(os.environ.get("FUZZ_SCALE", "1")))
+
+
+def state_machine_settings(**overrides: Any) -> Any:
+    """hypothesis settings of the services' workflow state machines: 15 runs (times ``FUZZ_SCALE``)
+    of 25 steps, reproducible, no deadline and no shrinking (with PDF signing in the steps it would
+    take minutes; a failing run's steps are printed as they are)."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    values: dict[str, Any] = {
+        "max_examples": scaled(15),
+        "stateful_step_count": 25,
+        "deadline": None,
+        "database": None,
+        "derandomize": True,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+        "phases": [Phase.explicit, Phase.generate],
+        **overrides,
+    }
+    return settings(**values)
