@@ -27,6 +27,9 @@ from directive_api.orgs.router import router as orgs_router
 from directive_api.settings import Settings, get_settings, production_problems
 from directive_api.signing.router import router as signing_router
 
+PROBLEM_TYPE_BASE = "https://problems.cantho.local/"
+"""Where the `type` URI of every problem this service answers starts (shared by both services)."""
+
 DESCRIPTION = """
 The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
 drafting, the approval chain up to the designated signer, numbering in the year's register and
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         # Stop the PDF workers with the app: their queues' semaphores are released, not reported
         # as leaked by multiprocessing's resource tracker when the process exits.
         on_shutdown=lambda _: shutdown_render_executor(),
+        problem_type_base=PROBLEM_TYPE_BASE,
         migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
         # They stream files under their own caps (attachments up to 20 MB, not the 2 MB of a request).

@@ -24,6 +24,9 @@ from report_api.pages.router import router as pages_router
 from report_api.settings import Settings, get_settings, production_problems
 from report_api.webhooks.router import router as webhooks_router
 
+PROBLEM_TYPE_BASE = "https://problems.cantho.local/"
+"""Where the `type` URI of every problem this service answers starts (shared by both services)."""
+
 DESCRIPTION = """
 Compliance responses of the units a document is addressed to: acknowledgement, structured reports
 and evidence, review, deadlines in working days, reminders and escalation, dashboards.
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[obligations_router, followup_router, webhooks_router, dashboard_router, pages_router],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        problem_type_base=PROBLEM_TYPE_BASE,
         migrations=str(resources.files("report_api") / "migrations"),
         max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart
         openapi_tags=[
