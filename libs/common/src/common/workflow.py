@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Integer, String, Text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
+from common.audit import AuditChainMixin
 from common.auth import Principal
-from common.db import utc_now
+from common.db import JSONType, UTCDateTime, utc_now
 from common.problems import (
     ConflictError,
     ForbiddenError,
@@ -180,6 +182,49 @@ class HistoryFactory(Protocol):
 
 
 H = TypeVar("H")
+
+HISTORY_FIELDS = (
+    "action",
+    "from_status",
+    "to_status",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "comment",
+    "version",
+    "workflow",
+    "workflow_version",
+    "at",
+)
+"""The columns of :class:`WorkflowHistoryMixin` that the hash chain covers (after the entity's id)."""
+
+
+class WorkflowHistoryMixin(AuditChainMixin):
+    """Columns of a service's history table: one row per change of an entity, who did what, when,
+    from which state to which, and why; append-only and hash-chained (:mod:`common.audit`).
+
+    The service adds the column naming the entity and the chained fields::
+
+        class DirectiveHistory(WorkflowHistoryMixin, Model):
+            __tablename__ = "directive_history"
+            __audit_fields__ = ("directive_id", *HISTORY_FIELDS)
+
+            directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), index=True)
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    """The entity's version this entry produced."""
+    workflow: Mapped[str] = mapped_column(String(60))
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 def history_entry(
