@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +28,14 @@ def type_base() -> Iterator[None]:
 
 @pytest.mark.usefixtures("type_base")
 def test_the_base_is_checked_and_used_by_every_problem_class() -> None:
-    assert "cantho" not in problems.problem_type("x")  # no deployment's default in common
+    # Before any service set its own (a fresh process), common's base names no deployment.
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from common.problems import problem_type; print(problem_type('x'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert fresh.stdout.strip() == "https://problems.invalid/x"
     use_problem_type_base("https://problems.example.org/")
     assert NotFoundError.type_uri() == "https://problems.example.org/not-found"
     with pytest.raises(ValueError, match="end with"):
