@@ -33,6 +33,9 @@ test: setup system-deps ## Run every test (starts the local PostgreSQL when need
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
 	$(BIN)/pytest -m serial
 
+test-fast: setup ## Unit and service tests on SQLite only (no PostgreSQL, browser or slow tests): the quick loop
+	$(BIN)/pytest -q -m "not slow and not postgres and not browser" libs/common/tests services/directive-api/tests services/report-api/tests
+
 check: setup ## ruff, mypy (strict) and the import rules
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -54,4 +57,4 @@ lock: ## Re-pin dependencies from requirements*.in
 help:
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-.PHONY: setup run system-deps test check fmt bench lock help
+.PHONY: setup run system-deps test test-fast check fmt bench lock help

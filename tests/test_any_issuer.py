@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import run_local
 
 from common.auth import mint_token
@@ -20,6 +21,9 @@ from directive_api.seed.loader import seed_letter
 from directive_api.settings import Settings
 
 PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
+
+
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from common.settings import DatabaseSettings
 from common.testing import PostgresServer, TokenFactory, unique_name
@@ -19,6 +20,9 @@ from directive_api.settings import Settings, SigningSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 async def _scenario(url: str, files: Path, pki: Path, tokens: TokenFactory) -> None:

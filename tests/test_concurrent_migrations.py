@@ -28,6 +28,9 @@ from report_api.cli import migrate as migrate_report
 PROCESSES = 3
 
 
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
+
+
 def _start_directive_api(url: str) -> None:
     """What the start-up job ``directive-api migrate`` does (and ``serve`` before it listens)."""
     migrate_directive(url)

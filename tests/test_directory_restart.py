@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import run_local
 
 from common.auth import mint_token
 from directive_api.settings import Settings
+
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 def _free_port() -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import run_local
 from stack_testing import dispatch_walked_letter
 
@@ -26,6 +27,8 @@ from common.edxml import (
 from common.vxp.client import VxpClient
 from directive_api.walk import tokens as walk_tokens
 from directive_api.walk import walk_seed_letter
+
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 def _free_port() -> int:

@@ -10,11 +10,14 @@ from typing import Any
 
 import csc_service
 import httpx
+import pytest
 import run_local
 from test_any_issuer import _free_port, _headers
 
 from common.pdf.verify import verify_pdf
 from directive_api.seed.loader import seed_letter
+
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) -> None:

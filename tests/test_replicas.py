@@ -38,6 +38,9 @@ from report_api.cli import migrate as migrate_report
 BIN = Path(sys.executable).parent
 
 
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
+
+
 def _port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -42,6 +42,9 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 SERVER_CONNECTIONS = 2
 
 
+pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
+
+
 @pytest.fixture
 def pgbouncer(postgres_server: PostgresServer) -> Iterator[dict[str, Any]]:
     names = {"directive": unique_name("pooled_dir"), "report": unique_name("pooled_rep")}

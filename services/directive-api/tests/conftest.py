@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from directive_testing import Actors, Api, Clock
 from fastapi import FastAPI
 
 from common.settings import DatabaseSettings
-from common.testing import PostgresServer, TokenFactory, unique_name
+from common.testing import TokenFactory, asgi_client, template_database_fixtures
 from directive_api.cli import migrate, seed
 from directive_api.main import create_app
 from directive_api.seed.loader import seed_letter
@@ -26,37 +25,7 @@ def _prepare(url: str) -> None:
     asyncio.run(seed(url))
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite") / "template.db"
-    _prepare(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
-    name = unique_name("directive_tmpl")
-    url = postgres_server.create_database(name)
-    _prepare(url)
-    yield name
-    postgres_server.drop_database(name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated and seeded database of each backend."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "directive.db"
-        shutil.copyfile(template, target)
-        yield f"sqlite+aiosqlite:///{target}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    template_name: str = request.getfixturevalue("postgres_template")
-    name = unique_name("directive_test")
-    url = server.create_database(name, template=template_name)
-    yield url
-    server.drop_database(name)
+sqlite_template, postgres_template, database_url = template_database_fixtures("directive", _prepare)
 
 
 @pytest.fixture
@@ -90,9 +59,7 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    # A client address off the machine: loopback-only allowances (metrics scrapes) must not apply.
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("192.0.2.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://directive-api.test") as http:
+    async with asgi_client(app, "http://directive-api.test") as http:
         yield http
 
 

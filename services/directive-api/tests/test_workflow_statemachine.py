@@ -21,12 +21,11 @@ from typing import Any
 import httpx
 import pytest
 from directive_testing import PEOPLE, Actors
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from security_testing import ADDRESSED_UNIT, LOG, OFFICE, OTHER_UNIT, SyncApi, letter_to
 
-from common.testing import scaled
+from common.testing import state_machine_settings
 
 PRE_ISSUE = {"draft", "submitted", "reviewed", "returned", "approved"}
 EDITABLE = {"draft", "returned"}
@@ -293,17 +292,7 @@ def test_workflow_follows_the_model(sync_api: SyncApi, actors: Actors) -> None:
     machine = _machine(sync_api, _actors(actors), totals)
     run_state_machine_as_test(
         machine,
-        settings=settings(
-            max_examples=scaled(15),
-            stateful_step_count=25,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-            # No shrinking: with PDF signing in the steps it would take minutes; the failing run's
-            # steps are printed as they are.
-            phases=[Phase.explicit, Phase.generate],
-        ),
+        settings=state_machine_settings(),
     )
     LOG.info(f"state machine: {totals['steps']} steps, {totals['issued']} documents issued")
     assert totals["steps"] >= 100, totals

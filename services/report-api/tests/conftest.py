@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -12,43 +11,13 @@ from fastapi import FastAPI
 from report_testing import Actors, Api, Clock
 
 from common.settings import DatabaseSettings
-from common.testing import PostgresServer, TokenFactory, unique_name
+from common.testing import TokenFactory, asgi_client, template_database_fixtures
 from common.webhooks import generate_secret
 from report_api.cli import migrate
 from report_api.main import create_app
 from report_api.settings import Settings
 
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite") / "template.db"
-    migrate(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
-    name = unique_name("report_tmpl")
-    migrate(postgres_server.create_database(name))
-    yield name
-    postgres_server.drop_database(name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of each backend."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "report.db"
-        shutil.copyfile(template, target)
-        yield f"sqlite+aiosqlite:///{target}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    template_name: str = request.getfixturevalue("postgres_template")
-    name = unique_name("report_test")
-    url = server.create_database(name, template=template_name)
-    yield url
-    server.drop_database(name)
+sqlite_template, postgres_template, database_url = template_database_fixtures("report", migrate)
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +50,7 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    # A client address off the machine: loopback-only allowances (metrics scrapes) must not apply.
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("192.0.2.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://report-api.test") as http:
+    async with asgi_client(app, "http://report-api.test") as http:
         yield http
 
 

@@ -21,7 +21,13 @@ from common.auth import TokenVerifier
 from common.db import create_sessionmaker, engine_for, is_sqlite
 from common.docs import install_offline_docs
 from common.http import BodySizeLimitMiddleware, RequestIdMiddleware
-from common.problems import PROBLEM_TYPE_BASE, install_problem_handlers, problem_response
+from common.problems import (
+    install_problem_handlers,
+    internal_error_response,
+    problem_response,
+    problem_type,
+    use_problem_type_base,
+)
 from common.settings import AuthSettings, DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -68,7 +74,7 @@ def migration_heads(script_location: str) -> set[str]:
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     body = {
-        "type": PROBLEM_TYPE_BASE + "database-unavailable",
+        "type": problem_type("database-unavailable"),
         "title": "Service unavailable",
         "status": 503,
         "detail": "the database is not reachable; retry shortly",
@@ -156,12 +162,18 @@ def create_service_app(
     max_body_bytes: int = 2_000_000,
     body_limit_exempt: tuple[str | re.Pattern[str], ...] = (),
     migrations: str | None = None,
+    problem_type_base: str | None = None,
 ) -> FastAPI:
     """Assemble a service: lifespan (engine), problem handlers, request ids, health and readiness.
+
+    ``problem_type_base`` starts the ``type`` URI of every problem the process answers (the
+    deployment's, e.g. ``https://problems.example.org/``; see :func:`common.problems.use_problem_type_base`).
 
     ``background`` (optional) runs for the life of the process, e.g. the event relay in the
     embedded single-machine mode; it gets an event that is set at shutdown and must return then.
     """
+    if problem_type_base is not None:
+        use_problem_type_base(problem_type_base)
     engine: AsyncEngine = engine_for(database)
 
     @contextlib.asynccontextmanager
@@ -210,13 +222,7 @@ def create_service_app(
         if _is_connection_error(exc):
             return _database_unavailable(request, exc)
         logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-        body = {
-            "type": PROBLEM_TYPE_BASE + "internal",
-            "title": "Internal server error",
-            "status": 500,
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+        return internal_error_response(request.url.path)
 
     app.add_exception_handler(DBAPIError, on_operational)
     app.add_exception_handler(OSError, _database_unavailable)
@@ -246,7 +252,7 @@ def create_service_app(
             return _database_unavailable(request, exc)
         if head is not None and current != head:
             body = {
-                "type": PROBLEM_TYPE_BASE + "migrations-pending",
+                "type": problem_type("migrations-pending"),
                 "title": "Service unavailable",
                 "status": 503,
                 "detail": f"the database schema is at {sorted(current or [])}, the code expects {sorted(head)}",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -147,27 +146,3 @@ async def verify_chain(session: AsyncSession, model: type[AuditChainMixin], *, l
                 break
         prev, expected_seq = entry.entry_hash or "", seq + 1
     return report
-
-
-def append_only_trigger_sql(table: str, dialect: str) -> Sequence[str]:
-    """Statements creating triggers that refuse UPDATE and DELETE on ``table`` (for migrations)."""
-    if dialect == "postgresql":
-        return (
-            f"""CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'insufficient_privilege'; END
-            $$ LANGUAGE plpgsql""",
-            f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-            FOR EACH ROW EXECUTE FUNCTION {table}_append_only()""",
-        )
-    return tuple(
-        f"""CREATE TRIGGER {table}_append_only_{op.lower()} BEFORE {op} ON {table}
-        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"""
-        for op in ("UPDATE", "DELETE")
-    )
-
-
-def drop_append_only_trigger_sql(table: str, dialect: str) -> Sequence[str]:
-    """Statements dropping what :func:`append_only_trigger_sql` created."""
-    if dialect == "postgresql":
-        return (f"DROP TRIGGER {table}_append_only ON {table}", f"DROP FUNCTION {table}_append_only()")
-    return tuple(f"DROP TRIGGER {table}_append_only_{op}" for op in ("update", "delete"))

@@ -3,7 +3,7 @@
 Claims carry the person (``sub``, ``name``), their ``roles`` and the ``unit`` they act for. Keys come
 from a JWKS URL (an OIDC provider) or a configured public key. For development,
 :func:`ensure_dev_keys` creates a local key pair and :func:`mint_token` issues tokens with it
-(``python -m common.auth mint …``).
+(``directive-api mint-token``).
 """
 
 from __future__ import annotations

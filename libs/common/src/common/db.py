@@ -10,7 +10,7 @@ import contextlib
 import os
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,3 @@ def to_sync_url(url: str) -> str:
     parsed = make_url(url)
     driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[parsed.get_backend_name()]
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
-
-
-SessionFactory = Callable[[], async_sessionmaker[AsyncSession]]

@@ -226,15 +226,8 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "https://problems.cantho.local/payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
-                "instance": scope.get("path"),
-            }
-        ).encode()
+        problem = PayloadTooLargeError(f"the request body is larger than {self.max_bytes} bytes")
+        body = json.dumps(problem.to_problem(scope.get("path"))).encode()
         await send(
             {
                 "type": "http.response.start",

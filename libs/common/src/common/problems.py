@@ -19,7 +19,23 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://problems.cantho.local/"
+
+_type_base = {"value": "https://problems.invalid/"}
+"""Where the ``type`` URIs of this process's problems start; each service sets its own at start-up
+(:func:`common.app.create_service_app`'s ``problem_type_base``): ``common`` has no deployment's."""
+
+
+def use_problem_type_base(base: str) -> None:
+    """Start every problem ``type`` URI of this process with ``base`` (e.g. ``https://problems.example.org/``)."""
+    if not base.endswith("/"):
+        raise ValueError("the problem type base must end with '/'")
+    _type_base["value"] = base
+
+
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of the problem ``slug`` (``validation`` → ``<base>validation``)."""
+    return _type_base["value"] + slug
+
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +78,7 @@ class ProblemError(Exception):
     @classmethod
     def type_uri(cls) -> str:
         """The stable ``type`` URI of this problem."""
-        return PROBLEM_TYPE_BASE + _slug(cls.__name__)
+        return problem_type(_slug(cls.__name__))
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         """The problem body as a JSON-ready dict."""
@@ -165,6 +181,18 @@ def _validation_errors(errors: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def internal_error_response(instance: str) -> JSONResponse:
+    """The 500 problem of an unexpected error: nothing of the error itself reaches the client
+    (log it before answering)."""
+    body = {
+        "type": problem_type("internal"),
+        "title": "Internal server error",
+        "status": 500,
+        "instance": instance,
+    }
+    return problem_response(body)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error raised in ``app`` as ``application/problem+json``."""
 
@@ -175,7 +203,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         body = {
-            "type": PROBLEM_TYPE_BASE + "validation",
+            "type": problem_type("validation"),
             "title": "Unprocessable content",
             "status": 422,
             "detail": "The request does not match the schema.",
@@ -188,7 +216,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         title = _HTTP_TITLES.get(exc.status_code, "Error")
         body: dict[str, Any] = {
-            "type": PROBLEM_TYPE_BASE + _slug(title.title().replace(" ", "")),
+            "type": problem_type(_slug(title.title().replace(" ", ""))),
             "title": title,
             "status": exc.status_code,
             "instance": request.url.path,
@@ -199,13 +227,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        body = {
-            "type": PROBLEM_TYPE_BASE + "internal",
-            "title": "Internal server error",
-            "status": 500,
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+        return internal_error_response(request.url.path)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -97,6 +100,73 @@ def postgres_server() -> Iterator[PostgresServer]:
                 container.stop()  # type: ignore[attr-defined]
 
 
+def template_database_fixtures(prefix: str, prepare: Callable[[str], None]) -> tuple[Any, Any, Any]:
+    """The database fixtures of a service's tests: ``sqlite_template``, ``postgres_template``, ``database_url``.
+
+    ``prepare(url)`` migrates (and seeds) a template database of each backend once per session;
+    ``database_url`` (parametrised ``sqlite`` / ``postgresql``) is a fresh copy of it per test: a file
+    copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL. In the service's conftest::
+
+        sqlite_template, postgres_template, database_url = template_database_fixtures("report", migrate)
+    """
+
+    @pytest.fixture(scope="session", name="sqlite_template")
+    def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        path = tmp_path_factory.mktemp("sqlite") / "template.db"
+        prepare(f"sqlite+aiosqlite:///{path}")
+        return path
+
+    @pytest.fixture(scope="session", name="postgres_template")
+    def postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
+        name = unique_name(f"{prefix}_tmpl")
+        prepare(postgres_server.create_database(name))
+        yield name
+        postgres_server.drop_database(name)
+
+    @pytest.fixture(params=["sqlite", "postgresql"], name="database_url")
+    def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+        """A fresh, migrated (and seeded) database of each backend."""
+        if request.param == "sqlite":
+            template: Path = request.getfixturevalue("sqlite_template")
+            target = tmp_path / f"{prefix}.db"
+            shutil.copyfile(template, target)
+            yield f"sqlite+aiosqlite:///{target}"
+            return
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        template_name: str = request.getfixturevalue("postgres_template")
+        name = unique_name(f"{prefix}_test")
+        url = server.create_database(name, template=template_name)
+        yield url
+        server.drop_database(name)
+
+    return sqlite_template, postgres_template, database_url
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling ``app`` in process, as a client off the machine would.
+
+    The client address is a documentation address, not loopback: loopback-only allowances (metrics
+    scrapes) must not apply. Unhandled errors become 500 responses, as a server would send them.
+    """
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("192.0.2.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        yield http
+
+
+_POSTGRES_PARAMS = frozenset({"postgres", "postgresql"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL ``postgres`` (``make test-fast`` leaves them out): those
+    using the ``postgres_server`` fixture, and the PostgreSQL case of a backend-parametrised test."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_server = "postgres_server" in getattr(item, "fixturenames", ())
+        if uses_server or any(isinstance(v, str) and v in _POSTGRES_PARAMS for v in params.values()):
+            item.add_marker(pytest.mark.postgres)
+
+
 def schema_drift(url: str, metadata: MetaData) -> list[object]:
     """What Alembic's autogenerate would change to make the database at ``url`` match ``metadata``.
 
@@ -163,3 +233,22 @@ def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
 def scaled(examples: int) -> int:
     """``examples`` times ``FUZZ_SCALE`` (default 1): CI runs a short budget, ``FUZZ_SCALE=20`` a long one."""
     return examples * max(1, int(os.environ.get("FUZZ_SCALE", "1")))
+
+
+def state_machine_settings(**overrides: Any) -> Any:
+    """hypothesis settings of the services' workflow state machines: 15 runs (times ``FUZZ_SCALE``)
+    of 25 steps, reproducible, no deadline and no shrinking (with PDF signing in the steps it would
+    take minutes; a failing run's steps are printed as they are)."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    values: dict[str, Any] = {
+        "max_examples": scaled(15),
+        "stateful_step_count": 25,
+        "deadline": None,
+        "database": None,
+        "derandomize": True,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+        "phases": [Phase.explicit, Phase.generate],
+        **overrides,
+    }
+    return settings(**values)

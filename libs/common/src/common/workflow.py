@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Integer, String, Text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
+from common.audit import AuditChainMixin
 from common.auth import Principal
-from common.db import utc_now
+from common.db import JSONType, UTCDateTime, utc_now
 from common.problems import (
     ConflictError,
     ForbiddenError,
@@ -51,14 +54,6 @@ class VersionMismatchError(PreconditionFailedError):
 
 class CommentRequiredError(UnprocessableError):
     title = "A comment is required for this action"
-
-
-class Stateful(Protocol):
-    """What the engine needs of an entity: an id, a status and a version counter."""
-
-    id: Any
-    status: Any
-    version: int
 
 
 Guard = Callable[[Any, Principal, Mapping[str, Any]], None]
@@ -184,6 +179,115 @@ class HistoryFactory(Protocol):
         comment: str | None,
         definition: WorkflowDefinition,
     ) -> Any: ...
+
+
+H = TypeVar("H")
+
+HISTORY_FIELDS = (
+    "action",
+    "from_status",
+    "to_status",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "comment",
+    "version",
+    "workflow",
+    "workflow_version",
+    "at",
+)
+"""The columns of :class:`WorkflowHistoryMixin` that the hash chain covers (after the entity's id)."""
+
+
+class WorkflowHistoryMixin(AuditChainMixin):
+    """Columns of a service's history table: one row per change of an entity, who did what, when,
+    from which state to which, and why; append-only and hash-chained (:mod:`common.audit`).
+
+    The service adds the column naming the entity and the chained fields::
+
+        class DirectiveHistory(WorkflowHistoryMixin, Model):
+            __tablename__ = "directive_history"
+            __audit_fields__ = ("directive_id", *HISTORY_FIELDS)
+
+            directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), index=True)
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    """The entity's version this entry produced."""
+    workflow: Mapped[str] = mapped_column(String(60))
+    workflow_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+def history_entry(
+    model: Callable[..., H],
+    key: str,
+    entity: Any,
+    action: str,
+    actor: Principal,
+    *,
+    from_status: str | None,
+    to_status: str,
+    definition: WorkflowDefinition,
+    comment: str | None = None,
+    at: datetime | None = None,
+) -> H:
+    """One row of a service's history table, for a transition or any other change of ``entity``.
+
+    The table has the columns ``key`` (the entity's id, e.g. ``directive_id``), ``action``,
+    ``from_status``, ``to_status``, ``actor_id``, ``actor_name``, ``actor_roles``, ``comment``,
+    ``version`` (the entity's version after the change), ``workflow``, ``workflow_version`` and ``at``.
+    """
+    return model(
+        **{key: entity.id},
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_roles=sorted(actor.roles),
+        comment=comment,
+        version=entity.version,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        at=at or utc_now(),
+    )
+
+
+def history_factory(model: Callable[..., Any], key: str) -> HistoryFactory:
+    """The engine's :class:`HistoryFactory` writing :func:`history_entry` rows of ``model``."""
+
+    def build(
+        *,
+        entity: Any,
+        transition: Transition,
+        from_state: str,
+        to_state: str,
+        actor: Principal,
+        comment: str | None,
+        definition: WorkflowDefinition,
+    ) -> Any:
+        return history_entry(
+            model,
+            key,
+            entity,
+            transition.name,
+            actor,
+            from_status=from_state,
+            to_status=to_state,
+            definition=definition,
+            comment=comment,
+        )
+
+    return build
 
 
 class WorkflowEngine:

@@ -16,6 +16,7 @@ from outbox_models import Base
 from outbox_testkit import Receiver, ReceiverState
 
 from common.db import create_engine, create_sessionmaker
+from common.outbox import register_session_listeners
 from common.testing import PostgresServer, unique_name
 
 
@@ -31,6 +32,7 @@ class Database:
 
 
 async def _open(url: str) -> Database:
+    register_session_listeners()  # what the services' create_app does at start-up
     engine = create_engine(url, null_pool=True)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)

@@ -448,14 +448,14 @@ async def test_notify_wakes_a_relay_of_another_process(
     pg_db: Database, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: with the same-process path cut off, the relay is woken by LISTEN/NOTIFY alone."""
-    import common.outbox as outbox
+    from common.outbox import wake
 
     await subscribe(pg_db, receiver)
     stop = asyncio.Event()
     async with Relay(pg_db.maker, MODELS, relay_settings()) as relay:
         worker = asyncio.create_task(relay.run_forever(stop, poll_interval=60))
         await asyncio.sleep(0.5)  # listening, idle
-        monkeypatch.setattr(outbox, "_local_waiters", {})  # as if the emitter were another process
+        monkeypatch.setattr(wake, "local_waiters", {})  # as if the emitter were another process
         ids = await emit_events(pg_db, 1)
         assert await _delivered_within(receiver, ids, 3)
         stop.set()
@@ -465,11 +465,11 @@ async def test_notify_wakes_a_relay_of_another_process(
 @pytest.fixture
 def private_keyring() -> Iterator[None]:
     """The keyring is process-wide: give it back as it was (relays in other processes have no key)."""
-    import common.outbox
+    from common.outbox import secrets
 
-    saved = list(common.outbox._SECRET_KEYS)
+    saved = list(secrets._SECRET_KEYS)
     yield
-    common.outbox._SECRET_KEYS[:] = saved
+    secrets._SECRET_KEYS[:] = saved
 
 
 @pytest.mark.usefixtures("private_keyring")

@@ -53,6 +53,7 @@ async def test_two_relays_share_the_work_and_post_each_event_once(pg_db: Databas
     assert dict(statuses) == {DELIVERED: 150}
 
 
+@pytest.mark.slow
 async def test_relay_killed_mid_batch_loses_nothing(db: Database, receiver: Receiver) -> None:
     await subscribe(db, receiver)
     ids = await emit_events(db, 12)
@@ -80,6 +81,7 @@ async def test_relay_killed_mid_batch_loses_nothing(db: Database, receiver: Rece
     assert len(receiver.state.raw_posts) >= 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 async def test_sigterm_finishes_the_current_batch(db: Database, receiver: Receiver) -> None:
     await subscribe(db, receiver)

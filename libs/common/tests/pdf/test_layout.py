@@ -201,6 +201,7 @@ def test_no_page_holds_only_the_verification_block(seed_view: Callable[..., Docu
     assert seen_pages == {1, 2}
 
 
+@pytest.mark.slow
 def test_the_draft_breaks_its_pages_where_the_final_will(seed_view: Callable[..., DocumentView]) -> None:
     for count in (0, 3, 9):
         body = seed_view().body + tuple(Paragraph(text=FILLER) for _ in range(count))

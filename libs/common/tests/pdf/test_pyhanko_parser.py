@@ -192,6 +192,7 @@ _SPACES = st.sampled_from([b"", b" ", b"  ", b"\n", b"\r\n", b"\t", b"\x00", b"\
     start=st.sampled_from([b"<<", b"[", b"", b"<< /Length 3 >>", b"<< /Length 9 0 R >>"]),
     strict=st.booleans(),
 )
+@pytest.mark.slow
 def test_same_objects_and_errors_as_pyhanko_on_generated_syntax(
     pieces: list[tuple[bytes, bytes]], start: bytes, strict: bool
 ) -> None:
@@ -231,6 +232,7 @@ _OBJECTS = st.recursive(_SCALARS, lambda children: _array(children) | _dictionar
     after=st.sampled_from([b"", b" ", b"\nendobj", b"x", b"stream\nabc\nendstream", b" % c\nstream\nabc\nendstream"]),
     strict=st.booleans(),
 )
+@pytest.mark.slow
 def test_same_objects_and_errors_as_pyhanko_on_generated_objects(body: bytes, after: bytes, strict: bool) -> None:
     """Whole objects (nested arrays and dictionaries) with odd values, spacing and escapes inside."""
     data = body + after

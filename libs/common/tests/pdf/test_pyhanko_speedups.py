@@ -31,6 +31,7 @@ def _outcome(reader: object, data: bytes) -> tuple[object, ...]:
     return ("ok", type(value), bytes(value.original_bytes), stream.tell())
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(body=st.lists(_PIECES, max_size=40).map(b"".join), tail=st.binary(max_size=8))
 def test_same_result_as_pyhanko(body: bytes, tail: bytes) -> None:

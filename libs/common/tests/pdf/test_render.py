@@ -398,6 +398,7 @@ def test_each_qr_code_follows_its_channel_line(rendered: RenderedPdf, pages: lis
     )
 
 
+@pytest.mark.slow
 async def test_async_render_runs_in_a_worker_process(seed_view: Callable[..., DocumentView]) -> None:
     ticks = 0
 
@@ -417,6 +418,7 @@ async def test_async_render_runs_in_a_worker_process(seed_view: Callable[..., Do
     assert rendered.text_fields == (FIELD_NUMBER, FIELD_DATE)  # for_signing reached the worker
 
 
+@pytest.mark.slow
 def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
     """The shared PDF pool is niced, so the server's event loop wins the CPU while documents render."""
     from common.pdf.render import WORKER_NICENESS, default_executor
@@ -425,6 +427,7 @@ def test_default_pdf_workers_run_at_a_lower_cpu_priority() -> None:
     assert worker_niceness == min(os.nice(0) + WORKER_NICENESS, 19)
 
 
+@pytest.mark.slow
 def test_the_pdf_pool_takes_the_configured_number_of_processes() -> None:
     """``PDF_WORKERS``: a pool of another size replaces the running one; the same size keeps it."""
     from common.container import pdf_pool_size
@@ -465,6 +468,7 @@ def _running(pid: int) -> bool:
     return "\\nState:\\tZ" not in status
 
 
+@pytest.mark.slow
 def test_pdf_workers_exit_when_their_owner_is_killed() -> None:
     """After a SIGKILL of the server (OOM killer, supervisor timeout) no orphan worker lingers."""
     owner = subprocess.Popen([sys.executable, "-c", _POOL_OWNER], stdout=subprocess.PIPE, text=True)

@@ -231,6 +231,7 @@ def test_pdfsig_reports_two_valid_trusted_signatures(sealed_path: Path, nss_db: 
     assert "Total document signed" in out.split("Signature #2")[1]
 
 
+@pytest.mark.slow
 def test_pyhanko_cli_reports_two_valid_signatures(sealed_path: Path, dev_pki: DevPki) -> None:
     assert PYHANKO_CLI.exists(), "pyhanko-cli is not installed in the venv"
     result = subprocess.run(

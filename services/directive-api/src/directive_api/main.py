@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
-from common.outbox import use_secret_keys
+from common.outbox import configure_outbox
 from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
 from common.production import enforce
 from directive_api.directives.router import router as directives_router
@@ -26,6 +26,9 @@ from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.settings import Settings, get_settings, production_problems
 from directive_api.signing.router import router as signing_router
+
+PROBLEM_TYPE_BASE = "https://problems.cantho.local/"
+"""Where the `type` URI of every problem this service answers starts (shared by both services)."""
 
 DESCRIPTION = """
 The life of an official document of a Vietnamese government office (Decree 30/2020/NĐ-CP):
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         # Stop the PDF workers with the app: their queues' semaphores are released, not reported
         # as leaked by multiprocessing's resource tracker when the process exits.
         on_shutdown=lambda _: shutdown_render_executor(),
+        problem_type_base=PROBLEM_TYPE_BASE,
         migrations=str(resources.files("directive_api") / "migrations"),
         max_body_bytes=settings.max_request_bytes,
         # They stream files under their own caps (attachments up to 20 MB, not the 2 MB of a request).
@@ -104,7 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
-    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
+    configure_outbox(settings.webhooks)  # secrets at rest; relays woken when events commit
     install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability, table_count_callback
-from common.outbox import use_secret_keys
+from common.outbox import configure_outbox
 from common.production import enforce
 from report_api.compliance.router import router as compliance_router
 from report_api.events.models import DEAD_LETTER, OUTBOX, ReceivedEvent
@@ -27,6 +27,9 @@ from report_api.reminders.router import router as reminders_router
 from report_api.settings import Settings, get_settings, production_problems
 from report_api.submissions.router import router as submissions_router
 from report_api.webhooks.router import router as webhooks_router
+
+PROBLEM_TYPE_BASE = "https://problems.cantho.local/"
+"""Where the `type` URI of every problem this service answers starts (shared by both services)."""
 
 DESCRIPTION = """
 Compliance responses of the units a document is addressed to: acknowledgement, structured reports
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             pages_router,
         ],
         background=_in_process_workers if settings.run_workers_in_process else None,
+        problem_type_base=PROBLEM_TYPE_BASE,
         migrations=str(resources.files("report_api") / "migrations"),
         max_body_bytes=max(2_000_000, settings.evidence_max_bytes + 100_000),  # evidence uploads are multipart
         openapi_tags=[
@@ -75,7 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ],
     )
     app.state.settings = settings
-    use_secret_keys([k.get_secret_value() for k in settings.webhooks.secrets_keys])
+    configure_outbox(settings.webhooks)  # secrets at rest; relays woken when events commit
     install_observability(app, service="report-api", settings=settings.observability, outbox_models=OUTBOX)
     if settings.observability.metrics_enabled:
         table_count_callback(

@@ -27,4 +27,5 @@ async def test_health_readiness_and_openapi(tmp_path: Path, token_factory: Token
         missing = await client.get("/v1/nothing-here")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["type"] == "https://problems.cantho.local/not-found"  # the service's base
     await app.state.engine.dispose()

@@ -24,13 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from report_testing import VALID_REPORT, Actors, Api, Clock, small_addressees
 from security_testing import LOG, SyncApi
 
-from common.testing import scaled
+from common.testing import state_machine_settings
 from report_api.main import create_app
 from report_api.settings import Settings
 
@@ -410,15 +409,7 @@ def test_obligations_follow_the_model(sync_api: SyncApi, actors: Actors, webhook
     helper = Api(sync_api.client, actors, webhook_secret, clock, sync_api.app)
     run_state_machine_as_test(
         _machine(sync_api, actors, helper, totals),
-        settings=settings(
-            max_examples=scaled(15),
-            stateful_step_count=25,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-            phases=[Phase.explicit, Phase.generate],
-        ),
+        settings=state_machine_settings(),
     )
     summary = f"obligation state machine: {totals}"
     LOG.info(summary)

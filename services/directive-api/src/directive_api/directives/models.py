@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.audit import AuditChainMixin
 from common.db import JSONType, UTCDateTime, utc_now
 from common.http import IdempotencyRecordMixin
+from common.workflow import HISTORY_FIELDS, WorkflowHistoryMixin
 from directive_api.directives.lifecycle import DirectiveStatus
 from directive_api.models import Model
 
@@ -100,42 +100,16 @@ class Directive(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
-class DirectiveHistory(AuditChainMixin, Model):
+class DirectiveHistory(WorkflowHistoryMixin, Model):
     """One row per change: who did what, when, from which state to which, and why.
 
     Append-only (database triggers refuse UPDATE and DELETE) and hash-chained (common.audit).
     """
 
     __tablename__ = "directive_history"
-    __audit_fields__ = (
-        "directive_id",
-        "action",
-        "from_status",
-        "to_status",
-        "actor_id",
-        "actor_name",
-        "actor_roles",
-        "comment",
-        "version",
-        "workflow",
-        "workflow_version",
-        "at",
-    )
+    __audit_fields__ = ("directive_id", *HISTORY_FIELDS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[str] = mapped_column(String(64))
-    actor_name: Mapped[str] = mapped_column(String(200))
-    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
-    comment: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
-    """The document version this entry produced."""
-    workflow: Mapped[str] = mapped_column(String(60))
-    workflow_version: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class Register(Model):

@@ -31,7 +31,7 @@ from common.pdf.model import DocumentView, SignatureBlock, Table
 from common.pdf.rules import check_document
 from common.problems import ConflictError, ForbiddenError, UnprocessableError, UnsupportedMediaTypeError
 from common.storage import FileStore
-from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
+from common.workflow import WorkflowEngine, history_entry, history_factory
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
@@ -79,47 +79,22 @@ def _record(
     from_status: str | None,
     comment: str | None = None,
     to_status: str | None = None,
-    definition: WorkflowDefinition = DIRECTIVE_WORKFLOW,
 ) -> DirectiveHistory:
     """The history row of one change (a transition, creation or edit) at the document's version."""
-    return DirectiveHistory(
-        directive_id=directive.id,
-        action=action,
+    return history_entry(
+        DirectiveHistory,
+        "directive_id",
+        directive,
+        action,
+        actor,
         from_status=from_status,
         to_status=to_status or directive.status,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_roles=sorted(actor.roles),
+        definition=DIRECTIVE_WORKFLOW,
         comment=comment,
-        version=directive.version,
-        workflow=definition.name,
-        workflow_version=definition.version,
-        at=utc_now(),
     )
 
 
-def _history_row(
-    *,
-    entity: Directive,
-    transition: Transition,
-    from_state: str,
-    to_state: str,
-    actor: Principal,
-    comment: str | None,
-    definition: WorkflowDefinition,
-) -> DirectiveHistory:
-    return _record(
-        entity,
-        transition.name,
-        actor,
-        from_status=from_state,
-        comment=comment,
-        to_status=to_state,
-        definition=definition,
-    )
-
-
-ENGINE = WorkflowEngine(DIRECTIVE_WORKFLOW, model=Directive, history=_history_row)
+ENGINE = WorkflowEngine(DIRECTIVE_WORKFLOW, model=Directive, history=history_factory(DirectiveHistory, "directive_id"))
 
 
 def new_public_id() -> str:

@@ -6,21 +6,27 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from common.app import SessionDep
-from common.auth import CurrentPrincipal, Principal, require_roles
-from common.outbox import claim_received, create_subscription, feed, receive, rotate_secret, subscription_view
+from common.auth import CurrentPrincipal, require_roles
+from common.outbox import claim_received, feed, receive, rotate_secret
+from common.outbox.ownership import (
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionNotFoundError,
+    SubscriptionOwnership,
+    UnsafeWebhookUrlError,
+)
 from common.problems import (
     BadRequestError,
     ForbiddenError,
     NotAuthenticatedError,
-    NotFoundError,
     UnprocessableError,
     problem_responses,
 )
-from common.webhooks import UnsafeUrlError, WebhookVerificationError
+from common.webhooks import WebhookVerificationError
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.directives.lifecycle import OFFICE_ROLES
@@ -96,27 +102,9 @@ async def list_events(
     return EventPage(items=items, next_cursor=cursor)
 
 
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: Annotated[str, Field(max_length=2000)]
-    event_types: Annotated[
-        list[Annotated[str, Field(pattern=r"^(\*|[a-z_]+(\.[a-z_*]+)*)$")]], Field(min_length=1, max_length=50)
-    ] = ["*"]
-
-
-class SubscriptionCreated(BaseModel):
-    subscription: dict[str, Any]
-    secret: str
-    """Shown once: verify each delivery's `webhook-signature` with it (Standard Webhooks)."""
-
-
-class SubscriptionNotFoundError(NotFoundError):
-    title = "Subscription not found"
-
-
-class UnsafeWebhookUrlError(UnprocessableError):
-    title = "The webhook URL is not allowed"
+def _ownership(request: Request) -> SubscriptionOwnership:
+    # A subscription belongs to a unit: rows made before owners had one belong to the Office's admin only.
+    return SubscriptionOwnership(WebhookSubscription, request.app.state.settings.office_unit_code, unit_required=True)
 
 
 @router.post(
@@ -135,50 +123,9 @@ async def create_webhook_subscription(
     require_roles(actor, *SUBSCRIPTION_ROLES)
     if not actor.unit:
         raise ForbiddenError("a subscription belongs to a unit: the token names none")
-    try:
-        subscription, secret = await create_subscription(
-            session,
-            WebhookSubscription,
-            owner=actor.id,
-            url=body.url,
-            event_types=body.event_types,
-            settings=request.app.state.settings.webhooks,
-        )
-    except (UnsafeUrlError, ValueError) as exc:
-        raise UnsafeWebhookUrlError(str(exc)) from None
-    subscription.owner_unit = actor.unit
-    subscription.owner_roles = sorted(actor.roles)
-    return SubscriptionCreated(subscription=_view(subscription, actor), secret=secret)
-
-
-def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
-    # Rows made before owners had a unit (owner_unit NULL) belong to no one but the Office's admin.
-    return (
-        not subscription.system
-        and subscription.owner_unit is not None
-        and subscription.owner == actor.id
-        and subscription.owner_unit == actor.unit
-    )
-
-
-def _is_office_admin(actor: Principal, request: Request) -> bool:
-    return actor.has_any("admin") and actor.unit == request.app.state.settings.office_unit_code
-
-
-def _view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
-    # Secret prefixes only to the owner; the Office's admin sees who owns what, not their keys.
-    view = subscription_view(subscription, secret_prefixes=_is_owner(subscription, actor))
-    return {**view, "owner_unit": subscription.owner_unit, "system": subscription.system}
-
-
-async def _subscription(
-    session: SessionDep, subscription_id: str, actor: Principal, request: Request
-) -> WebhookSubscription:
-    """The subscription if the caller owns it or is the Office's admin; 404 for anyone else."""
-    subscription = await session.get(WebhookSubscription, subscription_id)
-    if subscription is None or not (_is_owner(subscription, actor) or _is_office_admin(actor, request)):
-        raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
-    return subscription
+    ownership = _ownership(request)
+    subscription, secret = await ownership.create(session, body, actor, request.app.state.settings.webhooks)
+    return SubscriptionCreated(subscription=ownership.view(subscription, actor), secret=secret)
 
 
 @router.get(
@@ -192,14 +139,8 @@ async def list_webhook_subscriptions(
 ) -> list[dict[str, Any]]:
     """The caller's own subscriptions (secrets masked); the Office's admin sees every one."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
-    if not _is_office_admin(actor, request):
-        statement = statement.where(
-            WebhookSubscription.owner == actor.id,
-            WebhookSubscription.owner_unit == actor.unit,
-            WebhookSubscription.system.is_(False),
-        )
-    return [_view(s, actor) for s in (await session.scalars(statement)).all()]
+    ownership = _ownership(request)
+    return [ownership.view(s, actor) for s in await ownership.listing(session, actor)]
 
 
 @router.post(
@@ -213,15 +154,16 @@ async def rotate_webhook_secret(
 ) -> SubscriptionCreated:
     """A new secret, shown to the owner only; the previous one keeps signing until the next rotation."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    subscription = await _subscription(session, subscription_id, actor, request)
-    if not _is_owner(subscription, actor):
+    ownership = _ownership(request)
+    subscription = await ownership.get(session, subscription_id, actor)
+    if not ownership.is_owner(subscription, actor):
         raise ForbiddenError(
             "only the subscription's owner may rotate its secret (the new secret is shown to the owner only)"
             + ("; a configured subscriber's secret is set in the configuration" if subscription.system else "")
         )
     secret = rotate_secret(subscription)
     await session.flush()
-    return SubscriptionCreated(subscription=_view(subscription, actor), secret=secret)
+    return SubscriptionCreated(subscription=ownership.view(subscription, actor), secret=secret)
 
 
 @router.delete(
@@ -235,7 +177,7 @@ async def delete_webhook_subscription(
 ) -> None:
     """Stop deliveries to this subscription (it is deactivated, its log kept): its owner or the Office's admin."""
     require_roles(actor, *SUBSCRIPTION_ROLES)
-    subscription = await _subscription(session, subscription_id, actor, request)
+    subscription = await _ownership(request).get(session, subscription_id, actor)
     if subscription.system:
         raise ForbiddenError("a configured subscriber is removed from the configuration, not through the API")
     subscription.active = False

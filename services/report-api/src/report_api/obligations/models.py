@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.audit import AuditChainMixin
 from common.db import JSONType, UTCDateTime, utc_now
+from common.workflow import HISTORY_FIELDS, WorkflowHistoryMixin
 from report_api.models import Model, sql_values, state_type
 from report_api.obligations.states import DirectiveStatus, ExtensionStatus, ObligationStatus
 
@@ -86,41 +86,16 @@ class Obligation(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
-class ObligationHistory(AuditChainMixin, Model):
+class ObligationHistory(WorkflowHistoryMixin, Model):
     """One row per transition of an obligation, written in the transaction of the change.
 
     Append-only (database triggers refuse UPDATE and DELETE) and hash-chained (common.audit).
     """
 
     __tablename__ = "obligation_history"
-    __audit_fields__ = (
-        "obligation_id",
-        "action",
-        "from_status",
-        "to_status",
-        "actor_id",
-        "actor_name",
-        "actor_roles",
-        "comment",
-        "version",
-        "workflow",
-        "workflow_version",
-        "at",
-    )
+    __audit_fields__ = ("obligation_id", *HISTORY_FIELDS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("obligations.id"), index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[str] = mapped_column(String(64))
-    actor_name: Mapped[str] = mapped_column(String(200))
-    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
-    comment: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer)
-    workflow: Mapped[str] = mapped_column(String(60))
-    workflow_version: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class ExtensionRequest(Model):

@@ -16,7 +16,7 @@ from common.auth import Principal
 from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.http import etag, require_if_match
 from common.problems import ForbiddenError, UnprocessableError
-from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
+from common.workflow import WorkflowEngine, history_entry, history_factory
 from report_api.access import is_office, is_unit_officer, require_office, require_unit_officer
 from report_api.context import Context
 from report_api.obligations import repository
@@ -59,50 +59,25 @@ from report_api.reminders.states import (
 from report_api.submissions.models import Evidence, Submission
 
 
-def _history_row(
-    *,
-    entity: Obligation,
-    transition: Transition,
-    from_state: str,
-    to_state: str,
-    actor: Principal,
-    comment: str | None,
-    definition: WorkflowDefinition,
-) -> ObligationHistory:
-    return ObligationHistory(
-        obligation_id=entity.id,
-        action=transition.name,
-        from_status=from_state,
-        to_status=to_state,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_roles=sorted(actor.roles),
-        comment=comment,
-        version=entity.version,
-        workflow=definition.name,
-        workflow_version=definition.version,
-    )
-
-
-ENGINE = WorkflowEngine(OBLIGATION_WORKFLOW, model=Obligation, history=_history_row)
+ENGINE = WorkflowEngine(
+    OBLIGATION_WORKFLOW, model=Obligation, history=history_factory(ObligationHistory, "obligation_id")
+)
 
 
 def record(
     obligation: Obligation, action: str, actor: Principal, *, comment: str | None = None, at: datetime
 ) -> ObligationHistory:
     """A history row for a change that is not a state transition (creation, new deadline)."""
-    return ObligationHistory(
-        obligation_id=obligation.id,
-        action=action,
+    return history_entry(
+        ObligationHistory,
+        "obligation_id",
+        obligation,
+        action,
+        actor,
         from_status=None if action == "assign" else obligation.status,
         to_status=obligation.status,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_roles=sorted(actor.roles),
+        definition=OBLIGATION_WORKFLOW,
         comment=comment,
-        version=obligation.version,
-        workflow=OBLIGATION_WORKFLOW.name,
-        workflow_version=OBLIGATION_WORKFLOW.version,
         at=at,
     )
 

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from common.problems import NotFoundError, UnprocessableError
-
-
-class SubscriptionNotFoundError(NotFoundError):
-    title = "Subscription not found"
+from common.outbox.ownership import SubscriptionNotFoundError as SubscriptionNotFoundError  # shared with directive-api
+from common.outbox.ownership import UnsafeWebhookUrlError as UnsafeWebhookUrlError
+from common.problems import NotFoundError
 
 
 class DeliveryNotFoundError(NotFoundError):
     title = "Delivery not found"
-
-
-class UnsafeWebhookUrlError(UnprocessableError):
-    title = "The webhook URL is not allowed"

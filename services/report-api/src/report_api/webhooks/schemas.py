@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: Annotated[str, Field(max_length=2000)]
-    event_types: Annotated[
-        list[Annotated[str, Field(pattern=r"^(\*|[a-z_]+(\.[a-z_*]+)*)$")]], Field(min_length=1, max_length=50)
-    ] = ["*"]
-
-
-class SubscriptionCreated(BaseModel):
-    subscription: dict[str, Any]
-    secret: str
-    """Shown once: verify each delivery's `webhook-signature` with it (Standard Webhooks)."""
-
+from common.outbox.ownership import SubscriptionCreate as SubscriptionCreate  # shared with directive-api
+from common.outbox.ownership import SubscriptionCreated as SubscriptionCreated
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 

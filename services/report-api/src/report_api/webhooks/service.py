@@ -13,68 +13,49 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from common.outbox import DEAD, DELIVERED, PENDING, create_subscription, rotate_secret, subscription_view
-from common.webhooks import UnsafeUrlError
-from report_api.access import OfficeOnlyError, Role, is_office_admin
+from common.outbox import DEAD, DELIVERED, PENDING, rotate_secret
+from common.outbox.ownership import SubscriptionCreate, SubscriptionOwnership
+from report_api.access import OfficeOnlyError, Role
 from report_api.events.models import WebhookDelivery, WebhookSubscription
 from report_api.settings import Settings
 from report_api.webhooks import repository
-from report_api.webhooks.errors import DeliveryNotFoundError, SubscriptionNotFoundError, UnsafeWebhookUrlError
-from report_api.webhooks.schemas import SubscriptionCreate
+from report_api.webhooks.errors import DeliveryNotFoundError
 
 
 def require_subscriber(actor: Principal, settings: Settings) -> None:
     """403 unless the caller may read the event feed as a system: integration, or the Office's admin."""
-    if not (actor.has_any(Role.integration.value) or is_office_admin(actor, settings)):
+    if not (actor.has_any(Role.integration.value) or _ownership(settings).is_office_admin(actor)):
         raise OfficeOnlyError(f"needs the role integration, or admin of unit {settings.office_unit_code}")
+
+
+def _ownership(settings: Settings) -> SubscriptionOwnership:
+    return SubscriptionOwnership(WebhookSubscription, settings.office_unit_code)
 
 
 async def create(
     session: AsyncSession, body: SubscriptionCreate, actor: Principal, settings: Settings
 ) -> tuple[WebhookSubscription, str]:
     require_subscriber(actor, settings)
-    try:
-        subscription, secret = await create_subscription(
-            session,
-            WebhookSubscription,
-            owner=actor.id,
-            url=body.url,
-            event_types=body.event_types,
-            settings=settings.webhooks,
-        )
-    except (UnsafeUrlError, ValueError) as exc:
-        raise UnsafeWebhookUrlError(str(exc)) from None
-    subscription.owner_unit = actor.unit
+    subscription: WebhookSubscription
+    subscription, secret = await _ownership(settings).create(session, body, actor, settings.webhooks)
     return subscription, secret
-
-
-def _is_owner(subscription: WebhookSubscription, actor: Principal) -> bool:
-    # Client and unit together: the same client name in another unit is someone else.
-    return subscription.owner == actor.id and subscription.owner_unit == actor.unit
 
 
 def view(subscription: WebhookSubscription, actor: Principal) -> dict[str, Any]:
     """The subscription as the caller may see it: secret prefixes only for its owner (the Office's
     admin sees who owns what, not their keys)."""
-    return {
-        **subscription_view(subscription, secret_prefixes=_is_owner(subscription, actor)),
-        "owner_unit": subscription.owner_unit,
-    }
+    return SubscriptionOwnership(WebhookSubscription).view(subscription, actor)
 
 
 async def listing(session: AsyncSession, actor: Principal, settings: Settings) -> list[WebhookSubscription]:
     require_subscriber(actor, settings)
-    return await repository.readable(
-        session, owner=actor.id, unit=actor.unit, everyone=is_office_admin(actor, settings)
-    )
+    return list(await _ownership(settings).listing(session, actor))
 
 
 async def own(session: AsyncSession, subscription_id: str, actor: Principal, settings: Settings) -> WebhookSubscription:
     """The subscription if it is the caller's (the Office's admin: any); 404 otherwise."""
     require_subscriber(actor, settings)
-    subscription = await repository.subscription(session, subscription_id)
-    if subscription is None or not (_is_owner(subscription, actor) or is_office_admin(actor, settings)):
-        raise SubscriptionNotFoundError(f"no subscription {subscription_id}")
+    subscription: WebhookSubscription = await _ownership(settings).get(session, subscription_id, actor)
     return subscription
 
 

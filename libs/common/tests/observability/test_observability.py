@@ -16,10 +16,10 @@ from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from outbox_models import MODELS, Base, OutboxEvent, WebhookDelivery  # the outbox tests' tables
 from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import DeclarativeBase
 
 from common.app import SessionDep, create_service_app
 from common.db import utc_now
@@ -38,43 +38,13 @@ from common.observability import (
     table_count_callback,
     timed,
 )
-from common.outbox import (
-    DEAD,
-    DELIVERED,
-    PENDING,
-    DeliveryAttemptMixin,
-    DeliveryMixin,
-    OutboxEventMixin,
-    OutboxModels,
-    WebhookSubscriptionMixin,
-)
+from common.outbox import DEAD, DELIVERED, PENDING
 from common.settings import DatabaseSettings
 from common.testing import TokenFactory
 
 ROUTE = "/v1/things/{thing_id}"
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class Event(OutboxEventMixin, Base):
-    __tablename__ = "obs_outbox_events"
-
-
-class Subscription(WebhookSubscriptionMixin, Base):
-    __tablename__ = "obs_webhook_subscriptions"
-
-
-class Delivery(DeliveryMixin, Base):
-    __tablename__ = "obs_webhook_deliveries"
-
-
-class Attempt(DeliveryAttemptMixin, Base):
-    __tablename__ = "obs_webhook_delivery_attempts"
-
-
-MODELS = OutboxModels(Event, Subscription, Delivery, Attempt)
 thing_logger = logging.getLogger("tests.things")
 
 
@@ -249,7 +219,7 @@ async def test_outbox_gauges_are_computed_at_scrape_time(build_app: Any, dispose
         async with app.state.sessionmaker() as session, session.begin():
             for event_id, sequence in (("evt_1", 1), ("evt_2", None)):
                 session.add(
-                    Event(
+                    OutboxEvent(
                         id=event_id,
                         sequence=sequence,
                         type="thing.created",
@@ -265,7 +235,7 @@ async def test_outbox_gauges_are_computed_at_scrape_time(build_app: Any, dispose
                 ("dlv_done", DELIVERED, now - timedelta(hours=6)),
             ):
                 session.add(
-                    Delivery(
+                    WebhookDelivery(
                         id=delivery_id,
                         event_id="evt_1",
                         subscription_id=f"sub_{delivery_id}",
@@ -284,8 +254,8 @@ async def test_outbox_gauges_are_computed_at_scrape_time(build_app: Any, dispose
         # a pending delivery waiting for its back-off is not late: the lag drops to 0 at the next scrape
         async with app.state.sessionmaker() as session, session.begin():
             await session.execute(
-                update(Delivery)
-                .where(Delivery.id == "dlv_pending")
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == "dlv_pending")
                 .values(next_attempt_at=utc_now() + timedelta(minutes=5))
             )
         later = await _scrape(client)
@@ -320,14 +290,14 @@ async def test_gauge_callbacks_sync_async_count_and_failing(build_app: Any, disp
         "unsequenced_things",
         "events without a sequence",
         app.state.sessionmaker,
-        select(func.count()).select_from(Event).where(Event.sequence.is_(None)),
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sequence.is_(None)),
     )
     with pytest.raises(ValueError, match="already registered"):
         register_gauge_callback(app, "sync_gauge", "twice", sync_value)
     assert calls == []  # nothing is evaluated before a scrape
 
     async with app.state.sessionmaker() as session, session.begin():
-        session.add(Event(id="evt_9", type="t", source="s", subject="x", data={}, occurred_at=utc_now()))
+        session.add(OutboxEvent(id="evt_9", type="t", source="s", subject="x", data={}, occurred_at=utc_now()))
 
     async with _client(app) as client:
         samples = await _scrape(client)
