@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -96,6 +97,19 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _port_if_free(url: str | None) -> int | None:
+    """The port of a loopback URL when nothing listens on it."""
+    port = urllib.parse.urlsplit(url).port if url else None
+    if port is None:
+        return None
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+    return port
 
 
 def service_env(
@@ -180,7 +194,9 @@ def start(
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
-    ca_port = ca_port or _free_port()
+    if ca_port is None:
+        # The CA keeps its port across restarts: the certificates already issued name its URL.
+        ca_port = _port_if_free(ensure_dev_pki(var / "pki").revocation_url) or _free_port()
     # Recorded before any certificate is issued, so every one names the CA's CRL and OCSP URLs.
     ensure_dev_pki(var / "pki", revocation_url=f"http://127.0.0.1:{ca_port}")
     ca_command = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(var / "pki")]

@@ -21,7 +21,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -31,14 +31,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from PIL import Image, ImageDraw, ImageFont
-from pyhanko.sign.signers import Signer
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from common.pdf.fonts import font_path
 from common.pdf.model import nfc
-from common.pdf.signing import load_pkcs12_signer
 from common.storage import locked_directory
+
+if TYPE_CHECKING:  # pyHanko is imported where it is used: the CA process (dev_ca) needs none of it
+    from pyhanko.sign.signers import Signer
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
 
@@ -47,7 +46,6 @@ DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
 DEV_PKI_ORGANISATION = "Development PKI"
 """The organisation of the development CA and TSA: every certificate it makes names it (as subject or issuer)."""
 
-_CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
 
 _SIGNATURE_BLUE = (20, 45, 190)
 _SEAL_RED = (218, 30, 40)
@@ -243,10 +241,14 @@ class DevPki:
 
     def load_signer(self) -> Signer:
         """Return the signer's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.signer_p12, self.passphrase)
 
     def load_seal(self) -> Signer:
         """Return the organisation seal's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.seal_p12, self.passphrase)
 
     def timestamper(self) -> DummyTimeStamper:
@@ -258,7 +260,11 @@ class DevPki:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        chain: Any = _CertificateStore()
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        store: Any = SimpleCertificateStore  # its constructor is untyped
+        chain: Any = store()
         chain.register_multiple([asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra])
         return DummyTimeStamper(
             tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
@@ -590,6 +596,8 @@ def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     draw.polygon(_star((c, c), s * 0.16, s * 0.065), fill=colour)
 
     text = nfc(organisation).upper()
+    from common.pdf.fonts import font_path
+
     font = ImageFont.truetype(str(font_path("Bold")), round(s * 0.060))
     text_radius = s * 0.385
     advances = [font.getlength(ch) for ch in text]
