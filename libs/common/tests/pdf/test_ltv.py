@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -32,7 +31,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from common.pdf.deferred import finish_deferred, load_certificate, prepare_deferred
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
-from common.pdf.ltv import RevocationSpec, dss_counts
+from common.pdf.ltv import RevocationSpec, dss_counts, dss_ocsp_statuses
 from common.pdf.model import DocumentView
 from common.pdf.render import render_pdf
 from common.pdf.signing import RevocationError, fill_and_seal, load_pkcs12_signer, sign_as_signer
@@ -142,15 +141,10 @@ def _issue(
 
 
 def _dss_ocsp_serials(pdf: bytes) -> set[int]:
-    """Serials of the certificates the ``/DSS`` OCSP responses speak for, with their status."""
-    dss = PdfFileReader(io.BytesIO(pdf)).root["/DSS"]
-    serials = set()
-    for ref in dss["/OCSPs"]:
-        response = asn1_ocsp.OCSPResponse.load(ref.get_object().data)
-        for single in response.basic_ocsp_response["tbs_response_data"]["responses"]:
-            assert single["cert_status"].name == "good"
-            serials.add(single["cert_id"]["serial_number"].native)
-    return serials
+    """Serials of the certificates the ``/DSS`` OCSP answers speak for (all "good")."""
+    statuses = dss_ocsp_statuses(pdf)
+    assert set(statuses.values()) == {"good"}
+    return set(statuses)
 
 
 def _pyhanko_validate(pdf: Path, root: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -35,6 +36,7 @@ __all__ = [
     "RevocationSpec",
     "declares_revocation",
     "dss_counts",
+    "dss_ocsp_statuses",
     "ltv_metadata",
     "revocation_context",
     "revocation_failure",
@@ -125,3 +127,15 @@ def dss_counts(pdf: bytes) -> tuple[int, int]:
         return 0, 0
     dss = dss.get_object()
     return len(dss.get("/OCSPs", ())), len(dss.get("/CRLs", ()))
+
+
+def dss_ocsp_statuses(pdf: bytes) -> dict[int, str]:
+    """Certificate serial → status (``good``, ``revoked``, ``unknown``) of the OCSP answers in the ``/DSS``."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    dss = reader.root.get("/DSS")
+    statuses: dict[int, str] = {}
+    for ref in dss.get_object().get("/OCSPs", ()) if dss is not None else ():
+        response = asn1_ocsp.OCSPResponse.load(ref.get_object().data)
+        for single in response.basic_ocsp_response["tbs_response_data"]["responses"]:
+            statuses[single["cert_id"]["serial_number"].native] = single["cert_status"].name
+    return statuses
