@@ -48,8 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.revoke:
         pki = ensure_dev_pki(args.pki)
-        serial = _serial(args.revoke)
-        pki.revoke(serial, reason=x509.ReasonFlags[args.reason])
+        try:
+            serial = _serial(args.revoke)
+            pki.revoke(serial, reason=x509.ReasonFlags[args.reason])
+        except (KeyError, ValueError) as exc:
+            parser.exit(2, f"dev_ca: {exc}\n")
         print(f"revoked {serial:x}")
         return
     pki = ensure_dev_pki(args.pki, revocation_url=revocation_url(args.host, args.port))

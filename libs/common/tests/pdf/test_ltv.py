@@ -348,3 +348,24 @@ def test_without_a_revocation_service_signatures_stay_b_t_and_say_so(
     assert "no OCSP or CRL for" in caplog.text and "PAdES B-T" in caplog.text
     report = verify_pdf(signed, [dev_pki.root_cert_pem.read_bytes()])
     assert report.signatures[0].trusted and report.signatures[0].timestamp_present
+
+
+def test_the_cli_revokes_by_certificate_file_or_serial_once(dev_ca: DevCa, tmp_path: Path) -> None:
+    pki = dev_ca.pki
+    cert = _cert(pki.signer_for("cli-revoke", "Người Thu Hồi Bằng Lệnh", "UBND"), pki)
+    pem = tmp_path / "cert.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    script = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(pki.directory), "--revoke"]
+
+    done = subprocess.run([*script, str(pem), "--reason", "superseded"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"revoked {cert.serial_number:x}"
+    answer = _ocsp_status(dev_ca, cert)
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason == x509.ReasonFlags.superseded
+    first = pki.revoked()[cert.serial_number]
+
+    again = subprocess.run([*script, f"{cert.serial_number:x}"], capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and pki.revoked()[cert.serial_number] == first  # the first revocation stands
+
+    unknown = subprocess.run([*script, "abc"], capture_output=True, text=True, check=False)
+    assert unknown.returncode == 2 and "issued no certificate with serial abc" in unknown.stderr

@@ -201,6 +201,8 @@ class DevPki:
     def revoke(self, serial: int, *, reason: x509.ReasonFlags | None = None, when: dt.datetime | None = None) -> None:
         """Revoke a certificate this CA issued: its CRL lists it and its OCSP responder says "revoked".
 
+        Revoking it again changes nothing.
+
         Args:
             serial: The certificate's serial number.
             reason: The CRL reason (default: key compromise).
@@ -213,6 +215,8 @@ class DevPki:
             raise KeyError(f"the development CA issued no certificate with serial {serial:x}")
         with locked_directory(self.directory):
             revoked = self._revoked_entries()
+            if f"{serial:x}" in revoked:
+                return  # revoked once, at its first time and reason
             revoked[f"{serial:x}"] = {
                 "time": (when or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat(),
                 "reason": (reason or x509.ReasonFlags.key_compromise).value,
