@@ -4,9 +4,9 @@ A signature made with a :class:`RevocationSpec` is validated before it is made, 
 roots, with revocation checked where the signer's certificate (and the TSA's) name an OCSP
 responder or a CRL: the OCSP responses, CRLs and certificates fetched go into the document security
 store (``/DSS``) **in the signature's own revision** (pyHanko's ``TOGETHER_WITH_SIGNATURE``), so the
-file validates offline as B-LT and the seal, the last signature, still covers the entire file. No
-``/VRI`` entries: they can only be written in a later revision (ETSI EN 319 142-1 does not require
-them).
+file validates as B-LT without network as of its signature timestamps, and the seal, the last
+signature, still covers the entire file. No ``/VRI`` entries: they can only be written in a later
+revision (ETSI EN 319 142-1 does not require them). No archive timestamp (B-LTA) is added.
 
 A certificate that names neither OCSP nor CRL (trust roots without revocation services) is signed
 as before, B-T with a timestamp (B-B without), and :func:`revocation_context` logs that it did so.
