@@ -5,8 +5,10 @@ signer's PKCS#12). Client approve, as directive-api does it in its PDF workers: 
 ``prepare_deferred`` (the revision, its digest and the CMS signed attributes), then — once the
 token's signature is in — ``validate_certificate`` (chain, validity) → ``finish_deferred`` (the
 signature value checked, the CMS built and embedded) → ``verify_pdf`` of the result. The token's own
-signing (an RSA-2048 key in memory here) is excluded from the clock. Both sides with the
-development TSA's timestamp (B-T), as on the embedded default. Goal: client / server ≤ 1.5.
+signing (an RSA-2048 key in memory here) is excluded from the clock. Every side as on the embedded
+default of ``make run``: the development TSA's timestamp and the validation data (OCSP answers for
+the signer's and the TSA's certificates) fetched over HTTP from the development CA's own process
+(scripts/dev_ca.py) and embedded (PAdES B-LT). Goal: client / server ≤ 1.5.
 
 Remote approve: the same, with the signature made by the local CSC API v2 service
 (scripts/csc_service.py, its own process, the key in SoftHSM2): credentials/list, credentials/info,
@@ -39,6 +41,7 @@ from seedpdf import build_seed_view
 from common.pdf import aio
 from common.pdf.deferred import finish_deferred, load_certificate, prepare_deferred, validate_certificate
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
+from common.pdf.ltv import RevocationSpec
 from common.pdf.render import render_pdf
 from common.pdf.signing import sign_as_signer
 from common.pdf.verify import verify_pdf
@@ -110,10 +113,32 @@ def _csc_service(folder: Path, pki: DevPki) -> tuple[subprocess.Popen[bytes], st
     return process, url, otp_secret
 
 
+def _dev_ca(pki_dir: Path) -> subprocess.Popen[bytes]:
+    """Start the development CA's CRL/OCSP service; it records its URL in the PKI folder."""
+    port = free_port()
+    command = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(pki_dir), "--port", str(port)]
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the development CA did not start")
+        time.sleep(0.2)
+
+
 def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
     view = build_seed_view()
     with temp_dir("bench-signing-") as folder:
+        ensure_dev_pki(folder / "pki")
+        ca_process = _dev_ca(folder / "pki")
         pki = ensure_dev_pki(folder / "pki")
+        assert pki.revocation_url is not None
+        revocation = RevocationSpec((pki.root_cert_pem.read_bytes(),))
         stamper = pki.timestamper()
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         certificate = load_certificate(pki.certificate_for_key(key.public_key(), "Lê Xuân Hoa", "VPUB"))
@@ -123,13 +148,26 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
         def server() -> float:
             started = time.perf_counter()
             rendered = render_pdf(view, for_signing=True)
-            sign_as_signer(rendered, pki.load_signer(), signature_image=pki.signature_png, timestamper=stamper)
+            sign_as_signer(
+                rendered,
+                pki.load_signer(),
+                signature_image=pki.signature_png,
+                timestamper=stamper,
+                revocation=revocation,
+            )
             return time.perf_counter() - started
 
         def client() -> float:
             started = time.perf_counter()
             rendered = render_pdf(view, for_signing=True)
-            prepared = prepare_deferred(rendered, certificate, signature_image=pki.signature_png, timestamped=True)
+            prepared = prepare_deferred(
+                rendered,
+                certificate,
+                signature_image=pki.signature_png,
+                timestamped=True,
+                revocation=revocation,
+                timestamper=stamper,
+            )
             elapsed = time.perf_counter() - started
             signature = key.sign(prepared.signed_attributes, padding.PKCS1v15(), hashes.SHA256())
             started = time.perf_counter()
@@ -150,7 +188,14 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
         def remote() -> float:
             started = time.perf_counter()
             rendered = render_pdf(view, for_signing=True)
-            prepared = prepare_deferred(rendered, remote_cert, signature_image=pki.signature_png, timestamped=True)
+            prepared = prepare_deferred(
+                rendered,
+                remote_cert,
+                signature_image=pki.signature_png,
+                timestamped=True,
+                revocation=revocation,
+                timestamper=stamper,
+            )
             made = aio.run(
                 csc.sign(
                     service_url=csc_url,
@@ -180,8 +225,9 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
                 for times, step in steps if index % 2 == 0 else list(reversed(steps)):
                     times.append(step())
         finally:
-            csc_process.terminate()
-            csc_process.wait(timeout=10)
+            for process in (csc_process, ca_process):
+                process.terminate()
+                process.wait(timeout=10)
     return client_s, server_s, remote_s
 
 

@@ -6,8 +6,10 @@ The hub knows two member systems: the Office (``vxp.vpub``, VPUB's organ id), wh
 sends dispatched documents through it and applies the statuses it finds there, and Sở Nội vụ
 (``vxp.snv``), for a department's own system. The development OpenID Connect provider
 (``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
-sign-in page lists the seeded people and one officer per addressee unit. Stops everything on Ctrl-C
-or SIGTERM. Used by ``make run`` and by the end-to-end tests.
+sign-in page lists the seeded people and one officer per addressee unit. The development CA's CRL and
+OCSP service (``scripts/dev_ca.py``, its own process) answers for the certificates the development
+PKI issues, which name it, so signatures carry their validation data (PAdES B-LT). Stops everything
+on Ctrl-C or SIGTERM. Used by ``make run`` and by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from common.auth import ensure_dev_keys
+from common.pdf.dev_pki import ensure_dev_pki
 from common.webhooks import generate_secret
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +97,19 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _port_if_free(url: str | None) -> int | None:
+    """The port of a loopback URL when nothing listens on it."""
+    port = urllib.parse.urlsplit(url).port if url else None
+    if port is None:
+        return None
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+    return port
 
 
 def service_env(
@@ -169,12 +186,21 @@ def start(
     report_port: int = 8002,
     vxp_port: int | None = None,
     idp_port: int | None = None,
+    ca_port: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
-    """Start the hub double, the identity provider double, the remote-signing service (CSC API v2) and
-    both services, and wait until they are ready (``vxp_port``, ``idp_port``: free ports when not given)."""
+    """Start the hub double, the identity provider double, the remote-signing service (CSC API v2), the
+    development CA's CRL/OCSP service and both services, and wait until they are ready (``vxp_port``,
+    ``idp_port``, ``ca_port``: free ports when not given)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
+    if ca_port is None:
+        # The CA keeps its port across restarts: the certificates already issued name its URL.
+        ca_port = _port_if_free(ensure_dev_pki(var / "pki").revocation_url) or _free_port()
+    # Recorded before any certificate is issued, so every one names the CA's CRL and OCSP URLs.
+    ensure_dev_pki(var / "pki", revocation_url=f"http://127.0.0.1:{ca_port}")
+    ca_command = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(var / "pki")]
+    ca_command += ["--port", str(ca_port)]
     env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port)
     agencies = hub_agencies(var)
     bin_dir = Path(sys.executable).parent
@@ -186,6 +212,7 @@ def start(
     csc_command = [sys.executable, str(ROOT / "scripts" / "csc_service.py"), "--config", str(csc_config)]
     csc_command += ["--port", str(csc_port)]
     processes = [
+        subprocess.Popen(ca_command, env=env),
         subprocess.Popen([*hub, "--agencies", str(agencies)], env=env),
         subprocess.Popen(
             [
@@ -207,6 +234,7 @@ def start(
         subprocess.Popen(csc_command, env=csc_env),
     ]
     try:
+        wait_ready(f"http://127.0.0.1:{ca_port}/healthz")
         wait_ready(f"http://127.0.0.1:{vxp_port}/healthz")
         wait_ready(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
         wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
@@ -237,6 +265,7 @@ def main() -> int:
     parser.add_argument("--report-port", type=int, default=8002)
     parser.add_argument("--vxp-port", type=int, default=8010)
     parser.add_argument("--idp-port", type=int, default=8090)
+    parser.add_argument("--ca-port", type=int, default=8020)
     args = parser.parse_args()
     processes = start(
         args.var,
@@ -244,12 +273,15 @@ def main() -> int:
         report_port=args.report_port,
         vxp_port=args.vxp_port,
         idp_port=args.idp_port,
+        ca_port=args.ca_port,
     )
     keys = args.var / "keys"
     print(
         f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"
         f"report-api     http://127.0.0.1:{args.report_port}/docs\n"
         f"exchange hub   http://127.0.0.1:{args.vxp_port} (VXP double; members in {args.var / 'vxp'})\n"
+        f"dev CA         http://127.0.0.1:{args.ca_port}/crl and /ocsp (revoke: .venv/bin/python "
+        f"scripts/dev_ca.py --pki {args.var / 'pki'} --revoke <serial>)\n"
         f"pages          http://127.0.0.1:{args.report_port}/pages (sign in: choose a seeded person)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"

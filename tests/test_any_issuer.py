@@ -16,6 +16,7 @@ import pytest
 import run_local
 
 from common.auth import mint_token
+from common.pdf.ltv import dss_counts
 from common.pdf.verify import verify_pdf
 from directive_api.seed.loader import seed_letter
 from directive_api.settings import Settings
@@ -105,7 +106,8 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
         issued = tmp_path / "issued.pdf"
         issued.write_bytes(pdf.content)
     finally:
-        run_local.stop(processes)
+        # The development CA (started first) stays up for pdfsig, which asks its OCSP responder.
+        run_local.stop(processes[1:])
 
     root_pem = var / "pki" / "root-ca.pem"
     text = subprocess.run(["pdftotext", "-layout", str(issued), "-"], capture_output=True, text=True, check=True)
@@ -116,12 +118,17 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
     for authority_line in ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Thành Long"):
         assert any(line.endswith(authority_line) for line in lines), authority_line
 
-    out = subprocess.run(
-        ["pdfsig", "-nssdir", _nss_db(root_pem, tmp_path / "nss"), str(issued)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    try:
+        out = subprocess.run(
+            ["pdfsig", "-nssdir", _nss_db(root_pem, tmp_path / "nss"), str(issued)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        run_local.stop(processes[:1])
+    # PAdES B-LT: the OCSP answers for the signer, the seal and the TSA are in the file.
+    assert dss_counts(issued.read_bytes())[0] >= 3
     assert out.count("Signature Validation: Signature is Valid.") == 2
     assert out.count("Certificate Validation: Certificate is Trusted.") == 2
     # The signer's certificate names the person and unit the directory names; the seal, the issuer.

@@ -12,8 +12,10 @@ import csc_service
 import httpx
 import pytest
 import run_local
+from cryptography import x509
 from test_any_issuer import _free_port, _headers
 
+from common.pdf.ltv import dss_ocsp_statuses
 from common.pdf.verify import verify_pdf
 from directive_api.seed.loader import seed_letter
 
@@ -75,3 +77,6 @@ def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) 
     assert len(report.signatures) == 2
     assert report.signatures[0].signer_common_name == "Lê Xuân Hoa"
     assert all(s.valid and s.intact and s.trusted and s.timestamp_present for s in report.signatures)
+    # PAdES B-LT: the development CA's OCSP answer for the credential's certificate is in the file.
+    credential = x509.load_pem_x509_certificate(made["certificate"].encode())
+    assert dss_ocsp_statuses(pdf).get(credential.serial_number) == "good"

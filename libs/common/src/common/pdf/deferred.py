@@ -12,6 +12,10 @@ in different processes, minutes apart:
    (with a signature timestamp when a TSA is given: PAdES B-T) and writes it into the reserved
    region.
 
+With a :class:`~common.pdf.ltv.RevocationSpec`, :func:`prepare_deferred` validates the signer's
+certificate (and the TSA's) with revocation checked and writes the OCSP responses and CRLs into the
+prepared revision's ``/DSS``: the finished signature is PAdES B-LT without another revision.
+
 :func:`validate_certificate` checks the signer's certificate chain against the trust roots (validity
 period included) before the signature is accepted.
 """
@@ -41,6 +45,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from common.pdf import aio
 from common.pdf.fields import FIELD_SIGNATURE
+from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context
 from common.pdf.model import nfc
 from common.pdf.render import RenderedPdf
 from common.pdf.signing import (
@@ -48,6 +53,7 @@ from common.pdf.signing import (
     SigningError,
     TimestamperSpec,
     _bytes_reserved,
+    _revocation_error,
     _stamp_style,
     _timestamper,
     _writer,
@@ -138,24 +144,38 @@ async def prepare_deferred_async(
     signature_image: ImageSource,
     timestamped: bool,
     reason: str | None = None,
+    revocation: RevocationSpec | None = None,
+    timestamper: TimestamperSpec = None,
 ) -> PreparedSignature:
     """Async variant of :func:`prepare_deferred`."""
     writer = _writer(rendered.pdf)
     add_blank_text_fields(writer, rendered)
     prepare_signature_fields(writer, rendered)
-    meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_SIGNATURE,
-        md_algorithm=DIGEST_ALGORITHM,
-        subfilter=SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=MDPPerm.FILL_FORMS,
-        reason=nfc(reason) if reason else None,
-    )
     external = _external_signer(certificate, chain, _placeholder_size(certificate))
-    pdf_signer = signers.PdfSigner(meta, signer=external, stamp_style=_stamp_style(signature_image))
     # Reserve room for the timestamp token added when the signature arrives.
     reserve = _bytes_reserved(external, None) + (2 * 8_192 if timestamped else 0)
-    prepared, _tbs, output = await pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserve)
+    async with revocation_context(revocation, certificate) as context:
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_SIGNATURE,
+            md_algorithm=DIGEST_ALGORITHM,
+            subfilter=SigSeedSubFilter.PADES,
+            certify=True,
+            docmdp_permissions=MDPPerm.FILL_FORMS,
+            reason=nfc(reason) if reason else None,
+            **ltv_metadata(context),
+        )
+        # The timestamper is only asked for its chain's validation data here; the signature
+        # timestamp itself is added by :func:`finish_deferred`.
+        stamper = _timestamper(timestamper) if context is not None else None
+        pdf_signer = signers.PdfSigner(
+            meta, signer=external, timestamper=stamper, stamp_style=_stamp_style(signature_image)
+        )
+        try:
+            prepared, _tbs, output = await pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserve)
+        except Exception as exc:
+            if (error := _revocation_error(pdf_signer, exc)) is not None:
+                raise error from exc
+            raise
     attributes = await external.signed_attrs(prepared.document_digest, DIGEST_ALGORITHM, use_pades=True)
     assert isinstance(output, io.BytesIO)
     return PreparedSignature(
@@ -175,6 +195,8 @@ def prepare_deferred(
     signature_image: ImageSource,
     timestamped: bool,
     reason: str | None = None,
+    revocation: RevocationSpec | None = None,
+    timestamper: TimestamperSpec = None,
 ) -> PreparedSignature:
     """Prepare the signer's certification signature for a key held elsewhere.
 
@@ -185,13 +207,27 @@ def prepare_deferred(
         signature_image: The blue signature PNG.
         timestamped: Whether :func:`finish_deferred` will add a signature timestamp (room is reserved).
         reason: Optional ``/Reason``.
+        revocation: Trust roots to validate the certificate against; the OCSP responses and CRLs
+            it (and the TSA's certificate) name are embedded in the prepared revision (B-LT).
+        timestamper: The TSA :func:`finish_deferred` will use, for its validation data (with
+            ``revocation`` only).
 
     Returns:
         The prepared file, its digest and the signed attributes to sign.
+
+    Raises:
+        RevocationError: The certificate is revoked or its revocation status cannot be fetched.
     """
     return aio.run(
         prepare_deferred_async(
-            rendered, certificate, chain, signature_image=signature_image, timestamped=timestamped, reason=reason
+            rendered,
+            certificate,
+            chain,
+            signature_image=signature_image,
+            timestamped=timestamped,
+            reason=reason,
+            revocation=revocation,
+            timestamper=timestamper,
         )
     )
 

@@ -2,19 +2,26 @@
 
 For development and tests only. Nothing here is committed: :func:`ensure_dev_pki` writes everything
 under the directory it is given, on first use, and reuses the files afterwards.
+
+With a revocation URL (``ensure_dev_pki(directory, revocation_url=...)``, recorded in the folder),
+every certificate the CA issues names its CRL (``<url>/crl``) and OCSP responder (``<url>/ocsp``),
+which the development CA process (``scripts/dev_ca.py``, :mod:`common.pdf.dev_ca`) serves: signatures
+then embed that validation data (PAdES B-LT). Every issued certificate is kept in ``issued/`` (the
+responder answers "unknown" for any other serial) and :meth:`DevPki.revoke` revokes one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import os
 import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -22,16 +29,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from PIL import Image, ImageDraw, ImageFont
-from pyhanko.sign.signers import Signer
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from common.pdf.fonts import font_path
 from common.pdf.model import nfc
-from common.pdf.signing import load_pkcs12_signer
 from common.storage import locked_directory
+
+if TYPE_CHECKING:  # pyHanko is imported where it is used: the CA process (dev_ca) needs none of it
+    from pyhanko.sign.signers import Signer
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
 
@@ -40,7 +46,6 @@ DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
 DEV_PKI_ORGANISATION = "Development PKI"
 """The organisation of the development CA and TSA: every certificate it makes names it (as subject or issuer)."""
 
-_CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
 
 _SIGNATURE_BLUE = (20, 45, 190)
 _SEAL_RED = (218, 30, 40)
@@ -61,6 +66,8 @@ class DevPki:
         signature_png: Blue handwritten-like signature, transparent background.
         seal_png: Red round seal with the organisation name around it, transparent background.
         root_key_pem: The root CA's private key (PEM, encrypted with :attr:`passphrase`).
+        revocation_url: Base URL of the development CA's CRL and OCSP service named in the
+            certificates it issues, or None (no revocation information: signatures stay B-T).
     """
 
     directory: Path
@@ -72,6 +79,7 @@ class DevPki:
     signature_png: Path
     seal_png: Path
     root_key_pem: Path
+    revocation_url: str | None = None
 
     def signer_for(self, subject: str, common_name: str, organisation: str) -> Path:
         """The PKCS#12 file of any person, issued by the development CA on first use.
@@ -150,13 +158,18 @@ class DevPki:
             key_usage=_key_usage(),
             not_before=not_before,
             not_after=not_after,
+            revocation_url=self.revocation_url,
         )
+        with locked_directory(self.directory):
+            _record_issued(self.directory, cert)
         return cert.public_bytes(serialization.Encoding.PEM)
 
     def _issued_path(self, kind: str, subject: str, common_name: str, organisation: str, suffix: str) -> Path:
         # The file name is a digest: ids and names may hold any character, and a renamed holder
         # must not reuse a certificate naming their old name.
-        digest = hashlib.sha256("\x1f".join((subject, nfc(common_name), nfc(organisation))).encode()).hexdigest()
+        # A certificate names the CA's revocation URL: another URL needs another certificate.
+        parts = (subject, nfc(common_name), nfc(organisation), *((self.revocation_url,) if self.revocation_url else ()))
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
         folder = self.directory / kind
         folder.mkdir(exist_ok=True)
         return folder / f"{digest[:32]}{suffix}"
@@ -166,10 +179,64 @@ class DevPki:
         assert isinstance(root_key, ec.EllipticCurvePrivateKey)
         root_cert = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes())
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _certificate(subject, key.public_key(), root_cert.subject, root_key, ca=False, key_usage=_key_usage())
+        cert = _certificate(
+            subject,
+            key.public_key(),
+            root_cert.subject,
+            root_key,
+            ca=False,
+            key_usage=_key_usage(),
+            revocation_url=self.revocation_url,
+        )
+        _record_issued(self.directory, cert)
         encryption = serialization.BestAvailableEncryption(self.passphrase)
         data = pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
         _write_private(path, data)
+
+    def issued_certificate(self, serial: int) -> x509.Certificate | None:
+        """The certificate this CA issued with ``serial``, or None."""
+        path = self.directory / "issued" / f"{serial:x}.pem"
+        return x509.load_pem_x509_certificate(path.read_bytes()) if path.exists() else None
+
+    def revoke(self, serial: int, *, reason: x509.ReasonFlags | None = None, when: dt.datetime | None = None) -> None:
+        """Revoke a certificate this CA issued: its CRL lists it and its OCSP responder says "revoked".
+
+        Revoking it again changes nothing.
+
+        Args:
+            serial: The certificate's serial number.
+            reason: The CRL reason (default: key compromise).
+            when: Revocation time (default: now).
+
+        Raises:
+            KeyError: The CA never issued that serial.
+        """
+        if self.issued_certificate(serial) is None:
+            raise KeyError(f"the development CA issued no certificate with serial {serial:x}")
+        with locked_directory(self.directory):
+            revoked = self._revoked_entries()
+            if f"{serial:x}" in revoked:
+                return  # revoked once, at its first time and reason
+            revoked[f"{serial:x}"] = {
+                "time": (when or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat(),
+                "reason": (reason or x509.ReasonFlags.key_compromise).value,
+            }
+            path = self.directory / "revoked.json"
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(revoked, indent=1))
+            tmp.replace(path)
+
+    def revoked(self) -> dict[int, tuple[dt.datetime, x509.ReasonFlags]]:
+        """Revoked serials with their revocation time and reason."""
+        return {
+            int(serial, 16): (dt.datetime.fromisoformat(entry["time"]), x509.ReasonFlags(entry["reason"]))
+            for serial, entry in self._revoked_entries().items()
+        }
+
+    def _revoked_entries(self) -> dict[str, dict[str, str]]:
+        path = self.directory / "revoked.json"
+        entries: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+        return entries
 
     def root_certificate(self) -> asn1_x509.Certificate:
         """Return the root CA certificate (asn1crypto form, as pyHanko's validators take it)."""
@@ -178,10 +245,14 @@ class DevPki:
 
     def load_signer(self) -> Signer:
         """Return the signer's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.signer_p12, self.passphrase)
 
     def load_seal(self) -> Signer:
         """Return the organisation seal's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.seal_p12, self.passphrase)
 
     def timestamper(self) -> DummyTimeStamper:
@@ -193,7 +264,11 @@ class DevPki:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        chain: Any = _CertificateStore()
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        store: Any = SimpleCertificateStore  # its constructor is untyped
+        chain: Any = store()
         chain.register_multiple([asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra])
         return DummyTimeStamper(
             tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
@@ -214,7 +289,7 @@ def _paths(directory: Path) -> dict[str, Path]:
     }
 
 
-def ensure_dev_pki(directory: Path | str) -> DevPki:
+def ensure_dev_pki(directory: Path | str, *, revocation_url: str | None = None) -> DevPki:
     """Create the development PKI and images under ``directory``, or reuse the ones already there.
 
     The first call creates a root CA (its key kept, encrypted, to issue more certificates: see
@@ -225,6 +300,10 @@ def ensure_dev_pki(directory: Path | str) -> DevPki:
 
     Args:
         directory: Directory to hold the files (created if missing).
+        revocation_url: Base URL of the development CA process (``http://127.0.0.1:8020``). When
+            given, it is recorded in the folder and the certificates issued from then on name its CRL
+            and OCSP responder; the default signer, seal and TSA certificates are re-issued (same root)
+            when it changes. When None, the recorded URL (if any) is kept.
 
     Returns:
         The paths and the passphrase.
@@ -233,12 +312,19 @@ def ensure_dev_pki(directory: Path | str) -> DevPki:
     directory.mkdir(parents=True, exist_ok=True)
     paths = _paths(directory)
     passphrase_file = directory / "passphrase.txt"
+    url_file = directory / "revocation-url.txt"
     with locked_directory(directory):
+        recorded = url_file.read_text().strip() or None if url_file.exists() else None
+        url = (revocation_url.rstrip("/") or None) if revocation_url is not None else recorded
         complete = passphrase_file.exists() and all(path.exists() for path in paths.values())
         if not complete:
-            _create(paths, passphrase_file)
+            _create(paths, passphrase_file, url)
+        elif url != recorded:
+            _issue_defaults(paths, passphrase_file.read_bytes().strip(), url)
+        if url != recorded or not complete:
+            url_file.write_text(url or "")
         passphrase = passphrase_file.read_bytes().strip()
-    return DevPki(directory=directory, passphrase=passphrase, **paths)
+    return DevPki(directory=directory, passphrase=passphrase, revocation_url=url, **paths)
 
 
 def _name(common_name: str, organisation: str | None = None) -> x509.Name:
@@ -260,6 +346,7 @@ def _certificate(
     extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
+    revocation_url: str | None = None,
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -277,7 +364,23 @@ def _certificate(
     )
     if extended_key_usage:
         builder = builder.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=True)
+    if revocation_url and not ca:
+        crl = x509.UniformResourceIdentifier(f"{revocation_url}/crl")
+        ocsp = x509.UniformResourceIdentifier(f"{revocation_url}/ocsp")
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints([x509.DistributionPoint([crl], None, None, None)]), critical=False
+        ).add_extension(
+            x509.AuthorityInformationAccess([x509.AccessDescription(AuthorityInformationAccessOID.OCSP, ocsp)]),
+            critical=False,
+        )
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _record_issued(directory: Path, cert: x509.Certificate) -> None:
+    """Keep every issued certificate, by serial: the OCSP responder answers only for these."""
+    folder = directory / "issued"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{cert.serial_number:x}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _key_usage(*, ca: bool = False, non_repudiation: bool = True) -> x509.KeyUsage:
@@ -302,10 +405,12 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
+def _create(paths: dict[str, Path], passphrase_file: Path, revocation_url: str | None) -> None:
     # Certificates issued by an earlier root would no longer chain: start them afresh too.
-    for kind in ("signers", "seals"):
-        shutil.rmtree(paths["root_cert_pem"].parent / kind, ignore_errors=True)
+    directory = paths["root_cert_pem"].parent
+    for kind in ("signers", "seals", "issued"):
+        shutil.rmtree(directory / kind, ignore_errors=True)
+    (directory / "revoked.json").unlink(missing_ok=True)
     passphrase = secrets.token_urlsafe(24).encode()
     encryption = serialization.BestAvailableEncryption(passphrase)
 
@@ -314,6 +419,25 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
     root_cert = _certificate(
         root_name, root_key.public_key(), root_name, root_key, ca=True, key_usage=_key_usage(ca=True)
     )
+    paths["root_cert_pem"].write_bytes(root_cert.public_bytes(serialization.Encoding.PEM))
+    # Kept (encrypted) so that certificates for any signer and seal can be issued later on.
+    _write_private(
+        paths["root_key_pem"],
+        root_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption),
+    )
+    _issue_defaults(paths, passphrase, revocation_url)
+    draw_signature_image().save(paths["signature_png"], format="PNG", optimize=True)
+    draw_seal_image(DEV_ORGANISATION).save(paths["seal_png"], format="PNG", optimize=True)
+    _write_private(passphrase_file, passphrase + b"\n")
+
+
+def _issue_defaults(paths: dict[str, Path], passphrase: bytes, revocation_url: str | None) -> None:
+    """(Re-)issue the default signer, seal and TSA certificates from the root."""
+    directory = paths["root_cert_pem"].parent
+    root_key = serialization.load_pem_private_key(paths["root_key_pem"].read_bytes(), passphrase)
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    root_cert = x509.load_pem_x509_certificate(paths["root_cert_pem"].read_bytes())
+    encryption = serialization.BestAvailableEncryption(passphrase)
 
     def issue(
         label: str,
@@ -325,12 +449,14 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
         cert = _certificate(
             subject,
             key.public_key(),
-            root_name,
+            root_cert.subject,
             root_key,
             ca=False,
             key_usage=_key_usage(non_repudiation=non_repudiation),
             extended_key_usage=extended_key_usage,
+            revocation_url=revocation_url,
         )
+        _record_issued(directory, cert)
         return pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
 
     signer_p12 = issue("signer", _name(DEV_SIGNER_NAME, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
@@ -342,19 +468,9 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
         extended_key_usage=[ExtendedKeyUsageOID.TIME_STAMPING],
         non_repudiation=False,
     )
-
     _write_private(paths["signer_p12"], signer_p12)
     _write_private(paths["seal_p12"], seal_p12)
     _write_private(paths["tsa_p12"], tsa_p12)
-    paths["root_cert_pem"].write_bytes(root_cert.public_bytes(serialization.Encoding.PEM))
-    draw_signature_image().save(paths["signature_png"], format="PNG", optimize=True)
-    draw_seal_image(DEV_ORGANISATION).save(paths["seal_png"], format="PNG", optimize=True)
-    # Kept (encrypted) so that certificates for any signer and seal can be issued later on.
-    _write_private(
-        paths["root_key_pem"],
-        root_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption),
-    )
-    _write_private(passphrase_file, passphrase + b"\n")
 
 
 def _supersampled(size: tuple[int, int], scale: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -484,6 +600,8 @@ def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     draw.polygon(_star((c, c), s * 0.16, s * 0.065), fill=colour)
 
     text = nfc(organisation).upper()
+    from common.pdf.fonts import font_path
+
     font = ImageFont.truetype(str(font_path("Bold")), round(s * 0.060))
     text_radius = s * 0.385
     advances = [font.getlength(ch) for ch in text]

@@ -17,6 +17,10 @@ The flow (the recipe of the product brief's PDF-FILL-AFTER-SIGN.md):
 Validators then report the signer's signature as intact with modification level FORM_FILLING and
 the seal's as covering the entire file.
 
+Given a :class:`~common.pdf.ltv.RevocationSpec`, each signature is validated before it is made and
+the OCSP responses and CRLs its certificates name are embedded in the same revision (PAdES B-LT, see
+:mod:`common.pdf.ltv`); certificates that name none are signed B-T as before.
+
 Every function here is synchronous (each runs an event loop of its own, see :mod:`common.pdf.aio`):
 call it from a worker thread or process, or use the ``*_async`` variants on an event loop.
 """
@@ -60,6 +64,7 @@ from common.pdf.fields import (
     fill_annex_references,
     number_style,
 )
+from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context, revocation_failure
 from common.pdf.model import nfc
 from common.pdf.render import RenderedPdf
 from common.pdf.text import format_number_line
@@ -68,6 +73,8 @@ pyhanko_speedups.install()
 
 __all__ = [
     "ImageSource",
+    "RevocationError",
+    "RevocationSpec",
     "SigningError",
     "TimestamperSpec",
     "add_blank_text_fields",
@@ -113,6 +120,30 @@ _TSA_TIMEOUT_SECONDS = 10
 
 class SigningError(Exception):
     """The document cannot be signed, filled or sealed as asked (missing or already filled fields)."""
+
+
+class RevocationError(SigningError):
+    """A certificate is revoked, or its revocation status cannot be established: nothing was signed."""
+
+
+def _revocation_error(pdf_signer: signers.PdfSigner, exc: Exception) -> RevocationError | None:
+    """The :class:`RevocationError` a pre-signing validation failure (revoked, no revocation data) means."""
+    if pdf_signer.signature_meta.validation_context is None:
+        return None
+    reason = revocation_failure(exc)
+    return RevocationError(reason) if reason else None
+
+
+async def _sign_ltv(
+    pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, out: io.BytesIO, bytes_reserved: int
+) -> None:
+    """Sign, turning a pre-signing validation failure into :class:`RevocationError`."""
+    try:
+        await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=bytes_reserved)
+    except Exception as exc:
+        if (error := _revocation_error(pdf_signer, exc)) is not None:
+            raise error from exc
+        raise
 
 
 class CachedKeySigner(signers.SimpleSigner):
@@ -446,23 +477,27 @@ async def sign_as_signer_async(
     signature_image: ImageSource,
     timestamper: TimestamperSpec = None,
     reason: str | None = None,
+    revocation: RevocationSpec | None = None,
 ) -> bytes:
     """Async variant of :func:`sign_as_signer` (pyHanko's async API; safe on an event loop)."""
     writer = _writer(rendered.pdf)
     add_blank_text_fields(writer, rendered)
     prepare_signature_fields(writer, rendered)
-    meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_SIGNATURE,
-        md_algorithm="sha256",
-        subfilter=SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=MDPPerm.FILL_FORMS,
-        reason=nfc(reason) if reason else None,
-    )
     stamper = _timestamper(timestamper)
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=stamper, stamp_style=_stamp_style(signature_image))
     out = io.BytesIO()
-    await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=_bytes_reserved(signer, stamper))
+    async with revocation_context(revocation, signer.signing_cert) as context:
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_SIGNATURE,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            certify=True,
+            docmdp_permissions=MDPPerm.FILL_FORMS,
+            reason=nfc(reason) if reason else None,
+            **ltv_metadata(context),
+        )
+        style = _stamp_style(signature_image)
+        pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=stamper, stamp_style=style)
+        await _sign_ltv(pdf_signer, writer, out, _bytes_reserved(signer, stamper))
     return out.getvalue()
 
 
@@ -473,11 +508,13 @@ def sign_as_signer(
     signature_image: ImageSource,
     timestamper: TimestamperSpec = None,
     reason: str | None = None,
+    revocation: RevocationSpec | None = None,
 ) -> bytes:
     """Prepare the signature fields and apply the competent signer's certification signature.
 
     PAdES (``ETSI.CAdES.detached``), SHA-256, DocMDP P=2 (form filling and signing allowed), field
-    lock on everything but the number, date and seal fields. B-B, or B-T with a timestamper.
+    lock on everything but the number, date and seal fields. B-B, or B-T with a timestamper, B-LT
+    with ``revocation`` when the certificates name OCSP or CRL.
 
     Args:
         rendered: Output of ``render_pdf(view, for_signing=True)`` (:mod:`common.pdf.render`).
@@ -485,15 +522,24 @@ def sign_as_signer(
         signature_image: The blue signature PNG, drawn to fit the signature box.
         timestamper: RFC 3161 TSA (URL or pyHanko ``TimeStamper``), or None.
         reason: Optional ``/Reason`` of the signature.
+        revocation: Trust roots to validate against and embed OCSP/CRL data for (see :mod:`common.pdf.ltv`).
 
     Returns:
         The signed PDF.
 
     Raises:
+        RevocationError: A certificate is revoked or its status cannot be fetched.
         SigningError: The document cannot be prepared.
     """
     return aio.run(
-        sign_as_signer_async(rendered, signer, signature_image=signature_image, timestamper=timestamper, reason=reason)
+        sign_as_signer_async(
+            rendered,
+            signer,
+            signature_image=signature_image,
+            timestamper=timestamper,
+            reason=reason,
+            revocation=revocation,
+        )
     )
 
 
@@ -526,6 +572,7 @@ async def fill_and_seal_async(
     number_text: str | None,
     date_text: str | None,
     timestamper: TimestamperSpec = None,
+    revocation: RevocationSpec | None = None,
 ) -> bytes:
     """Async variant of :func:`fill_and_seal` (pyHanko's async API; safe on an event loop)."""
     writer = _writer(signed_pdf)
@@ -548,16 +595,19 @@ async def fill_and_seal_async(
     except Exception as exc:
         raise SigningError("cannot fill the number and date fields") from exc
 
-    meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_SEAL,
-        md_algorithm="sha256",
-        subfilter=SigSeedSubFilter.PADES,
-        docmdp_permissions=MDPPerm.NO_CHANGES,
-    )
     stamper = _timestamper(timestamper)
-    pdf_signer = signers.PdfSigner(meta, signer=seal_signer, timestamper=stamper, stamp_style=_stamp_style(seal_image))
     out = io.BytesIO()
-    await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=_bytes_reserved(seal_signer, stamper))
+    async with revocation_context(revocation, seal_signer.signing_cert) as context:
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_SEAL,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            docmdp_permissions=MDPPerm.NO_CHANGES,
+            **ltv_metadata(context),
+        )
+        style = _stamp_style(seal_image)
+        pdf_signer = signers.PdfSigner(meta, signer=seal_signer, timestamper=stamper, stamp_style=style)
+        await _sign_ltv(pdf_signer, writer, out, _bytes_reserved(seal_signer, stamper))
     return out.getvalue()
 
 
@@ -569,6 +619,7 @@ def fill_and_seal(
     number_text: str | None,
     date_text: str | None,
     timestamper: TimestamperSpec = None,
+    revocation: RevocationSpec | None = None,
 ) -> bytes:
     """Fill the number and date into a signer-signed document and apply the organisation's seal.
 
@@ -588,11 +639,14 @@ def fill_and_seal(
         date_text: The place-and-date line, e.g. ``"Cần Thơ, ngày 27 tháng 11 năm 2026"`` (see
             :func:`~common.pdf.text.format_date_line`). None when the date was printed at rendering.
         timestamper: RFC 3161 TSA (URL or pyHanko ``TimeStamper``), or None.
+        revocation: Trust roots to validate against and embed OCSP/CRL data for (see
+            :mod:`common.pdf.ltv`): the seal's revision then also carries the ``/DSS`` (B-LT).
 
     Returns:
         The sealed PDF.
 
     Raises:
+        RevocationError: The seal's certificate is revoked or its status cannot be fetched.
         SigningError: A field is missing, already filled, or left empty.
     """
     return aio.run(
@@ -603,5 +657,6 @@ def fill_and_seal(
             number_text=number_text,
             date_text=date_text,
             timestamper=timestamper,
+            revocation=revocation,
         )
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from common.pdf import deferred
 from common.pdf.dev_pki import ensure_dev_pki
+from common.pdf.ltv import RevocationSpec
 from common.pdf.render import RenderedPdf, default_executor
 from common.pdf.signing import fill_and_seal, load_pkcs11_signer, load_pkcs12_signer, sign_as_signer
 from common.pdf.verify import VerificationReport, verify_pdf
@@ -58,15 +59,33 @@ def _timestamper(spec: str | None) -> Any:
     return spec
 
 
-def sign_job(rendered: RenderedPdf, key: KeySpec, image: str, tsa: str | None, reason: str) -> bytes:
+def _revocation(roots: tuple[bytes, ...]) -> RevocationSpec | None:
+    # OCSP/CRL data is embedded (B-LT) for certificates that name a revocation service.
+    return RevocationSpec(roots) if roots else None
+
+
+def sign_job(
+    rendered: RenderedPdf, key: KeySpec, image: str, tsa: str | None, reason: str, roots: tuple[bytes, ...] = ()
+) -> bytes:
     """The signer's certification signature (in a worker process)."""
     return sign_as_signer(
-        rendered, key.load(), signature_image=Path(image), timestamper=_timestamper(tsa), reason=reason
+        rendered,
+        key.load(),
+        signature_image=Path(image),
+        timestamper=_timestamper(tsa),
+        reason=reason,
+        revocation=_revocation(roots),
     )
 
 
 def prepare_job(
-    rendered: RenderedPdf, certificate_pem: bytes, image: str, timestamped: bool, reason: str
+    rendered: RenderedPdf,
+    certificate_pem: bytes,
+    image: str,
+    timestamped: bool,
+    reason: str,
+    tsa: str | None = None,
+    roots: tuple[bytes, ...] = (),
 ) -> deferred.PreparedSignature:
     """The signer's revision prepared for a signature made on their token (in a worker process)."""
     return deferred.prepare_deferred(
@@ -75,6 +94,8 @@ def prepare_job(
         signature_image=Path(image),
         timestamped=timestamped,
         reason=reason,
+        revocation=_revocation(roots),
+        timestamper=_timestamper(tsa),
     )
 
 
@@ -101,7 +122,15 @@ def finish_job(
     return signed, verify_pdf(signed, list(roots), max_bytes=len(signed))
 
 
-def seal_job(signed: bytes, key: KeySpec, image: str, number_text: str, date_text: str, tsa: str | None) -> bytes:
+def seal_job(
+    signed: bytes,
+    key: KeySpec,
+    image: str,
+    number_text: str,
+    date_text: str,
+    tsa: str | None,
+    roots: tuple[bytes, ...] = (),
+) -> bytes:
     """Number, date and the organisation's seal (in a worker process)."""
     return fill_and_seal(
         signed,
@@ -110,6 +139,7 @@ def seal_job(signed: bytes, key: KeySpec, image: str, number_text: str, date_tex
         number_text=number_text,
         date_text=date_text,
         timestamper=_timestamper(tsa),
+        revocation=_revocation(roots),
     )
 
 
@@ -117,7 +147,7 @@ def seal_and_verify_job(
     signed: bytes, key: KeySpec, image: str, number_text: str, date_text: str, tsa: str | None, roots: tuple[bytes, ...]
 ) -> tuple[bytes, VerificationReport]:
     """Seal, then verify the result as any reader will (in the same worker process)."""
-    sealed = seal_job(signed, key, image, number_text, date_text, tsa)
+    sealed = seal_job(signed, key, image, number_text, date_text, tsa, roots)
     return sealed, verify_pdf(sealed, list(roots), max_bytes=len(sealed))
 
 

@@ -301,7 +301,13 @@ async def sign_on_approval(
     try:
         with timed(pdf_sign_seconds, step="signer"):
             signed = await jobs.run(
-                jobs.sign_job, rendered, signer, str(image), keys.timestamper(), "Phê duyệt, ký ban hành"
+                jobs.sign_job,
+                rendered,
+                signer,
+                str(image),
+                keys.timestamper(),
+                "Phê duyệt, ký ban hành",
+                keys.trust_roots(),
             )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None
@@ -354,6 +360,8 @@ async def prepare_for_signer(
             str(image),
             keys.timestamper() is not None,
             "Phê duyệt, ký ban hành",
+            keys.timestamper(),
+            keys.trust_roots(),
         )
     except SigningError as exc:
         raise SigningFailedError(str(exc)) from None

@@ -1,0 +1,92 @@
+"""A revoked signer cannot approve: on the embedded stack (what ``make run`` starts), the development
+CA's process answers OCSP; once the signer's development certificate is revoked there, approve is
+refused with a problem saying so and the document stays ``submitted``."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import run_local
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from common.auth import mint_token
+from common.pdf.dev_pki import ensure_dev_pki
+from directive_api.seed.loader import seed_letter
+from directive_api.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _headers(var: Path, subject: str, roles: list[str], unit: str) -> dict[str, str]:
+    settings = Settings()
+    token = mint_token(
+        (var / "keys" / "jwt-private.pem").read_bytes(),
+        subject=subject,
+        name=subject,
+        roles=roles,
+        unit=unit,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    port = _free_port()
+    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    try:
+        base = f"http://127.0.0.1:{port}"
+        letter = seed_letter()  # VPUB's letter, signed by le-xuan-hoa
+        drafter = _headers(var, "tran-van-an", ["drafter"], "VPUB")
+        person = httpx.get(f"{base}/v1/people/{letter['signer_id']}", headers=drafter, timeout=10).json()
+        issuer = httpx.get(f"{base}/v1/orgs/VPUB", headers=drafter, timeout=10).json()
+        signer = _headers(var, person["id"], ["signer"], person["unit_code"])
+
+        # The certificate the service will sign with (issued on first use, naming the person and the
+        # issuer, and the CA's OCSP responder), revoked at the CA before approval.
+        pki = ensure_dev_pki(var / "pki")
+        assert pki.revocation_url is not None
+        p12 = pki.signer_for(person["id"], person["full_name"], issuer["name"])
+        certificate = pkcs12.load_key_and_certificates(p12.read_bytes(), pki.passphrase)[1]
+        assert certificate is not None
+        assert certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
+        pki.revoke(certificate.serial_number)
+
+        created = httpx.post(
+            f"{base}/v1/directives",
+            json=letter,
+            headers={**drafter, "Idempotency-Key": str(uuid.uuid4())},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        doc: dict[str, Any] = created.json()
+        submitted = httpx.post(
+            f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
+        )
+        assert submitted.status_code == 200, submitted.text
+        doc = submitted.json()
+
+        refused = httpx.post(
+            f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        problem = refused.json()
+        assert problem["type"].endswith("/signing-failed")
+        assert "revoked" in problem["detail"]
+
+        after = httpx.get(f"{base}/v1/directives/{doc['id']}", headers=drafter, timeout=10).json()
+        assert after["status"] == "submitted" and after["etag"] == doc["etag"]
+    finally:
+        run_local.stop(processes)
