@@ -58,9 +58,9 @@ from directive_api.directives.schemas import (
     TransitionRequest,
 )
 from directive_api.dispatch import service as dispatching
-from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
+from directive_api.pdfs import service as documents
 from directive_api.people.models import Person
 from directive_api.signing import repository as signing_requests
 from directive_api.signing.models import SigningRequest

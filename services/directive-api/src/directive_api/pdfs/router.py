@@ -33,15 +33,15 @@ from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError, DirectiveNotVisibleError
 from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES
 from directive_api.directives.models import Directive
-from directive_api.documents import service
-from directive_api.documents.models import DirectiveFile
-from directive_api.documents.service import PdfContext
 from directive_api.orgs.models import Unit
+from directive_api.pdfs import service
+from directive_api.pdfs.models import DirectiveFile
+from directive_api.pdfs.service import PdfContext
 
 router = APIRouter(tags=["documents"])
 
 _templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(resources.files("directive_api.documents") / "templates")),
+    loader=jinja2.FileSystemLoader(str(resources.files("directive_api.pdfs") / "templates")),
     autoescape=True,
 )
 
@@ -262,7 +262,7 @@ _PUBLIC_ID = re.compile(r"[a-z2-7]{4,32}")
 
 
 def _style_hash(template: str = "verify.html", tag: str = "style") -> str:
-    source = (resources.files("directive_api.documents") / "templates" / template).read_text(encoding="utf-8")
+    source = (resources.files("directive_api.pdfs") / "templates" / template).read_text(encoding="utf-8")
     match = re.search(rf"<{tag}>(.*?)</{tag}>", source, re.DOTALL)
     assert match is not None, f"{template} keeps its {tag} inline"
     return base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode()

@@ -37,9 +37,9 @@ from common.problems import ConflictError
 from common.storage import FileStore
 from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
 from directive_api.directives.models import Directive
-from directive_api.documents import jobs
-from directive_api.documents.models import DirectiveFile, PdfVerdict
 from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.pdfs import jobs
+from directive_api.pdfs.models import DirectiveFile, PdfVerdict
 from directive_api.people.models import Person
 from directive_api.settings import KeySource, Settings, SigningSettings
 
