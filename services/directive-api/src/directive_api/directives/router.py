@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from common.app import ReadConnectionDep, SessionDep
 from common.auth import CurrentPrincipal, Principal
-from common.http import etag, idempotent
+from common.http import etag, idempotent, read_capped_body
 from common.problems import (
     BadRequestError,
     ConflictError,
@@ -52,7 +52,7 @@ from directive_api.directives.schemas import (
     RegisterRead,
     TransitionRequest,
 )
-from directive_api.orgs.models import Unit
+from directive_api.pdfs.router import PDF_RESPONSE, pdf_response
 from directive_api.signing import service as signing
 from directive_api.signing.schemas import SigningRequestRead
 
@@ -62,8 +62,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTER_EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}, "application/pdf": {}}, "description": "The register"}
 }
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 IfMatch = Annotated[
     str | None,
@@ -269,8 +267,18 @@ async def add_attachment(
 ) -> Response:
     """Attach a PDF (body `application/pdf`) to a draft: hashed, listed under the body with its size and
     SHA-256, and embedded in the signed PDF. Send the ETag you read in `If-Match`."""
+
+    async def read_body(limit: int) -> bytes:
+        return await read_capped_body(
+            request,
+            limit=limit,
+            media_types=("application/pdf", "application/octet-stream"),
+            expected="application/pdf",
+            what="attachment",
+        )
+
     directive = await service.add_attachment(
-        session, directive_id, request, name=name, actor=actor, if_match=if_match, store=request.app.state.pdf.store
+        session, directive_id, read_body, name=name, actor=actor, if_match=if_match, store=request.app.state.pdf.store
     )
     return _respond(directive, actor, response, status_code=201)
 
@@ -352,6 +360,23 @@ for _name, _transition in DIRECTIVE_WORKFLOW.transitions.items():
 
 
 @router.get(
+    "/directives/{directive_id}/pdf",
+    tags=["documents"],
+    responses=PDF_RESPONSE | problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
+    response_class=Response,
+)
+async def get_directive_pdf(
+    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
+    otherwise a draft preview marked "DỰ THẢO". The SHA-256 is in `X-Content-SHA256`."""
+    file = await service.document_pdf(
+        session, directive_id, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
+    )
+    return pdf_response(file)
+
+
+@router.get(
     "/directives/{directive_id}/history",
     response_model=list[HistoryEntryRead],
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
@@ -403,10 +428,9 @@ async def export_register(
     format: Annotated[Literal["xlsx", "pdf"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
     """The outgoing register with the decree's ten columns, as XLSX or as PDF (A4 landscape)."""
-    register, entries = await service.get_register(session, issuer_code=issuer_code, code=code, year=year, actor=actor)
-    issuer = await session.get(Unit, issuer_code)
-    assert issuer is not None
-    lines = await register_export.rows(session, entries)
+    register, issuer, lines = await service.register_export_data(
+        session, issuer_code=issuer_code, code=code, year=year, actor=actor
+    )
     name = f"Sổ đăng ký văn bản đi {issuer_code} {code} {year}.{format}"
     if format == "xlsx":
         data, media_type = register_export.to_xlsx(register, issuer, lines), XLSX

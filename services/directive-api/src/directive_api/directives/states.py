@@ -1,14 +1,13 @@
-"""The document workflow (version 1) and the Decree 30 document types."""
+"""A document's states, the roles that act on it, and the Decree 30 document types.
+
+Shared data definitions: any slice may import this module (like ``models.py``); the workflow
+that moves between the states is in :mod:`directive_api.directives.lifecycle`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
-
-from common.auth import Principal
-from common.problems import ForbiddenError
-from common.workflow import Transition, WorkflowDefinition
 
 
 class DirectiveStatus(StrEnum):
@@ -28,6 +27,7 @@ class DirectiveStatus(StrEnum):
 
 
 EDITABLE_STATUSES = frozenset({DirectiveStatus.draft, DirectiveStatus.returned})
+"""The drafter may still change the content."""
 PRE_ISSUE_STATUSES = frozenset(
     {
         DirectiveStatus.draft,
@@ -38,6 +38,14 @@ PRE_ISSUE_STATUSES = frozenset(
         DirectiveStatus.approved,
     }
 )
+"""No number yet: seen only by the issuing office, never public, never verified as registered."""
+ISSUED_STATUSES = frozenset(DirectiveStatus) - PRE_ISSUE_STATUSES
+"""Numbered and sealed: visible to its addressees, public behind its QR code."""
+FROZEN_STATUSES = frozenset({DirectiveStatus.archived, DirectiveStatus.recalled})
+"""Nothing of the document or its files may change again (database triggers enforce it, see
+migration 0003)."""
+TERMINAL_STATUSES = frozenset({DirectiveStatus.archived, DirectiveStatus.recalled})
+"""No transition leaves these states (``replaced`` still leads to ``archived``)."""
 
 
 class Role(StrEnum):
@@ -66,134 +74,6 @@ OFFICE_ROLES = frozenset(
         Role.admin,
     }
 )
-
-
-def _signer_returns_only_own(entity: Any, actor: Principal, _context: Mapping[str, Any]) -> None:
-    if not actor.has_any(Role.reviewer) and str(entity.signer_id) != actor.id:
-        raise ForbiddenError("only the designated signer or a reviewer may return this document", action="return")
-
-
-SYSTEM_ROLE = "system"
-"""The role of the service's own timers (never in a token: ``Role`` does not list it)."""
-
-INTERNAL_TRANSITIONS = frozenset({"request_signature", "complete_signature", "expire_signature"})
-"""Transitions fired by the service itself (through ``approve``, a signing request or a timer),
-never by a route of their own."""
-
-S = DirectiveStatus
-DIRECTIVE_WORKFLOW = WorkflowDefinition.build(
-    "directive",
-    1,
-    states=[s.value for s in DirectiveStatus],
-    initial=S.draft.value,
-    transitions=[
-        Transition(
-            name="submit",
-            sources=frozenset({S.draft.value, S.returned.value}),
-            target=S.submitted.value,
-            roles=frozenset({Role.drafter.value, Role.integration.value}),
-            description="The drafter sends the draft up the approval chain.",
-        ),
-        Transition(
-            name="review",
-            sources=frozenset({S.submitted.value}),
-            target=S.reviewed.value,
-            roles=frozenset({Role.reviewer.value}),
-            description="Optional: the head of the drafting division vouches for the content.",
-        ),
-        Transition(
-            name="return",
-            sources=frozenset({S.submitted.value, S.reviewed.value}),
-            target=S.returned.value,
-            roles=frozenset({Role.reviewer.value, Role.signer.value}),
-            comment_required=True,
-            guards=(_signer_returns_only_own,),
-            description="A reviewer or the designated signer sends it back to the drafter, with a comment.",
-        ),
-        Transition(
-            name="approve",
-            sources=frozenset({S.submitted.value, S.reviewed.value}),
-            target=S.approved.value,
-            roles=frozenset({Role.signer.value}),
-            designated_attribute="signer_id",
-            description="The designated signer approves (and, with PDF signing, signs) the document.",
-        ),
-        Transition(
-            name="request_signature",
-            sources=frozenset({S.submitted.value, S.reviewed.value}),
-            target=S.awaiting_signature.value,
-            roles=frozenset({Role.signer.value}),
-            designated_attribute="signer_id",
-            description=(
-                "Approval by a signer whose signature is made on their own token or by a remote signing "
-                "service: the prepared revision waits for the signature (fired by `approve`)."
-            ),
-        ),
-        Transition(
-            name="complete_signature",
-            sources=frozenset({S.awaiting_signature.value}),
-            target=S.approved.value,
-            roles=frozenset({Role.signer.value}),
-            designated_attribute="signer_id",
-            description="The signer's signature arrived, was validated and embedded (fired by the signing request).",
-        ),
-        Transition(
-            name="abandon_signature",
-            sources=frozenset({S.awaiting_signature.value}),
-            target=S.submitted.value,
-            roles=frozenset({Role.signer.value}),
-            designated_attribute="signer_id",
-            description="The signer gives up signing now: the document returns to `submitted`.",
-        ),
-        Transition(
-            name="expire_signature",
-            sources=frozenset({S.awaiting_signature.value}),
-            target=S.submitted.value,
-            roles=frozenset({SYSTEM_ROLE}),
-            description="No signature arrived before the signing request expired: back to `submitted`.",
-        ),
-        Transition(
-            name="issue",
-            sources=frozenset({S.approved.value}),
-            target=S.issued.value,
-            roles=frozenset({Role.clerk.value}),
-            description="The clerk gives it the next number of the register and the issue date, and seals it.",
-        ),
-        Transition(
-            name="dispatch",
-            sources=frozenset({S.issued.value}),
-            target=S.dispatched.value,
-            roles=frozenset({Role.clerk.value}),
-            description="The clerk sends it to every addressee and information recipient (one delivery each).",
-        ),
-        Transition(
-            name="archive",
-            sources=frozenset({S.dispatched.value, S.replaced.value}),
-            target=S.archived.value,
-            roles=frozenset({Role.clerk.value}),
-            description="The clerk files the e-original into a records file (hồ sơ); it can never change again.",
-        ),
-        Transition(
-            name="recall",
-            sources=frozenset({S.issued.value, S.dispatched.value}),
-            target=S.recalled.value,
-            roles=frozenset({Role.clerk.value, Role.signer.value}),
-            comment_required=True,
-            description=(
-                "Thu hồi: our copy is frozen, recipients are told, obligations close; the comment is the reason."
-            ),
-        ),
-        Transition(
-            name="replace",
-            sources=frozenset({S.issued.value, S.dispatched.value}),
-            target=S.replaced.value,
-            roles=frozenset({Role.clerk.value}),
-            description="An issued document (`replacement_id`) supersedes this one; obligations move to it.",
-        ),
-    ],
-)
-
-FROZEN_STATUSES = frozenset({DirectiveStatus.archived, DirectiveStatus.recalled})
 
 
 DOC_TYPES: dict[str, tuple[str, str | None]] = {

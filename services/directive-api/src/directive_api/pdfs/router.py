@@ -1,4 +1,4 @@
-"""PDF download, verification of uploaded PDFs, and the public verification page behind the QR code."""
+"""Verification of uploaded PDFs, and the public verification pages behind the QR code."""
 
 from __future__ import annotations
 
@@ -7,36 +7,27 @@ import hashlib
 import math
 import re
 import time
-import uuid
 from importlib import resources
 from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
-from sqlalchemy import select
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.http import read_capped_body
-from common.pdf.verify import PdfVerificationError
 from common.problems import (
     PayloadTooLargeError,
-    ProblemError,
     UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
 from common.storage import content_disposition
-from directive_api.directives import service as directives
-from directive_api.directives.errors import DirectiveNotFoundError, DirectiveNotVisibleError
-from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES
-from directive_api.directives.models import Directive
-from directive_api.orgs.models import Unit
 from directive_api.pdfs import service
-from directive_api.pdfs.models import DirectiveFile
-from directive_api.pdfs.service import PdfContext
+from directive_api.pdfs.context import PdfContext
+from directive_api.pdfs.errors import DirectiveNotFoundError, InvalidHashError, NotIssuedHereError, TooManyRequestsError
+from directive_api.pdfs.schemas import HashLookupResult, PdfFile, PublicVerificationResult, VerificationResult
 
 router = APIRouter(tags=["documents"])
 
@@ -45,14 +36,6 @@ _templates = jinja2.Environment(
     autoescape=True,
 )
 
-STATUS_TEXT = {
-    "issued": ("Văn bản hợp lệ — đã ban hành", "valid"),
-    "dispatched": ("Văn bản hợp lệ — đã ban hành và gửi", "valid"),
-    "archived": ("Văn bản hợp lệ — đã lưu trữ", "valid"),
-    "recalled": ("Văn bản đã bị THU HỒI", "recalled"),
-    "replaced": ("Văn bản đã được THAY THẾ", "replaced"),
-}
-
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The PDF file"}
 }
@@ -60,105 +43,19 @@ PUBLIC_PROBLEMS = {status: spec for status, spec in problem_responses(DirectiveN
 """The public pages need no login: no 401; an unknown or malformed code is 404 / 422."""
 
 
-def _file_name(directive: Directive, kind: str) -> str:
-    type_name = DOC_TYPES[directive.doc_type][0]
-    if directive.notation:
-        return f"{type_name} {directive.notation.replace('/', '-')}.pdf"
-    return f"{type_name} dự thảo {str(directive.id)[:8]}.pdf" if kind == "preview" else f"{type_name} đã ký.pdf"
-
-
-def _pdf_response(data: bytes, *, filename: str, sha256: str, kind: str) -> Response:
+def pdf_response(file: PdfFile) -> Response:
+    """A stored PDF as a download, with its SHA-256 and kind in headers; never cached by proxies."""
     return Response(
-        data,
+        file.data,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": content_disposition(filename),
-            "X-Content-SHA256": sha256,
-            "X-Document-File-Kind": kind,
+            "Content-Disposition": content_disposition(file.file_name),
+            "X-Content-SHA256": file.sha256,
+            "X-Document-File-Kind": file.kind,
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-@router.get(
-    "/v1/directives/{directive_id}/pdf",
-    responses=PDF_RESPONSE | problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
-    response_class=Response,
-)
-async def get_directive_pdf(
-    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
-) -> Response:
-    """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
-    otherwise a draft preview marked "DỰ THẢO". The SHA-256 is in `X-Content-SHA256`."""
-    directive = await directives.get_directive(session, directive_id, actor=actor)
-    pdf: PdfContext = request.app.state.pdf
-    record: DirectiveFile | None = None
-    kind = "preview"
-    if directive.issued_sha256:
-        kind = "issued"
-    elif directive.signed_sha256:
-        kind = "signed"
-    if kind != "preview":
-        record = await service.latest_file(session, directive.id, kind)
-    if record is None:
-        record = await service.preview(
-            session, directive, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
-        )
-    return _pdf_response(
-        await pdf.store.get_async(record.sha256), filename=_file_name(directive, kind), sha256=record.sha256, kind=kind
-    )
-
-
-class SignatureResult(BaseModel):
-    """One signature of the file; see docs/api.md "Verifying a PDF" for how the fields combine."""
-
-    field_name: str
-    """The PDF signature field."""
-    kind: str
-    """`signature` (the signer's, or the organisation's seal) or `document_timestamp`."""
-    signer: str | None
-    """The common name of the signing certificate."""
-    signing_time: str | None
-    """The time the signature claims (from the timestamp when `timestamped`)."""
-    timestamped: bool
-    """An RFC 3161 timestamp token is embedded."""
-    intact: bool
-    """The bytes this signature covers are unchanged (their digest matches the signed one)."""
-    signature_verifies: bool
-    """The signature value checks out with the certificate over the signed attributes; it says
-    nothing about the file's bytes on its own (a byte-flipped file keeps this true)."""
-    valid: bool
-    """The signature holds for this file: `intact` and `signature_verifies`. A signature whose
-    bytes changed is never valid."""
-    trusted: bool
-    """The signing certificate chains to one of the configured trust roots."""
-    changes_after: str
-    """What was added after this signature: `none`, `lta_updates`, `form_filling` (number and date
-    filled in, the seal), `annotations`, `other`, `unknown`."""
-    covers_entire_file: bool
-    """The signature covers the whole file as received (nothing appended after it)."""
-
-
-class RegisteredDocument(BaseModel):
-    id: uuid.UUID
-    public_id: str
-    notation: str | None
-    status: str
-    issued_on: str | None
-    is_current_e_original: bool
-    """True when the uploaded file is byte for byte the issued PDF on record."""
-
-
-class VerificationResult(BaseModel):
-    sha256: str
-    signatures: list[SignatureResult]
-    altered: bool
-    """True when any signature is broken or the file changed after a signature beyond filling the number and date."""
-    trusted: bool
-    registered_document: RegisteredDocument | None
-    verdict: str
-    """`valid`, `altered`, `untrusted`, `unsigned`, `recalled` or `replaced`."""
 
 
 @router.post(
@@ -176,85 +73,16 @@ async def verify_pdf(request: Request, session: SessionDep, _actor: CurrentPrinc
     """Check an uploaded PDF (body `application/pdf`): each signature's signer, time, integrity,
     validity and trust, what changed after it, and whether it is a registered document and its status."""
     pdf: PdfContext = request.app.state.pdf
-    limit = pdf.settings.max_verify_bytes
     data = await read_capped_body(
         request,
-        limit=limit,
+        limit=pdf.settings.max_verify_bytes,
         media_types=("application/pdf", "application/octet-stream"),
         expected="application/pdf",
         what="file",
     )
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
-    return await _verify(data, session, pdf)
-
-
-async def _verify(data: bytes, session: SessionDep, pdf: PdfContext) -> VerificationResult:
-    """The verdict on a whole file; shared by the authenticated and the public endpoint."""
-    limit = pdf.settings.max_verify_bytes
-    digest = hashlib.sha256(data).hexdigest()
-    record = await session.scalar(select(DirectiveFile).where(DirectiveFile.sha256 == digest).limit(1))
-    try:
-        report = await service.verify(
-            data, keys=pdf.keys, max_bytes=limit, digest=digest, session=session, registered=record is not None
-        )
-    except PdfVerificationError as exc:
-        raise UnprocessableError(f"the PDF cannot be verified: {exc}") from None
-    registered: RegisteredDocument | None = None
-    if record is not None:
-        directive = await session.get(Directive, record.directive_id)
-        assert directive is not None
-        if directive.status not in PRE_ISSUE_STATUSES:
-            registered = RegisteredDocument(
-                id=directive.id,
-                public_id=directive.public_id,
-                notation=directive.notation,
-                status=directive.status,
-                issued_on=directive.issued_on.isoformat() if directive.issued_on else None,
-                is_current_e_original=directive.issued_sha256 == digest,
-            )
-    signatures = [
-        SignatureResult(
-            field_name=s.field_name,
-            kind=s.kind,
-            signer=s.signer_common_name,
-            signing_time=s.signing_time.isoformat() if s.signing_time else None,
-            timestamped=s.timestamp_present,
-            intact=s.intact,
-            signature_verifies=s.valid,
-            valid=s.intact and s.valid,
-            trusted=s.trusted,
-            changes_after=str(s.modification),
-            covers_entire_file=s.covers_entire_file,
-        )
-        for s in report.signatures
-    ]
-    trusted = bool(signatures) and all(s.trusted for s in signatures)
-    if not signatures:
-        verdict = "unsigned"
-    elif report.altered:
-        verdict = "altered"
-    elif not trusted:
-        verdict = "untrusted"
-    elif registered is not None and registered.status in ("recalled", "replaced"):
-        verdict = registered.status
-    else:
-        verdict = "valid"
-    return VerificationResult(
-        sha256=digest,
-        signatures=signatures,
-        altered=report.altered,
-        trusted=trusted,
-        registered_document=registered,
-        verdict=verdict,
-    )
-
-
-async def _public_directive(session: SessionDep, public_id: str) -> Directive | None:
-    directive = await session.scalar(select(Directive).where(Directive.public_id == public_id))
-    if directive is None or directive.status in PRE_ISSUE_STATUSES or not directive.issued_sha256:
-        return None
-    return directive
+    return await service.verification(session, data, pdf=pdf)
 
 
 PublicId = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[a-z2-7]+$")]
@@ -313,11 +141,6 @@ def _limit(request: Request) -> int | None:
     return limiter.retry_after(request.client.host if request.client else "unknown")
 
 
-class TooManyRequestsError(ProblemError):
-    status = 429
-    title = "Too many requests"
-
-
 @router.get(
     "/verify/{public_id}",
     response_class=HTMLResponse,
@@ -341,29 +164,13 @@ async def verification_page(
     if wait is not None:
         html = _templates.get_template("verify.html").render(doc=None, issuer_name="", too_many=True)
         return HTMLResponse(html, status_code=429, headers={**headers, "Retry-After": str(wait)})
-    directive = await _public_directive(session, public_id) if _PUBLIC_ID.fullmatch(public_id) else None
-    context: dict[str, Any] = {"doc": directive}
-    status_code = 200
-    if directive is None:
-        status_code = 404
-        context["issuer_name"] = ""
-    else:
-        issuer = await session.get(Unit, directive.issuer_code)
-        text, css = STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))
-        issued = directive.issued_on
-        context.update(
-            issuer_name=issuer.name if issuer else directive.issuer_code,
-            status_text=text,
-            status_class=css,
-            issued_on=f"{issued.day:02d}/{issued.month:02d}/{issued.year}" if issued else "",
-            doc_type_name=DOC_TYPES[directive.doc_type][0],
-            subject=("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject,
-            signer=" / ".join([*directive.signature_title_lines, directive.signer_name]),
-            downloadable=directive.status not in ("recalled",),
-            # From the configured address, never from the request's Host header.
-            download_url=f"{request.app.state.settings.public_base_url.rstrip('/')}/verify/{public_id}/pdf",
-            replacement=await _replacement(session, directive, request),
-        )
+    found = (
+        await service.page_context(session, public_id, base_url=_base_url(request))
+        if _PUBLIC_ID.fullmatch(public_id)
+        else None
+    )
+    context: dict[str, Any] = found if found is not None else {"doc": None, "issuer_name": ""}
+    status_code = 200 if found is not None else 404
     html = _templates.get_template("verify.html").render(**context)
     return HTMLResponse(html, status_code=status_code, headers=headers)
 
@@ -380,34 +187,16 @@ async def public_pdf(public_id: PublicId, session: SessionDep, request: Request)
     wait = _limit(request)
     if wait is not None:
         raise TooManyRequestsError("quá nhiều yêu cầu; vui lòng thử lại sau", headers={"Retry-After": str(wait)})
-    directive = await _public_directive(session, public_id)
-    if directive is None or directive.status == "recalled" or directive.issued_sha256 is None:
+    file = await service.public_pdf(session, public_id, pdf=request.app.state.pdf)
+    if file is None:
         raise DirectiveNotFoundError("no issued document with this verification code")
-    pdf: PdfContext = request.app.state.pdf
-    return _pdf_response(
-        await pdf.store.get_async(directive.issued_sha256),
-        filename=_file_name(directive, "issued"),
-        sha256=directive.issued_sha256,
-        kind="issued",
-    )
+    return pdf_response(file)
 
 
-def _verify_url(request: Request, public_id: str) -> str:
-    return f"{request.app.state.settings.public_base_url.rstrip('/')}/verify/{public_id}"
-
-
-async def _replacement(session: SessionDep, directive: Directive, request: Request) -> dict[str, str] | None:
-    """The document that replaced this one, when it is public (issued); None otherwise."""
-    if directive.status != "replaced" or directive.replaced_by_id is None:
-        return None
-    successor = await session.get(Directive, directive.replaced_by_id)
-    if successor is None or successor.status in PRE_ISSUE_STATUSES or not successor.issued_sha256:
-        return None
-    return {
-        "notation": successor.notation or "",
-        "public_id": successor.public_id,
-        "verify_url": _verify_url(request, successor.public_id),
-    }
+def _base_url(request: Request) -> str:
+    # The configured public address, never the request's Host header.
+    base_url: str = request.app.state.settings.public_base_url
+    return base_url
 
 
 FILE_PAGE_HEADERS = {
@@ -440,103 +229,10 @@ async def verification_file_page(request: Request) -> HTMLResponse:
     return HTMLResponse(html, headers=FILE_PAGE_HEADERS)
 
 
-class PublicReplacement(BaseModel):
-    notation: str
-    public_id: str
-    verify_url: str
-    """The replacement's public verification page."""
-
-
-class PublicDocument(BaseModel):
-    """What the public may know of an issued document (nothing of drafts, no internal ids)."""
-
-    public_id: str
-    notation: str | None
-    doc_type: str
-    """The type's Vietnamese name, e.g. `Công văn`."""
-    issued_on: str | None
-    issuer: str
-    subject: str
-    status: str
-    """`issued`, `dispatched`, `archived`, `recalled` or `replaced`."""
-    status_text: str
-    """The status in Vietnamese, as the verification page shows it."""
-    verify_url: str
-    replaced_by: PublicReplacement | None
-    """For a replaced document: the document that replaced it (when issued)."""
-
-
-class HashLookupResult(BaseModel):
-    sha256: str
-    found: bool
-    """True when this hash is the issued (sealed) PDF of a document of this office."""
-    message: str
-    """The answer in Vietnamese."""
-    document: PublicDocument | None
-
-
-class PublicVerificationResult(BaseModel):
-    sha256: str
-    verdict: str
-    """As for `POST /v1/verify`: `valid`, `altered`, `untrusted`, `unsigned`, `recalled` or `replaced`."""
-    verdict_text: str
-    """The verdict in Vietnamese."""
-    altered: bool
-    trusted: bool
-    signatures: list[SignatureResult]
-    document: PublicDocument | None
-    """The registered document whose issued PDF has this hash, if any."""
-
-
-VERDICT_TEXT = {
-    "valid": "Tệp hợp lệ: các chữ ký số còn nguyên vẹn và tin cậy.",
-    "altered": "Tệp đã bị thay đổi sau khi ký: không còn giá trị.",
-    "untrusted": "Chữ ký số không thuộc cơ quan tin cậy.",
-    "unsigned": "Tệp không có chữ ký số.",
-    "recalled": "Chữ ký số hợp lệ, nhưng văn bản đã bị THU HỒI.",
-    "replaced": "Chữ ký số hợp lệ, nhưng văn bản đã được THAY THẾ.",
-}
-
-
-class InvalidHashError(ProblemError):
-    status = 422
-    title = "Invalid SHA-256"
-
-
-class NotIssuedHereError(ProblemError):
-    status = 404
-    title = "Not an issued document"
-
-
 def _check_limit(request: Request) -> None:
     wait = _limit(request)
     if wait is not None:
         raise TooManyRequestsError("quá nhiều yêu cầu; vui lòng thử lại sau", headers={"Retry-After": str(wait)})
-
-
-async def _public_document(session: SessionDep, directive: Directive, request: Request) -> PublicDocument:
-    issuer = await session.get(Unit, directive.issuer_code)
-    issued = directive.issued_on
-    replacement = await _replacement(session, directive, request)
-    return PublicDocument(
-        public_id=directive.public_id,
-        notation=directive.notation,
-        doc_type=DOC_TYPES[directive.doc_type][0],
-        issued_on=issued.isoformat() if issued else None,
-        issuer=issuer.name if issuer else directive.issuer_code,
-        subject=("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject,
-        status=directive.status,
-        status_text=STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))[0],
-        verify_url=_verify_url(request, directive.public_id),
-        replaced_by=PublicReplacement(**replacement) if replacement else None,
-    )
-
-
-async def _issued_with_hash(session: SessionDep, digest: str) -> Directive | None:
-    directive = await session.scalar(select(Directive).where(Directive.issued_sha256 == digest).limit(1))
-    if directive is None or directive.status in PRE_ISSUE_STATUSES:
-        return None
-    return directive
 
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -559,19 +255,15 @@ async def lookup_by_hash(
     if not _SHA256.fullmatch(sha256):
         raise InvalidHashError("mã SHA-256 phải gồm đúng 64 chữ số thập lục phân (0-9, a-f)")
     digest = sha256.lower()
-    directive = await _issued_with_hash(session, digest)
-    if directive is None:
+    found = await service.lookup_by_hash(session, digest, base_url=_base_url(request))
+    if found is None:
         raise NotIssuedHereError(
             "không tìm thấy văn bản nào do cơ quan ban hành có mã SHA-256 này; tệp có thể đã bị thay đổi, "
             "là bản sao chụp hoặc không phải bản điện tử gốc",
             sha256=digest,
             found=False,
         )
-    document = await _public_document(session, directive, request)
-    message = f"Tệp trùng khớp với bản điện tử gốc của văn bản số {directive.notation}. {document.status_text}."
-    if document.replaced_by is not None:
-        message += f" Văn bản thay thế: số {document.replaced_by.notation}."
-    return HashLookupResult(sha256=digest, found=True, message=message, document=document)
+    return found
 
 
 @router.post(
@@ -609,17 +301,4 @@ async def verify_file_public(request: Request, session: SessionDep) -> PublicVer
         raise UnsupportedMediaTypeError("chỉ nhận tệp PDF (Content-Type: application/pdf)") from None
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("tệp gửi lên không phải là tệp PDF")
-    try:
-        result = await _verify(data, session, pdf)
-    except UnprocessableError:
-        raise UnprocessableError("không đọc được tệp PDF để kiểm tra chữ ký số") from None
-    directive = await _issued_with_hash(session, result.sha256)
-    return PublicVerificationResult(
-        sha256=result.sha256,
-        verdict=result.verdict,
-        verdict_text=VERDICT_TEXT[result.verdict],
-        altered=result.altered,
-        trusted=result.trusted,
-        signatures=result.signatures,
-        document=await _public_document(session, directive, request) if directive else None,
-    )
+    return await service.public_verification(session, data, pdf=pdf, base_url=_base_url(request))
