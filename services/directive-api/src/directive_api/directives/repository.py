@@ -139,7 +139,7 @@ def readable_statement(actor: Principal) -> Select[Directive] | None:
     if actor.has_any(*OFFICE_ROLES) and actor.unit:
         return statement.where(Directive.issuer_code == actor.unit)
     if actor.has_any(Role.unit_officer.value) and actor.unit:
-        return statement.where(Directive.status.not_in(PRE_ISSUE_STATUSES), addressed_to(actor.unit))
+        return statement.where(Directive.status.not_in(sorted(PRE_ISSUE_STATUSES)), addressed_to(actor.unit))
     return None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directive_api.directives.models import Directive
 from directive_api.directives.states import ISSUED_STATUSES
 from directive_api.orgs.models import Unit, UnitGroup
-from directive_api.pdfs.models import DirectiveFile, PdfVerdict
+from directive_api.pdfs.models import DirectiveFile, FileKind, PdfVerdict
 from directive_api.people.models import Person
 
 
@@ -25,7 +25,7 @@ async def add_file(session: AsyncSession, record: DirectiveFile) -> DirectiveFil
     return record
 
 
-async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: str) -> DirectiveFile | None:
+async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: FileKind) -> DirectiveFile | None:
     """The newest stored file of one kind."""
     statement = (
         select(DirectiveFile)

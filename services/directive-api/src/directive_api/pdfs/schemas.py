@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from directive_api.pdfs.models import FileKind
+
 
 class SignatureResult(BaseModel):
     """One signature of the file; see docs/api.md "Verifying a PDF" for how the fields combine."""
@@ -114,4 +116,4 @@ class PdfFile:
     data: bytes
     file_name: str
     sha256: str
-    kind: str
+    kind: FileKind

@@ -38,7 +38,7 @@ from directive_api.pdfs.errors import SignerRetiredError as SignerRetiredError
 from directive_api.pdfs.errors import SigningFailedError as SigningFailedError
 from directive_api.pdfs.errors import SigningKeyMissingError as SigningKeyMissingError
 from directive_api.pdfs.errors import SigningModeUnavailableError as SigningModeUnavailableError
-from directive_api.pdfs.models import DirectiveFile
+from directive_api.pdfs.models import DirectiveFile, FileKind
 from directive_api.pdfs.schemas import (
     HashLookupResult,
     PdfFile,
@@ -139,7 +139,7 @@ def local_today(now: datetime, timezone: str) -> date:
 
 
 async def _store(
-    session: AsyncSession, store: FileStore, directive: Directive, kind: str, pdf: bytes, pages: int, version: int
+    session: AsyncSession, store: FileStore, directive: Directive, kind: FileKind, pdf: bytes, pages: int, version: int
 ) -> DirectiveFile:
     stored = await store.put_async(pdf)
     record = DirectiveFile(
@@ -153,7 +153,7 @@ async def _store(
     return await repository.add_file(session, record)
 
 
-async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: str) -> DirectiveFile | None:
+async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: FileKind) -> DirectiveFile | None:
     """The newest stored file of one kind."""
     return await repository.latest_file(session, directive_id, kind)
 
@@ -397,7 +397,7 @@ async def verify(
 # --- downloads ---------------------------------------------------------------------------------
 
 
-def file_name(directive: Directive, kind: str) -> str:
+def file_name(directive: Directive, kind: FileKind) -> str:
     """The download name: ``Công văn 01-VPUB-TTĐH.pdf``, or a draft's / a signed file's."""
     type_name = DOC_TYPES[directive.doc_type][0]
     if directive.notation:
@@ -409,7 +409,7 @@ async def current_pdf(session: AsyncSession, directive: Directive, *, pdf: PdfCo
     """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
     otherwise the draft preview (rendered on first request for each version)."""
     record: DirectiveFile | None = None
-    kind = "preview"
+    kind: FileKind = "preview"
     if directive.issued_sha256:
         kind = "issued"
     elif directive.signed_sha256:
