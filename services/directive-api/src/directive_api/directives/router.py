@@ -56,7 +56,9 @@ from directive_api.pdfs.router import PDF_RESPONSE, pdf_response
 from directive_api.signing import service as signing
 from directive_api.signing.schemas import SigningRequestRead
 
-router = APIRouter(prefix="/v1", tags=["directives"])
+_directives = APIRouter(prefix="/v1", tags=["directives"])
+_documents = APIRouter(prefix="/v1", tags=["documents"])
+"""The document's PDF keeps the ``documents`` tag it had in the pdfs slice (only that tag)."""
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTER_EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -144,7 +146,7 @@ def _respond(
     )
 
 
-@router.post(
+@_directives.post(
     "/directives",
     status_code=201,
     response_model=DirectiveRead,
@@ -179,7 +181,7 @@ async def create_directive(
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-@router.get("/directives", response_model=DirectivePage, responses=problem_responses(ForbiddenError))
+@_directives.get("/directives", response_model=DirectivePage, responses=problem_responses(ForbiddenError))
 async def list_directives(
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -194,7 +196,7 @@ async def list_directives(
     return DirectivePage(items=[to_read(d, actor) for d in rows], next_cursor=next_cursor)
 
 
-@router.get(
+@_directives.get(
     "/directives/{directive_id}",
     response_model=DirectiveRead,
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
@@ -207,7 +209,7 @@ async def get_directive(
     return _respond(directive, actor, response)
 
 
-@router.patch(
+@_directives.patch(
     "/directives/{directive_id}",
     response_model=DirectiveRead,
     responses=problem_responses(
@@ -233,7 +235,7 @@ async def update_directive(
     return _respond(directive, actor, response)
 
 
-@router.post(
+@_directives.post(
     "/directives/{directive_id}/attachments",
     response_model=DirectiveRead,
     status_code=201,
@@ -319,7 +321,7 @@ def _transition_route(action: str, summary: str) -> None:
 
     transition.__name__ = f"{action}_directive"
     transition.__doc__ = summary
-    router.add_api_route(
+    _directives.add_api_route(
         f"/directives/{{directive_id}}/{action}",
         transition,
         methods=["POST"],
@@ -359,9 +361,8 @@ for _name, _transition in DIRECTIVE_WORKFLOW.transitions.items():
     _transition_route(_name, f"{_transition.description} Who: {_roles}. Send the ETag in `If-Match`.")
 
 
-@router.get(
+@_documents.get(
     "/directives/{directive_id}/pdf",
-    tags=["documents"],
     responses=PDF_RESPONSE | problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
     response_class=Response,
 )
@@ -376,7 +377,7 @@ async def get_directive_pdf(
     return pdf_response(file)
 
 
-@router.get(
+@_directives.get(
     "/directives/{directive_id}/history",
     response_model=list[HistoryEntryRead],
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
@@ -389,7 +390,7 @@ async def get_directive_history(
     return [HistoryEntryRead.model_validate(r) for r in rows]
 
 
-@router.get(
+@_directives.get(
     "/registers/{issuer_code}/{code}/{year}",
     response_model=RegisterRead,
     tags=["registers"],
@@ -413,7 +414,7 @@ async def get_register(
     )
 
 
-@router.get(
+@_directives.get(
     "/registers/{issuer_code}/{code}/{year}/export",
     tags=["registers"],
     response_class=Response,
@@ -440,10 +441,15 @@ async def export_register(
     return Response(data, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 
 
-@router.get(
+@_directives.get(
     "/registers", response_model=list[dict[str, Any]], tags=["registers"], responses=problem_responses(ForbiddenError)
 )
 async def list_registers(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
     """The registers of the caller's unit, with their last numbers."""
     rows = await service.list_registers(session, actor=actor)
     return [{"issuer_code": r.issuer_code, "code": r.code, "year": r.year, "last_number": r.last_number} for r in rows]
+
+
+router = APIRouter()
+router.include_router(_directives)
+router.include_router(_documents)
