@@ -25,9 +25,9 @@ from test_deploy_wiring import container_env, rendered
 from common.pdf.dev_pki import ensure_dev_pki
 from common.production import UnsafeProductionSettingsError, enforce
 from common.settings import AuthSettings, DatabaseSettings
-from directive_api.documents.service import Keys
 from directive_api.main import create_app
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.service import Keys
 from directive_api.settings import Settings, production_problems
 
 MOUNTS = {"/run/secrets/seals": "directive-api-seal-keys", "/etc/cantho/trust": "directive-api-trust-roots"}

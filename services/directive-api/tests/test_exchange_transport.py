@@ -36,11 +36,11 @@ from common.edxml import (
 from common.edxml.signature import verify_package
 from common.pdf.dev_pki import ensure_dev_pki
 from common.vxp.client import VxpClient
-from directive_api.documents.service import PdfContext
 from directive_api.exchange import transport
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.main import create_app
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.service import PdfContext
 from directive_api.settings import ExchangeSettings, Settings, VxpSettings
 
 OFFICE = "000.00.01.H13"

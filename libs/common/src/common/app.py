@@ -88,7 +88,7 @@ def _database_busy(request: Request, exc: Exception) -> JSONResponse:  # noqa: A
     # A 503 with Retry-After lets clients and load balancers back off instead of seeing a 500.
     logger.warning("no free database connection for %s %s", request.method, request.url.path)
     body = {
-        "type": PROBLEM_TYPE_BASE + "database-busy",
+        "type": problem_type("database-busy"),
         "title": "Service unavailable",
         "status": 503,
         "detail": "every database connection of this process is in use; retry shortly",

@@ -18,7 +18,7 @@ from common.storage import FileStore, StoredFileCorruptError
 from directive_api.directives.lifecycle import PRE_ISSUE_STATUSES
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
 from directive_api.dispatch.models import OutboxEvent, WebhookDelivery
-from directive_api.documents.models import DirectiveFile
+from directive_api.pdfs.models import DirectiveFile
 
 Progress = Callable[[str, int, int], None]
 """Called with (step, done, total) while checking."""

@@ -20,10 +20,10 @@ from directive_api.directives.router import router as directives_router
 from directive_api.directory.router import router as directory_router
 from directive_api.dispatch.models import OUTBOX
 from directive_api.dispatch.router import router as dispatch_router
-from directive_api.documents.router import router as documents_router
-from directive_api.documents.service import PdfContext
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
+from directive_api.pdfs.router import router as pdfs_router
+from directive_api.pdfs.service import PdfContext
 from directive_api.settings import Settings, get_settings, production_problems
 from directive_api.signing.router import router as signing_router
 
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         auth=settings.auth,
         routers=[
             directives_router,
-            documents_router,
+            pdfs_router,
             dispatch_router,
             exchange_router,
             orgs_router,

@@ -166,7 +166,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         if args.command == "verify-pdf":
-            from directive_api.documents.service import Keys
+            from directive_api.pdfs.service import Keys
 
             keys = Keys.from_settings(settings.signing)
             from common.pdf.verify import PdfVerificationError, verify_pdf_async

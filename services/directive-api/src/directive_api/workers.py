@@ -25,8 +25,8 @@ from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
 from directive_api.dispatch.models import OUTBOX, WebhookSubscription
 from directive_api.dispatch.visibility import webhook_audience
-from directive_api.documents.service import PdfContext
 from directive_api.exchange import transport
+from directive_api.pdfs.service import PdfContext
 from directive_api.settings import Settings
 from directive_api.signing import service as signing
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from directive_api.pdfs.errors import DirectiveNotFoundError
 
-
-class DirectiveNotFoundError(NotFoundError):
-    title = "Document not found"
+__all__ = [
+    "DirectiveNotEditableError",
+    "DirectiveNotFoundError",
+    "DirectiveNotVisibleError",
+    "DocumentRuleError",
+    "InvalidReferenceError",
+    "RegisterNotFoundError",
+]
 
 
 class DirectiveNotVisibleError(ForbiddenError):

@@ -3,19 +3,91 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import JSONType, UTCDateTime, utc_now
 from common.http import IdempotencyRecordMixin
 from common.workflow import HISTORY_FIELDS, WorkflowHistoryMixin
-from directive_api.directives.lifecycle import DirectiveStatus
+from directive_api.directives.states import PRE_ISSUE_STATUSES, DirectiveStatus
 from directive_api.models import Model
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in DirectiveStatus)
+_PRE_ISSUE = ", ".join(f"'{s.value}'" for s in DirectiveStatus if s in PRE_ISSUE_STATUSES)
+
+STATUS_TYPE = Enum(
+    DirectiveStatus,
+    native_enum=False,
+    create_constraint=False,  # the status_known constraint below, as in the migrations
+    length=20,
+    values_callable=lambda statuses: [s.value for s in statuses],
+    validate_strings=True,
+)
+"""A VARCHAR(20) in the database, a :class:`DirectiveStatus` in Python (also in Core rows)."""
+
+
+@dataclass(frozen=True)
+class AddresseeRef:
+    """A ``Kính gửi`` entry as stored: one group of units or one unit, with an optional printed label."""
+
+    group: str | None = None
+    unit: str | None = None
+    label: str | None = None
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> AddresseeRef:
+        return cls(group=entry.get("group"), unit=entry.get("unit"), label=entry.get("label"))
+
+
+@dataclass(frozen=True)
+class InfoRecipientRef:
+    """A ``Nơi nhận`` entry as stored: ``Như trên``, units on one line (optionally labelled), or text."""
+
+    as_above: bool = False
+    units: tuple[str, ...] = ()
+    text: str | None = None
+    label: str | None = None
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> InfoRecipientRef:
+        return cls(
+            as_above=bool(entry.get("as_above")),
+            units=tuple(entry.get("units") or ()),
+            text=entry.get("text"),
+            label=entry.get("label"),
+        )
+
+
+RecipientKind = Literal["unit", "group"]
+
+
+def recipient_keys(
+    addressees: Iterable[AddresseeRef], info_recipients: Iterable[InfoRecipientRef]
+) -> set[tuple[RecipientKind, str]]:
+    """The (kind, code) pairs a document is addressed to: what ``directive_recipients`` holds."""
+    keys: set[tuple[RecipientKind, str]] = set()
+    for addressee in addressees:
+        if addressee.group:
+            keys.add(("group", addressee.group))
+        if addressee.unit:
+            keys.add(("unit", addressee.unit))
+    keys.update(("unit", code) for recipient in info_recipients for code in recipient.units)
+    return keys
+
+
+def addressee_refs(addressees: Iterable[Mapping[str, Any]]) -> list[AddresseeRef]:
+    """The typed view of a document's ``addressees`` JSON (an ORM object's or a Core row's)."""
+    return [AddresseeRef.from_json(entry) for entry in addressees]
+
+
+def info_recipient_refs(info_recipients: Iterable[Mapping[str, Any]]) -> list[InfoRecipientRef]:
+    """The typed view of a document's ``info_recipients`` JSON."""
+    return [InfoRecipientRef.from_json(entry) for entry in info_recipients]
 
 
 class Directive(Model):
@@ -26,8 +98,7 @@ class Directive(Model):
         CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint(
-            "(status IN ('draft', 'submitted', 'reviewed', 'returned', 'awaiting_signature', 'approved'))"
-            " OR number IS NOT NULL",
+            f"(status IN ({_PRE_ISSUE})) OR number IS NOT NULL",
             name="issued_has_number",
         ),
         Index("ix_directives_issuer_status", "issuer_code", "status"),
@@ -36,7 +107,7 @@ class Directive(Model):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     doc_type: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(20), default=DirectiveStatus.draft.value)
+    status: Mapped[DirectiveStatus] = mapped_column(STATUS_TYPE, default=DirectiveStatus.draft)
     version: Mapped[int] = mapped_column(Integer, default=1)
     workflow_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -98,6 +169,36 @@ class Directive(Model):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    @property
+    def addressee_entries(self) -> list[AddresseeRef]:
+        """``addressees`` as typed entries (the column keeps the JSON of the API)."""
+        return addressee_refs(self.addressees)
+
+    @property
+    def info_recipient_entries(self) -> list[InfoRecipientRef]:
+        """``info_recipients`` as typed entries."""
+        return info_recipient_refs(self.info_recipients)
+
+
+class DirectiveRecipient(Model):
+    """One unit or group a document is addressed to (``Kính gửi``) or copied to (``Nơi nhận``).
+
+    Derived from ``addressees`` and ``info_recipients`` whenever they are written (the directives
+    repository keeps both in step), so that "documents addressed to my unit" is one indexed query
+    instead of reading every document's JSON. Groups stay groups: membership is resolved at read
+    time, as it always was.
+    """
+
+    __tablename__ = "directive_recipients"
+    __table_args__ = (
+        CheckConstraint("kind IN ('unit', 'group')", name="kind_known"),
+        Index("ix_directive_recipients_kind_code", "kind", "code"),
+    )
+
+    directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class DirectiveHistory(WorkflowHistoryMixin, Model):

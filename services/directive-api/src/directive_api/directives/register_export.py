@@ -10,14 +10,13 @@ from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pdf.fonts import font_path
-from directive_api.directives.lifecycle import DOC_TYPES
+from directive_api.directives import repository
 from directive_api.directives.models import Directive, Register, RegisterEntry
-from directive_api.dispatch.models import Delivery
-from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.directives.states import DOC_TYPES
+from directive_api.orgs.models import Unit
 
 COLUMNS = (
     "Số, ký hiệu văn bản",
@@ -83,13 +82,13 @@ def _recipients(directive: Directive, groups: dict[str, str], units: dict[str, U
         return code if unit is None else (unit.short_name or unit.name) if short else unit.name
 
     lines = [
-        a.get("label") or (groups.get(a["group"], a["group"]) if a.get("group") else unit_name(a["unit"], False))
-        for a in directive.addressees
+        a.label or (groups.get(a.group, a.group) if a.group else unit_name(a.unit or "", False))
+        for a in directive.addressee_entries
     ]
-    for r in directive.info_recipients:
-        if r.get("as_above"):
+    for r in directive.info_recipient_entries:
+        if r.as_above:
             continue
-        line = r.get("text") or r.get("label") or "; ".join(unit_name(c, True) for c in r.get("units") or [])
+        line = r.text or r.label or "; ".join(unit_name(c, True) for c in r.units)
         if line and line not in lines:
             lines.append(line)
     return lines
@@ -98,20 +97,12 @@ def _recipients(directive: Directive, groups: dict[str, str], units: dict[str, U
 async def rows(session: AsyncSession, entries: Sequence[RegisterEntry]) -> list[RegisterRow]:
     """The register's lines, in number order."""
     ids = [e.directive_id for e in entries]
-    directives = {d.id: d for d in (await session.scalars(select(Directive).where(Directive.id.in_(ids)))).all()}
-    counts = dict(
-        (
-            await session.execute(
-                select(Delivery.directive_id, func.count())
-                .where(Delivery.directive_id.in_(ids))
-                .group_by(Delivery.directive_id)
-            )
-        ).all()
-    )
-    groups = {g.code: g.name for g in (await session.scalars(select(UnitGroup))).all()}
-    unit_codes = {a["unit"] for d in directives.values() for a in d.addressees if a.get("unit")}
-    unit_codes |= {c for d in directives.values() for r in d.info_recipients for c in r.get("units") or []}
-    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes)))).all()}
+    directives = await repository.directives_by_id(session, ids)
+    counts = await repository.delivery_counts(session, ids)
+    groups = await repository.group_names(session)
+    unit_codes = {a.unit for d in directives.values() for a in d.addressee_entries if a.unit}
+    unit_codes |= {c for d in directives.values() for r in d.info_recipient_entries for c in r.units}
+    units = await repository.units_by_code(session, unit_codes)
     lines = []
     for entry in entries:
         directive = directives[entry.directive_id]

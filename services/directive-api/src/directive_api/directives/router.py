@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from common.app import ReadConnectionDep, SessionDep
 from common.auth import CurrentPrincipal, Principal
-from common.http import etag, idempotent
+from common.http import etag, idempotent, read_capped_body
 from common.problems import (
     BadRequestError,
     ConflictError,
@@ -52,18 +52,18 @@ from directive_api.directives.schemas import (
     RegisterRead,
     TransitionRequest,
 )
-from directive_api.orgs.models import Unit
+from directive_api.pdfs.router import PDF_RESPONSE, pdf_response
 from directive_api.signing import service as signing
 from directive_api.signing.schemas import SigningRequestRead
 
-router = APIRouter(prefix="/v1", tags=["directives"])
+_directives = APIRouter(prefix="/v1", tags=["directives"])
+_documents = APIRouter(prefix="/v1", tags=["documents"])
+"""The document's PDF keeps the ``documents`` tag it had in the pdfs slice (only that tag)."""
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTER_EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}, "application/pdf": {}}, "description": "The register"}
 }
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 IfMatch = Annotated[
     str | None,
@@ -146,7 +146,7 @@ def _respond(
     )
 
 
-@router.post(
+@_directives.post(
     "/directives",
     status_code=201,
     response_model=DirectiveRead,
@@ -181,7 +181,7 @@ async def create_directive(
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-@router.get("/directives", response_model=DirectivePage, responses=problem_responses(ForbiddenError))
+@_directives.get("/directives", response_model=DirectivePage, responses=problem_responses(ForbiddenError))
 async def list_directives(
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -196,7 +196,7 @@ async def list_directives(
     return DirectivePage(items=[to_read(d, actor) for d in rows], next_cursor=next_cursor)
 
 
-@router.get(
+@_directives.get(
     "/directives/{directive_id}",
     response_model=DirectiveRead,
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
@@ -209,7 +209,7 @@ async def get_directive(
     return _respond(directive, actor, response)
 
 
-@router.patch(
+@_directives.patch(
     "/directives/{directive_id}",
     response_model=DirectiveRead,
     responses=problem_responses(
@@ -235,7 +235,7 @@ async def update_directive(
     return _respond(directive, actor, response)
 
 
-@router.post(
+@_directives.post(
     "/directives/{directive_id}/attachments",
     response_model=DirectiveRead,
     status_code=201,
@@ -269,8 +269,18 @@ async def add_attachment(
 ) -> Response:
     """Attach a PDF (body `application/pdf`) to a draft: hashed, listed under the body with its size and
     SHA-256, and embedded in the signed PDF. Send the ETag you read in `If-Match`."""
+
+    async def read_body(limit: int) -> bytes:
+        return await read_capped_body(
+            request,
+            limit=limit,
+            media_types=("application/pdf", "application/octet-stream"),
+            expected="application/pdf",
+            what="attachment",
+        )
+
     directive = await service.add_attachment(
-        session, directive_id, request, name=name, actor=actor, if_match=if_match, store=request.app.state.pdf.store
+        session, directive_id, read_body, name=name, actor=actor, if_match=if_match, store=request.app.state.pdf.store
     )
     return _respond(directive, actor, response, status_code=201)
 
@@ -311,7 +321,7 @@ def _transition_route(action: str, summary: str) -> None:
 
     transition.__name__ = f"{action}_directive"
     transition.__doc__ = summary
-    router.add_api_route(
+    _directives.add_api_route(
         f"/directives/{{directive_id}}/{action}",
         transition,
         methods=["POST"],
@@ -351,7 +361,23 @@ for _name, _transition in DIRECTIVE_WORKFLOW.transitions.items():
     _transition_route(_name, f"{_transition.description} Who: {_roles}. Send the ETag in `If-Match`.")
 
 
-@router.get(
+@_documents.get(
+    "/directives/{directive_id}/pdf",
+    responses=PDF_RESPONSE | problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
+    response_class=Response,
+)
+async def get_directive_pdf(
+    directive_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
+    otherwise a draft preview marked "DỰ THẢO". The SHA-256 is in `X-Content-SHA256`."""
+    file = await service.document_pdf(
+        session, directive_id, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
+    )
+    return pdf_response(file)
+
+
+@_directives.get(
     "/directives/{directive_id}/history",
     response_model=list[HistoryEntryRead],
     responses=problem_responses(DirectiveNotFoundError, DirectiveNotVisibleError),
@@ -364,7 +390,7 @@ async def get_directive_history(
     return [HistoryEntryRead.model_validate(r) for r in rows]
 
 
-@router.get(
+@_directives.get(
     "/registers/{issuer_code}/{code}/{year}",
     response_model=RegisterRead,
     tags=["registers"],
@@ -388,7 +414,7 @@ async def get_register(
     )
 
 
-@router.get(
+@_directives.get(
     "/registers/{issuer_code}/{code}/{year}/export",
     tags=["registers"],
     response_class=Response,
@@ -403,10 +429,9 @@ async def export_register(
     format: Annotated[Literal["xlsx", "pdf"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
     """The outgoing register with the decree's ten columns, as XLSX or as PDF (A4 landscape)."""
-    register, entries = await service.get_register(session, issuer_code=issuer_code, code=code, year=year, actor=actor)
-    issuer = await session.get(Unit, issuer_code)
-    assert issuer is not None
-    lines = await register_export.rows(session, entries)
+    register, issuer, lines = await service.register_export_data(
+        session, issuer_code=issuer_code, code=code, year=year, actor=actor
+    )
     name = f"Sổ đăng ký văn bản đi {issuer_code} {code} {year}.{format}"
     if format == "xlsx":
         data, media_type = register_export.to_xlsx(register, issuer, lines), XLSX
@@ -416,10 +441,15 @@ async def export_register(
     return Response(data, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 
 
-@router.get(
+@_directives.get(
     "/registers", response_model=list[dict[str, Any]], tags=["registers"], responses=problem_responses(ForbiddenError)
 )
 async def list_registers(session: SessionDep, actor: CurrentPrincipal) -> list[dict[str, Any]]:
     """The registers of the caller's unit, with their last numbers."""
     rows = await service.list_registers(session, actor=actor)
     return [{"issuer_code": r.issuer_code, "code": r.code, "year": r.year, "last_number": r.last_number} for r in rows]
+
+
+router = APIRouter()
+router.include_router(_directives)
+router.include_router(_documents)

@@ -10,28 +10,26 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
 from pydantic import ValidationError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import Row, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal, require_roles
 from common.calendar import DEADLINE_HORIZON
 from common.db import utc_now
-from common.http import read_capped_body, require_if_match
+from common.http import require_if_match
 from common.pdf.model import DocumentView, SignatureBlock, Table
 from common.pdf.rules import check_document
 from common.problems import ConflictError, ForbiddenError, UnprocessableError, UnsupportedMediaTypeError
 from common.storage import FileStore
 from common.workflow import WorkflowEngine, history_entry, history_factory
+from directive_api.directives import effects, register_export, repository
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
@@ -40,16 +38,10 @@ from directive_api.directives.errors import (
     InvalidReferenceError,
     RegisterNotFoundError,
 )
-from directive_api.directives.lifecycle import (
-    DIRECTIVE_WORKFLOW,
-    DOC_TYPES,
-    EDITABLE_STATUSES,
-    OFFICE_ROLES,
-    PRE_ISSUE_STATUSES,
-    Role,
-    compose_notation,
-)
+from directive_api.directives.lifecycle import DIRECTIVE_WORKFLOW
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
+from directive_api.directives.repository import DirectiveRecord as DirectiveRecord
+from directive_api.directives.repository import Reader as Reader
 from directive_api.directives.schemas import (
     ComplianceRequest,
     DirectiveContent,
@@ -57,12 +49,19 @@ from directive_api.directives.schemas import (
     DirectiveUpdate,
     TransitionRequest,
 )
-from directive_api.dispatch import service as dispatching
-from directive_api.documents import service as documents
-from directive_api.orgs import service as orgs
+from directive_api.directives.states import (
+    DOC_TYPES,
+    EDITABLE_STATUSES,
+    OFFICE_ROLES,
+    PRE_ISSUE_STATUSES,
+    DirectiveStatus,
+    Role,
+    compose_notation,
+)
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.context import PdfContext
+from directive_api.pdfs.schemas import PdfFile
 from directive_api.people.models import Person
-from directive_api.signing import repository as signing_requests
 from directive_api.signing.models import SigningRequest
 
 Clock = Callable[[], datetime]
@@ -122,8 +121,8 @@ async def _check_references(
     groups = [a.group for a in addressees if a.group]
     units = [a.unit for a in addressees if a.unit]
     info_units = [code for r in content.info_recipients or [] for code in (r.units or [])]
-    known_groups = await orgs.existing_group_codes(session, groups, addressable=True)
-    known_units = await orgs.existing_unit_codes(session, [*units, *info_units])
+    known_groups = await effects.known_group_codes(session, groups)
+    known_units = await effects.known_unit_codes(session, [*units, *info_units])
     for index, addressee in enumerate(addressees):
         if addressee.group and addressee.group not in known_groups:
             errors.append({"location": ["body", "addressees", str(index), "group"], "message": "unknown group"})
@@ -140,7 +139,7 @@ async def _check_references(
                 )
     signer: Person | None = None
     if content.signer_id is not None:
-        signer = await session.get(Person, content.signer_id)
+        signer = await repository.person(session, content.signer_id)
         if signer is None or not signer.is_active:
             errors.append({"location": ["body", "signer_id"], "message": "unknown signer"})
         elif Role.signer.value not in signer.roles or signer.unit_code != issuer_code:
@@ -202,7 +201,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
             "unknown document type",
             errors=[{"location": ["body", "doc_type"], "message": f"one of {', '.join(DOC_TYPES)}"}],
         )
-    issuer = await session.get(Unit, issuer_code)
+    issuer = await repository.unit(session, issuer_code)
     if issuer is None or not issuer.notation or not issuer.is_active:
         raise InvalidReferenceError(
             "the issuer is unknown or issues no documents",
@@ -212,7 +211,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
     assert signer is not None
     _check_due_date(body.compliance, today=utc_now().date())
     if body.corrects_id is not None:
-        original = await session.get(Directive, body.corrects_id)
+        original = await repository.get(session, body.corrects_id)
         if original is None or original.issuer_code != issuer_code or original.status in PRE_ISSUE_STATUSES:
             raise InvalidReferenceError(
                 "a correction must refer to an issued document of the same issuer",
@@ -253,9 +252,7 @@ async def create_directive(session: AsyncSession, body: DirectiveCreate, *, acto
         updated_at=now,
     )
     check_decree_rules(directive)
-    session.add(directive)
-    session.add(_record(directive, "create", actor, from_status=None))
-    await session.flush()
+    await repository.add(session, directive, _record(directive, "create", actor, from_status=None))
     return directive
 
 
@@ -304,7 +301,7 @@ def _check_attachment_pdf(data: bytes) -> None:
 async def add_attachment(
     session: AsyncSession,
     directive_id: uuid.UUID,
-    request: Request,
+    read_body: Callable[[int], Awaitable[bytes]],
     *,
     name: str | None,
     actor: Principal,
@@ -326,13 +323,8 @@ async def add_attachment(
         raise UnprocessableError(
             "invalid attachment name", errors=[{"location": ["query", "name"], "message": "a file name, no path"}]
         )
-    data = await read_capped_body(
-        request,
-        limit=MAX_ATTACHMENT_BYTES,
-        media_types=("application/pdf", "application/octet-stream"),
-        expected="application/pdf",
-        what="attachment",
-    )
+    # Read only now: a request refused for who or what it is never uploads its file.
+    data = await read_body(MAX_ATTACHMENT_BYTES)
     await asyncio.to_thread(_check_attachment_pdf, data)  # parsing a large file stays off the event loop
     digest = hashlib.sha256(data).hexdigest()
     if any(item["sha256"] == digest for item in current):
@@ -343,8 +335,7 @@ async def add_attachment(
     directive.attachments = [*current, {"name": name, "sha256": stored.sha256, "size": stored.size}]
     directive.version += 1
     directive.updated_at = utc_now()
-    session.add(_record(directive, "edit", actor, from_status=directive.status))
-    await session.flush()
+    await repository.add_history(session, _record(directive, "edit", actor, from_status=directive.status))
     return directive
 
 
@@ -402,29 +393,18 @@ def _strip_vv(subject: str) -> str:
     return subject
 
 
-DirectiveRecord = Directive | Row[Any]
-"""A document as an ORM object, or as a Core row of the ``directives`` table (same attribute names)."""
-
-Reader = AsyncSession | AsyncConnection
-"""Where a read runs: the request's ORM session, or a read-only connection."""
-
-
 async def get_directive(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Directive:
     """The document, if the caller may see it."""
-    directive = await session.get(Directive, directive_id)
+    directive = await repository.get(session, directive_id)
     if directive is None:
         raise DirectiveNotFoundError(f"no document {directive_id}")
     await _ensure_visible(session, directive, actor)
     return directive
 
 
-_DIRECTIVES = Directive.__table__
-
-
 async def read_directive(connection: AsyncConnection, directive_id: uuid.UUID, *, actor: Principal) -> Row[Any]:
     """The document as a Core row, if the caller may see it (the read-only twin of :func:`get_directive`)."""
-    statement = select(_DIRECTIVES).where(_DIRECTIVES.c.id == directive_id)
-    row = (await connection.execute(statement)).one_or_none()
+    row = await repository.get_row(connection, directive_id)
     if row is None:
         raise DirectiveNotFoundError(f"no document {directive_id}")
     await _ensure_visible(connection, row, actor)
@@ -432,14 +412,9 @@ async def read_directive(connection: AsyncConnection, directive_id: uuid.UUID, *
 
 
 async def is_addressed_to(reader: Reader, directive: DirectiveRecord, unit_code: str) -> bool:
-    """Whether ``unit_code`` is among the addressees or information recipients."""
-    unit = (await reader.execute(select(Unit.code, Unit.group_code).where(Unit.code == unit_code))).one_or_none()
-    if unit is None:
-        return False
-    for addressee in directive.addressees:
-        if addressee.get("unit") == unit.code or (unit.group_code and addressee.get("group") == unit.group_code):
-            return True
-    return any(unit.code in (r.get("units") or []) for r in directive.info_recipients)
+    """Whether ``unit_code`` is among the addressees or information recipients (directly or
+    through its group): the same rule as the list's statement (:func:`repository.readable_statement`)."""
+    return await repository.is_addressed_to(reader, directive.id, unit_code)
 
 
 async def can_read(reader: Reader, directive: DirectiveRecord, actor: Principal) -> bool:
@@ -464,28 +439,17 @@ async def _ensure_visible(reader: Reader, directive: DirectiveRecord, actor: Pri
 async def list_directives(
     session: AsyncSession, *, actor: Principal, status: str | None, limit: int, cursor: str | None
 ) -> tuple[Sequence[Directive], str | None]:
-    """Documents the caller may see, newest first, with keyset pagination."""
-    statement = select(Directive).order_by(Directive.created_at.desc(), Directive.id.desc())
-    if status is not None:
-        statement = statement.where(Directive.status == status)
+    """Documents the caller may see, newest first, with keyset pagination: one SQL statement."""
+    readable = repository.readable_statement(actor)
+    if readable is None:
+        raise ForbiddenError("your roles do not allow listing documents")
+    after = None
     if cursor is not None:
         created, _, ident = _decode_cursor(cursor)
-        statement = statement.where(
-            (Directive.created_at < created) | ((Directive.created_at == created) & (Directive.id < ident))
-        )
-    if actor.has_any(*OFFICE_ROLES) and actor.unit:
-        statement = statement.where(Directive.issuer_code == actor.unit)
-        rows = list((await session.scalars(statement.limit(limit + 1))).all())
-    elif actor.has_any(Role.unit_officer.value) and actor.unit:
-        statement = statement.where(Directive.status.not_in([s.value for s in PRE_ISSUE_STATUSES]))
-        rows = []
-        async for row in await session.stream_scalars(statement):
-            if await is_addressed_to(session, row, actor.unit):
-                rows.append(row)
-                if len(rows) > limit:
-                    break
-    else:
-        raise ForbiddenError("your roles do not allow listing documents")
+        after = (created, ident)
+    rows = await repository.page(
+        session, readable, status=DirectiveStatus(status) if status else None, after=after, limit=limit + 1
+    )
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -531,7 +495,7 @@ async def update_directive(
     ]
     if nulls:
         raise UnprocessableError(f"these fields cannot be null: {', '.join(nulls)}")
-    current = await session.get(Person, directive.signer_id) if body.signing_authority is not None else None
+    current = await repository.person(session, directive.signer_id) if body.signing_authority is not None else None
     signer = await _check_references(session, body, issuer_code=directive.issuer_code, current_signer=current)
     _check_due_date(body.compliance, today=utc_now().date())
     if "subject" in changes:
@@ -573,8 +537,9 @@ async def update_directive(
     check_decree_rules(directive)  # the request's transaction rolls the changes back if it refuses
     directive.version += 1
     directive.updated_at = utc_now()
-    session.add(_record(directive, "edit", actor, from_status=directive.status))
-    await session.flush()
+    await repository.add_history(session, _record(directive, "edit", actor, from_status=directive.status))
+    if body.addressees is not None or body.info_recipients is not None:
+        await repository.save_recipients(session, directive)
     return directive
 
 
@@ -584,24 +549,8 @@ def register_code_for(directive: Directive) -> str:
 
 
 async def allocate_number(session: AsyncSession, *, issuer_code: str, code: str, year: int) -> tuple[int, int]:
-    """The next number of a register, taken inside the caller's transaction.
-
-    The counter row is incremented with an upsert, which locks it until the transaction ends: a
-    concurrent issue waits, and a rollback gives the number back. Returns (register id, number).
-    """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(Register)
-        .values(issuer_code=issuer_code, code=code, year=year, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[Register.issuer_code, Register.code, Register.year],
-            set_={"last_number": Register.last_number + 1},
-        )
-        .returning(Register.id, Register.last_number)
-    )
-    row = (await session.execute(statement)).one()
-    return int(row[0]), int(row[1])
+    """The next number of a register, taken inside the caller's transaction (see the repository)."""
+    return await repository.allocate_number(session, issuer_code=issuer_code, code=code, year=year)
 
 
 async def fire(
@@ -614,7 +563,7 @@ async def fire(
     comment: str | None,
     clock: Clock,
     timezone: str,
-    pdf: documents.PdfContext,
+    pdf: PdfContext,
     request_body: TransitionRequest | None = None,
 ) -> Directive:
     """Move a document along its workflow.
@@ -638,18 +587,16 @@ async def fire(
     entry: RegisterEntry | None = None
     replacement: Directive | None = None
     request: SigningRequest | None = None
-    if action == "approve" and await _signs_elsewhere(session, directive, pdf):
+    if action == "approve" and await effects.signs_elsewhere(session, directive, pdf):
         # The signer's key is on their token or at a remote service: the prepared revision waits
         # for the signature (``awaiting_signature``) instead of being signed here.
-        request = await _signing_request(session, directive, pdf=pdf, now=now)
+        request = await effects.signing_request(session, directive, pdf=pdf, now=now)
         action = "request_signature"
     elif action == "approve":
-        signed = await documents.sign_on_approval(
-            session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
-        )
-        values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed.sha256}
+        signed_sha256 = await effects.sign(session, directive, pdf=pdf, now=now)
+        values = {"approved_by": actor.id, "approved_at": now, "signed_sha256": signed_sha256}
     elif action == "abandon_signature":
-        await signing_requests.close_pending(session, directive.id, status="abandoned", now=now)
+        await effects.abandon_signing(session, directive, now=now)
     elif action == "issue":
         due = (directive.compliance or {}).get("due_date")
         issued_on = now.astimezone(ZoneInfo(timezone)).date()
@@ -658,31 +605,25 @@ async def fire(
                 f"the due date {due} does not lie after today's issue date: return the draft to correct it"
             )
         values, entry = await _number(session, directive, actor=actor, now=now, timezone=timezone)
-        issued = await documents.seal_on_issue(
-            session,
-            directive,
-            notation=values["notation"],
-            issued_on=values["issued_on"],
-            keys=pdf.keys,
-            store=pdf.store,
+        values["issued_sha256"] = await effects.seal(
+            session, directive, notation=values["notation"], issued_on=values["issued_on"], pdf=pdf
         )
-        values["issued_sha256"] = issued.sha256
         values["dispatch_due_at"] = now if directive.urgency else _end_of_day(now, timezone)
     elif action == "dispatch":
         values = {"dispatched_at": now}
     elif action == "archive":
         assert body.records_file is not None
         year = (directive.issued_on or now.date()).year
-        record = await dispatching.records_file(
+        records_file_id = await effects.records_file_id(
             session,
-            issuer_code=directive.issuer_code,
+            directive,
             year=year,
             file_notation=body.records_file.file_notation,
             title=body.records_file.title,
             retention=body.records_file.retention,
             actor_id=actor.id,
         )
-        values = {"records_file_id": record.id, "archived_at": now}
+        values = {"records_file_id": records_file_id, "archived_at": now}
     elif action == "recall":
         values = {"recalled_at": now, "recall_reason": comment}
     elif action == "replace":
@@ -693,49 +634,11 @@ async def fire(
     if entry is not None:
         # Written only after the conditional update won: a request that lost the race to issue
         # this document rolls back its number instead of colliding in the register.
-        session.add(entry)
-        await session.flush()
+        await repository.add_register_entry(session, entry)
     if request is not None:
-        signing_requests.add(session, request)
-        await session.flush()
+        await effects.open_signing_request(session, request)
     await _after(session, directive, action, now=now, replacement=replacement)
     return directive
-
-
-async def _signs_elsewhere(session: AsyncSession, directive: Directive, pdf: documents.PdfContext) -> bool:
-    person = await session.get(Person, directive.signer_id)
-    if person is not None and person.signing_mode == "remote" and not pdf.settings.signing.csc_url:
-        raise documents.SigningModeUnavailableError(
-            f"{person.id} signs in 'remote' mode but no remote signing service is configured (SIGNING__CSC_URL)"
-        )
-    return person is not None and person.signing_mode in ("client", "remote")
-
-
-async def _signing_request(
-    session: AsyncSession, directive: Directive, *, pdf: documents.PdfContext, now: datetime
-) -> SigningRequest:
-    person = await session.get(Person, directive.signer_id)
-    assert person is not None
-    ready = await documents.prepare_for_signer(
-        session, directive, settings=pdf.settings, keys=pdf.keys, store=pdf.store, now=now
-    )
-    stored = await pdf.store.put_async(ready.prepared.pdf)
-    return SigningRequest(
-        id=uuid.uuid4(),
-        directive_id=directive.id,
-        signer_id=person.id,
-        mode=person.signing_mode,
-        status="pending",
-        certificate_sha256=ready.certificate_sha256,
-        prepared_sha256=stored.sha256,
-        page_count=ready.page_count,
-        document_digest=ready.prepared.document_digest.hex(),
-        signed_attributes=base64.b64encode(ready.prepared.signed_attributes).decode(),
-        reserved_start=ready.prepared.reserved_start,
-        reserved_end=ready.prepared.reserved_end,
-        created_at=now,
-        expires_at=now + timedelta(seconds=pdf.settings.signing.request_ttl_seconds),
-    )
 
 
 def _check_body(action: str, body: TransitionRequest) -> None:
@@ -755,7 +658,7 @@ def _end_of_day(now: datetime, timezone: str) -> datetime:
 
 
 async def _replacement(session: AsyncSession, directive: Directive, replacement_id: uuid.UUID) -> Directive:
-    replacement = await session.get(Directive, replacement_id)
+    replacement = await repository.get(session, replacement_id)
     if (
         replacement is None
         or replacement.issuer_code != directive.issuer_code
@@ -784,42 +687,26 @@ async def _after(
 ) -> None:
     """Effects that follow a state change, in the same transaction."""
     if action == "issue":
-        dispatching.emit_event(session, "directive.issued", directive)
-        if directive.corrects_id is not None:
-            original = await session.get(Directive, directive.corrects_id)
-            if original is not None:
-                dispatching.emit_event(
-                    session, "directive.corrected", original, correction=dispatching.directive_summary(directive)
-                )
+        await effects.issued(session, directive)
     elif action == "dispatch":
-        await dispatching.dispatch(session, directive, now=now)
+        await effects.dispatch(session, directive, now=now)
     elif action == "recall":
-        dispatching.emit_event(session, "directive.recalled", directive, reason=directive.recall_reason)
+        effects.recalled(session, directive)
     elif action == "replace":
         assert replacement is not None
         replacement.replaces_id = directive.id
         await session.flush()
-        dispatching.emit_event(
-            session, "directive.replaced", directive, replaced_by=dispatching.directive_summary(replacement)
-        )
+        effects.replaced(session, directive, replacement)
 
 
 async def dispatch_due(session: AsyncSession, *, now: datetime, limit: int = 50) -> list[uuid.UUID]:
     """Dispatch issued documents whose dispatch time has come (same day as issue; urgent at once).
 
-    Replicas of the timer share the work: each locks the documents it takes and skips the ones
-    another has taken (PostgreSQL; SQLite's write lock lets one timer run at a time).
+    Replicas of the timer share the work (see :func:`repository.due_for_dispatch`).
     """
-    statement = (
-        select(Directive.id)
-        .where(Directive.status == "issued", Directive.dispatch_due_at <= now)
-        .order_by(Directive.dispatch_due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     done = []
-    for directive_id in (await session.scalars(statement)).all():
-        directive = await session.get(Directive, directive_id)
+    for directive_id in await repository.due_for_dispatch(session, now=now, limit=limit):
+        directive = await repository.get(session, directive_id)
         assert directive is not None
         system = Principal(
             subject="system",
@@ -828,7 +715,7 @@ async def dispatch_due(session: AsyncSession, *, now: datetime, limit: int = 50)
             unit=directive.issuer_code,
         )
         await ENGINE.fire(session, directive, "dispatch", system, values={"dispatched_at": now})
-        await dispatching.dispatch(session, directive, now=now)
+        await effects.dispatch(session, directive, now=now)
         done.append(directive_id)
     return done
 
@@ -873,10 +760,7 @@ async def _number(
 async def history(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> Sequence[DirectiveHistory]:
     """Every change of the document, oldest first."""
     await get_directive(session, directive_id, actor=actor)
-    statement = (
-        select(DirectiveHistory).where(DirectiveHistory.directive_id == directive_id).order_by(DirectiveHistory.id)
-    )
-    return (await session.scalars(statement)).all()
+    return await repository.history(session, directive_id)
 
 
 async def get_register(
@@ -884,15 +768,10 @@ async def get_register(
 ) -> tuple[Register, Sequence[RegisterEntry]]:
     """A register with its entries in number order (staff of the issuer only)."""
     _ensure_office_member(actor, issuer_code)
-    register = await session.scalar(
-        select(Register).where(Register.issuer_code == issuer_code, Register.code == code, Register.year == year)
-    )
-    if register is None:
+    found = await repository.register(session, issuer_code=issuer_code, code=code, year=year)
+    if found is None:
         raise RegisterNotFoundError(f"no register {issuer_code}/{code}/{year}")
-    entries = await session.scalars(
-        select(RegisterEntry).where(RegisterEntry.register_id == register.id).order_by(RegisterEntry.number)
-    )
-    return register, entries.all()
+    return found, await repository.register_entries(session, found.id)
 
 
 async def list_registers(session: AsyncSession, *, actor: Principal) -> Sequence[Register]:
@@ -900,5 +779,22 @@ async def list_registers(session: AsyncSession, *, actor: Principal) -> Sequence
     if actor.unit is None:
         return []
     _ensure_office_member(actor, actor.unit)
-    statement = select(Register).where(Register.issuer_code == actor.unit).order_by(Register.year, Register.code)
-    return (await session.scalars(statement)).all()
+    return await repository.registers_of(session, actor.unit)
+
+
+async def document_pdf(
+    session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal, pdf: PdfContext, now: datetime
+) -> PdfFile:
+    """The document's PDF for a caller who may see the document (issued, signed, or a preview)."""
+    directive = await get_directive(session, directive_id, actor=actor)
+    return await effects.current_pdf(session, directive, pdf=pdf, now=now)
+
+
+async def register_export_data(
+    session: AsyncSession, *, issuer_code: str, code: str, year: int, actor: Principal
+) -> tuple[Register, Unit, list[register_export.RegisterRow]]:
+    """A register, its issuer and its lines as the export prints them (staff of the issuer only)."""
+    found, entries = await get_register(session, issuer_code=issuer_code, code=code, year=year, actor=actor)
+    issuer = await repository.unit(session, issuer_code)
+    assert issuer is not None
+    return found, issuer, await register_export.rows(session, entries)

@@ -24,7 +24,6 @@ from common.problems import (
 from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
-from directive_api.documents.service import PdfContext
 from directive_api.exchange import quarantine, service
 from directive_api.exchange.errors import (
     InvalidPackageError,
@@ -39,6 +38,7 @@ from directive_api.exchange.errors import (
     UnknownUnitError,
 )
 from directive_api.exchange.schemas import MapToUnit, QuarantinedRead, Reject, ReplyLinked, StatusApplied
+from directive_api.pdfs.service import PdfContext
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 

@@ -44,8 +44,6 @@ from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, fo
 from directive_api.directives.models import Directive
 from directive_api.dispatch import service as dispatching
 from directive_api.dispatch.models import Delivery, ExchangePackage
-from directive_api.documents.models import DirectiveFile
-from directive_api.documents.service import Keys, addressee_lines
 from directive_api.exchange import repository, signing
 from directive_api.exchange.errors import (
     MissingOrganIdError,
@@ -55,6 +53,8 @@ from directive_api.exchange.errors import (
     UnknownDocumentError,
 )
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.models import DirectiveFile
+from directive_api.pdfs.service import Keys, addressee_lines
 from directive_api.people.models import Person
 from directive_api.settings import SenderContact, Settings
 

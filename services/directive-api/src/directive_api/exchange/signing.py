@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from common.edxml.signature import EdxmlSignatureError, SigningKey, sign_package, verify_package
-from directive_api.documents.service import Keys
 from directive_api.exchange.errors import InvalidSignatureError, SealNotUsableError
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.service import Keys
 from directive_api.settings import Settings
 
 

@@ -38,10 +38,10 @@ from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives.models import Directive
 from directive_api.dispatch.models import Delivery
-from directive_api.documents.service import PdfContext
 from directive_api.exchange import service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
+from directive_api.pdfs.service import PdfContext
 
 logger = logging.getLogger(__name__)
 

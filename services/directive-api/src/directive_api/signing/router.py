@@ -11,7 +11,7 @@ from common.auth import CurrentPrincipal
 from common.http import etag
 from common.problems import BadRequestError, problem_responses
 from directive_api.directives.models import Directive
-from directive_api.documents.service import SignerRetiredError, SigningFailedError
+from directive_api.pdfs.service import SignerRetiredError, SigningFailedError
 from directive_api.signing import service
 from directive_api.signing.errors import (
     CertificateNotTrustedError,

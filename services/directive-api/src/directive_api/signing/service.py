@@ -21,8 +21,8 @@ from common.pdf import deferred
 from directive_api.directives import service as directives
 from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
 from directive_api.directives.models import Directive
-from directive_api.documents import service as documents
-from directive_api.documents.service import SignerRetiredError
+from directive_api.pdfs import service as documents
+from directive_api.pdfs.service import SignerRetiredError
 from directive_api.people.models import Person
 from directive_api.signing import csc, repository
 from directive_api.signing.errors import (

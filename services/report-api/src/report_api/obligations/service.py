@@ -58,7 +58,6 @@ from report_api.reminders.states import (
 )
 from report_api.submissions.models import Evidence, Submission
 
-
 ENGINE = WorkflowEngine(
     OBLIGATION_WORKFLOW, model=Obligation, history=history_factory(ObligationHistory, "obligation_id")
 )

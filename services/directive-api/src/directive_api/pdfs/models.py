@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,19 +12,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from common.db import JSONType, UTCDateTime, utc_now
 from directive_api.models import Model
 
+FileKind = Literal["preview", "signed", "issued"]
+"""A draft preview ("DỰ THẢO"), the file the signer signed, the issued (numbered, sealed) e-original."""
+
 
 class DirectiveFile(Model):
     """One stored PDF of a document, with its SHA-256 (the file itself is in the file store)."""
 
     __tablename__ = "directive_files"
     __table_args__ = (
-        CheckConstraint("kind IN ('preview', 'signed', 'issued')", name="kind_known"),
+        CheckConstraint(f"kind IN ({', '.join(repr(kind) for kind in get_args(FileKind))})", name="kind_known"),
         Index("ix_directive_files_directive_kind", "directive_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"))
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[FileKind] = mapped_column(String(10))
     directive_version: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)

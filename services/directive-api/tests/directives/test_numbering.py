@@ -86,7 +86,7 @@ async def test_new_year_starts_again_at_one(api: Api, actors: Actors, letter: di
 
 
 async def test_other_document_types_use_type_notation(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
-    from test_document_rules import decision as structured_decision
+    from directives.test_document_rules import decision as structured_decision
 
     decision = await api.advance(await api.approved(structured_decision(letter)), "issue", actors.clerk)
     assert decision["notation"] == "01/QĐ-VPUB"

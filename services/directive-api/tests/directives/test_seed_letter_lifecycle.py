@@ -70,7 +70,7 @@ async def test_seed_letter_goes_from_draft_to_issued_with_first_number(
 
 def test_seed_fixture_reproduces_the_letter(letter: dict[str, Any]) -> None:
     # The letter's text ships beside the tests; its first line (a "# " comment) names its source.
-    source = Path(__file__).resolve().parent / "fixtures/cong-van-vpub-ttdh-2025-11.txt"
+    source = Path(__file__).resolve().parents[1] / "fixtures/cong-van-vpub-ttdh-2025-11.txt"
     text = unicodedata.normalize("NFC", source.read_text(encoding="utf-8"))
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# ")]
     assert "V/v " + letter["subject"] == " ".join(lines[2:7])
@@ -94,7 +94,7 @@ SHIPPED_UNITS_SHA256 = "d27f7be5f5118fea53bd7a94145e37b114121b0f9b70610bd6548fbf
 
 
 def test_shipped_unit_list_is_the_copied_seed() -> None:
-    shipped = Path(__file__).resolve().parents[1] / "src/directive_api/seed/can-tho-units.json"
+    shipped = Path(__file__).resolve().parents[2] / "src/directive_api/seed/can-tho-units.json"
     assert hashlib.sha256(shipped.read_bytes()).hexdigest() == SHIPPED_UNITS_SHA256
     units = json.loads(shipped.read_text(encoding="utf-8"))["units"]
     groups = Counter(unit["group"] for unit in units)

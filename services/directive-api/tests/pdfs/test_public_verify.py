@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from directive_api.main import create_app
 from directive_api.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "var" / "screenshots" / "directive-api")
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 

@@ -6,172 +6,51 @@ module maps a document onto the Decree 30 view-model, picks the keys, and record
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
 from common.pdf import deferred
 from common.pdf import render as pdf_render
-from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.model import Attachment, DocumentView, SignatureBlock
-from common.pdf.signing import (
-    SigningError,
-)
+from common.pdf.signing import SigningError
 from common.pdf.text import format_date_line
-from common.pdf.verify import VerificationReport, trust_fingerprint
-from common.problems import ConflictError
+from common.pdf.verify import PdfVerificationError, VerificationReport
+from common.problems import UnprocessableError
 from common.storage import FileStore
-from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
-from directive_api.directives.models import Directive
-from directive_api.documents import jobs
-from directive_api.documents.models import DirectiveFile, PdfVerdict
+from directive_api.directives.models import Directive, addressee_refs, info_recipient_refs
+from directive_api.directives.states import DOC_TYPES, PRE_ISSUE_STATUSES, DirectiveStatus, notation_suffix
 from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.pdfs import jobs, repository
+from directive_api.pdfs.context import Keys as Keys
+from directive_api.pdfs.context import PdfContext as PdfContext
+from directive_api.pdfs.errors import SignerCertificateMissingError as SignerCertificateMissingError
+from directive_api.pdfs.errors import SignerRetiredError as SignerRetiredError
+from directive_api.pdfs.errors import SigningFailedError as SigningFailedError
+from directive_api.pdfs.errors import SigningKeyMissingError as SigningKeyMissingError
+from directive_api.pdfs.errors import SigningModeUnavailableError as SigningModeUnavailableError
+from directive_api.pdfs.models import DirectiveFile, FileKind
+from directive_api.pdfs.schemas import (
+    HashLookupResult,
+    PdfFile,
+    PublicDocument,
+    PublicReplacement,
+    PublicVerificationResult,
+    RegisteredDocument,
+    SignatureResult,
+    VerificationResult,
+)
 from directive_api.people.models import Person
-from directive_api.settings import KeySource, Settings, SigningSettings
-
-
-class SigningKeyMissingError(ConflictError):
-    title = "No signing key is configured for this signer or issuer"
-
-
-class SignerRetiredError(ConflictError):
-    title = "The designated signer is retired from the directory"
-
-
-class SigningFailedError(ConflictError):
-    title = "The document could not be signed"
-
-
-class SigningModeUnavailableError(ConflictError):
-    title = "The signer's signing mode is not available"
-
-
-class SignerCertificateMissingError(ConflictError):
-    title = "The directory names no signing certificate for this signer"
-
-
-@dataclass
-class Keys:
-    """Signing keys, images and trust roots of this process, built once from the settings.
-
-    Keys are handed to the worker processes as descriptions (:class:`jobs.KeySpec`) and loaded there.
-    """
-
-    settings: SigningSettings
-    pki: DevPki | None
-
-    @classmethod
-    def from_settings(cls, settings: SigningSettings) -> Keys:
-        dev_dir = settings.dev_pki_dir if settings.use_dev_pki else None
-        pki = ensure_dev_pki(dev_dir) if dev_dir is not None else None
-        return cls(settings=settings, pki=pki)
-
-    def _spec(self, source: KeySource) -> jobs.KeySpec:
-        if source.pkcs12 is not None:
-            passphrase = source.passphrase_file.read_bytes().strip() if source.passphrase_file else None
-            return jobs.KeySpec(pkcs12=str(source.pkcs12), passphrase=passphrase)
-        if source.pkcs11_library and source.pkcs11_token_label and source.pkcs11_key_label:
-            pin = source.pkcs11_pin_file.read_text().strip() if source.pkcs11_pin_file else ""
-            return jobs.KeySpec(
-                pkcs11_library=source.pkcs11_library,
-                pkcs11_token_label=source.pkcs11_token_label,
-                pkcs11_key_label=source.pkcs11_key_label,
-                pkcs11_pin=pin,
-            )
-        raise SigningKeyMissingError("the key source names neither a PKCS#12 file nor a PKCS#11 key")
-
-    async def signer(self, person: Person, unit: Unit) -> tuple[jobs.KeySpec, Path]:
-        """The signer's key and signature image.
-
-        A key configured for the person (``SIGNING__SIGNERS``) comes first; otherwise, with the
-        development PKI and the person among ``SIGNING__DEV_SIGNERS`` (``*``: everyone), a
-        development certificate naming the person and their unit, issued on first use.
-        """
-        source = self.settings.signers.get(person.id)
-        if source is not None:
-            image = source.image or (self.pki.signature_png if self.pki else None)
-            if image is None:
-                raise SigningKeyMissingError(f"no signature image configured for {person.id}")
-            return self._spec(source), image
-        dev = self.settings.dev_signers
-        if self.pki is not None and ("*" in dev or person.id in dev):
-            p12 = await asyncio.to_thread(self.pki.signer_for, person.id, person.full_name, unit.name)
-            return jobs.KeySpec(pkcs12=str(p12), passphrase=self.pki.passphrase), self.pki.signature_png
-        raise SigningKeyMissingError(f"no signing key is configured for {person.id}")
-
-    def signature_image(self, person: Person) -> Path:
-        """The signature image drawn for a signer whose key is elsewhere (their token, a remote service)."""
-        source = self.settings.signers.get(person.id)
-        image = (source.image if source else None) or (self.pki.signature_png if self.pki else None)
-        if image is None:
-            raise SigningKeyMissingError(f"no signature image configured for {person.id}")
-        return image
-
-    async def seal(self, unit: Unit) -> tuple[jobs.KeySpec, Path]:
-        """The organisation's seal key and seal image (a development seal naming the unit when the
-        development PKI is in use and no seal is configured for it)."""
-        source = self.settings.seals.get(unit.code)
-        if source is not None:
-            image = source.image or (self.pki.seal_png if self.pki else None)
-            if image is None:
-                raise SigningKeyMissingError(f"no seal image configured for {unit.code}")
-            return self._spec(source), image
-        if self.pki is not None:
-            p12, seal_png = await asyncio.to_thread(self.pki.seal_for, unit.code, unit.name)
-            return jobs.KeySpec(pkcs12=str(p12), passphrase=self.pki.passphrase), seal_png
-        raise SigningKeyMissingError(f"no seal key is configured for {unit.code}")
-
-    def timestamper(self) -> str | None:
-        """The RFC 3161 timestamper as a description: a URL, or ``dev:<pki folder>``."""
-        if self.settings.tsa_url:
-            return self.settings.tsa_url
-        if self.settings.dev_timestamps and self.pki is not None:
-            return f"dev:{self.pki.directory}"
-        return None
-
-    def trust_roots(self) -> tuple[bytes, ...]:
-        """Root certificates (PEM) the verifier trusts."""
-        return self._trust_roots
-
-    @functools.cached_property
-    def _trust_roots(self) -> tuple[bytes, ...]:
-        # Read once per process, like the signing keys: not on every verification.
-        roots = [path.read_bytes() for path in self.settings.trust_roots]
-        if self.pki is not None:
-            roots.append(self.pki.root_cert_pem.read_bytes())
-        return tuple(roots)
-
-    @functools.cached_property
-    def trust_fingerprint(self) -> str:
-        """Fingerprint of the trust roots, under which verdicts are stored."""
-        return trust_fingerprint(self._trust_roots)
-
-
-@dataclass
-class PdfContext:
-    """What the PDF steps need, built once per application."""
-
-    settings: Settings
-    keys: Keys
-    store: FileStore
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PdfContext:
-        return cls(settings=settings, keys=Keys.from_settings(settings.signing), store=FileStore(settings.files_dir))
+from directive_api.settings import Settings
 
 
 def verification_url(settings: Settings, directive: Directive) -> str:
@@ -181,22 +60,23 @@ def verification_url(settings: Settings, directive: Directive) -> str:
 
 def _addressee_lines(directive: Directive, groups: dict[str, UnitGroup], units: dict[str, Unit]) -> list[str]:
     lines = []
-    for entry in directive.addressees:
-        if entry.get("label"):
-            lines.append(entry["label"])
-        elif entry.get("group"):
-            lines.append(groups[entry["group"]].name)
+    for entry in addressee_refs(directive.addressees):
+        if entry.label:
+            lines.append(entry.label)
+        elif entry.group:
+            lines.append(groups[entry.group].name)
         else:
-            lines.append(units[entry["unit"]].name)
+            assert entry.unit is not None
+            lines.append(units[entry.unit].name)
     return lines
 
 
 async def addressee_lines(session: AsyncSession, directive: Directive) -> list[str]:
     """The letter's ``Kính gửi`` lines, as printed (a group's name, a unit's name, or a label)."""
-    group_codes = {a["group"] for a in directive.addressees if a.get("group")}
-    unit_codes = {a["unit"] for a in directive.addressees if a.get("unit")}
-    groups = {g.code: g for g in (await session.scalars(select(UnitGroup).where(UnitGroup.code.in_(group_codes))))}
-    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))}
+    entries = addressee_refs(directive.addressees)
+    groups, units = await repository.groups_and_units(
+        session, {a.group for a in entries if a.group}, {a.unit for a in entries if a.unit}
+    )
     return _addressee_lines(directive, groups, units)
 
 
@@ -204,23 +84,22 @@ async def view_of(
     session: AsyncSession, directive: Directive, settings: Settings, *, is_draft: bool, today: date
 ) -> DocumentView:
     """The Decree 30 view-model of a document (the one place that knows both worlds)."""
-    issuer = await session.get(Unit, directive.issuer_code)
+    issuer = await repository.unit(session, directive.issuer_code)
     assert issuer is not None
-    group_codes = {a["group"] for a in directive.addressees if a.get("group")}
-    unit_codes = {a["unit"] for a in directive.addressees if a.get("unit")}
-    unit_codes |= {code for r in directive.info_recipients for code in r.get("units") or []}
-    groups = {g.code: g for g in (await session.scalars(select(UnitGroup).where(UnitGroup.code.in_(group_codes))))}
-    units = {u.code: u for u in (await session.scalars(select(Unit).where(Unit.code.in_(unit_codes))))}
+    entries = addressee_refs(directive.addressees)
+    copies = info_recipient_refs(directive.info_recipients)
+    unit_codes = {a.unit for a in entries if a.unit} | {code for r in copies for code in r.units}
+    groups, units = await repository.groups_and_units(session, {a.group for a in entries if a.group}, unit_codes)
 
     addressees = _addressee_lines(directive, groups, units)
     recipients = []
-    for entry in directive.info_recipients:
-        if entry.get("as_above"):
+    for copy in copies:
+        if copy.as_above:
             recipients.append("Như trên")
-        elif entry.get("text"):
-            recipients.append(entry["text"])
+        elif copy.text:
+            recipients.append(copy.text)
         else:
-            recipients.append(entry.get("label") or "; ".join(units[c].short_name for c in entry["units"]))
+            recipients.append(copy.label or "; ".join(units[c].short_name for c in copy.units))
     name, abbreviation = DOC_TYPES[directive.doc_type]
     return DocumentView(
         parent_body=issuer.letterhead_parent,
@@ -260,7 +139,7 @@ def local_today(now: datetime, timezone: str) -> date:
 
 
 async def _store(
-    session: AsyncSession, store: FileStore, directive: Directive, kind: str, pdf: bytes, pages: int, version: int
+    session: AsyncSession, store: FileStore, directive: Directive, kind: FileKind, pdf: bytes, pages: int, version: int
 ) -> DirectiveFile:
     stored = await store.put_async(pdf)
     record = DirectiveFile(
@@ -271,20 +150,12 @@ async def _store(
         size=stored.size,
         page_count=pages,
     )
-    session.add(record)
-    await session.flush()
-    return record
+    return await repository.add_file(session, record)
 
 
-async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: str) -> DirectiveFile | None:
+async def latest_file(session: AsyncSession, directive_id: uuid.UUID, kind: FileKind) -> DirectiveFile | None:
     """The newest stored file of one kind."""
-    statement = (
-        select(DirectiveFile)
-        .where(DirectiveFile.directive_id == directive_id, DirectiveFile.kind == kind)
-        .order_by(DirectiveFile.id.desc())
-        .limit(1)
-    )
-    return (await session.scalars(statement)).first()
+    return await repository.latest_file(session, directive_id, kind)
 
 
 async def sign_on_approval(
@@ -315,8 +186,8 @@ async def sign_on_approval(
 
 
 async def _signer_of(session: AsyncSession, directive: Directive) -> tuple[Person, Unit]:
-    person = await session.get(Person, directive.signer_id)
-    unit = await session.get(Unit, directive.issuer_code)
+    person = await repository.person(session, directive.signer_id)
+    unit = await repository.unit(session, directive.issuer_code)
     if person is None or unit is None:
         raise SigningKeyMissingError(f"{directive.signer_id} is no longer in the directory")
     if not person.is_active:
@@ -413,7 +284,7 @@ async def seal_on_issue(
     signed = await latest_file(session, directive.id, "signed")
     if signed is None:
         raise SigningFailedError("the document has no signed PDF to issue")
-    issuer = await session.get(Unit, directive.issuer_code)
+    issuer = await repository.unit(session, directive.issuer_code)
     assert issuer is not None  # units are retired, never deleted, while documents name them
     seal, image = await keys.seal(issuer)
     roots = keys.trust_roots()
@@ -479,7 +350,6 @@ _CACHE = VerificationCache()
 
 
 async def _save_verdict(session: AsyncSession, digest: str, report: VerificationReport, fingerprint: str) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
         "sha256": digest,
         "trust_fingerprint": fingerprint,
@@ -487,12 +357,11 @@ async def _save_verdict(session: AsyncSession, digest: str, report: Verification
         "valid_until": report.valid_until,
         "created_at": utc_now(),
     }
-    statement = insert(PdfVerdict).values(**values)
-    await session.execute(statement.on_conflict_do_update(index_elements=[PdfVerdict.sha256], set_=values))
+    await repository.save_verdict(session, values)
 
 
 async def _stored_verdict(session: AsyncSession, digest: str, fingerprint: str) -> VerificationReport | None:
-    verdict = await session.get(PdfVerdict, digest)
+    verdict = await repository.verdict(session, digest)
     if verdict is None or verdict.trust_fingerprint != fingerprint:
         return None
     if verdict.valid_until is not None and verdict.valid_until <= utc_now():
@@ -531,3 +400,232 @@ async def verify(
         if session is not None and registered:
             await _save_verdict(session, digest, report, fingerprint)
     return report
+
+
+# --- downloads ---------------------------------------------------------------------------------
+
+
+def file_name(directive: Directive, kind: FileKind) -> str:
+    """The download name: ``Công văn 01-VPUB-TTĐH.pdf``, or a draft's / a signed file's."""
+    type_name = DOC_TYPES[directive.doc_type][0]
+    if directive.notation:
+        return f"{type_name} {directive.notation.replace('/', '-')}.pdf"
+    return f"{type_name} dự thảo {str(directive.id)[:8]}.pdf" if kind == "preview" else f"{type_name} đã ký.pdf"
+
+
+async def current_pdf(session: AsyncSession, directive: Directive, *, pdf: PdfContext, now: datetime) -> PdfFile:
+    """The document's PDF: the issued e-original once issued, the signer-signed file once approved,
+    otherwise the draft preview (rendered on first request for each version)."""
+    record: DirectiveFile | None = None
+    kind: FileKind = "preview"
+    if directive.issued_sha256:
+        kind = "issued"
+    elif directive.signed_sha256:
+        kind = "signed"
+    if kind != "preview":
+        record = await latest_file(session, directive.id, kind)
+    if record is None:
+        record = await preview(session, directive, settings=pdf.settings, store=pdf.store, now=now)
+    data = await pdf.store.get_async(record.sha256)
+    return PdfFile(data, file_name(directive, kind), record.sha256, kind)
+
+
+async def public_pdf(session: AsyncSession, public_id: str, *, pdf: PdfContext) -> PdfFile | None:
+    """The issued e-original behind a QR code; None for an unknown code and for recalled documents."""
+    directive = await repository.issued_with_public_id(session, public_id)
+    if directive is None or directive.status == DirectiveStatus.recalled or directive.issued_sha256 is None:
+        return None
+    data = await pdf.store.get_async(directive.issued_sha256)
+    return PdfFile(data, file_name(directive, "issued"), directive.issued_sha256, "issued")
+
+
+# --- verification of an uploaded file ----------------------------------------------------------
+
+VERDICTS = ("valid", "altered", "untrusted", "unsigned", "recalled", "replaced")
+
+
+def _verdict(signatures: list[SignatureResult], altered: bool, registered: RegisteredDocument | None) -> str:
+    """One word for the file: the first of unsigned, altered, untrusted, recalled/replaced, valid."""
+    if not signatures:
+        return "unsigned"
+    if altered:
+        return "altered"
+    if not all(s.trusted for s in signatures):
+        return "untrusted"
+    if registered is not None and registered.status in (DirectiveStatus.recalled, DirectiveStatus.replaced):
+        return registered.status
+    return "valid"
+
+
+async def verification(session: AsyncSession, data: bytes, *, pdf: PdfContext) -> VerificationResult:
+    """The verdict on a whole uploaded file (``POST /v1/verify`` and the public page's full check).
+
+    Raises:
+        UnprocessableError: The PDF cannot be verified at all.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    record = await repository.file_with_hash(session, digest)
+    try:
+        report = await verify(
+            data,
+            keys=pdf.keys,
+            max_bytes=pdf.settings.max_verify_bytes,
+            digest=digest,
+            session=session,
+            registered=record is not None,
+        )
+    except PdfVerificationError as exc:
+        raise UnprocessableError(f"the PDF cannot be verified: {exc}") from None
+    registered: RegisteredDocument | None = None
+    if record is not None:
+        directive = await repository.directive(session, record.directive_id)
+        assert directive is not None
+        if directive.status not in PRE_ISSUE_STATUSES:
+            registered = RegisteredDocument(
+                id=directive.id,
+                public_id=directive.public_id,
+                notation=directive.notation,
+                status=directive.status,
+                issued_on=directive.issued_on.isoformat() if directive.issued_on else None,
+                is_current_e_original=directive.issued_sha256 == digest,
+            )
+    signatures = [
+        SignatureResult(
+            field_name=s.field_name,
+            kind=s.kind,
+            signer=s.signer_common_name,
+            signing_time=s.signing_time.isoformat() if s.signing_time else None,
+            timestamped=s.timestamp_present,
+            intact=s.intact,
+            signature_verifies=s.valid,
+            valid=s.intact and s.valid,
+            trusted=s.trusted,
+            changes_after=str(s.modification),
+            covers_entire_file=s.covers_entire_file,
+        )
+        for s in report.signatures
+    ]
+    return VerificationResult(
+        sha256=digest,
+        signatures=signatures,
+        altered=report.altered,
+        trusted=bool(signatures) and all(s.trusted for s in signatures),
+        registered_document=registered,
+        verdict=_verdict(signatures, report.altered, registered),
+    )
+
+
+# --- the public pages (no login) -------------------------------------------------------------
+
+STATUS_TEXT = {
+    "issued": ("Văn bản hợp lệ — đã ban hành", "valid"),
+    "dispatched": ("Văn bản hợp lệ — đã ban hành và gửi", "valid"),
+    "archived": ("Văn bản hợp lệ — đã lưu trữ", "valid"),
+    "recalled": ("Văn bản đã bị THU HỒI", "recalled"),
+    "replaced": ("Văn bản đã được THAY THẾ", "replaced"),
+}
+
+VERDICT_TEXT = {
+    "valid": "Tệp hợp lệ: các chữ ký số còn nguyên vẹn và tin cậy.",
+    "altered": "Tệp đã bị thay đổi sau khi ký: không còn giá trị.",
+    "untrusted": "Chữ ký số không thuộc cơ quan tin cậy.",
+    "unsigned": "Tệp không có chữ ký số.",
+    "recalled": "Chữ ký số hợp lệ, nhưng văn bản đã bị THU HỒI.",
+    "replaced": "Chữ ký số hợp lệ, nhưng văn bản đã được THAY THẾ.",
+}
+
+
+def verify_url(base_url: str, public_id: str) -> str:
+    """The public page of a document (from the configured address, never from a request's Host)."""
+    return f"{base_url.rstrip('/')}/verify/{public_id}"
+
+
+def _public_subject(directive: Directive) -> str:
+    return ("V/v " if DOC_TYPES[directive.doc_type][1] is None else "") + directive.subject
+
+
+async def _replacement(session: AsyncSession, directive: Directive, base_url: str) -> PublicReplacement | None:
+    """The document that replaced this one, when it is public (issued); None otherwise."""
+    if directive.status != DirectiveStatus.replaced or directive.replaced_by_id is None:
+        return None
+    successor = await repository.directive(session, directive.replaced_by_id)
+    if successor is None or successor.status in PRE_ISSUE_STATUSES or not successor.issued_sha256:
+        return None
+    return PublicReplacement(
+        notation=successor.notation or "",
+        public_id=successor.public_id,
+        verify_url=verify_url(base_url, successor.public_id),
+    )
+
+
+async def page_context(session: AsyncSession, public_id: str, *, base_url: str) -> dict[str, Any] | None:
+    """What the verification page behind a QR code shows; None: no issued document has this code."""
+    directive = await repository.issued_with_public_id(session, public_id)
+    if directive is None:
+        return None
+    issuer = await repository.unit(session, directive.issuer_code)
+    text, css = STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))
+    issued = directive.issued_on
+    replacement = await _replacement(session, directive, base_url)
+    return {
+        "doc": directive,
+        "issuer_name": issuer.name if issuer else directive.issuer_code,
+        "status_text": text,
+        "status_class": css,
+        "issued_on": f"{issued.day:02d}/{issued.month:02d}/{issued.year}" if issued else "",
+        "doc_type_name": DOC_TYPES[directive.doc_type][0],
+        "subject": _public_subject(directive),
+        "signer": " / ".join([*directive.signature_title_lines, directive.signer_name]),
+        "downloadable": directive.status != DirectiveStatus.recalled,
+        "download_url": f"{base_url.rstrip('/')}/verify/{public_id}/pdf",
+        "replacement": replacement.model_dump() if replacement else None,
+    }
+
+
+async def _public_document(session: AsyncSession, directive: Directive, base_url: str) -> PublicDocument:
+    issuer = await repository.unit(session, directive.issuer_code)
+    issued = directive.issued_on
+    return PublicDocument(
+        public_id=directive.public_id,
+        notation=directive.notation,
+        doc_type=DOC_TYPES[directive.doc_type][0],
+        issued_on=issued.isoformat() if issued else None,
+        issuer=issuer.name if issuer else directive.issuer_code,
+        subject=_public_subject(directive),
+        status=directive.status,
+        status_text=STATUS_TEXT.get(directive.status, ("Văn bản hợp lệ", "valid"))[0],
+        verify_url=verify_url(base_url, directive.public_id),
+        replaced_by=await _replacement(session, directive, base_url),
+    )
+
+
+async def lookup_by_hash(session: AsyncSession, digest: str, *, base_url: str) -> HashLookupResult | None:
+    """Whether a SHA-256 is the issued PDF of a document of this office; None when it is not."""
+    directive = await repository.issued_with_hash(session, digest)
+    if directive is None:
+        return None
+    document = await _public_document(session, directive, base_url)
+    message = f"Tệp trùng khớp với bản điện tử gốc của văn bản số {directive.notation}. {document.status_text}."
+    if document.replaced_by is not None:
+        message += f" Văn bản thay thế: số {document.replaced_by.notation}."
+    return HashLookupResult(sha256=digest, found=True, message=message, document=document)
+
+
+async def public_verification(
+    session: AsyncSession, data: bytes, *, pdf: PdfContext, base_url: str
+) -> PublicVerificationResult:
+    """The full check of an uploaded file for the public page, answered in Vietnamese."""
+    try:
+        result = await verification(session, data, pdf=pdf)
+    except UnprocessableError:
+        raise UnprocessableError("không đọc được tệp PDF để kiểm tra chữ ký số") from None
+    directive = await repository.issued_with_hash(session, result.sha256)
+    return PublicVerificationResult(
+        sha256=result.sha256,
+        verdict=result.verdict,
+        verdict_text=VERDICT_TEXT[result.verdict],
+        altered=result.altered,
+        trusted=result.trusted,
+        signatures=result.signatures,
+        document=await _public_document(session, directive, base_url) if directive else None,
+    )

@@ -133,8 +133,8 @@ async def test_issue_stores_the_verdict_that_verify_reuses(
 ) -> None:
     from sqlalchemy import update
 
-    from directive_api.documents import jobs, service
-    from directive_api.documents.models import PdfVerdict
+    from directive_api.pdfs import jobs, service
+    from directive_api.pdfs.models import PdfVerdict
 
     doc = await _issued(api, actors, letter)
     pdf = (await api.client.get(f"/v1/directives/{doc['id']}/pdf", headers=actors.monitor)).content
