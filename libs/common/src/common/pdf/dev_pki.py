@@ -14,24 +14,26 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from PIL import Image, ImageDraw, ImageFont
-from pyhanko.sign.signers import Signer
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from common.pdf.fonts import font_path
+from common.pdf.fontfiles import font_path
 from common.pdf.model import nfc
-from common.pdf.signing import load_pkcs12_signer
 from common.storage import locked_directory
+
+if TYPE_CHECKING:
+    from asn1crypto import x509 as asn1_x509
+    from PIL import Image, ImageDraw
+    from pyhanko.sign.signers import Signer
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+# pyHanko, PIL and asn1crypto are imported where they are used: a web process reads the paths and
+# issues certificates (``cryptography``) but never loads the signing stack (see common.pdf.pool).
 
 __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
 
@@ -40,7 +42,6 @@ DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
 DEV_PKI_ORGANISATION = "Development PKI"
 """The organisation of the development CA and TSA: every certificate it makes names it (as subject or issuer)."""
 
-_CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
 
 _SIGNATURE_BLUE = (20, 45, 190)
 _SEAL_RED = (218, 30, 40)
@@ -173,19 +174,30 @@ class DevPki:
 
     def root_certificate(self) -> asn1_x509.Certificate:
         """Return the root CA certificate (asn1crypto form, as pyHanko's validators take it)."""
+        from asn1crypto import x509 as asn1_x509
+
         der = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes()).public_bytes(serialization.Encoding.DER)
         return asn1_x509.Certificate.load(der)
 
     def load_signer(self) -> Signer:
         """Return the signer's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.signer_p12, self.passphrase)
 
     def load_seal(self) -> Signer:
         """Return the organisation seal's pyHanko signer (cached per process)."""
+        from common.pdf.signing import load_pkcs12_signer
+
         return load_pkcs12_signer(self.seal_p12, self.passphrase)
 
     def timestamper(self) -> DummyTimeStamper:
         """Return an in-process RFC 3161 time-stamping authority backed by the TSA certificate."""
+        from asn1crypto import keys as asn1_keys
+        from asn1crypto import x509 as asn1_x509
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
         key, cert, extra = pkcs12.load_key_and_certificates(self.tsa_p12.read_bytes(), self.passphrase)
         assert key is not None and cert is not None
         key_der = key.private_bytes(
@@ -193,7 +205,7 @@ class DevPki:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        chain: Any = _CertificateStore()
+        chain: Any = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         chain.register_multiple([asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra])
         return DummyTimeStamper(
             tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
@@ -358,6 +370,8 @@ def _create(paths: dict[str, Path], passphrase_file: Path) -> None:
 
 
 def _supersampled(size: tuple[int, int], scale: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGBA", (size[0] * scale, size[1] * scale), (0, 0, 0, 0))
     return image, ImageDraw.Draw(image)
 
@@ -434,6 +448,8 @@ def draw_signature_image(width: int = 640, height: int = 320) -> Image.Image:
     Returns:
         An RGBA image.
     """
+    from PIL import Image
+
     scale = 3
     image, draw = _supersampled((width, height), scale)
     w, h = width * scale, height * scale
@@ -468,6 +484,8 @@ def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     Returns:
         An RGBA image.
     """
+    from PIL import Image, ImageDraw, ImageFont
+
     scale = 3
     image, draw = _supersampled((size, size), scale)
     s = size * scale

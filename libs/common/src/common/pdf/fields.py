@@ -9,7 +9,6 @@ signature fields are created by :func:`common.pdf.signing.prepare_signature_fiel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pyhanko.pdf_utils import generic, layout
@@ -18,6 +17,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.text import TextBoxStyle
 
 from common.pdf.fonts import FontStyle, pyhanko_font
+from common.pdf.results import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNATURE, FieldBox
 
 # pyHanko's generic PDF object constructors are untyped.
 _Dictionary: Any = generic.DictionaryObject
@@ -39,15 +39,6 @@ __all__ = [
     "number_style",
 ]
 
-FIELD_NUMBER = "doc_number"
-"""Text field holding the number line (value: ``01/VPUB-TTĐH``)."""
-FIELD_DATE = "issue_date"
-"""Text field holding the place-and-date line (value: ``Cần Thơ, ngày 27 tháng 11 năm 2026``)."""
-FIELD_SIGNATURE = "signer_signature"
-"""Signature field of the competent signer (blue signature image)."""
-FIELD_SEAL = "organisation_seal"
-"""Signature field of the organisation (red seal image)."""
-
 NUMBER_FONT_SIZE = 13
 DATE_FONT_SIZE = 14
 LINE_HEIGHT_EM = 1.35
@@ -56,39 +47,6 @@ LINE_HEIGHT_EM = 1.35
 # Liberation Serif: ascent 0.891 em, descent 0.216 em. In a CSS line box of 1.35 em the baseline
 # sits (1.35 - 1.107) / 2 + 0.216 = 0.3375 em above the bottom edge.
 _BASELINE_ABOVE_BOTTOM_EM = (LINE_HEIGHT_EM - 0.891 - 0.216) / 2 + 0.216
-
-
-@dataclass(frozen=True)
-class FieldBox:
-    """A rectangle on a page, in PDF points from the bottom-left corner of the page.
-
-    Attributes:
-        page: Zero-based page index.
-        x1: Left edge.
-        y1: Bottom edge.
-        x2: Right edge.
-        y2: Top edge.
-    """
-
-    page: int
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-    @property
-    def width(self) -> float:
-        """Width in points."""
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> float:
-        """Height in points."""
-        return self.y2 - self.y1
-
-    def as_tuple(self) -> tuple[float, float, float, float]:
-        """Return ``(x1, y1, x2, y2)``."""
-        return (self.x1, self.y1, self.x2, self.y2)
 
 
 def _line_style(face: FontStyle, size: int) -> TextBoxStyle:

@@ -21,8 +21,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import uharfbuzz  # type: ignore[import-untyped]
 from fontTools import subset  # type: ignore[import-untyped]
@@ -32,12 +31,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
 
+from common.pdf.fontfiles import FONT_DIR, FontStyle, font_path
+
 __all__ = ["FONT_DIR", "FontStyle", "font_path", "pyhanko_font", "vietnamese_font_bytes"]
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-"""Directory holding the committed Liberation Serif TTF files and their licence."""
-
-FontStyle = Literal["Regular", "Bold", "Italic", "BoldItalic"]
 
 _VIETNAMESE_CODEPOINTS: tuple[int, ...] = (
     *range(0x20, 0x7F),
@@ -69,18 +66,6 @@ _VIETNAMESE_CODEPOINTS: tuple[int, ...] = (
     0x201D,
     0x2026,
 )
-
-
-def font_path(style: FontStyle) -> Path:
-    """Return the path of one committed Liberation Serif face.
-
-    Args:
-        style: ``"Regular"``, ``"Bold"``, ``"Italic"`` or ``"BoldItalic"``.
-
-    Returns:
-        The TTF file path.
-    """
-    return FONT_DIR / f"LiberationSerif-{style}.ttf"
 
 
 @functools.cache

@@ -59,7 +59,7 @@ from common.pdf.fields import (
     number_style,
 )
 from common.pdf.model import nfc
-from common.pdf.render import RenderedPdf
+from common.pdf.results import RenderedPdf, SigningError
 from common.pdf.text import format_number_line
 
 pyhanko_speedups.install()
@@ -107,10 +107,6 @@ def _bytes_reserved(signer: Signer, timestamper: TimeStamper | None) -> int:
 
 
 _TSA_TIMEOUT_SECONDS = 10
-
-
-class SigningError(Exception):
-    """The document cannot be signed, filled or sealed as asked (missing or already filled fields)."""
 
 
 class CachedKeySigner(signers.SimpleSigner):

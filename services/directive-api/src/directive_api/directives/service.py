@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import ValidationError
-from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -314,6 +313,8 @@ def _check_attachment_pdf(data: bytes) -> None:
     """A readable, unencrypted PDF, or UnprocessableError/UnsupportedMediaTypeError."""
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
+    from pyhanko.pdf_utils.reader import PdfFileReader  # the PDF stack stays out of an idle web process
+
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         encrypted = reader.encrypted

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
 from common.http import read_capped_body
-from common.pdf.verify import PdfVerificationError
+from common.pdf.results import PdfVerificationError
 from common.problems import (
     PayloadTooLargeError,
     ProblemError,

@@ -24,15 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
-from common.pdf import deferred
-from common.pdf import render as pdf_render
+from common.pdf import pool
+from common.pdf import results as deferred
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.model import Attachment, DocumentView, SignatureBlock
-from common.pdf.signing import (
-    SigningError,
-)
+from common.pdf.results import SigningError, VerificationReport, trust_fingerprint
 from common.pdf.text import format_date_line
-from common.pdf.verify import VerificationReport, trust_fingerprint
 from common.problems import ConflictError
 from common.storage import FileStore
 from directive_api.directives.lifecycle import DOC_TYPES, notation_suffix
@@ -159,6 +156,30 @@ class Keys:
     def trust_fingerprint(self) -> str:
         """Fingerprint of the trust roots, under which verdicts are stored."""
         return trust_fingerprint(self._trust_roots)
+
+    def warm_up(self) -> functools.partial[None]:
+        """What each PDF worker runs at its start (:func:`jobs.warm_up_job`): the first configured
+        signer and seal (else the development PKI's), so that the first approval finds them loaded."""
+        signer, signer_image = self._warm_key(self.settings.signers, "signer_p12", "signature_png")
+        seal, seal_image = self._warm_key(self.settings.seals, "seal_p12", "seal_png")
+        return functools.partial(
+            jobs.warm_up_job, signer, signer_image, seal, seal_image, self.timestamper(), self.trust_roots()
+        )
+
+    def _warm_key(
+        self, sources: dict[str, KeySource], dev_key: str, dev_image: str
+    ) -> tuple[jobs.KeySpec | None, str | None]:
+        source = next(iter(sources.values()), None)
+        if source is not None:
+            image = source.image or (getattr(self.pki, dev_image) if self.pki else None)
+            try:
+                return (self._spec(source), str(image)) if image is not None else (None, None)
+            except (OSError, SigningKeyMissingError):
+                return None, None  # the approval that needs it reports it
+        if self.pki is not None:
+            key = jobs.KeySpec(pkcs12=str(getattr(self.pki, dev_key)), passphrase=self.pki.passphrase)
+            return key, str(getattr(self.pki, dev_image))
+        return None, None
 
 
 @dataclass
@@ -297,7 +318,7 @@ async def sign_on_approval(
     # The attachments are embedded in the file the signer signs (both signatures cover them).
     files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
+        rendered = await pool.render_pdf_async(view, for_signing=True, attachment_files=files)
     try:
         with timed(pdf_sign_seconds, step="signer"):
             signed = await jobs.run(
@@ -344,7 +365,7 @@ async def prepare_for_signer(
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
+        rendered = await pool.render_pdf_async(view, for_signing=True, attachment_files=files)
     certificate = person.signing_certificate.encode()
     try:
         prepared: deferred.PreparedSignature = await jobs.run(
@@ -441,7 +462,7 @@ async def preview(
         return existing
     view = await view_of(session, directive, settings, is_draft=True, today=local_today(now, settings.timezone))
     with timed(pdf_render_seconds, step="preview"):
-        rendered = await pdf_render.render_pdf_async(view)
+        rendered = await pool.render_pdf_async(view)
     return await _store(session, store, directive, "preview", rendered.pdf, rendered.page_count, directive.version)
 
 

@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import WorkingCalendar
-from common.pdf.render import render_pdf_async
-from report_api.exports import repository, xlsx
+from common.pdf.pool import render_pdf_async
+from report_api.exports import repository
 from report_api.obligations import compliance, templates
 from report_api.obligations.errors import DirectiveNotFoundError
 from report_api.obligations.lifecycle import AWAITING_UNIT
@@ -33,6 +33,8 @@ async def compliance_workbook(
         for line in lines
         if line.status in AWAITING_UNIT and today > line.due_on
     }
+    from report_api.exports import xlsx  # openpyxl: loaded on the first export, not in every web process
+
     content = xlsx.workbook(report, lines, fields, evidence, overdue_days=overdue_days, timezone=timezone)
     return xlsx.filename(report), content
 
