@@ -89,6 +89,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from common.db import JSONType, UTCDateTime, advisory_lock_async, transaction, utc_now
+from common.http_tracing import traced_async_client
 from common.webhooks import (
     DeliveryResult,
     Resolver,
@@ -835,7 +836,7 @@ class Relay:
         if self.settings.lease_seconds <= self.settings.timeout_seconds:
             raise ValueError("lease_seconds must exceed timeout_seconds")
         self._own_client = client is None
-        self.client = client or httpx.AsyncClient(follow_redirects=False)
+        self.client = client or traced_async_client(follow_redirects=False)
         self.resolver = resolver
         self.rng = rng
         self.fan_out_batch = fan_out_batch
