@@ -7,8 +7,9 @@ workers import WeasyPrint and pyHanko (:mod:`common.pdf.render`, :mod:`common.pd
 The pool is one module-wide ``ProcessPoolExecutor`` of spawned processes, sized to the container
 (:func:`common.container.pdf_pool_size`) unless :func:`configure_default_executor` says otherwise.
 :func:`start_workers` starts every process at once and each one warms up before its first job:
-fonts, stylesheet and templates loaded, a throw-away document rendered, and the service's own
-warm-up (keys loaded, a throw-away signature, seal and verification) run. A web process calls it at
+modules, fonts, stylesheet and templates loaded, then the warm-up the service configured
+(:data:`WarmUp`; directive-api's renders, signs, seals and verifies a throw-away document with its
+keys). A web process calls it at
 start-up without waiting for it: it is ready at once, and the first approval finds warm workers.
 """
 
@@ -114,14 +115,15 @@ def _worker_init(warm_up: WarmUp | None) -> None:
     # first job, so that they are frozen with the rest below.
     for module in ("common.pdf.signing", "common.pdf.verify"):
         importlib.import_module(module)
-    try:
-        # Fonts (fontconfig, HarfBuzz faces), the stylesheet and templates, WeasyPrint's lazily
-        # built tables: the first document of a process costs several times a later one.
-        render.render_pdf(sample_view(), for_signing=True)
-        if warm_up is not None:
+    render.warm_resources()
+    if warm_up is not None:
+        # Typically a throw-away document rendered, signed, sealed and verified (fonts through
+        # fontconfig and HarfBuzz, WeasyPrint's and pyHanko's lazily built tables, the keys): the
+        # first document of a process costs several times a later one.
+        try:
             warm_up()
-    except Exception:  # a warm-up is an optimisation: the real job will report the real error
-        logger.warning("PDF worker warm-up failed", exc_info=True)
+        except Exception:  # a warm-up is an optimisation: the real job will report the real error
+            logger.warning("PDF worker warm-up failed", exc_info=True)
     # Fonts, stylesheets, templates and modules stay for the worker's life: keep them out of the
     # collector's full passes, which otherwise re-scan them during every few documents.
     gc.collect()

@@ -46,6 +46,7 @@ __all__ = [
     "render_pdf",
     "render_pdf_async",
     "shutdown_render_executor",
+    "warm_resources",
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -207,6 +208,12 @@ def _weasy_resources() -> tuple[FontConfiguration, CSS]:
         url_fetcher=_LocalOnlyFetcher(),
     )
     return font_config, css
+
+
+def warm_resources() -> None:
+    """Load the stylesheet, its fonts and the templates now (a PDF worker's start-up)."""
+    _weasy_resources()
+    _jinja_env()
 
 
 @functools.cache
