@@ -214,7 +214,7 @@ class Stack:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
 
-    def wait_ready(self, names: list[str] | None = None, timeout: float = 300) -> None:
+    def wait_ready(self, names: list[str] | None = None, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         for name in names or list(self.ports):
             url = f"http://127.0.0.1:{self.ports[name]}/readyz"
@@ -258,7 +258,7 @@ _NEXT = {
 
 
 async def issue_and_dispatch(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], body: dict[str, Any], *, attempts: int = 60
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], body: dict[str, Any], *, within: float = 900
 ) -> str:
     """Take one new document to ``dispatched`` through ``client`` (a proxy's base URL); returns its id.
 
@@ -268,7 +268,9 @@ async def issue_and_dispatch(
     """
     key = str(uuid.uuid4())
     doc_id: str | None = None
-    for _ in range(attempts):
+    last = "nothing sent"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         try:
             if doc_id is None:
                 created = await client.post(
@@ -277,10 +279,12 @@ async def issue_and_dispatch(
                 if created.status_code in (200, 201):
                     doc_id = str(created.json()["id"])
                 else:
+                    last = f"create: {created.status_code} {created.text[:200]}"
                     await asyncio.sleep(0.2)
                 continue
             read = await client.get(f"/v1/directives/{doc_id}", headers=headers["clerk"])
             if read.status_code != 200:
+                last = f"read: {read.status_code} {read.text[:200]}"
                 await asyncio.sleep(0.2)
                 continue
             doc = read.json()
@@ -292,8 +296,10 @@ async def issue_and_dispatch(
             done = await client.post(
                 f"/v1/directives/{doc_id}/{action}", headers={**headers[who], "If-Match": doc["etag"]}
             )
-            if done.status_code >= 500:
+            last = f"{action} of a {doc['status']} document: {done.status_code} {done.text[:200]}"
+            if done.status_code >= 300:
                 await asyncio.sleep(0.2)
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
+            last = repr(exc)
             await asyncio.sleep(0.2)
-    raise WalkError(f"document {doc_id or key} not dispatched after {attempts} attempts")
+    raise WalkError(f"document {doc_id or key} not dispatched within {within:.0f} s; last: {last}")
