@@ -24,6 +24,7 @@ from common.auth import ensure_dev_keys
 from common.testing import PostgresServer
 from common.webhooks import generate_secret
 from directive_api.cli import migrate as migrate_directive
+from directive_api.cli import seed as seed_directive
 from directive_api.seed.loader import seed_letter
 from directive_api.walk import tokens as seed_tokens
 from report_api.cli import migrate as migrate_report
@@ -38,7 +39,8 @@ def _throughput(server: PostgresServer, replicas: int, documents: int, concurren
         database(server, "bench_scale_d") as d_url,
         database(server, "bench_scale_r") as r_url,
     ):
-        migrate_directive(d_url)
+        migrate_directive(d_url)  # the start-up job: migrations, then the directory
+        asyncio.run(seed_directive(d_url))
         migrate_report(r_url)
         keys = ensure_dev_keys(folder / "keys")
         others = 2 if replicas > 1 else 1

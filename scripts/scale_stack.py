@@ -280,6 +280,8 @@ async def issue_and_dispatch(
                     doc_id = str(created.json()["id"])
                 else:
                     last = f"create: {created.status_code} {created.text[:200]}"
+                    if created.status_code in (400, 401, 403, 404, 422):
+                        raise WalkError(last)  # the request itself is refused: retrying will not help
                     await asyncio.sleep(0.2)
                 continue
             read = await client.get(f"/v1/directives/{doc_id}", headers=headers["clerk"])

@@ -28,6 +28,7 @@ from common.auth import ensure_dev_keys
 from common.testing import PostgresServer, unique_name
 from common.webhooks import generate_secret
 from directive_api.cli import migrate as migrate_directive
+from directive_api.cli import seed as seed_directive
 from directive_api.seed.loader import seed_letter
 from directive_api.walk import tokens as seed_tokens
 from report_api.cli import migrate as migrate_report
@@ -58,7 +59,8 @@ def databases(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
     names = {"directive": unique_name("scale_dir"), "report": unique_name("scale_rep")}
     urls = {key: postgres_server.create_database(name) for key, name in names.items()}
     try:
-        migrate_directive(urls["directive"])  # migrates and seeds the directory (the start-up job)
+        migrate_directive(urls["directive"])  # the start-up job: migrations, then the directory
+        asyncio.run(seed_directive(urls["directive"]))
         migrate_report(urls["report"])
         yield urls
     finally:
