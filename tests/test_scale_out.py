@@ -5,9 +5,9 @@ directive-api replica and one relay are killed (SIGKILL) and restarted.
 Every number is gapless (1..N in the register, each once), every obligation exists once (N × 122),
 every event of each service is delivered once to its one subscriber and applied once there.
 
-``SCALE_OUT_DOCUMENTS`` sets N (the issue asks for 200; the default, 12, keeps ``make test`` within a
-few minutes on a 2-core machine: 307 s measured on a heavily loaded one, see docs/operations.md); ``SCALE_OUT_CONCURRENCY`` the documents walked
-at once (default 6).
+``SCALE_OUT_DOCUMENTS`` sets N (the issue asks for 200; the default, 12, keeps ``make test`` within
+a few minutes on a 2-core machine: 307 s measured on a heavily loaded one, see docs/operations.md);
+``SCALE_OUT_CONCURRENCY`` the documents walked at once (default 6).
 """
 
 from __future__ import annotations
