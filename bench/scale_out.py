@@ -19,6 +19,7 @@ import time
 import httpx
 from benchlib import Row, database, temp_dir
 from scale_stack import RoundRobinProxy, Stack, issue_and_dispatch, serve_proxy
+from startup import children, wait_quiet
 
 from common.auth import ensure_dev_keys
 from common.testing import PostgresServer
@@ -66,7 +67,10 @@ def _throughput(server: PostgresServer, replicas: int, documents: int, concurren
             try:
                 stack.start(stack.env(generate_secret(), generate_secret()))
                 stack.wait_ready()
-                time.sleep(20)  # the PDF workers' start-up warm-up: measured apart (startup benchmark)
+                # The PDF workers' start-up warm-up is measured apart (startup benchmark): wait until
+                # they are idle (the relays and timer workers poll, and are never quite idle).
+                web_pids = [p.pid for name, p in stack.processes.items() if name.startswith("directive-")]
+                wait_quiet([child for pid in web_pids for child in children(pid)])
 
                 async def walk() -> float:
                     queue: asyncio.Queue[int] = asyncio.Queue()
