@@ -197,7 +197,7 @@ def wait_all(urls: Sequence[str], processes: Sequence[subprocess.Popen[bytes]], 
     """Wait until every URL answers 200; on failure show the service log."""
     try:
         for url in urls:
-            wait_ready(url, timeout=120)
+            wait_ready(url, timeout=300)  # a loaded 2-core machine starts the PDF stack slowly
     except TimeoutError:
         dead = [p.args for p in processes if p.poll() is not None]
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""

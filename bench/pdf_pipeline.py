@@ -34,7 +34,7 @@ def _measure(rounds: int, document: str = "letter") -> tuple[list[float], list[f
     """``rounds`` pairs after one warm-up pair, the order alternating; returns both times and the pages.
 
     After the warm-up the long-lived objects are frozen out of the garbage collector, as the PDF
-    workers do (``common.pdf.render._warm_up``); each side pays for the collections its own
+    workers do (``common.pdf.pool._worker_init``); each side pays for the collections its own
     allocations trigger, and alternating the order keeps one side from paying for the other's.
     """
     view = DOCUMENTS[document][1]()

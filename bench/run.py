@@ -16,6 +16,9 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 8. signing_modes  — approval in the client signing mode (prepare + embed + verify, the token's own signing
                     excluded) vs the server-key approve. Goal: ratio ≤ 1.5. Also the remote mode through the
                     local CSC API v2 service, reported as a ratio.
+9. scale_out      — documents issued and dispatched per minute by 3 directive-api replicas (+ 2 relays,
+                    2 report-api replicas, 2 timer workers) / 1 replica (+ 1 of each), behind round-robin proxies.
+                    Reported as a ratio (no goal on a 2-core machine).
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -46,6 +49,7 @@ ALL = (
     "compliance",
     "startup",
     "signing_modes",
+    "scale_out",
 )
 
 
@@ -116,6 +120,9 @@ def main() -> int:
         "--directives", type=int, help="synthetic documents of 100 obligations (default 10000 = 1M, quick 1000)"
     )
     parser.add_argument("--compliance-requests", type=int, help="compliance GETs (default 50, quick 15)")
+    parser.add_argument(
+        "--scale-documents", type=int, help="documents walked by each side of scale_out (default 40, quick 12)"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -154,6 +161,7 @@ def main() -> int:
     import document_read
     import pdf_pipeline
     import read_under_load
+    import scale_out
     import signing_modes
     import startup
     import verify
@@ -217,6 +225,12 @@ def main() -> int:
         "≤ 1.5",
         signing_modes.NAME,
         lambda: signing_modes.run(rounds=int(pick(args.pdf_rounds, 20, 4))),
+    )
+    attempt(
+        "scale_out",
+        "reported",
+        scale_out.NAME,
+        lambda: [scale_out.run(server, documents=int(pick(args.scale_documents, 40, 12)))],
     )
     total_s = time.perf_counter() - started_all
 

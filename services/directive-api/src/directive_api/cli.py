@@ -26,6 +26,7 @@ from common.cli import (
 )
 from common.db import advisory_lock_async, create_engine, create_sessionmaker, engine_for, transaction
 from common.health import heartbeat_file
+from common.http_tracing import configure_process_tracing
 from common.observability import configure_logging
 from directive_api.settings import Settings
 
@@ -260,6 +261,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
     elif args.command == "relay":
         observability = settings.observability
         configure_logging("directive-api", observability.log_level, json=observability.json_logs)
+        configure_process_tracing("directive-api-relay", observability.otlp_endpoint)
         asyncio.run(_worker(settings))
     elif args.command == "verify-audit":
         report = asyncio.run(verify_audit(settings.database.url))

@@ -14,7 +14,7 @@ from common.app import create_service_app
 from common.db import utc_now
 from common.observability import install_observability
 from common.outbox import configure_outbox
-from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
+from common.pdf.pool import configure_default_executor, shutdown_render_executor, start_workers
 from common.production import enforce
 from directive_api.directives.router import router as directives_router
 from directive_api.directory.router import router as directory_router
@@ -51,12 +51,13 @@ async def _in_process_workers(app: FastAPI, stop: asyncio.Event) -> None:
 
 
 def _warm_pdf_workers(app: FastAPI) -> None:
-    """Size the PDF worker pool (``PDF_WORKERS``) and start its processes at start-up, so the first
-    approval does not pay for it."""
-    workers = configure_default_executor(app.state.settings.pdf_workers)
-    executor = default_executor()
-    for _ in range(workers):
-        executor.submit(int)
+    """Size the PDF worker pool (``PDF_WORKERS``) and start its processes at start-up, each warming up
+    (fonts, a throw-away render, the keys, a throw-away signature and seal) so that the first approval
+    does not pay for it. Not awaited: the service is ready at once, a job sent meanwhile waits for a
+    warm worker."""
+    pdf: PdfContext = app.state.pdf
+    configure_default_executor(app.state.settings.pdf_workers, warm_up=pdf.keys.warm_up())
+    start_workers()
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction, utc_now
 from common.health import beat
+from common.http_tracing import traced_async_client
 from common.outbox import Relay, ensure_subscription
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
@@ -58,7 +59,7 @@ async def _exchange_transport(
     vxp = settings.exchange.vxp
     if vxp is None:
         return None
-    http = await stack.enter_async_context(httpx.AsyncClient(timeout=vxp.timeout_seconds))
+    http = await stack.enter_async_context(traced_async_client(timeout=vxp.timeout_seconds))
     client = VxpClient(vxp.base_url, vxp.system_id, vxp.secret.get_secret_value(), http)
     return client, PdfContext.from_settings(settings)
 

@@ -26,6 +26,7 @@ from common.cli import (
 )
 from common.db import create_engine, create_sessionmaker, engine_for, utc_now
 from common.health import heartbeat_file
+from common.http_tracing import configure_process_tracing
 from common.observability import configure_logging
 from report_api.settings import Settings
 
@@ -161,6 +162,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "run-timers":
         observability = settings.observability
         configure_logging("report-api", observability.log_level, json=observability.json_logs)
+        configure_process_tracing("report-api-timers", observability.otlp_endpoint)
         interval = args.interval or settings.timer_interval_seconds
         fired = asyncio.run(run_timers(settings, interval=interval, once=args.once))
         print("fired", fired)

@@ -14,18 +14,21 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.signer import XMLSigner
-from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from common.edxml.errors import EdxmlError, EdxmlErrorCode
 from common.edxml.models import EDXML_NAMESPACE
 from common.edxml.safexml import DEFAULT_LIMITS, ParseLimits
+
+if TYPE_CHECKING:
+    from signxml.algorithms import SignatureMethod
+
+# signxml (some 13 MB resident) is imported where a package is signed or verified: a web process that
+# never exchanges edXML does not hold it.
 
 DSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
@@ -48,6 +51,8 @@ def _parser(limits: ParseLimits) -> etree.XMLParser:
 
 
 def _method(key: SigningKey) -> SignatureMethod:
+    from signxml.algorithms import SignatureMethod
+
     if isinstance(key, rsa.RSAPrivateKey):
         return SignatureMethod.RSA_SHA256
     return SignatureMethod.ECDSA_SHA256
@@ -74,6 +79,9 @@ def sign_package(
     Raises:
         EdxmlError: ``invalid_package`` when the bytes are not an edXML package with a header.
     """
+    from signxml.algorithms import DigestAlgorithm
+    from signxml.signer import XMLSigner
+
     if not certificates:
         raise EdxmlSignatureError("signing needs the key's certificate")
     root = etree.fromstring(data, parser=_parser(limits))
@@ -114,6 +122,9 @@ def verify_package(data: bytes, *, certificate: x509.Certificate, limits: ParseL
         EdxmlSignatureError: No signature, a signature over less than the whole package, or one that
             does not verify with that key.
     """
+    from signxml.exceptions import InvalidInput, InvalidSignature
+    from signxml.verifier import SignatureConfiguration, XMLVerifier
+
     root = etree.fromstring(data, parser=_parser(limits))
     signatures = root.findall(f".//{{{DSIG_NAMESPACE}}}Signature")
     if not signatures:

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import advisory_lock_async, transaction, utc_now
+from common.http_tracing import traced_async_client
 from common.outbox import wake as wakeup
 from common.outbox.envelope import encode_envelope
 from common.outbox.ids import new_id
@@ -112,7 +113,7 @@ class Relay:
         if self.settings.lease_seconds <= self.settings.timeout_seconds:
             raise ValueError("lease_seconds must exceed timeout_seconds")
         self._own_client = client is None
-        self.client = client or httpx.AsyncClient(follow_redirects=False)
+        self.client = client or traced_async_client(follow_redirects=False)
         self.resolver = resolver
         self.rng = rng
         self.fan_out_batch = fan_out_batch

@@ -26,7 +26,6 @@ import base64
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import cms
@@ -35,7 +34,6 @@ from cryptography import x509 as pyca_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
@@ -47,10 +45,16 @@ from common.pdf import aio
 from common.pdf.fields import FIELD_SIGNATURE
 from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context
 from common.pdf.model import nfc
-from common.pdf.render import RenderedPdf
+from common.pdf.results import (
+    CertificateError,
+    PreparedSignature,
+    RenderedPdf,
+    SignatureValueError,
+    SigningError,
+    load_certificate,
+)
 from common.pdf.signing import (
     ImageSource,
-    SigningError,
     TimestamperSpec,
     _bytes_reserved,
     _revocation_error,
@@ -75,49 +79,6 @@ __all__ = [
 DIGEST_ALGORITHM = "sha256"
 
 _CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
-
-
-class CertificateError(SigningError):
-    """The signer's certificate is unreadable, expired or does not chain to a trusted root."""
-
-
-class SignatureValueError(SigningError):
-    """The signature value does not verify over the signed attributes with the certificate's key."""
-
-
-@dataclass(frozen=True)
-class PreparedSignature:
-    """What :func:`prepare_deferred` leaves for :func:`finish_deferred`.
-
-    Attributes:
-        pdf: The prepared file: the signer's revision with a zero-filled signature container.
-        document_digest: SHA-256 over the file's ``/ByteRange``.
-        reserved_start: Offset of the reserved ``/Contents`` region.
-        reserved_end: End offset of the reserved region.
-        signed_attributes: The CMS signed attributes (DER of the SET), what the token signs.
-    """
-
-    pdf: bytes
-    document_digest: bytes
-    reserved_start: int
-    reserved_end: int
-    signed_attributes: bytes
-
-
-def load_certificate(data: bytes) -> asn1_x509.Certificate:
-    """A certificate from DER, PEM or base64 DER bytes.
-
-    Raises:
-        CertificateError: The bytes are not a certificate.
-    """
-    try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            der = pyca_x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
-        else:
-            der = pyca_x509.load_der_x509_certificate(data).public_bytes(Encoding.DER)
-        return asn1_x509.Certificate.load(der)
-    except (ValueError, TypeError) as exc:
-        raise CertificateError("not an X.509 certificate") from exc
 
 
 def _external_signer(

@@ -23,21 +23,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-from PIL import Image, ImageDraw, ImageFont
 
+from common.pdf.fontfiles import font_path
 from common.pdf.model import nfc
 from common.storage import locked_directory
 
-if TYPE_CHECKING:  # pyHanko is imported where it is used: the CA process (dev_ca) needs none of it
+if TYPE_CHECKING:
+    from asn1crypto import x509 as asn1_x509
+    from PIL import Image, ImageDraw
     from pyhanko.sign.signers import Signer
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+# pyHanko, PIL and asn1crypto are imported where they are used: a web process and the CA process
+# (dev_ca) read the paths and issue certificates (``cryptography``) but never load the signing stack
+# (see common.pdf.pool).
 
 __all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
 
@@ -240,6 +244,8 @@ class DevPki:
 
     def root_certificate(self) -> asn1_x509.Certificate:
         """Return the root CA certificate (asn1crypto form, as pyHanko's validators take it)."""
+        from asn1crypto import x509 as asn1_x509
+
         der = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes()).public_bytes(serialization.Encoding.DER)
         return asn1_x509.Certificate.load(der)
 
@@ -257,6 +263,11 @@ class DevPki:
 
     def timestamper(self) -> DummyTimeStamper:
         """Return an in-process RFC 3161 time-stamping authority backed by the TSA certificate."""
+        from asn1crypto import keys as asn1_keys
+        from asn1crypto import x509 as asn1_x509
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
         key, cert, extra = pkcs12.load_key_and_certificates(self.tsa_p12.read_bytes(), self.passphrase)
         assert key is not None and cert is not None
         key_der = key.private_bytes(
@@ -264,9 +275,6 @@ class DevPki:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-        from pyhanko_certvalidator.registry import SimpleCertificateStore
-
         store: Any = SimpleCertificateStore  # its constructor is untyped
         chain: Any = store()
         chain.register_multiple([asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra])
@@ -474,6 +482,8 @@ def _issue_defaults(paths: dict[str, Path], passphrase: bytes, revocation_url: s
 
 
 def _supersampled(size: tuple[int, int], scale: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGBA", (size[0] * scale, size[1] * scale), (0, 0, 0, 0))
     return image, ImageDraw.Draw(image)
 
@@ -550,6 +560,8 @@ def draw_signature_image(width: int = 640, height: int = 320) -> Image.Image:
     Returns:
         An RGBA image.
     """
+    from PIL import Image
+
     scale = 3
     image, draw = _supersampled((width, height), scale)
     w, h = width * scale, height * scale
@@ -584,6 +596,8 @@ def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     Returns:
         An RGBA image.
     """
+    from PIL import Image, ImageDraw, ImageFont
+
     scale = 3
     image, draw = _supersampled((size, size), scale)
     s = size * scale
@@ -600,7 +614,6 @@ def draw_seal_image(organisation: str, size: int = 400) -> Image.Image:
     draw.polygon(_star((c, c), s * 0.16, s * 0.065), fill=colour)
 
     text = nfc(organisation).upper()
-    from common.pdf.fonts import font_path
 
     font = ImageFont.truetype(str(font_path("Bold")), round(s * 0.060))
     text_radius = s * 0.385

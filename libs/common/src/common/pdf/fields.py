@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.form_tools import TextFieldContent, populate_static_text_field
@@ -20,6 +19,17 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.text import TextBoxStyle
 
 from common.pdf.fonts import FontStyle, break_lines, pyhanko_font
+from common.pdf.results import (
+    ANNEX_REFERENCE_PREFIX,
+    FIELD_DATE,
+    FIELD_NUMBER,
+    FIELD_SEAL,
+    FIELD_SIGNATURE,
+    AnnexReference,
+    FieldBox,
+    ReferencePart,
+    annex_reference_field,
+)
 
 # pyHanko's generic PDF object constructors are untyped.
 _Dictionary: Any = generic.DictionaryObject
@@ -49,58 +59,15 @@ __all__ = [
     "reference_line_width",
 ]
 
-FIELD_NUMBER = "doc_number"
-"""Text field holding the number line (value: ``01/VPUB-TTĐH``)."""
-FIELD_DATE = "issue_date"
-"""Text field holding the place-and-date line (value: ``Cần Thơ, ngày 27 tháng 11 năm 2026``)."""
-FIELD_SIGNATURE = "signer_signature"
-"""Signature field of the competent signer (blue signature image)."""
-FIELD_SEAL = "organisation_seal"
-"""Signature field of the organisation (red seal image)."""
-
 NUMBER_FONT_SIZE = 13
 DATE_FONT_SIZE = 14
 ANNEX_REFERENCE_FONT_SIZE = 14
-_ANNEX_REFERENCE_PREFIX = "annex_reference_"
 LINE_HEIGHT_EM = 1.35
 """Height of a reserved line, in em; the CSS ``.fill`` box uses the same value."""
 
 # Liberation Serif: ascent 0.891 em, descent 0.216 em. In a CSS line box of 1.35 em the baseline
 # sits (1.35 - 1.107) / 2 + 0.216 = 0.3375 em above the bottom edge.
 _BASELINE_ABOVE_BOTTOM_EM = (LINE_HEIGHT_EM - 0.891 - 0.216) / 2 + 0.216
-
-
-@dataclass(frozen=True)
-class FieldBox:
-    """A rectangle on a page, in PDF points from the bottom-left corner of the page.
-
-    Attributes:
-        page: Zero-based page index.
-        x1: Left edge.
-        y1: Bottom edge.
-        x2: Right edge.
-        y2: Top edge.
-    """
-
-    page: int
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-    @property
-    def width(self) -> float:
-        """Width in points."""
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> float:
-        """Height in points."""
-        return self.y2 - self.y1
-
-    def as_tuple(self) -> tuple[float, float, float, float]:
-        """Return ``(x1, y1, x2, y2)``."""
-        return (self.x1, self.y1, self.x2, self.y2)
 
 
 def _line_style(face: FontStyle, size: int) -> TextBoxStyle:
@@ -219,7 +186,7 @@ def _da_font_name(name: str) -> str:
     # A field's /DR font must hold every glyph of its filled value. The number's and the date's is the
     # subset their blank line was drawn with; an annex reference has one of its own, shared by its
     # lines (a filled line may take words from the next one: add_annex_reference_fields).
-    if name.startswith(_ANNEX_REFERENCE_PREFIX):
+    if name.startswith(ANNEX_REFERENCE_PREFIX):
         return f"/LiberationSerifItalic_{name.rpartition('_')[0]}"
     return _DA_FONT_NAMES[name]
 
@@ -230,7 +197,7 @@ def default_appearance(name: str) -> str:
     The font name refers to the AcroForm's ``/DR``, where the field's embedded Liberation Serif
     subset is registered when the field is created.
     """
-    if name.startswith(_ANNEX_REFERENCE_PREFIX):
+    if name.startswith(ANNEX_REFERENCE_PREFIX):
         return f"{_da_font_name(name)} {ANNEX_REFERENCE_FONT_SIZE} Tf 0 g"
     return f"{_DA_FONT_NAMES[name]} {_DA_FONT_SIZES[name]} Tf 0 g"
 
@@ -245,10 +212,6 @@ def default_appearance(name: str) -> str:
 # single-line, centred field per line. The signer's revision also records the reference's wording
 # (its parts, the number and date as slots) on the first line's field, so that the filling needs
 # nothing but the number and the date.
-
-ReferencePart = tuple[Literal["text", "number", "date"], str]
-"""A piece of the reference: literal text, or the slot of the number or of the ``ngày … năm …`` phrase
-(its text is what a document without them prints: the blank form)."""
 
 _PARTS_KEY = "/AnnexReferenceWording"
 """Private key of the first line's field: the reference's parts (strings, and the names /Number and
@@ -266,33 +229,6 @@ def reference_line_width(box_width_pt: float) -> float:
 def break_reference(text: str, box_width_pt: float) -> tuple[str, ...]:
     """The lines of an annex reference in a box of ``box_width_pt`` (italic, 14 pt)."""
     return break_lines(text, "Italic", ANNEX_REFERENCE_FONT_SIZE, reference_line_width(box_width_pt))
-
-
-def annex_reference_field(annex: int, line: int) -> str:
-    """Name of the field of line ``line`` (from 1) of the reference of annex ``annex`` (from 1)."""
-    return f"{_ANNEX_REFERENCE_PREFIX}{annex}_{line}"
-
-
-@dataclass(frozen=True)
-class AnnexReference:
-    """The reserved reference line(s) of one annex of a document rendered for signing.
-
-    Attributes:
-        annex: The annex, from 1.
-        parts: The wording, with the number and date slots.
-        boxes: One box per reserved line, top to bottom.
-        placeholders: What each line shows until it is filled (the blank form).
-    """
-
-    annex: int
-    parts: tuple[ReferencePart, ...]
-    boxes: tuple[FieldBox, ...]
-    placeholders: tuple[str, ...]
-
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        """The names of its fields, line by line."""
-        return tuple(annex_reference_field(self.annex, line) for line in range(1, len(self.boxes) + 1))
 
 
 def add_annex_reference_fields(writer: Any, references: Sequence[AnnexReference], present: Sequence[str]) -> None:
@@ -335,8 +271,8 @@ def _reference_fields(writer: Any) -> dict[int, list[Any]]:
     by_annex: dict[int, dict[int, Any]] = {}
     for ref in refs:
         name = str(ref.get_object().get("/T"))
-        if name.startswith(_ANNEX_REFERENCE_PREFIX):
-            annex, line = name.removeprefix(_ANNEX_REFERENCE_PREFIX).split("_")
+        if name.startswith(ANNEX_REFERENCE_PREFIX):
+            annex, line = name.removeprefix(ANNEX_REFERENCE_PREFIX).split("_")
             by_annex.setdefault(int(annex), {})[int(line)] = ref
     return {annex: [lines[line] for line in sorted(lines)] for annex, lines in by_annex.items()}
 

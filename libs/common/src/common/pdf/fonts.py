@@ -21,8 +21,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import uharfbuzz  # type: ignore[import-untyped]
 from fontTools import subset  # type: ignore[import-untyped]
@@ -31,6 +30,8 @@ from fontTools.ttLib.scaleUpem import scale_upem  # type: ignore[import-untyped]
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
+
+from common.pdf.fontfiles import FONT_DIR, FontStyle, font_path
 
 __all__ = [
     "FIELD_CODEPOINTS",
@@ -45,10 +46,6 @@ __all__ = [
     "vietnamese_font_bytes",
 ]
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-"""Directory holding the committed Liberation Serif TTF files and their licence."""
-
-FontStyle = Literal["Regular", "Bold", "Italic", "BoldItalic"]
 
 _VIETNAMESE_CODEPOINTS: tuple[int, ...] = (
     *range(0x20, 0x7F),
@@ -114,18 +111,6 @@ def missing_glyphs(text: str, codepoints: frozenset[int]) -> str:
     """
     missing = dict.fromkeys(c for c in text if ord(c) not in codepoints and c not in _LAID_OUT_AS_SPACE)
     return "".join(missing)
-
-
-def font_path(style: FontStyle) -> Path:
-    """Return the path of one committed Liberation Serif face.
-
-    Args:
-        style: ``"Regular"``, ``"Bold"``, ``"Italic"`` or ``"BoldItalic"``.
-
-    Returns:
-        The TTF file path.
-    """
-    return FONT_DIR / f"LiberationSerif-{style}.ttf"
 
 
 @functools.cache

@@ -1,27 +1,20 @@
 """Render a :class:`~common.pdf.model.DocumentView` to PDF (Jinja2 + WeasyPrint).
 
 :func:`render_pdf` is a pure, CPU-bound function (≈0.2–0.4 s). Never call it on an event loop: use
-:func:`render_pdf_async`, which runs it in a process pool (WeasyPrint is single-threaded Python and
-its thread-safety is undocumented).
+:func:`common.pdf.pool.render_pdf_async` (re-exported here), which runs it in the PDF worker processes
+(WeasyPrint is single-threaded Python and its thread-safety is undocumented). Importing this module
+loads WeasyPrint: web processes import :mod:`common.pdf.pool` instead.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import gc
 import hashlib
-import importlib
 import itertools
-import logging
 import math
-import multiprocessing
-import multiprocessing.connection
 import os
 import re
-import threading
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,15 +25,23 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from common.container import pdf_pool_size
-from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, AnnexReference, FieldBox, ReferencePart, break_reference
+from common.pdf.fields import break_reference
 from common.pdf.fonts import FontStyle
 from common.pdf.fonts import text_width_pt as _text_width_pt
 from common.pdf.model import Annex, DocumentView, Table, nfc, roman
+from common.pdf.pool import (
+    WORKER_NICENESS,
+    configure_default_executor,
+    default_executor,
+    render_pdf_async,
+    shutdown_render_executor,
+)
 from common.pdf.qr import qr_svg
+from common.pdf.results import AnnexReference, FieldBox, ReferencePart, RenderedPdf
 from common.pdf.text import format_date_line, format_number, format_number_line, placeholder_date_line
 
 __all__ = [
+    "WORKER_NICENESS",
     "RenderedPdf",
     "configure_default_executor",
     "default_executor",
@@ -48,6 +49,7 @@ __all__ = [
     "render_pdf",
     "render_pdf_async",
     "shutdown_render_executor",
+    "warm_resources",
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -67,47 +69,6 @@ _DRAFT_VERIFICATION_URL = "https://"
 """What a draft's reserved, invisible verification block holds (one line, like the final's URL)."""
 
 _URGENCY_CLASSES = {"KHẨN": "mark-khan", "THƯỢNG KHẨN": "mark-thuong-khan", "HỎA TỐC": "mark-hoa-toc"}
-
-
-@dataclass(frozen=True)
-class RenderedPdf:
-    """A rendered, unsigned document and the positions reserved in it.
-
-    Attributes:
-        pdf: The PDF file.
-        page_count: Number of pages.
-        signature_box: Where the signer's signature image goes (between the title and the name).
-        seal_box: Where the seal image goes (its right edge at one third of the signature box).
-        number_box: Where the number line's text field goes (rendered for signing without a number),
-            else None.
-        date_box: Where the date line's text field goes (rendered for signing without a date), else None.
-        number_placeholder: The blank number line the empty field shows, if any.
-        date_placeholder: The blank date line the empty field shows, if any.
-        annex_references: The reference lines of the annexes, reserved as fields (rendered for
-            signing without a number or date).
-    """
-
-    pdf: bytes
-    page_count: int
-    signature_box: FieldBox
-    seal_box: FieldBox
-    number_box: FieldBox | None = None
-    date_box: FieldBox | None = None
-    number_placeholder: str | None = None
-    date_placeholder: str | None = None
-    annex_references: tuple[AnnexReference, ...] = ()
-
-    @property
-    def text_fields(self) -> tuple[str, ...]:
-        """Names of the empty text fields the signer's revision creates (to be filled at issue)."""
-        names = []
-        if self.number_box is not None:
-            names.append(FIELD_NUMBER)
-        if self.date_box is not None:
-            names.append(FIELD_DATE)
-        for reference in self.annex_references:
-            names.extend(reference.field_names)
-        return tuple(names)
 
 
 class _LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
@@ -304,6 +265,12 @@ def _weasy_resources() -> tuple[FontConfiguration, CSS]:
         url_fetcher=_LocalOnlyFetcher(),
     )
     return font_config, css
+
+
+def warm_resources() -> None:
+    """Load the stylesheet, its fonts and the templates now (a PDF worker's start-up)."""
+    _weasy_resources()
+    _jinja_env()
 
 
 # Words that open a new phrase of an organisation's name: an administrative unit ("THÀNH PHỐ CẦN
@@ -564,142 +531,3 @@ def render_pdf(
         date_placeholder=_blank_date_line(view) if date_box is not None else None,
         annex_references=annex_references,
     )
-
-
-WORKER_NICENESS = 10
-"""How much lower the CPU priority of the PDF worker processes is than the server's (``os.nice``).
-
-Rendering, signing and verifying are batch work of a few hundred milliseconds; requests served by
-the event loop are interactive. With the workers niced, the kernel gives the server the CPU first
-when both want it, so reads stay fast while documents are being issued, and the workers still get
-every idle cycle."""
-
-
-def _exit_with_parent() -> None:
-    """End this worker when the process that owns the pool dies, however it died.
-
-    A pool shut down cleanly stops its workers, but after a SIGKILL (OOM killer, a supervisor's
-    timeout) the workers would wait on the call queue for ever: each holds the queue's write end.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _warm_up() -> None:
-    _exit_with_parent()
-    os.nice(WORKER_NICENESS)
-    # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
-    # stderr as plain text through logging's last resort, outside the JSON log.
-    for name in ("weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    _weasy_resources()
-    _jinja_env()
-    # The workers also sign and verify: load those modules (pyHanko, its validator) now, not in the
-    # first job, so that they are frozen with the rest below.
-    for module in ("common.pdf.signing", "common.pdf.verify"):
-        importlib.import_module(module)
-    # Fonts, stylesheets, templates and modules stay for the worker's life: keep them out of the
-    # collector's full passes, which otherwise re-scan them during every few documents.
-    gc.collect()
-    gc.freeze()
-
-
-class _DefaultExecutor:
-    _lock = threading.Lock()
-    _executor: ProcessPoolExecutor | None = None
-    _executor_size = 0
-    _workers: int | None = None
-
-    @classmethod
-    def size(cls) -> int:
-        return cls._workers or pdf_pool_size()  # the container's CPU quota and memory limit
-
-    @classmethod
-    def get(cls) -> ProcessPoolExecutor:
-        with cls._lock:
-            if cls._executor is None:
-                cls._executor_size = cls.size()
-                cls._executor = ProcessPoolExecutor(
-                    max_workers=cls._executor_size,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_warm_up,
-                )
-            return cls._executor
-
-    @classmethod
-    def configure(cls, workers: int | None) -> int:
-        if workers is not None and workers < 1:
-            raise ValueError(f"a PDF worker pool needs at least one process, not {workers}")
-        with cls._lock:
-            cls._workers = workers
-            previous = cls._executor if cls._executor_size != cls.size() else None
-            if previous is not None:
-                cls._executor = None
-        if previous is not None:
-            previous.shutdown(wait=True)
-        return cls.size()
-
-    @classmethod
-    def shutdown(cls) -> None:
-        with cls._lock:
-            if cls._executor is not None:
-                cls._executor.shutdown(wait=True, cancel_futures=True)
-                cls._executor = None
-
-
-async def render_pdf_async(
-    view: DocumentView,
-    executor: Executor | None = None,
-    *,
-    for_signing: bool = False,
-    attachment_files: Mapping[str, bytes] | None = None,
-) -> RenderedPdf:
-    """Render a document in a worker process, without blocking the event loop.
-
-    Args:
-        view: The document.
-        executor: The executor to use, normally a ``ProcessPoolExecutor``; by default a module-wide
-            pool of spawned processes sized to the container (:func:`common.container.pdf_pool_size`),
-            created on first use.
-        for_signing: As for :func:`render_pdf`.
-        attachment_files: As for :func:`render_pdf`.
-
-    Returns:
-        Same as :func:`render_pdf`.
-    """
-    loop = asyncio.get_running_loop()
-    job = functools.partial(render_pdf, view, for_signing=for_signing, attachment_files=attachment_files)
-    return await loop.run_in_executor(executor or _DefaultExecutor.get(), job)
-
-
-def default_executor() -> ProcessPoolExecutor:
-    """The module-wide pool of PDF worker processes (one per usable core, within the memory limit, unless
-    :func:`configure_default_executor` said otherwise), for any CPU-heavy PDF step."""
-    return _DefaultExecutor.get()
-
-
-def configure_default_executor(workers: int | None) -> int:
-    """Set the number of processes of :func:`default_executor` (``None``: sized to the container).
-
-    A pool already started with another number is shut down (after its jobs) and the next call of
-    :func:`default_executor` starts one of the new size.
-
-    Returns:
-        The number of processes the pool has from now on.
-
-    Raises:
-        ValueError: ``workers`` is below 1.
-    """
-    return _DefaultExecutor.configure(workers)
-
-
-def shutdown_render_executor() -> None:
-    """Shut down the default render pool of :func:`render_pdf_async` (call at application exit)."""
-    _DefaultExecutor.shutdown()

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from common.pdf.fonts import FIELD_CODEPOINTS, missing_glyphs, page_codepoints
 from common.pdf.model import Annex, Article, BodyBlock, Chapter, DocumentView, Part, SignatureBlock, Table, roman
 
 __all__ = [
@@ -294,6 +293,10 @@ def _check_characters(view: DocumentView) -> Iterator[RuleViolation]:
     Korean characters, emoji or other scripts it lacks are refused rather than drawn from whatever
     font the server happens to have (not embedded in the archive copy) or dropped.
     """
+    # The font module loads fontTools, HarfBuzz and pyHanko: a web process pays for them on the first
+    # check, not at start-up (common.pdf.pool keeps the PDF stack out of the web processes).
+    from common.pdf.fonts import FIELD_CODEPOINTS, missing_glyphs, page_codepoints
+
     page = page_codepoints()
     for path, text in _strings(view.model_dump(), ()):
         in_field = path in _FIELD_TEXT or (path[0] == "annexes" and path[-1] == "issued_by")

@@ -66,7 +66,7 @@ from common.pdf.fields import (
 )
 from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context, revocation_failure
 from common.pdf.model import nfc
-from common.pdf.render import RenderedPdf
+from common.pdf.results import RenderedPdf, RevocationError, SigningError
 from common.pdf.text import format_number_line
 
 pyhanko_speedups.install()
@@ -116,14 +116,6 @@ def _bytes_reserved(signer: Signer, timestamper: TimeStamper | None) -> int:
 
 
 _TSA_TIMEOUT_SECONDS = 10
-
-
-class SigningError(Exception):
-    """The document cannot be signed, filled or sealed as asked (missing or already filled fields)."""
-
-
-class RevocationError(SigningError):
-    """A certificate is revoked, or its revocation status cannot be established: nothing was signed."""
 
 
 def _revocation_error(pdf_signer: signers.PdfSigner, exc: Exception) -> RevocationError | None:

@@ -9,7 +9,6 @@ parse or validation failure becomes :class:`PdfVerificationError`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,6 @@ from typing import Literal
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from pydantic import BaseModel, ConfigDict
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -29,6 +27,14 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from common.pdf import aio, pyhanko_speedups
+from common.pdf.results import (
+    Coverage,
+    Modification,
+    PdfVerificationError,
+    SignatureReport,
+    VerificationReport,
+    trust_fingerprint,
+)
 
 pyhanko_speedups.install()
 
@@ -49,13 +55,6 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 
 _MAX_SIGNATURES = 50
 
-Modification = Literal["none", "lta_updates", "form_filling", "annotations", "other", "unknown"]
-"""What changed after a signature: nothing, archival timestamps/DSS, form filling (and further
-signatures), annotations, anything else; ``unknown`` when it could not be analysed."""
-
-Coverage = Literal["entire_file", "entire_revision", "contiguous_block_from_start", "unclear"]
-"""How much of the file a signature's byte range covers."""
-
 _MODIFICATIONS: dict[ModificationLevel, Modification] = {
     ModificationLevel.NONE: "none",
     ModificationLevel.LTA_UPDATES: "lta_updates",
@@ -71,82 +70,7 @@ _COVERAGES: dict[SignatureCoverageLevel, Coverage] = {
     SignatureCoverageLevel.UNCLEAR: "unclear",
 }
 
-_ACCEPTABLE_AFTER_SIGNING: frozenset[Modification] = frozenset({"none", "lta_updates", "form_filling"})
-
 logger = logging.getLogger(__name__)
-
-
-class PdfVerificationError(Exception):
-    """The input is not a PDF that can be verified (too large, malformed, unreadable signatures)."""
-
-
-class SignatureReport(BaseModel):
-    """The verdict on one signature (or document timestamp).
-
-    Attributes:
-        field_name: Name of the signature field.
-        kind: ``"signature"`` or ``"document_timestamp"``.
-        signer_common_name: Common name of the signing certificate's subject.
-        signing_time: The timestamp's time when there is one, else the time the signer claimed.
-        timestamp_present: Whether an RFC 3161 signature timestamp is embedded.
-        intact: The digest over the signed byte range matches (the signed bytes are unchanged).
-        valid: The cryptographic signature verifies.
-        trusted: The signing certificate chains to one of the given roots.
-        modification: What changed in the file after this signature.
-        docmdp_ok: Whether the changes respect the document's modification permissions (None when
-            not analysed).
-        coverage: How much of the file the signature covers.
-        covers_entire_file: ``coverage == "entire_file"``.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    field_name: str
-    kind: Literal["signature", "document_timestamp"]
-    signer_common_name: str | None
-    signing_time: dt.datetime | None
-    timestamp_present: bool
-    intact: bool
-    valid: bool
-    trusted: bool
-    modification: Modification
-    docmdp_ok: bool | None
-    coverage: Coverage
-    covers_entire_file: bool
-
-    @property
-    def altered_after(self) -> bool:
-        """True when this signature is broken or the file changed after it beyond form filling."""
-        return (
-            not self.intact
-            or not self.valid
-            or self.docmdp_ok is False
-            or self.modification not in _ACCEPTABLE_AFTER_SIGNING
-            or self.coverage not in ("entire_file", "entire_revision")
-        )
-
-
-class VerificationReport(BaseModel):
-    """The verdict on a whole file.
-
-    Attributes:
-        signatures: One report per signature, in file order.
-        altered: True if any signature is not intact or not valid, or the file changed after any
-            signature beyond form filling, further signatures and archival updates.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    signatures: tuple[SignatureReport, ...]
-    altered: bool
-    valid_until: dt.datetime | None = None
-    """When the first signing certificate expires: until then the same bytes under the same roots
-    get the same verdict, so it may be stored and reused (see :func:`trust_fingerprint`)."""
-
-    @property
-    def all_trusted_and_unaltered(self) -> bool:
-        """True when the file is signed, unaltered, and every signature is trusted."""
-        return bool(self.signatures) and not self.altered and all(s.trusted for s in self.signatures)
 
 
 def _load_roots(trust_roots: Iterable[asn1_x509.Certificate | bytes]) -> list[asn1_x509.Certificate]:
@@ -263,12 +187,6 @@ def _release(reader: PdfFileReader) -> None:
     reader._historical_resolver_cache.clear()
     reader.resolved_objects.clear()
     reader._embedded_signatures = None
-
-
-def trust_fingerprint(trust_roots: Sequence[asn1_x509.Certificate | bytes]) -> str:
-    """SHA-256 over the sorted DER of the trust roots: a stored verdict holds only for the same roots."""
-    ders = sorted(root.dump() for root in _load_roots(trust_roots))
-    return hashlib.sha256(b"".join(hashlib.sha256(der).digest() for der in ders)).hexdigest()
 
 
 def verify_pdf(

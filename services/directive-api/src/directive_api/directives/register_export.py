@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.pdf.fonts import font_path
+from common.pdf.fontfiles import font_path
 from directive_api.directives import repository
 from directive_api.directives.models import Directive, Register, RegisterEntry
 from directive_api.directives.states import DOC_TYPES
@@ -130,6 +128,9 @@ async def rows(session: AsyncSession, entries: Sequence[RegisterEntry]) -> list[
 
 def to_xlsx(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> bytes:
     """The register as an Excel workbook: a title block, the ten numbered columns, one row per number."""
+    from openpyxl import Workbook  # loaded on the first export, not in every web process
+    from openpyxl.styles import Alignment, Border, Font, Side
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -286,6 +285,8 @@ def _check_attachment_pdf(data: bytes) -> None:
     """A readable, unencrypted PDF, or UnprocessableError/UnsupportedMediaTypeError."""
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMediaTypeError("the body is not a PDF file")
+    from pyhanko.pdf_utils.reader import PdfFileReader  # the PDF stack stays out of an idle web process
+
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         encrypted = reader.encrypted

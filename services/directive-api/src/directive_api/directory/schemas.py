@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from common.pdf.deferred import CertificateError, load_certificate
+from common.pdf.results import CertificateError, load_certificate
 from directive_api.directives.lifecycle import Role
 from directive_api.people.models import SigningAuthority, SigningMode
 

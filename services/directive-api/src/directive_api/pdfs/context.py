@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
-from common.pdf.verify import trust_fingerprint
+from common.pdf.results import trust_fingerprint
 from common.storage import FileStore
 from directive_api.orgs.models import Unit
 from directive_api.pdfs import jobs
@@ -116,6 +116,30 @@ class Keys:
     def trust_fingerprint(self) -> str:
         """Fingerprint of the trust roots, under which verdicts are stored."""
         return trust_fingerprint(self._trust_roots)
+
+    def warm_up(self) -> functools.partial[None]:
+        """What each PDF worker runs at its start (:func:`jobs.warm_up_job`): the first configured
+        signer and seal (else the development PKI's), so that the first approval finds them loaded."""
+        signer, signer_image = self._warm_key(self.settings.signers, "signer_p12", "signature_png")
+        seal, seal_image = self._warm_key(self.settings.seals, "seal_p12", "seal_png")
+        return functools.partial(
+            jobs.warm_up_job, signer, signer_image, seal, seal_image, self.timestamper(), self.trust_roots()
+        )
+
+    def _warm_key(
+        self, sources: dict[str, KeySource], dev_key: str, dev_image: str
+    ) -> tuple[jobs.KeySpec | None, str | None]:
+        source = next(iter(sources.values()), None)
+        if source is not None:
+            image = source.image or (getattr(self.pki, dev_image) if self.pki else None)
+            try:
+                return (self._spec(source), str(image)) if image is not None else (None, None)
+            except (OSError, SigningKeyMissingError):
+                return None, None  # the approval that needs it reports it
+        if self.pki is not None:
+            key = jobs.KeySpec(pkcs12=str(getattr(self.pki, dev_key)), passphrase=self.pki.passphrase)
+            return key, str(getattr(self.pki, dev_image))
+        return None, None
 
 
 @dataclass

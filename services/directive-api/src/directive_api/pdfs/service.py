@@ -19,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from common.observability import pdf_render_seconds, pdf_sign_seconds, timed
-from common.pdf import deferred
-from common.pdf import render as pdf_render
+from common.pdf import pool
+from common.pdf import results as deferred
 from common.pdf.model import Attachment, DocumentView, SignatureBlock
-from common.pdf.signing import SigningError
+from common.pdf.results import PdfVerificationError, SigningError, VerificationReport
 from common.pdf.text import format_date_line
-from common.pdf.verify import PdfVerificationError, VerificationReport
 from common.problems import UnprocessableError
 from common.storage import FileStore
 from directive_api.directives.models import Directive, addressee_refs, info_recipient_refs
@@ -168,7 +167,7 @@ async def sign_on_approval(
     # The attachments are embedded in the file the signer signs (both signatures cover them).
     files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
+        rendered = await pool.render_pdf_async(view, for_signing=True, attachment_files=files)
     try:
         with timed(pdf_sign_seconds, step="signer"):
             signed = await jobs.run(
@@ -221,7 +220,7 @@ async def prepare_for_signer(
     view = await view_of(session, directive, settings, is_draft=False, today=local_today(now, settings.timezone))
     files = {item.sha256: await store.get_async(item.sha256) for item in view.attachments}
     with timed(pdf_render_seconds, step="final"):
-        rendered = await pdf_render.render_pdf_async(view, for_signing=True, attachment_files=files)
+        rendered = await pool.render_pdf_async(view, for_signing=True, attachment_files=files)
     certificate = person.signing_certificate.encode()
     try:
         prepared: deferred.PreparedSignature = await jobs.run(
@@ -320,7 +319,7 @@ async def preview(
         return existing
     view = await view_of(session, directive, settings, is_draft=True, today=local_today(now, settings.timezone))
     with timed(pdf_render_seconds, step="preview"):
-        rendered = await pdf_render.render_pdf_async(view)
+        rendered = await pool.render_pdf_async(view)
     return await _store(session, store, directive, "preview", rendered.pdf, rendered.page_count, directive.version)
 
 

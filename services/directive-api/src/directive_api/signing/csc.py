@@ -23,6 +23,8 @@ from pyhanko.sign.signers.csc_signer import (
     fetch_certs_in_csc_credential,
 )
 
+from common.http_tracing import aiohttp_trace_configs
+
 _TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -79,7 +81,7 @@ async def sign(
 ) -> RemoteSignature:
     """Sign ``data`` (the CMS signed attributes) with the signer's credential at the CSC service."""
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(trace_configs=aiohttp_trace_configs()) as session:
             base = CSCServiceSessionInfo(service_url.rstrip("/"), "", oauth_token=token, api_ver="v2")
             async with session.post(
                 base.endpoint_url("credentials/list"),  # type: ignore[no-untyped-call]

@@ -17,14 +17,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from common.pdf import deferred
+from common.pdf import results as deferred
 from directive_api.directives import service as directives
 from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
 from directive_api.directives.models import Directive
 from directive_api.pdfs import service as documents
 from directive_api.pdfs.service import SignerRetiredError
 from directive_api.people.models import Person
-from directive_api.signing import csc, repository
+from directive_api.signing import repository
 from directive_api.signing.errors import (
     CertificateNotTrustedError,
     NotRemoteRequestError,
@@ -124,6 +124,8 @@ async def sign_remotely(
     settings = pdf.settings.signing
     if not settings.csc_url:
         raise RemoteSigningUnavailableError("no remote signing service is configured")
+    from directive_api.signing import csc  # pyHanko's CSC client: loaded on the first remote signature
+
     try:
         made = await csc.sign(
             service_url=settings.csc_url,

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.pdf.model import DocumentView, Heading, ListItem, Paragraph, SignatureBlock
-from common.pdf.render import render_pdf_async
+from common.pdf.pool import render_pdf_async
 from report_api.access import require_office
-from report_api.compliance import repository, xlsx
+from report_api.compliance import repository
 from report_api.compliance.schemas import GROUP_LABELS, ComplianceSummary, UnitsMode
 from report_api.context import Context
 from report_api.obligations.errors import DirectiveNotFoundError
@@ -343,6 +343,8 @@ async def compliance_workbook(
         for line in lines
         if line.status in AWAITING_UNIT and today > line.due_on
     }
+    from report_api.compliance import xlsx  # openpyxl: loaded on the first export, not in every web process
+
     content = xlsx.workbook(report, lines, fields, evidence, overdue_days=overdue_days, timezone=timezone)
     return xlsx.filename(report), content
 

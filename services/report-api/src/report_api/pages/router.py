@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -24,6 +23,7 @@ from starlette.datastructures import UploadFile
 
 from common.app import SessionDep
 from common.auth import Principal
+from common.http_tracing import traced_async_client
 from common.problems import UnprocessableError
 from report_api.access import is_office, is_unit_officer
 from report_api.compliance import service as compliance
@@ -159,7 +159,7 @@ async def sign_in(request: Request, next: Annotated[str | None, Query(max_length
     verifier, challenge = oidc.pkce_pair()
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     redirect_uri = str(request.url_for("sign_in_callback"))
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with traced_async_client(timeout=10) as client:
         url = await provider.authorize_url(
             client, redirect_uri=redirect_uri, state=state, nonce=nonce, challenge=challenge
         )
@@ -181,7 +181,7 @@ async def sign_in_callback(
     flow = _signer(request).loads(request.cookies.get(FLOW_COOKIE))
     if error or not code or flow is None or not state or not secrets.compare_digest(state, str(flow["state"])):
         raise SignInFailedError("the sign-in was refused, expired or not started here; start again")
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with traced_async_client(timeout=10) as client:
         claims = await _provider(request).exchange(
             client,
             code=code,

@@ -1,0 +1,86 @@
+"""A web process loads only what it serves: WeasyPrint, pyHanko and the rest of the PDF stack live in
+the PDF worker processes (common.pdf.pool), openpyxl and signxml load on the first export or exchange.
+
+Each service is started in a fresh interpreter (its own ``sys.modules``), on a migrated SQLite file,
+with the development keys and PKI ``make run`` uses; start-up runs (the lifespan: directive-api
+starts and warms its PDF workers), ``/readyz`` answers and the OpenAPI document is served; then the interpreter
+lists the modules it holds. The workers themselves did render, sign and seal meanwhile (their
+warm-up), which the parent waits for: the lean parent is not lean because nothing happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.auth import ensure_dev_keys
+from directive_api.cli import migrate as migrate_directive
+from report_api.cli import migrate as migrate_report
+
+HEAVY = ("weasyprint", "pyhanko", "pyhanko_certvalidator", "pydyf", "fontTools", "uharfbuzz", "openpyxl", "signxml")
+"""Packages an idle web process must not hold (each one is megabytes resident)."""
+
+_PROBE = """
+import json, sys
+from fastapi.testclient import TestClient
+from {package}.main import create_app
+
+app = create_app()
+with TestClient(app) as client:
+    ready = client.get("/readyz").status_code
+    read = client.get("/openapi.json").status_code
+    warm = None
+    if "{package}" == "directive_api":
+        from common.pdf.pool import start_workers
+        # The futures of the no-op jobs complete once every worker has warmed up (render, sign, seal).
+        warm = [f.result(timeout=300) for f in start_workers()]
+    held = sorted({{m.split(".")[0] for m in sys.modules}})
+print(json.dumps({{"ready": ready, "read": read, "warm": warm, "modules": held}}))
+"""
+
+
+def _probe(package: str, env: dict[str, str]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(package=package)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("package", ["directive_api", "report_api"])
+def test_web_process_does_not_load_the_pdf_stack(package: str, tmp_path: Path) -> None:
+    keys = ensure_dev_keys(tmp_path / "keys")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+    (migrate_directive if package == "directive_api" else migrate_report)(url)
+    prefix = "DIRECTIVE_API_" if package == "directive_api" else "REPORT_API_"
+    env = {
+        **os.environ,
+        f"{prefix}DATABASE__URL": url,
+        f"{prefix}AUTH__PUBLIC_KEY_FILE": str(keys.public_key_file),
+        f"{prefix}RUN_WORKERS_IN_PROCESS": "false",
+        "DIRECTIVE_API_FILES_DIR": str(tmp_path / "files"),
+        "DIRECTIVE_API_SIGNING__DEV_PKI_DIR": str(tmp_path / "pki"),
+        "DIRECTIVE_API_PDF_WORKERS": "1",
+        "REPORT_API_EVIDENCE_DIR": str(tmp_path / "evidence"),
+    }
+    result = _probe(package, env)
+    assert result["ready"] == 200 and result["read"] == 200, result
+    if package == "directive_api":
+        assert result["warm"] == [0]  # one worker, warm
+        # The warm-up signed with the development PKI: made by the web process, used by the worker.
+        assert (tmp_path / "pki" / "signer.p12").exists()
+    modules = result["modules"]
+    assert isinstance(modules, list)
+    assert "fastapi" in modules and package in modules  # the probe saw the real process
+    assert [name for name in HEAVY if name in modules] == []
