@@ -24,8 +24,8 @@ from common.edxml import (
     response_for_document,
 )
 from common.vxp.client import VxpClient
-from directive_api.walk import tokens as walk_tokens
-from directive_api.walk import walk_seed_letter
+from directive_api.cli.walk import tokens as walk_tokens
+from directive_api.cli.walk import walk_seed_letter
 
 
 def _free_port() -> int:

@@ -16,14 +16,16 @@ from common.observability import install_observability
 from common.outbox import use_secret_keys
 from common.pdf.render import configure_default_executor, default_executor, shutdown_render_executor
 from common.production import enforce
+from directive_api.deliveries.router import router as deliveries_router
 from directive_api.directives.router import router as directives_router
 from directive_api.directory.router import router as directory_router
-from directive_api.dispatch.models import OUTBOX
-from directive_api.dispatch.router import router as dispatch_router
 from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
+from directive_api.events.models import OUTBOX
+from directive_api.events.router import router as events_router
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
+from directive_api.people.router import router as people_router
 from directive_api.settings import Settings, get_settings, production_problems
 from directive_api.signing.router import router as signing_router
 
@@ -69,9 +71,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         routers=[
             directives_router,
             documents_router,
-            dispatch_router,
+            deliveries_router,
+            events_router,
             exchange_router,
             orgs_router,
+            people_router,
             directory_router,
             signing_router,
         ],

@@ -15,9 +15,10 @@ class Model(DeclarativeBase):
 
 def load_all_models() -> None:
     """Import every domain's models so that ``Model.metadata`` knows all tables."""
+    from directive_api.deliveries import models as _deliveries  # noqa: F401
     from directive_api.directives import models as _directives  # noqa: F401
-    from directive_api.dispatch import models as _dispatch  # noqa: F401
     from directive_api.documents import models as _documents  # noqa: F401
+    from directive_api.events import models as _events  # noqa: F401
     from directive_api.exchange import models as _exchange  # noqa: F401
     from directive_api.orgs import models as _orgs  # noqa: F401
     from directive_api.people import models as _people  # noqa: F401

@@ -23,9 +23,9 @@ from common.outbox import Relay, ensure_subscription
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
-from directive_api.dispatch.models import OUTBOX, WebhookSubscription
-from directive_api.dispatch.visibility import webhook_audience
 from directive_api.documents.service import PdfContext
+from directive_api.events.models import OUTBOX, WebhookSubscription
+from directive_api.events.visibility import webhook_audience
 from directive_api.exchange import transport
 from directive_api.settings import Settings
 from directive_api.signing import service as signing

@@ -1,62 +1,54 @@
-"""Dispatch to every recipient, delivery status, events, archive, recall and replacement."""
+"""Dispatch to every recipient, delivery statuses, compliance events from report-api, records files.
+
+:func:`dispatch`, :func:`recipients_of`, :func:`apply_status`, :func:`records_file`,
+:func:`emit_event` and :func:`directive_summary` are what the directive workflow and the exchange
+call; the routes call :func:`list_recipients` and :func:`receive_compliance_event`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.outbox import emit
-from common.problems import NotFoundError, UnprocessableError
-from directive_api.directives.models import Directive
-from directive_api.dispatch.models import (
+from common.auth import Principal
+from common.problems import UnprocessableError
+from directive_api.deliveries import repository
+from directive_api.deliveries.models import (
     DELIVERY_STATUSES,
+    ComplianceStatus,
     Delivery,
+    DeliveryStatus,
     DeliveryStatusLog,
-    OutboxEvent,
     RecordsFile,
 )
-from directive_api.dispatch.status_order import StatusPoint, supersedes
+from directive_api.deliveries.schemas import DeliveryPage, DeliveryRead, InboxResult
+from directive_api.deliveries.status_order import StatusPoint, is_further_along, supersedes
+from directive_api.directives.lifecycle import FROZEN_STATUSES, OFFICE_ROLES
+from directive_api.directives.models import Directive
+from directive_api.events import service as events
+from directive_api.events import visibility
+from directive_api.events.errors import DirectiveNotFoundError
+from directive_api.events.service import SOURCE, directive_summary, emit_event
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
 
-SOURCE = "directive-api"
-
-
-class DeliveryNotFoundError(NotFoundError):
-    title = "Delivery not found"
-
-
-def directive_summary(directive: Directive) -> dict[str, Any]:
-    """The ``directive`` object of events (docs/events.md)."""
-    return {
-        "id": str(directive.id),
-        "public_id": directive.public_id,
-        "doc_type": directive.doc_type,
-        "notation": directive.notation,
-        "subject": directive.subject,
-        "issuer_code": directive.issuer_code,
-        "issued_on": directive.issued_on.isoformat() if directive.issued_on else None,
-        "urgency": directive.urgency,
-        "status": directive.status,
-        "compliance": directive.compliance,
-    }
-
-
-def emit_event(session: AsyncSession, type_: str, directive: Directive, **data: Any) -> OutboxEvent:
-    """Write an event in the caller's transaction."""
-    return emit(
-        session,
-        OutboxEvent,
-        type=type_,
-        subject=str(directive.id),
-        data={"directive": directive_summary(directive), **data},
-        source=SOURCE,
-    )
+__all__ = [
+    "SOURCE",
+    "apply_compliance_event",
+    "apply_status",
+    "directive_summary",
+    "dispatch",
+    "emit_event",
+    "list_deliveries",
+    "list_recipients",
+    "receive_compliance_event",
+    "recipients_of",
+    "records_file",
+]
 
 
 async def recipients_of(session: AsyncSession, directive: Directive) -> list[tuple[Unit, str]]:
@@ -85,16 +77,17 @@ async def dispatch(session: AsyncSession, directive: Directive, *, now: datetime
             unit_code=unit.code,
             role=role,
             channel=_channel(unit),
-            status="sent",
+            status=DeliveryStatus.sent,
             status_at=now,
             created_at=now,
         )
         for unit, role in recipients
     ]
-    session.add_all(deliveries)
-    session.add_all(
-        DeliveryStatusLog(delivery_id=d.id, status="sent", reason=None, source="dispatch", at=now) for d in deliveries
-    )
+    repository.add_deliveries(session, deliveries)
+    for delivery in deliveries:
+        repository.log_status(
+            session, DeliveryStatusLog(delivery_id=delivery.id, status="sent", reason=None, source="dispatch", at=now)
+        )
     emit_event(
         session,
         "directive.dispatched",
@@ -113,10 +106,25 @@ async def dispatch(session: AsyncSession, directive: Directive, *, now: datetime
 
 
 async def list_deliveries(session: AsyncSession, directive_id: uuid.UUID) -> Sequence[Delivery]:
-    statement = (
-        select(Delivery).where(Delivery.directive_id == directive_id).order_by(Delivery.role, Delivery.unit_code)
-    )
-    return (await session.scalars(statement)).all()
+    """Every delivery of a document, addressees first."""
+    return await repository.deliveries_of(session, directive_id)
+
+
+async def list_recipients(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> DeliveryPage:
+    """The recipients of a document the caller may read, with their statuses: all of them for the
+    issuing office, only its own unit's delivery for anyone else."""
+    directive = await repository.get_directive(session, directive_id)
+    if directive is None:
+        raise DirectiveNotFoundError(f"no document {directive_id}")
+    await visibility.ensure_readable(session, directive, actor)
+    if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
+        rows = await repository.deliveries_of(session, directive.id)
+    else:
+        rows = await repository.deliveries_of(session, directive.id, unit_code=actor.unit) if actor.unit else []
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return DeliveryPage(directive_id=directive.id, counts=counts, items=[DeliveryRead.model_validate(r) for r in rows])
 
 
 async def apply_status(
@@ -140,10 +148,12 @@ async def apply_status(
         delivery.status_at = at  # the same word said again later: only its time moves
         await session.flush()
         return False
-    delivery.status = status
+    delivery.status = DeliveryStatus(status)
     delivery.status_reason = reason
     delivery.status_at = at
-    session.add(DeliveryStatusLog(delivery_id=delivery.id, status=status, reason=reason, source=source, at=at))
+    repository.log_status(
+        session, DeliveryStatusLog(delivery_id=delivery.id, status=status, reason=reason, source=source, at=at)
+    )
     emit_event(
         session,
         "delivery.status_changed",
@@ -169,16 +179,10 @@ async def records_file(
     actor_id: str,
 ) -> RecordsFile:
     """The records file (hồ sơ) with this FileCode, created on first use."""
-    existing = await session.scalar(
-        select(RecordsFile).where(
-            RecordsFile.issuer_code == issuer_code,
-            RecordsFile.year == year,
-            RecordsFile.file_notation == file_notation,
-        )
-    )
+    existing = await repository.records_file(session, issuer_code=issuer_code, year=year, file_notation=file_notation)
     if existing is not None:
         return existing
-    issuer = await session.get(Unit, issuer_code)
+    issuer = await repository.get_unit(session, issuer_code)
     record = RecordsFile(
         issuer_code=issuer_code,
         organ_id=issuer.organ_id if issuer else None,
@@ -188,6 +192,72 @@ async def records_file(
         retention=retention,
         created_by=actor_id,
     )
-    session.add(record)
+    repository.add_records_file(session, record)
     await session.flush()
     return record
+
+
+COMPLIANCE_TO_DELIVERY: dict[str, tuple[ComplianceStatus, DeliveryStatus | None]] = {
+    "obligation.acknowledged": ("acknowledged", DeliveryStatus.accepted),
+    "obligation.submitted": ("submitted", DeliveryStatus.processing),
+    "obligation.returned": ("returned", DeliveryStatus.processing),
+    "obligation.accepted": ("accepted", DeliveryStatus.done),
+    "obligation.overdue": ("overdue", None),
+}
+"""report-api's obligation events: the compliance status they show, and the delivery status they imply."""
+
+
+async def receive_compliance_event(
+    session: AsyncSession, headers: Mapping[str, str], body: bytes, *, secrets: list[str], now: datetime
+) -> InboxResult:
+    """An event from report-api's relay: verified, recorded once, then applied to its delivery."""
+    received = await events.receive_event(session, headers, body, secrets, source="report-api")
+    if received.duplicate:
+        return InboxResult(event_id=received.msg_id, duplicate=True, applied=False)
+    applied = await apply_compliance_event(session, received.event, now)
+    return InboxResult(event_id=received.msg_id, duplicate=False, applied=applied)
+
+
+async def apply_compliance_event(session: AsyncSession, event: Mapping[str, Any], now: datetime) -> bool:
+    """Show an obligation event's compliance status on its delivery, and move the delivery's status
+    forward when the event implies a later one. False when the event is not one of ours, names no
+    delivery, or is older than the status shown."""
+    mapping = COMPLIANCE_TO_DELIVERY.get(str(event.get("type")))
+    data = event.get("data") or {}
+    if mapping is None:
+        return False
+    try:
+        directive_id = uuid.UUID(str(data.get("directive_id")))
+    except ValueError:
+        return False
+    delivery = await repository.delivery_for_update(session, directive_id, str(data.get("unit_code")))
+    directive = await repository.get_directive(session, directive_id)
+    if delivery is None or directive is None:
+        return False
+    compliance_status, code = mapping
+    # report-api's events arrive in any order (concurrent batches, retries); its `sequence` orders them.
+    # An older event than the one shown leaves the compliance status alone; the delivery status only
+    # ever moves forward, so it may still advance.
+    sequence = event.get("sequence")
+    sequence = sequence if type(sequence) is int else None
+    last = delivery.compliance_sequence
+    stale = sequence is not None and last is not None and sequence <= last
+    if not stale:
+        delivery.compliance_status = compliance_status
+        delivery.compliance_sequence = sequence if sequence is not None else last
+        repository.log_status(
+            session,
+            DeliveryStatusLog(
+                delivery_id=delivery.id, status=compliance_status, reason=None, source="report-api", at=now
+            ),
+        )
+    if (
+        code is not None
+        and is_further_along(code, delivery.status)  # compliance events never move a delivery backwards
+        and directive.status not in FROZEN_STATUSES
+    ):
+        await apply_status(
+            session, delivery, status=code, reason=None, source="report-api", at=now, directive=directive
+        )
+    await session.flush()
+    return not stale

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pdf.fonts import font_path
+from directive_api.deliveries.models import Delivery
 from directive_api.directives.lifecycle import DOC_TYPES
 from directive_api.directives.models import Directive, Register, RegisterEntry
-from directive_api.dispatch.models import Delivery
 from directive_api.orgs.models import Unit, UnitGroup
 
 COLUMNS = (

@@ -32,6 +32,7 @@ from common.pdf.rules import check_document
 from common.problems import ConflictError, ForbiddenError, UnprocessableError, UnsupportedMediaTypeError
 from common.storage import FileStore
 from common.workflow import Transition, WorkflowDefinition, WorkflowEngine
+from directive_api.deliveries import service as dispatching
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
@@ -57,7 +58,6 @@ from directive_api.directives.schemas import (
     DirectiveUpdate,
     TransitionRequest,
 )
-from directive_api.dispatch import service as dispatching
 from directive_api.documents import service as documents
 from directive_api.orgs import service as orgs
 from directive_api.orgs.models import Unit
