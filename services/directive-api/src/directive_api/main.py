@@ -18,6 +18,7 @@ from common.pdf.render import configure_default_executor, default_executor, shut
 from common.production import enforce
 from directive_api.deliveries.router import router as deliveries_router
 from directive_api.directives.router import router as directives_router
+from directive_api.directives.service import ENGINE as DIRECTIVE_ENGINE
 from directive_api.directory.router import router as directory_router
 from directive_api.documents.router import router as documents_router
 from directive_api.documents.service import PdfContext
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)
+    app.state.workflow = DIRECTIVE_ENGINE  # for slices below the directive slice (signing)
     return app

@@ -87,7 +87,7 @@ async def run(
                 async with transaction(maker) as session:
                     busy += len(await directives.dispatch_due(session, now=clock()))
                 async with transaction(maker) as session:
-                    busy += await signing.expire_due(session, now=clock())
+                    busy += await signing.expire_due(session, now=clock(), workflow=directives.ENGINE)
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
