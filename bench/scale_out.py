@@ -26,8 +26,8 @@ from common.testing import PostgresServer
 from common.webhooks import generate_secret
 from directive_api.cli import migrate as migrate_directive
 from directive_api.cli import seed as seed_directive
+from directive_api.cli.walk import tokens as seed_tokens
 from directive_api.seed.loader import seed_letter
-from directive_api.walk import tokens as seed_tokens
 from report_api.cli import migrate as migrate_report
 
 NAME = "scale-out: documents issued per minute, 3 directive-api replicas / 1"

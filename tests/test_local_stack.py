@@ -25,8 +25,8 @@ from common.edxml import (
     response_for_document,
 )
 from common.vxp.client import VxpClient
-from directive_api.walk import tokens as walk_tokens
-from directive_api.walk import walk_seed_letter
+from directive_api.cli.walk import tokens as walk_tokens
+from directive_api.cli.walk import walk_seed_letter
 
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 

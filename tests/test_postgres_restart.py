@@ -39,7 +39,7 @@ from common.auth import ensure_dev_keys
 from common.testing import PostgresServer, unique_name
 from directive_api.cli import migrate as migrate_directive
 from directive_api.cli import seed as seed_directive
-from directive_api.walk import tokens as seed_tokens
+from directive_api.cli.walk import tokens as seed_tokens
 
 BIN = Path(sys.executable).parent
 CLUSTER = ("15", "main")

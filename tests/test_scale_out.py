@@ -29,8 +29,8 @@ from common.testing import PostgresServer, unique_name
 from common.webhooks import generate_secret
 from directive_api.cli import migrate as migrate_directive
 from directive_api.cli import seed as seed_directive
+from directive_api.cli.walk import tokens as seed_tokens
 from directive_api.seed.loader import seed_letter
-from directive_api.walk import tokens as seed_tokens
 from report_api.cli import migrate as migrate_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -307,8 +307,8 @@ def test_feed_webhooks_and_edxml_for_every_role_of_three_units(
     from sqlalchemy import text
 
     from common.outbox import Relay
-    from directive_api.dispatch.models import OUTBOX
-    from directive_api.dispatch.visibility import webhook_audience
+    from directive_api.events.models import OUTBOX
+    from directive_api.events.visibility import webhook_audience
 
     doc = _issued(sync_api, actors)
     response = sync_api.request(

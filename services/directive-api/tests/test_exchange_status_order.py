@@ -13,7 +13,7 @@ from security_testing import SyncApi
 from sqlalchemy import text
 
 from common.edxml import Organization, ResponseFor, build_status_package, make_status_package
-from directive_api.dispatch.status_order import STAGE, StatusPoint, supersedes
+from directive_api.deliveries.status_order import STAGE, StatusPoint, supersedes
 
 OURS = ResponseFor(organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH")
 SNV = Organization(organ_id="000.00.02.H13", organ_name="Sở Nội vụ")

@@ -17,7 +17,7 @@ from common.audit import verify_chain
 from common.storage import FileStore, StoredFileCorruptError
 from directive_api.directives.lifecycle import PRE_ISSUE_STATUSES
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
-from directive_api.dispatch.models import OutboxEvent, WebhookDelivery
+from directive_api.events.models import OutboxEvent, WebhookDelivery
 from directive_api.pdfs.models import DirectiveFile
 
 Progress = Callable[[str, int, int], None]

@@ -16,14 +16,17 @@ from common.observability import install_observability
 from common.outbox import configure_outbox
 from common.pdf.pool import configure_default_executor, shutdown_render_executor, start_workers
 from common.production import enforce
+from directive_api.deliveries.router import router as deliveries_router
 from directive_api.directives.router import router as directives_router
+from directive_api.directives.service import ENGINE as DIRECTIVE_ENGINE
 from directive_api.directory.router import router as directory_router
-from directive_api.dispatch.models import OUTBOX
-from directive_api.dispatch.router import router as dispatch_router
+from directive_api.events.models import OUTBOX
+from directive_api.events.router import router as events_router
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.pdfs.router import router as pdfs_router
 from directive_api.pdfs.service import PdfContext
+from directive_api.people.router import router as people_router
 from directive_api.settings import Settings, get_settings, production_problems
 from directive_api.signing.router import router as signing_router
 
@@ -73,9 +76,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         routers=[
             directives_router,
             pdfs_router,
-            dispatch_router,
+            deliveries_router,
+            events_router,
             exchange_router,
             orgs_router,
+            people_router,
             directory_router,
             signing_router,
         ],
@@ -113,4 +118,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     install_observability(app, service="directive-api", settings=settings.observability, outbox_models=OUTBOX)
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)
+    app.state.workflow = DIRECTIVE_ENGINE  # for slices below the directive slice (signing)
     return app

@@ -15,8 +15,9 @@ class Model(DeclarativeBase):
 
 def load_all_models() -> None:
     """Import every domain's models so that ``Model.metadata`` knows all tables."""
+    from directive_api.deliveries import models as _deliveries  # noqa: F401
     from directive_api.directives import models as _directives  # noqa: F401
-    from directive_api.dispatch import models as _dispatch  # noqa: F401
+    from directive_api.events import models as _events  # noqa: F401
     from directive_api.exchange import models as _exchange  # noqa: F401
     from directive_api.orgs import models as _orgs  # noqa: F401
     from directive_api.pdfs import models as _pdfs  # noqa: F401

@@ -24,8 +24,8 @@ from common.outbox import Relay, ensure_subscription
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
-from directive_api.dispatch.models import OUTBOX, WebhookSubscription
-from directive_api.dispatch.visibility import webhook_audience
+from directive_api.events.models import OUTBOX, WebhookSubscription
+from directive_api.events.visibility import webhook_audience
 from directive_api.exchange import transport
 from directive_api.pdfs.service import PdfContext
 from directive_api.settings import Settings
@@ -88,7 +88,7 @@ async def run(
                 async with transaction(maker) as session:
                     busy += len(await directives.dispatch_due(session, now=clock()))
                 async with transaction(maker) as session:
-                    busy += await signing.expire_due(session, now=clock())
+                    busy += await signing.expire_due(session, now=clock(), workflow=directives.ENGINE)
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")

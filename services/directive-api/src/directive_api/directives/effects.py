@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directive_api.deliveries import service as dispatching
 from directive_api.directives import repository
 from directive_api.directives.models import Directive
-from directive_api.dispatch import service as dispatching
 from directive_api.orgs import service as orgs
 from directive_api.pdfs import service as pdfs
 from directive_api.pdfs.context import PdfContext

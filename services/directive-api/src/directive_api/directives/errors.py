@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
-from directive_api.pdfs.errors import DirectiveNotFoundError
+from common.problems import ConflictError, NotFoundError, UnprocessableError
+from directive_api.events.errors import DirectiveNotFoundError, DirectiveNotVisibleError
 
 __all__ = [
     "DirectiveNotEditableError",
@@ -13,10 +13,6 @@ __all__ = [
     "InvalidReferenceError",
     "RegisterNotFoundError",
 ]
-
-
-class DirectiveNotVisibleError(ForbiddenError):
-    title = "This document is not visible to your unit yet"
 
 
 class DirectiveNotEditableError(ConflictError):

@@ -11,12 +11,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, exists, func, insert, or_, select
+from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from common.auth import Principal
+from directive_api.deliveries.models import Delivery
 from directive_api.directives.models import (
     Directive,
     DirectiveHistory,
@@ -26,7 +27,7 @@ from directive_api.directives.models import (
     recipient_keys,
 )
 from directive_api.directives.states import OFFICE_ROLES, PRE_ISSUE_STATUSES, DirectiveStatus, Role
-from directive_api.dispatch.models import Delivery
+from directive_api.events.repository import addressed_to
 from directive_api.orgs.models import Unit, UnitGroup
 from directive_api.people.models import Person
 
@@ -103,30 +104,6 @@ async def due_for_dispatch(session: AsyncSession, *, now: datetime, limit: int) 
 
 
 # --- who may read what -----------------------------------------------------------------------
-
-
-def addressed_to(unit_code: str, directive_id: Any = Directive.id) -> ColumnElement[bool]:
-    """True for a document addressed or copied to ``unit_code``: the unit itself, or its group.
-
-    A unit unknown to the directory is addressed by nothing; group membership is the unit's
-    current one (the recipients table keeps groups, not their members).
-    """
-    return exists(
-        select(DirectiveRecipient.directive_id)
-        .join(Unit, Unit.code == unit_code)
-        .where(
-            DirectiveRecipient.directive_id == directive_id,
-            or_(
-                and_(DirectiveRecipient.kind == "unit", DirectiveRecipient.code == Unit.code),
-                and_(DirectiveRecipient.kind == "group", DirectiveRecipient.code == Unit.group_code),
-            ),
-        )
-    )
-
-
-async def is_addressed_to(reader: Reader, directive_id: uuid.UUID, unit_code: str) -> bool:
-    """Whether ``unit_code`` is among the addressees or information recipients of one document."""
-    return bool(await reader.scalar(select(addressed_to(unit_code, directive_id))))
 
 
 def readable_statement(actor: Principal) -> Select[Directive] | None:

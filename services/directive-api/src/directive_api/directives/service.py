@@ -32,7 +32,6 @@ from directive_api.directives import effects, register_export, repository
 from directive_api.directives.errors import (
     DirectiveNotEditableError,
     DirectiveNotFoundError,
-    DirectiveNotVisibleError,
     DocumentRuleError,
     InvalidReferenceError,
     RegisterNotFoundError,
@@ -57,6 +56,7 @@ from directive_api.directives.states import (
     Role,
     compose_notation,
 )
+from directive_api.events import visibility
 from directive_api.orgs.models import Unit
 from directive_api.pdfs.context import PdfContext
 from directive_api.pdfs.schemas import PdfFile
@@ -412,29 +412,11 @@ async def read_directive(connection: AsyncConnection, directive_id: uuid.UUID, *
     return row
 
 
-async def is_addressed_to(reader: Reader, directive: DirectiveRecord, unit_code: str) -> bool:
-    """Whether ``unit_code`` is among the addressees or information recipients (directly or
-    through its group): the same rule as the list's statement (:func:`repository.readable_statement`)."""
-    return await repository.is_addressed_to(reader, directive.id, unit_code)
-
-
-async def can_read(reader: Reader, directive: DirectiveRecord, actor: Principal) -> bool:
-    """Whether ``actor`` may read the document: the one rule behind reads, the feed and webhooks."""
-    try:
-        await _ensure_visible(reader, directive, actor)
-    except (DirectiveNotFoundError, DirectiveNotVisibleError):
-        return False
-    return True
-
-
-async def _ensure_visible(reader: Reader, directive: DirectiveRecord, actor: Principal) -> None:
-    if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
-        return
-    if actor.has_any(Role.unit_officer.value) and actor.unit and await is_addressed_to(reader, directive, actor.unit):
-        if directive.status in PRE_ISSUE_STATUSES:
-            raise DirectiveNotVisibleError("drafts are visible only to the issuing office")
-        return
-    raise DirectiveNotFoundError(f"no document {directive.id}")
+# The one read rule (reads, the feed and webhooks) lives in events.visibility, below every slice
+# that applies it.
+is_addressed_to = visibility.is_addressed_to
+can_read = visibility.can_read
+_ensure_visible = visibility.ensure_readable
 
 
 async def list_directives(

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from common.problems import ConflictError, ForbiddenError, UnprocessableError
+from directive_api.orgs.errors import GroupNotFoundError, UnitNotFoundError
+from directive_api.people.errors import PersonNotFoundError
 
-
-class UnitNotFoundError(NotFoundError):
-    title = "Unit not found"
-
-
-class GroupNotFoundError(NotFoundError):
-    title = "Group not found"
-
-
-class PersonNotFoundError(NotFoundError):
-    title = "Person not found"
+__all__ = [
+    "DirectoryEntryExistsError",
+    "GroupInUseError",
+    "GroupNotFoundError",
+    "InvalidDirectoryEntryError",
+    "NotDirectoryAdminError",
+    "PersonInUseError",
+    "PersonNotFoundError",
+    "UnitInUseError",
+    "UnitNotFoundError",
+]
 
 
 class DirectoryEntryExistsError(ConflictError):

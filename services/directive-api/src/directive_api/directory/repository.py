@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directive_api.deliveries.models import Delivery, RecordsFile
 from directive_api.directives.models import Directive, Register
-from directive_api.dispatch.models import Delivery, RecordsFile
 from directive_api.orgs.models import DirectoryChange, Unit, UnitGroup
 from directive_api.people.models import Person
 

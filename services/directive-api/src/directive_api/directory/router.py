@@ -3,7 +3,10 @@ their history, and the directory as JSON or CSV."""
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -16,41 +19,27 @@ from common.problems import (
     BadRequestError,
     PreconditionFailedError,
     PreconditionRequiredError,
+    ProblemError,
     UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
-from directive_api.directory import repository, service
+from directive_api.directory import service
 from directive_api.directory.errors import (
     DirectoryEntryExistsError,
     GroupInUseError,
-    GroupNotFoundError,
     InvalidDirectoryEntryError,
     NotDirectoryAdminError,
     PersonInUseError,
-    PersonNotFoundError,
     UnitInUseError,
-    UnitNotFoundError,
 )
-from directive_api.directory.schemas import (
-    DirectoryChangeRead,
-    DirectoryDocument,
-    GroupAdminRead,
-    GroupCreate,
-    GroupFields,
-    ImportResult,
-    PersonAdminRead,
-    PersonCreate,
-    PersonFields,
-    UnitAdminRead,
-    UnitCreate,
-    UnitFields,
-)
+from directive_api.directory.schemas import DirectoryChangeRead, DirectoryDocument, ImportResult
+from directive_api.orgs.schemas import NO_CONTROL
 
 router = APIRouter(prefix="/v1", tags=["directory administration"])
 
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag last read")]
+CREATE_ERRORS = (BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError)
 CHANGE_ERRORS = (
     BadRequestError,
     NotDirectoryAdminError,
@@ -70,170 +59,164 @@ def _now(request: Request) -> datetime:
     return now
 
 
-def _answer(kind: service.Kind, entity: Any, *, status: int = 200) -> Response:
-    body: BaseModel = kind.read.model_validate(entity)
+@dataclass(frozen=True)
+class EntryRoutes:
+    """The HTTP side of one kind of entry: ``POST /v1/{path}``, ``PATCH`` and ``DELETE /v1/{path}/{key}``."""
+
+    kind: service.Kind
+    path: str
+    key_name: str
+    """The path parameter's name (``code``, ``person_id``)."""
+    key_max_length: int
+    in_use: type[ProblemError]
+    tags: tuple[str, ...]
+    create_doc: str
+    update_doc: str
+    delete_doc: str
+
+
+ENTRY_ROUTES = (
+    EntryRoutes(
+        service.UNIT,
+        "orgs",
+        "code",
+        40,
+        UnitInUseError,
+        (),
+        "Add a unit. With `notation` it issues documents under it (`UBND` → `01/UBND-KT`).",
+        'Change a unit (only the fields given). `{"is_active": false}` retires it.',
+        "Delete a unit nothing refers to; a unit in use answers 409 `unit-in-use` (retire it instead).",
+    ),
+    EntryRoutes(
+        service.GROUP,
+        "org-groups",
+        "code",
+        40,
+        GroupInUseError,
+        (),
+        "Add a group of units.",
+        "Change a group's name or whether letters can address it.",
+        "Delete a group that has no units and that no document addresses.",
+    ),
+    EntryRoutes(
+        service.PERSON,
+        "people",
+        "person_id",
+        64,
+        PersonInUseError,
+        ("people",),
+        "Add a person, with their roles and signature blocks.",
+        'Change a person (only the fields given). `{"is_active": false}` retires them.',
+        "Delete a person no document names; otherwise 409 `person-in-use` (retire them instead).",
+    ),
+)
+
+
+def _answer(routes: EntryRoutes, entity: Any, *, status: int = 200) -> Response:
+    body: BaseModel = routes.kind.read.model_validate(entity)
     headers = {"ETag": etag(entity.version)}
     if status == 201:
-        headers["Location"] = f"/v1/{_PATHS[kind.name]}/{getattr(entity, kind.key)}"
+        headers["Location"] = f"/v1/{routes.path}/{getattr(entity, routes.kind.key)}"
     return Response(body.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
 
 
-_PATHS = {"unit": "orgs", "group": "org-groups", "person": "people"}
+def _parameters(*specs: tuple[str, Any] | tuple[str, Any, Any]) -> inspect.Signature:
+    """The signature FastAPI reads the request with (the kinds' body and key types are only known here)."""
+    parameters = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=spec[0],
+            default=spec[1] if len(spec) > 1 else inspect.Parameter.empty,
+        )
+        for name, *spec in specs
+    ]
+    return inspect.Signature(parameters, return_annotation=Response)
 
 
-async def _create(request: Request, session: Any, actor: Any, kind: service.Kind, body: BaseModel) -> Response:
-    service.ensure_admin(actor, _admin_unit(request))
-    entity = await service.create(session, kind, body, actor=actor, now=_now(request))
-    return _answer(kind, entity, status=201)
+def add_entry_routes(routes: EntryRoutes) -> None:
+    """Register the create, update and delete routes of one kind of entry, each the same way."""
+    kind = routes.kind
+    key = Annotated[str, Path(max_length=routes.key_max_length, pattern=NO_CONTROL)]
+    common = (("request", Request), ("session", SessionDep), ("actor", CurrentPrincipal))
+
+    async def create(**values: Any) -> Response:
+        request: Request = values["request"]
+        service.ensure_admin(values["actor"], _admin_unit(request))
+        entity = await service.create(values["session"], kind, values["body"], actor=values["actor"], now=_now(request))
+        return _answer(routes, entity, status=201)
+
+    async def update(**values: Any) -> Response:
+        request: Request = values["request"]
+        service.ensure_admin(values["actor"], _admin_unit(request))
+        entity = await service.update(
+            values["session"],
+            kind,
+            values[routes.key_name],
+            values["body"],
+            actor=values["actor"],
+            if_match=values["if_match"],
+            now=_now(request),
+        )
+        return _answer(routes, entity)
+
+    async def delete(**values: Any) -> Response:
+        request: Request = values["request"]
+        service.ensure_admin(values["actor"], _admin_unit(request))
+        await service.delete(
+            values["session"],
+            kind,
+            values[routes.key_name],
+            actor=values["actor"],
+            if_match=values["if_match"],
+            now=_now(request),
+        )
+        return Response(status_code=204)
+
+    create.__signature__ = _parameters(("body", kind.create), *common)  # type: ignore[attr-defined]
+    update.__signature__ = _parameters(  # type: ignore[attr-defined]
+        (routes.key_name, key), ("body", kind.fields), *common, ("if_match", IfMatch, None)
+    )
+    delete.__signature__ = _parameters(  # type: ignore[attr-defined]
+        (routes.key_name, key), *common, ("if_match", IfMatch, None)
+    )
+    tags: list[str | Enum] = [*routes.tags]
+    item = f"/{routes.path}/{{{routes.key_name}}}"
+    router.add_api_route(
+        f"/{routes.path}",
+        create,
+        methods=["POST"],
+        name=f"create_{kind.name}",
+        description=routes.create_doc,
+        status_code=201,
+        response_model=kind.read,
+        tags=tags,
+        responses=problem_responses(*CREATE_ERRORS),
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PATCH"],
+        name=f"update_{kind.name}",
+        description=routes.update_doc,
+        response_model=kind.read,
+        tags=tags,
+        responses=problem_responses(kind.not_found, *CHANGE_ERRORS),
+    )
+    router.add_api_route(
+        item,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{kind.name}",
+        description=routes.delete_doc,
+        status_code=204,
+        tags=tags,
+        responses=problem_responses(kind.not_found, routes.in_use, *CHANGE_ERRORS),
+    )
 
 
-async def _update(
-    request: Request, session: Any, actor: Any, kind: service.Kind, key: str, body: BaseModel, if_match: str | None
-) -> Response:
-    service.ensure_admin(actor, _admin_unit(request))
-    entity = await service.update(session, kind, key, body, actor=actor, if_match=if_match, now=_now(request))
-    return _answer(kind, entity)
-
-
-async def _delete(
-    request: Request, session: Any, actor: Any, kind: service.Kind, key: str, if_match: str | None
-) -> Response:
-    service.ensure_admin(actor, _admin_unit(request))
-    await service.delete(session, kind, key, actor=actor, if_match=if_match, now=_now(request))
-    return Response(status_code=204)
-
-
-UnitCode = Annotated[str, Path(max_length=40, pattern=NO_CONTROL)]
-PersonId = Annotated[str, Path(max_length=64, pattern=NO_CONTROL)]
-
-
-@router.post(
-    "/orgs",
-    status_code=201,
-    response_model=UnitAdminRead,
-    responses=problem_responses(
-        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
-    ),
-)
-async def create_unit(body: UnitCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
-    """Add a unit. With `notation` it issues documents under it (`UBND` → `01/UBND-KT`)."""
-    return await _create(request, session, actor, service.UNIT, body)
-
-
-@router.patch(
-    "/orgs/{code}",
-    response_model=UnitAdminRead,
-    responses=problem_responses(UnitNotFoundError, *CHANGE_ERRORS),
-)
-async def update_unit(
-    code: UnitCode,
-    body: UnitFields,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> Response:
-    """Change a unit (only the fields given). `{"is_active": false}` retires it."""
-    return await _update(request, session, actor, service.UNIT, code, body, if_match)
-
-
-@router.delete(
-    "/orgs/{code}",
-    status_code=204,
-    responses=problem_responses(UnitNotFoundError, UnitInUseError, *CHANGE_ERRORS),
-)
-async def delete_unit(
-    code: UnitCode, request: Request, session: SessionDep, actor: CurrentPrincipal, if_match: IfMatch = None
-) -> Response:
-    """Delete a unit nothing refers to; a unit in use answers 409 `unit-in-use` (retire it instead)."""
-    return await _delete(request, session, actor, service.UNIT, code, if_match)
-
-
-@router.post(
-    "/org-groups",
-    status_code=201,
-    response_model=GroupAdminRead,
-    responses=problem_responses(
-        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
-    ),
-)
-async def create_group(body: GroupCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
-    """Add a group of units."""
-    return await _create(request, session, actor, service.GROUP, body)
-
-
-@router.patch(
-    "/org-groups/{code}",
-    response_model=GroupAdminRead,
-    responses=problem_responses(GroupNotFoundError, *CHANGE_ERRORS),
-)
-async def update_group(
-    code: UnitCode,
-    body: GroupFields,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> Response:
-    """Change a group's name or whether letters can address it."""
-    return await _update(request, session, actor, service.GROUP, code, body, if_match)
-
-
-@router.delete(
-    "/org-groups/{code}",
-    status_code=204,
-    responses=problem_responses(GroupNotFoundError, GroupInUseError, *CHANGE_ERRORS),
-)
-async def delete_group(
-    code: UnitCode, request: Request, session: SessionDep, actor: CurrentPrincipal, if_match: IfMatch = None
-) -> Response:
-    """Delete a group that has no units and that no document addresses."""
-    return await _delete(request, session, actor, service.GROUP, code, if_match)
-
-
-@router.post(
-    "/people",
-    status_code=201,
-    response_model=PersonAdminRead,
-    tags=["people"],
-    responses=problem_responses(
-        BadRequestError, NotDirectoryAdminError, DirectoryEntryExistsError, InvalidDirectoryEntryError
-    ),
-)
-async def create_person(body: PersonCreate, request: Request, session: SessionDep, actor: CurrentPrincipal) -> Response:
-    """Add a person, with their roles and signature blocks."""
-    return await _create(request, session, actor, service.PERSON, body)
-
-
-@router.patch(
-    "/people/{person_id}",
-    response_model=PersonAdminRead,
-    tags=["people"],
-    responses=problem_responses(PersonNotFoundError, *CHANGE_ERRORS),
-)
-async def update_person(
-    person_id: PersonId,
-    body: PersonFields,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentPrincipal,
-    if_match: IfMatch = None,
-) -> Response:
-    """Change a person (only the fields given). `{"is_active": false}` retires them."""
-    return await _update(request, session, actor, service.PERSON, person_id, body, if_match)
-
-
-@router.delete(
-    "/people/{person_id}",
-    status_code=204,
-    tags=["people"],
-    responses=problem_responses(PersonNotFoundError, PersonInUseError, *CHANGE_ERRORS),
-)
-async def delete_person(
-    person_id: PersonId, request: Request, session: SessionDep, actor: CurrentPrincipal, if_match: IfMatch = None
-) -> Response:
-    """Delete a person no document names; otherwise 409 `person-in-use` (retire them instead)."""
-    return await _delete(request, session, actor, service.PERSON, person_id, if_match)
+for _routes in ENTRY_ROUTES:
+    add_entry_routes(_routes)
 
 
 @router.get(
@@ -252,7 +235,7 @@ async def list_changes(
 ) -> list[DirectoryChangeRead]:
     """The directory's history, newest first: who changed what, when, before and after."""
     service.ensure_reader_of_history(actor, _admin_unit(request))
-    rows = await repository.changes(session, kind=kind, key=key, limit=limit, before_id=before)
+    rows = await service.list_changes(session, kind=kind, key=key, limit=limit, before_id=before)
     return [DirectoryChangeRead.model_validate(r) for r in rows]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,7 +51,7 @@ from directive_api.directory.schemas import (
     UnitEntry,
     UnitFields,
 )
-from directive_api.orgs.models import Unit, UnitGroup
+from directive_api.orgs.models import DirectoryChange, Unit, UnitGroup
 from directive_api.people.models import Person
 
 
@@ -299,6 +300,13 @@ async def delete(
         at=now,
     )
     await _flush_or_stale(session, kind, key)
+
+
+async def list_changes(
+    session: AsyncSession, *, kind: str | None, key: str | None, limit: int, before_id: int | None
+) -> Sequence[DirectoryChange]:
+    """The directory's history, newest first (``before_id`` pages back)."""
+    return await repository.changes(session, kind=kind, key=key, limit=limit, before_id=before_id)
 
 
 async def export(session: AsyncSession) -> DirectoryDocument:

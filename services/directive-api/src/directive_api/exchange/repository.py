@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
-from directive_api.dispatch.models import ExchangePackage
+from directive_api.deliveries.models import ExchangePackage
 from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage
 
 

@@ -40,10 +40,10 @@ from common.edxml import (
 )
 from common.problems import ConflictError, UnprocessableError
 from common.storage import FileStore
+from directive_api.deliveries import service as dispatching
+from directive_api.deliveries.models import Delivery, ExchangePackage
 from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, format_number, notation_suffix
 from directive_api.directives.models import Directive
-from directive_api.dispatch import service as dispatching
-from directive_api.dispatch.models import Delivery, ExchangePackage
 from directive_api.exchange import repository, signing
 from directive_api.exchange.errors import (
     MissingOrganIdError,
@@ -411,7 +411,7 @@ async def apply_status_package(
     session: AsyncSession, package: StatusPackage, raw: bytes, *, settings: Settings, store: FileStore, now: datetime
 ) -> Applied:
     """Move the sender's delivery of each referenced document to the package's status, in the status
-    order (dispatch/status_order.py): a duplicate is recorded once, an overtaken one changes nothing.
+    order (deliveries/status_order.py): a duplicate is recorded once, an overtaken one changes nothing.
     A package from an organ id the directory does not know is quarantined."""
     sender = await unit_for_organ(session, package.sender.organ_id, settings)
     if sender is None:

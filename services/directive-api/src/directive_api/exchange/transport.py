@@ -36,8 +36,8 @@ from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_
 from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
+from directive_api.deliveries.models import Delivery
 from directive_api.directives.models import Directive
-from directive_api.dispatch.models import Delivery
 from directive_api.exchange import service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit

@@ -16,10 +16,10 @@ import io
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.edxml import OrganIdFormat, classify_organ_id
+from directive_api.orgs import repository
 from directive_api.orgs.models import Unit
 
 REQUIRED_COLUMN = "organ_id"
@@ -62,7 +62,7 @@ async def import_organ_ids(session: AsyncSession, text: str, *, dry_run: bool = 
     if REQUIRED_COLUMN not in columns or not columns & set(MATCH_COLUMNS):
         report.errors.append(f"the header must name {REQUIRED_COLUMN} and one of {', '.join(MATCH_COLUMNS)}")
         return report
-    units = list((await session.scalars(select(Unit))).all())
+    units = list(await repository.all_units(session))
     by_code = {u.code: u for u in units}
     by_name: dict[str, list[Unit]] = {}
     for unit in units:
@@ -120,14 +120,5 @@ async def import_organ_ids(session: AsyncSession, text: str, *, dry_run: bool = 
     report.updated = sorted(changes.items())
     if dry_run or not changes:
         return report
-    # Cleared first so that identifiers can move between units without tripping the unique constraint.
-    await session.execute(update(Unit).where(Unit.code.in_(changes)).values(organ_id=None))
-    await session.execute(
-        update(Unit).where(Unit.code.in_(report.cleared)).values(organ_id=None, organ_id_development=False)
-    )
-    for code, organ_id in changes.items():
-        await session.execute(
-            update(Unit).where(Unit.code == code).values(organ_id=organ_id, organ_id_development=False)
-        )
-    await session.flush()
+    await repository.set_organ_ids(session, changes, cleared=report.cleared)
     return report

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directive_api.orgs import repository
+from directive_api.orgs.errors import GroupNotFoundError, UnitNotFoundError
 from directive_api.orgs.models import Unit, UnitGroup
 
 
 async def list_units(
     session: AsyncSession, *, group: str | None = None, kind: str | None = None, query: str | None = None
 ) -> Sequence[Unit]:
-    statement = select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.code)
-    if group is not None:
-        statement = statement.where(Unit.group_code == group)
-    if kind is not None:
-        statement = statement.where(Unit.kind == kind)
-    units = (await session.scalars(statement)).all()
+    units = await repository.active_units(session, group=group, kind=kind)
     if query:
         needle = query.casefold()
         units = [u for u in units if needle in u.name.casefold() or needle in u.short_name.casefold()]
@@ -26,33 +22,45 @@ async def list_units(
 
 
 async def get_unit(session: AsyncSession, code: str) -> Unit | None:
-    return await session.get(Unit, code)
+    return await repository.get_unit(session, code)
+
+
+async def read_unit(session: AsyncSession, code: str) -> Unit:
+    """The unit (retired ones too), or :class:`UnitNotFoundError`."""
+    unit = await repository.get_unit(session, code)
+    if unit is None:
+        raise UnitNotFoundError(f"no unit {code}")
+    return unit
 
 
 async def list_groups(session: AsyncSession) -> Sequence[UnitGroup]:
-    return (await session.scalars(select(UnitGroup).order_by(UnitGroup.code))).all()
+    return await repository.groups(session)
 
 
 async def get_group(session: AsyncSession, code: str) -> UnitGroup | None:
-    return await session.get(UnitGroup, code)
+    return await repository.get_group(session, code)
+
+
+async def read_group(session: AsyncSession, code: str) -> tuple[UnitGroup, list[Unit]]:
+    """The group and the active units it expands to, or :class:`GroupNotFoundError`."""
+    group = await repository.get_group(session, code)
+    if group is None:
+        raise GroupNotFoundError(f"no group {code}")
+    return group, await expand(session, groups=[code])
 
 
 async def existing_unit_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     wanted = set(codes)
     if not wanted:
         return set()
-    found = await session.scalars(select(Unit.code).where(Unit.code.in_(wanted)))
-    return set(found)
+    return await repository.existing_unit_codes(session, wanted)
 
 
 async def existing_group_codes(session: AsyncSession, codes: Iterable[str], *, addressable: bool) -> set[str]:
     wanted = set(codes)
     if not wanted:
         return set()
-    statement = select(UnitGroup.code).where(UnitGroup.code.in_(wanted))
-    if addressable:
-        statement = statement.where(UnitGroup.is_addressable.is_(True))
-    return set(await session.scalars(statement))
+    return await repository.existing_group_codes(session, wanted, addressable=addressable)
 
 
 async def expand(session: AsyncSession, *, groups: Iterable[str] = (), units: Iterable[str] = ()) -> list[Unit]:
@@ -60,7 +68,4 @@ async def expand(session: AsyncSession, *, groups: Iterable[str] = (), units: It
     group_set, unit_set = set(groups), set(units)
     if not group_set and not unit_set:
         return []
-    statement = select(Unit).where(
-        Unit.is_active.is_(True), (Unit.group_code.in_(group_set)) | (Unit.code.in_(unit_set))
-    )
-    return list((await session.scalars(statement.order_by(Unit.code))).all())
+    return await repository.active_units_named(session, groups=group_set, units=unit_set)

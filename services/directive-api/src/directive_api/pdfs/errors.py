@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from common.problems import ConflictError, NotFoundError, ProblemError
-
-
-class DirectiveNotFoundError(NotFoundError):
-    """Also the directives slice's "no such document" (re-exported by ``directives.errors``): one
-    problem type for an unknown document, wherever it is looked up."""
-
-    title = "Document not found"
+from common.problems import ConflictError, ProblemError
+from directive_api.events.errors import DirectiveNotFoundError as DirectiveNotFoundError
 
 
 class SigningKeyMissingError(ConflictError):

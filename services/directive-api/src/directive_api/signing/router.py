@@ -72,7 +72,13 @@ async def submit_signature(
 
     Accepted once: the document becomes `approved` (its new ETag is in the response's `ETag`)."""
     signing, directive = await service.submit_signature(
-        session, request_id, body, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
+        session,
+        request_id,
+        body,
+        actor=actor,
+        pdf=request.app.state.pdf,
+        workflow=request.app.state.workflow,
+        now=request.app.state.clock(),
     )
     return _accepted(signing, directive)
 
@@ -103,7 +109,13 @@ async def authorize_remote_signature(
     """`remote` mode: the signer's PIN and one-time password for their credential at the remote
     signing service (CSC API v2); the service signs this request and the document becomes `approved`."""
     signing, directive = await service.sign_remotely(
-        session, request_id, body, actor=actor, pdf=request.app.state.pdf, now=request.app.state.clock()
+        session,
+        request_id,
+        body,
+        actor=actor,
+        pdf=request.app.state.pdf,
+        workflow=request.app.state.workflow,
+        now=request.app.state.clock(),
     )
     return _accepted(signing, directive)
 

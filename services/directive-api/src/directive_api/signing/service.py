@@ -1,7 +1,9 @@
 """Signing requests: show one to its signer, accept the signature, expire the forgotten ones.
 
 A ``client`` signer's approval leaves the document ``awaiting_signature`` with one pending request
-(made by :func:`directive_api.directives.service.fire`). The signature is accepted only when the
+(made by :func:`directive_api.directives.service.fire`). The document's workflow engine is passed in
+by the caller (``app.state.workflow``; the worker passes it too): this slice sits below the
+directive slice and does not import it. The signature is accepted only when the
 certificate is the one the directory names for the signer, chains to the trust roots and is valid
 now, and the signature verifies over the request's signed attributes; then it is embedded, the
 result verified, and the document is ``approved`` — all in one transaction, or nothing changes.
@@ -18,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.pdf import results as deferred
-from directive_api.directives import service as directives
-from directive_api.directives.lifecycle import SYSTEM_ROLE, DirectiveStatus, Role
+from common.workflow import WorkflowEngine
+from directive_api.directives.lifecycle import SYSTEM_ROLE
 from directive_api.directives.models import Directive
+from directive_api.directives.states import DirectiveStatus, Role
 from directive_api.pdfs import service as documents
-from directive_api.pdfs.service import SignerRetiredError
+from directive_api.pdfs.errors import SignerRetiredError
 from directive_api.people.models import Person
 from directive_api.signing import repository
 from directive_api.signing.errors import (
@@ -92,6 +95,7 @@ async def submit_signature(
     *,
     actor: Principal,
     pdf: documents.PdfContext,
+    workflow: WorkflowEngine,
     now: datetime,
 ) -> tuple[SigningRequest, Directive]:
     """Accept the signer's signature: validate, embed, verify, approve."""
@@ -104,6 +108,7 @@ async def submit_signature(
         signature=body.signature,
         actor=actor,
         pdf=pdf,
+        workflow=workflow,
         now=now,
     )
 
@@ -115,6 +120,7 @@ async def sign_remotely(
     *,
     actor: Principal,
     pdf: documents.PdfContext,
+    workflow: WorkflowEngine,
     now: datetime,
 ) -> tuple[SigningRequest, Directive]:
     """Have the remote signing service sign the request with the signer's PIN and OTP, then accept it."""
@@ -149,6 +155,7 @@ async def sign_remotely(
         signature=made.signature,
         actor=actor,
         pdf=pdf,
+        workflow=workflow,
         now=now,
     )
 
@@ -171,6 +178,7 @@ async def _accept(
     signature: bytes,
     actor: Principal,
     pdf: documents.PdfContext,
+    workflow: WorkflowEngine,
     now: datetime,
 ) -> tuple[SigningRequest, Directive]:
     directive = await session.get(Directive, request.directive_id)
@@ -217,7 +225,7 @@ async def _accept(
         raise CertificateNotTrustedError(str(exc)) from None
     except deferred.SignatureValueError as exc:
         raise SignatureInvalidError(str(exc)) from None
-    await directives.ENGINE.fire(
+    await workflow.fire(
         session,
         directive,
         "complete_signature",
@@ -231,7 +239,7 @@ async def _accept(
     return request, directive
 
 
-async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 50) -> int:
+async def expire_due(session: AsyncSession, *, now: datetime, workflow: WorkflowEngine, limit: int = 50) -> int:
     """Return documents whose signing request expired to ``submitted`` (history names the timer)."""
     count = 0
     for request in await repository.expired(session, now=now, limit=limit):
@@ -239,7 +247,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 50) -
         request.closed_at = now
         directive = await session.get(Directive, request.directive_id)
         if directive is not None and directive.status == DirectiveStatus.awaiting_signature.value:
-            await directives.ENGINE.fire(
+            await workflow.fire(
                 session,
                 directive,
                 "expire_signature",

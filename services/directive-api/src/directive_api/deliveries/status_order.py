@@ -20,7 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-STAGE = {"sent": 0, "01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5, "13": 6, "15": 6, "16": 6}
+from directive_api.deliveries.models import DeliveryStatus as S
+
+STAGE: dict[str, int] = {
+    S.sent: 0,
+    S.arrived: 1,
+    S.refused: 2,
+    S.accepted: 2,
+    S.assigned: 3,
+    S.processing: 4,
+    S.done: 5,
+    S.recall_requested: 6,
+    S.recall_agreed: 6,
+    S.recall_refused: 6,
+}
 
 
 @dataclass(frozen=True)

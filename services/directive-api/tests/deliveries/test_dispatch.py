@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from common.outbox import Relay
 from common.webhooks import signature_headers
-from directive_api.dispatch.models import OUTBOX
+from directive_api.events.models import OUTBOX
 
-UNITS = json.loads((Path(__file__).resolve().parents[1] / "src/directive_api/seed/can-tho-units.json").read_text())
+UNITS = json.loads((Path(__file__).resolve().parents[2] / "src/directive_api/seed/can-tho-units.json").read_text())
 
 
 # A quyết định must carry the structure Decree 30 requires (authority, căn cứ, QUYẾT ĐỊNH:, articles);

@@ -1,4 +1,7 @@
-"""Operator commands of directive-api: ``directive-api migrate|seed|serve|mint-token|walk-seed``."""
+"""Operator commands of directive-api: ``directive-api migrate|seed|serve|mint-token|walk-seed|…``.
+
+The directory, invariant and PDF commands are in :mod:`.operations`; the seed walk (a demo client of
+the REST API) in :mod:`.walk`."""
 
 from __future__ import annotations
 
@@ -279,11 +282,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
         "import-organ-ids",
         "verify-pdf",
     ):
-        from directive_api import operator
+        from directive_api.cli import operations
 
-        return asyncio.run(operator.run(args, settings))
+        return asyncio.run(operations.run(args, settings))
     elif args.command == "walk-seed":
-        from directive_api.walk import walk_seed_letter
+        from directive_api.cli.walk import walk_seed_letter
 
         return walk_seed_letter(args.base_url, args.keys, out=sys.stdout)
     return 0

@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from common.pdf.dev_pki import ensure_dev_pki
 from directive_api.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT / "scripts"))
 from csc_service import totp  # noqa: E402
 

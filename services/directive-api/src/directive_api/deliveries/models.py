@@ -1,27 +1,38 @@
-"""Dispatch and delivery tracking, events (outbox, webhooks), exchange packages, records files."""
+"""Deliveries to each recipient and their statuses, edXML packages sent and received, records files."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.expression import false
 
-from common.db import JSONType, UTCDateTime, utc_now
-from common.outbox import (
-    DeliveryAttemptMixin,
-    DeliveryMixin,
-    OutboxEventMixin,
-    OutboxModels,
-    ReceivedEventMixin,
-    WebhookSubscriptionMixin,
-)
+from common.db import UTCDateTime, utc_now
 from directive_api.models import Model
 
-DELIVERY_STATUSES = ("sent", "01", "02", "03", "04", "05", "06", "13", "15", "16")
-"""``sent`` by us; then the edXML status codes reported by the recipient (QCVN 102:2016)."""
+
+class DeliveryStatus(StrEnum):
+    """``sent`` by us; then the edXML status codes reported by the recipient (QCVN 102:2016)."""
+
+    sent = "sent"
+    arrived = "01"
+    refused = "02"
+    accepted = "03"
+    assigned = "04"
+    processing = "05"
+    done = "06"
+    recall_requested = "13"
+    recall_agreed = "15"
+    recall_refused = "16"
+
+
+DELIVERY_STATUSES: tuple[str, ...] = tuple(s.value for s in DeliveryStatus)
+
+ComplianceStatus = Literal["acknowledged", "submitted", "returned", "accepted", "overdue"]
+"""The obligation's status as report-api reports it in its events."""
 
 
 class Delivery(Model):
@@ -41,10 +52,20 @@ class Delivery(Model):
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
     role: Mapped[str] = mapped_column(String(12))
     channel: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(8), default="sent")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        # Stored as the code itself (VARCHAR, checked by ``status_known``), read back as the enum.
+        Enum(
+            DeliveryStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=8,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        default=DeliveryStatus.sent,
+    )
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    compliance_status: Mapped[str | None] = mapped_column(String(20))
+    compliance_status: Mapped[ComplianceStatus | None] = mapped_column(String(20))
     """The obligation's status as report-api last reported it (acknowledged, submitted, accepted …)."""
     compliance_sequence: Mapped[int | None] = mapped_column(BigInteger)
     """The ``sequence`` of the report-api event that set ``compliance_status``: an older event that
@@ -104,35 +125,3 @@ class RecordsFile(Model):
     """``5 năm``, ``10 năm``, ``20 năm``, ``Vĩnh viễn`` …"""
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-
-
-class OutboxEvent(OutboxEventMixin, Model):
-    __tablename__ = "outbox_events"
-
-
-class WebhookSubscription(WebhookSubscriptionMixin, Model):
-    """``owner`` is the client (the token's ``sub``); with ``owner_unit`` it names who owns the
-    subscription, and ``owner_roles`` the roles it subscribed with: an event goes to it only when
-    that principal could read the event's document. ``system`` rows come from the configuration
-    (report-api): they receive every event and are shown to no one but the Office's admin."""
-
-    __tablename__ = "webhook_subscriptions"
-
-    owner_unit: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
-    owner_roles: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
-    system: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-
-
-class WebhookDelivery(DeliveryMixin, Model):
-    __tablename__ = "webhook_deliveries"
-
-
-class WebhookDeliveryAttempt(DeliveryAttemptMixin, Model):
-    __tablename__ = "webhook_delivery_attempts"
-
-
-class ReceivedEvent(ReceivedEventMixin, Model):
-    __tablename__ = "received_events"
-
-
-OUTBOX = OutboxModels(OutboxEvent, WebhookSubscription, WebhookDelivery, WebhookDeliveryAttempt)

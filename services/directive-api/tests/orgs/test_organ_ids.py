@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from common.db import create_sessionmaker
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from directive_api.cli import main
-from directive_api.dispatch.models import ExchangePackage
+from directive_api.deliveries.models import ExchangePackage
 from directive_api.main import create_app
 from directive_api.orgs.models import Unit
 from directive_api.seed.loader import load_directory

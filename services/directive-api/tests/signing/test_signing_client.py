@@ -314,7 +314,7 @@ async def test_abandoning_and_timing_out_return_the_document_to_submitted(
     assert expired.json()["type"].endswith("/signing-request-expired")
     assert await _status(api, doc["id"]) == "awaiting_signature"
     async with transaction(app.state.sessionmaker) as session:
-        assert await signing.expire_due(session, now=clock.now) == 1
+        assert await signing.expire_due(session, now=clock.now, workflow=app.state.workflow) == 1
     assert await _status(api, doc["id"]) == "submitted"
     rows = await api.history(doc["id"])
     actions = [(row["action"], row["to_status"]) for row in rows]

@@ -21,8 +21,8 @@ from common.auth import Principal
 from common.db import transaction
 from common.outbox import Relay
 from common.testing import TokenFactory
-from directive_api.dispatch.models import OUTBOX, OutboxEvent, WebhookDelivery, WebhookSubscription
-from directive_api.dispatch.visibility import webhook_audience
+from directive_api.events.models import OUTBOX, OutboxEvent, WebhookDelivery, WebhookSubscription
+from directive_api.events.visibility import webhook_audience
 from directive_api.settings import Settings
 
 HOOK = "http://127.0.0.1:9/hook"

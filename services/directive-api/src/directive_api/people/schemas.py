@@ -1,0 +1,22 @@
+"""Bodies of the people read endpoints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PersonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    full_name: str
+    unit_code: str
+    position: str
+    division: str | None
+    roles: list[str]
+    signature_title_lines: list[str]
+    """The default signature block above the name."""
+    signature_titles: dict[str, list[str]] = {}
+    """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``)."""
+    is_active: bool = True
+    version: int = 1
