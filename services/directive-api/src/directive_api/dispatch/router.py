@@ -28,6 +28,7 @@ from directive_api.directives.models import Directive
 from directive_api.dispatch import service, visibility
 from directive_api.dispatch.models import Delivery, DeliveryStatusLog, OutboxEvent, ReceivedEvent, WebhookSubscription
 from directive_api.dispatch.status_order import is_further_along
+from directive_api.exchange import received
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
 
@@ -303,8 +304,10 @@ async def _apply_compliance_event(session: SessionDep, event: dict[str, Any], no
         .with_for_update()  # events of one obligation applied concurrently take turns
     )
     directive = await session.get(Directive, directive_id)
-    if delivery is None or directive is None:
-        return False
+    if delivery is None or directive is None:  # perhaps a document that reached us over the exchange
+        return await received.answer_compliance(
+            session, str(event.get("type")), directive_id, str(data.get("unit_code")), now=now
+        )
     compliance_status, code = mapping
     # report-api's events arrive in any order (concurrent batches, retries); its `sequence` orders them.
     # An older event than the one shown leaves the compliance status alone; the delivery status only

@@ -273,7 +273,7 @@ async def export(
 
 async def record_sent(
     session: AsyncSession,
-    directive: Directive,
+    directive: Directive | None,
     *,
     kind: str,
     data: bytes,
@@ -288,7 +288,7 @@ async def record_sent(
         ExchangePackage(
             direction="out",
             kind=kind,
-            directive_id=directive.id,
+            directive_id=directive.id if directive is not None else None,
             sender_organ_id=sender_organ_id,
             status_code=status_code,
             sha256=stored.sha256,

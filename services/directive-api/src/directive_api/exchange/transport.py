@@ -36,10 +36,11 @@ from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_
 from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
+from common.vxp.protocol import Knobstick
 from directive_api.directives.models import Directive
 from directive_api.dispatch.models import Delivery
 from directive_api.documents.service import PdfContext
-from directive_api.exchange import service, signing
+from directive_api.exchange import received, service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
 
@@ -114,23 +115,31 @@ async def _send_one(
     try:
         async with maker() as session:
             row = await session.get(ExchangeOutbox, row_id)
-            if row is None or row.state != "pending" or row.directive_id is None:
+            if row is None or row.state != "pending":
                 return "skip"
             kind, message_type, sha256 = row.kind, row.message_type, row.sha256
-            directive = await session.get(Directive, row.directive_id)
-            assert directive is not None
-            issuer = await session.get(Unit, directive.issuer_code)
-            assert issuer is not None
-            sender = service.organ_id_of(issuer, settings) or ""
-            if kind == "status":
-                assert sha256 is not None
-                data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
-                summary = row.package_key
-            else:
-                data, _skipped = await service.export(
-                    session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
+            summary: str | None = row.package_key
+            if row.received_document_id is not None:  # our answer about a document that reached us
+                unsigned, unit, sender = await received.status_package(
+                    session, row.received_document_id, row.status_code or "01", at=row.created_at, settings=settings
                 )
-                summary = None
+                data = await signing.sign(unsigned, pdf.keys, unit, settings)
+            else:
+                if row.directive_id is None:
+                    return "skip"
+                directive = await session.get(Directive, row.directive_id)
+                assert directive is not None
+                issuer = await session.get(Unit, directive.issuer_code)
+                assert issuer is not None
+                sender = service.organ_id_of(issuer, settings) or ""
+                if kind == "status":
+                    assert sha256 is not None
+                    data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
+                else:
+                    data, _skipped = await service.export(
+                        session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
+                    )
+                    summary = None
             await session.rollback()  # what export recorded is recorded again once the hub took it
         hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
     except ProblemError as exc:  # the package cannot be built: retrying will not help
@@ -142,11 +151,9 @@ async def _send_one(
             row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
             if row is None or row.state != "pending":
                 return "skip"
-            directive = await session.get(Directive, row.directive_id)
-            assert directive is not None
             await service.record_sent(
                 session,
-                directive,
+                await session.get(Directive, row.directive_id) if row.directive_id else None,
                 kind=kind,
                 data=data,
                 sender_organ_id=sender,
@@ -192,6 +199,28 @@ async def send_due(
     return outcomes.count("sent"), outcomes.count("retry") + outcomes.count("dead")
 
 
+async def apply_document(
+    session: AsyncSession, item: Knobstick, raw: bytes, *, limits: ParseLimits, pdf: PdfContext, now: datetime
+) -> None:
+    """A document package from the hub: a reply when it answers a document of ours (``ResponseFor``),
+    else a document sent to us (received.py), answered with our status packages."""
+    package = parse_document_package(raw, limits=limits)
+    for reference in package.header.response_for:
+        if await service.find_directive(session, reference) is not None:
+            await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
+            return
+    await received.receive(
+        session,
+        package,
+        raw,
+        recipient_organ_id=item.recipient,
+        hub_doc_id=item.doc_id,
+        settings=pdf.settings,
+        store=pdf.store,
+        now=now,
+    )
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
@@ -214,14 +243,7 @@ async def poll(
                             now=now,
                         )
                     else:
-                        await service.apply_reply(
-                            session,
-                            parse_document_package(raw, limits=limits),
-                            raw,
-                            settings=settings,
-                            store=pdf.store,
-                            now=now,
-                        )
+                        await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
                 outcome = "done"
                 applied += 1
             except (EdxmlError, ProblemError) as exc:
