@@ -342,32 +342,36 @@ async def _answer_arrived(
     store: FileStore,
     now: datetime,
 ) -> None:
-    """Queue our ``01`` (arrived) status package for a document that reached us, as QCVN 102 asks;
-    the transport signs and sends it (once per answered DocumentId and code)."""
+    """Queue our status packages for a reply that reached us, as QCVN 102 asks: ``01`` (arrived) and,
+    since the reply is registered against its delivery at once (no clerk has to file it), ``03``
+    (accepted, registered as incoming). The transport signs and sends them, once per answered
+    DocumentId and code."""
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None
     organ_id, document_id = organ_id_of(issuer, settings), package.header.document_id
     if organ_id is None or document_id is None:
         return
-    status = make_status_package(
-        sender=Organization(organ_id=organ_id, organ_name=issuer.name),
-        document=response_for_document(package),
-        status_code="01",
-        timestamp=now.astimezone(VIETNAM_TZ).replace(tzinfo=None),
-    )
-    stored = await store.put_async(build_status_package(status))
-    await repository.queue(
-        session,
-        {
-            "package_key": f"status:{document_id}:01",
-            "directive_id": directive.id,
-            "kind": "status",
-            "message_type": "status",
-            "sha256": stored.sha256,
-            "status_code": "01",
-            "next_attempt_at": now,
-        },
-    )
+    stamp = now.astimezone(VIETNAM_TZ).replace(tzinfo=None)
+    for code in ("01", "03"):
+        status = make_status_package(
+            sender=Organization(organ_id=organ_id, organ_name=issuer.name),
+            document=response_for_document(package),
+            status_code=code,
+            timestamp=stamp,
+        )
+        stored = await store.put_async(build_status_package(status))
+        await repository.queue(
+            session,
+            {
+                "package_key": f"status:{document_id}:{code}",
+                "directive_id": directive.id,
+                "kind": "status",
+                "message_type": "status",
+                "sha256": stored.sha256,
+                "status_code": code,
+                "next_attempt_at": now,
+            },
+        )
 
 
 def _dedupe_key(*parts: object) -> str:
