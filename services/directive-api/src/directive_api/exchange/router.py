@@ -84,14 +84,17 @@ async def export_edxml(
     session: SessionDep,
     actor: CurrentPrincipal,
     request: Request,
-    kind: Annotated[Literal["document", "revocation", "replacement"], Query()] = "document",
+    kind: Annotated[Literal["document", "revocation", "replacement", "update"], Query()] = "document",
     only_with_organ_id: Annotated[
         bool, Query(description="Leave out recipients without an organ id instead of refusing the export")
     ] = False,
 ) -> Response:
     """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached, addressed
     by organ id; `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a
-    document that replaces another (BussinessDocType 3). Refused (422, the units listed) when a
+    document that replaces another (BussinessDocType 3), `kind=update` for a đính chính of an earlier
+    document (BussinessDocType 2: `Bussiness/DocumentId` and a `ReplacementInfo` name the corrected
+    document and its recipients). A recalled or replaced document is never exported as a new one
+    (409, naming the kind to use). Refused (422, the units listed) when a
     recipient has no organ id, unless `only_with_organ_id=true`: then the units left out are named in
     the `Edxml-Skipped-Units` header (URL-encoded codes, comma-separated)."""
     directive = await directives.get_directive(session, directive_id, actor=actor)

@@ -13,6 +13,7 @@ from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.db import utc_now
 from common.edxml import (
+    REASON_UPDATE,
     VIETNAM_TZ,
     Attachment,
     Code,
@@ -34,6 +35,7 @@ from common.edxml import (
     make_document_id,
     make_document_package,
     make_status_package,
+    make_update_package,
     parse_document_id,
     parse_document_package,
     response_for_document,
@@ -228,18 +230,23 @@ async def export(
     keys: Keys,
     only_with_organ_id: bool = False,
 ) -> tuple[bytes, list[Unit]]:
-    """The package of ``kind`` (document, revocation, replacement) as bytes, signed with the issuer's
-    seal and recorded as sent, and the recipients left out for want of an organ id."""
+    """The package of ``kind`` (document, revocation, replacement, update) as bytes, signed with the
+    issuer's seal and recorded as sent, and the recipients left out for want of an organ id.
+
+    A recalled or replaced document is never exported as a new document (checked before anything
+    else): its recipients would take it for a letter still in force."""
+    if kind == "document" and directive.status in ("recalled", "replaced"):
+        raise RecalledDocumentError(
+            "the document was recalled: export kind=revocation"
+            if directive.status == "recalled"
+            else "the document was replaced: export kind=replacement of the document that replaces it"
+        )
+    if kind not in ("document", "revocation", "replacement", "update"):
+        raise UnprocessableError("kind is one of document, revocation, replacement, update")
     package, skipped = await document_package(
         session, directive, settings=settings, store=store, only_with_organ_id=only_with_organ_id
     )
     if kind == "document":
-        if directive.status in ("recalled", "replaced"):
-            raise RecalledDocumentError(
-                "the document was recalled: export kind=revocation"
-                if directive.status == "recalled"
-                else "the document was replaced: export kind=replacement of the document that replaces it"
-            )
         data = build_document_package(package)
     elif kind == "revocation":
         if directive.status != "recalled":
@@ -255,7 +262,25 @@ async def export(
         )
         data = build_replacement_package(package, [old])
     else:
-        raise UnprocessableError("kind is one of document, revocation, replacement")
+        if directive.corrects_id is None:
+            raise ConflictError("an update package is sent for a đính chính (a document that corrects another)")
+        corrected = await session.get(Directive, directive.corrects_id)
+        assert corrected is not None
+        original, _ = await document_package(
+            session, corrected, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+        )
+        before = {r.organ_id for r in original.header.recipients}
+        after = {r.organ_id for r in package.header.recipients}
+        update = make_update_package(
+            package,
+            metadata_changed=True,
+            added_recipients=sorted(after - before),
+            removed_recipients=sorted(before - after),
+            reason=f"Đính chính văn bản {corrected.notation}" if corrected.notation else REASON_UPDATE,
+            staff_info=package.trace_header_list.business.staff_info if package.trace_header_list.business else None,
+            original=original,
+        )
+        data = build_document_package(update)
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None  # a document's issuer is a unit of the directory (foreign key)
     data = await signing.sign(data, keys, issuer, settings)

@@ -4,8 +4,10 @@ found there are applied and acknowledged.
 One round (:func:`step`), run by the worker:
 
 1. **enqueue** — every dispatched document with a delivery on the ``edxml`` channel gets one outbox
-   row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``; a reply
-   that arrived gets our ``01`` status package (queued when it is applied). The unique
+   row (``<directive id>:document``, ``…:update`` for a đính chính, ``…:replacement`` for a
+   replacing document); a recalled one that was sent gets ``…:revocation``; a reply or a document
+   that arrived gets our status packages (queued when it is applied, and by report-api's events:
+   received.py). The unique
    ``package_key`` makes that once per package, whatever the number of workers.
 2. **send** — each due row is claimed for a lease (other workers skip it), its package built and
    signed (as ``GET …/edxml`` does), sent with ``/sendEdoc`` outside any transaction, then marked
@@ -74,26 +76,52 @@ async def _enqueue(session: AsyncSession, rows: list[dict[str, object]]) -> int:
 
 
 async def enqueue(session: AsyncSession, *, now: datetime) -> int:
-    """Outbox rows for dispatched documents and for recalls of documents that were sent."""
-    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document")
-    dispatched = await session.scalars(
-        select(Directive.id)
-        .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
-        .where(select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists())
-        .limit(200)
+    """Outbox rows for dispatched documents (a đính chính as an update package, a replacing document
+    as a replacement package), for a document declared the replacement of another after it was sent,
+    and for recalls of documents that were sent."""
+    kinds = ("document", "update", "replacement")
+    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds))
+    dispatched = (
+        await session.execute(
+            select(Directive.id, Directive.corrects_id, Directive.replaces_id)
+            .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
+            .where(Directive.status.not_in(("recalled", "replaced")))  # never sent: nothing to take back
+            .where(
+                select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists()
+            )
+            .limit(200)
+        )
+    ).all()
+    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds), ExchangeOutbox.state == "sent")
+    replacing = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "replacement")
+    declared = await session.scalars(  # sent as a new document, then named the replacement of another
+        select(Directive.id).where(
+            Directive.replaces_id.is_not(None), Directive.id.in_(sent), Directive.id.not_in(replacing)
+        )
     )
-    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document", ExchangeOutbox.state == "sent")
     revoked = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "revocation")
     recalled = await session.scalars(
         select(Directive.id).where(Directive.status == "recalled", Directive.id.in_(sent), Directive.id.not_in(revoked))
     )
-    rows: list[dict[str, object]] = [
-        {"package_key": f"{directive_id}:{kind}", "directive_id": directive_id, "kind": kind}
-        for kind, ids in (("document", dispatched.all()), ("revocation", recalled.all()))
-        for directive_id in ids
+    pairs = [
+        (directive_id, "update" if corrects else "replacement" if replaces else "document")
+        for directive_id, corrects, replaces in dispatched
     ]
-    for row in rows:
-        row.update(message_type="edoc", state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    pairs += [(directive_id, "replacement") for directive_id in declared.all()]
+    pairs += [(directive_id, "revocation") for directive_id in recalled.all()]
+    rows: list[dict[str, object]] = [
+        {
+            "package_key": f"{directive_id}:{kind}",
+            "directive_id": directive_id,
+            "kind": kind,
+            "message_type": "edoc",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for directive_id, kind in pairs
+    ]
     return await _enqueue(session, rows)
 
 
