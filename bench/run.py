@@ -16,6 +16,8 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 8. signing_modes  — approval in the client signing mode (prepare + embed + verify, the token's own signing
                     excluded) vs the server-key approve. Goal: ratio ≤ 1.5. Also the remote mode through the
                     local CSC API v2 service, reported as a ratio.
+9. exchange_fanout — one edXML package to N organ ids through the VXP hub double and N status packages
+                    applied back, at 3 sizes (default 830 1660 3321). Goal: ≤ 10 s at 3,321, growth linear.
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -46,6 +48,7 @@ ALL = (
     "compliance",
     "startup",
     "signing_modes",
+    "exchange_fanout",
 )
 
 
@@ -111,6 +114,9 @@ def main() -> int:
     parser.add_argument(
         "--dispatch-sizes", type=int, nargs="+", help="commune counts (default 132 3321, quick 132 1000)"
     )
+    parser.add_argument(
+        "--exchange-sizes", type=int, nargs="+", help="organ id counts (default 830 1660 3321, quick 100 200 400)"
+    )
     parser.add_argument("--dispatch-timeout", type=float, default=60.0, help="give up after this many seconds")
     parser.add_argument(
         "--directives", type=int, help="synthetic documents of 100 obligations (default 10000 = 1M, quick 1000)"
@@ -152,6 +158,7 @@ def main() -> int:
     import compliance
     import dispatch
     import document_read
+    import exchange_fanout
     import pdf_pipeline
     import read_under_load
     import signing_modes
@@ -217,6 +224,18 @@ def main() -> int:
         "≤ 1.5",
         signing_modes.NAME,
         lambda: signing_modes.run(rounds=int(pick(args.pdf_rounds, 20, 4))),
+    )
+    attempt(
+        "exchange_fanout",
+        "≤ 10 s",
+        exchange_fanout.NAME,
+        lambda: [
+            exchange_fanout.run(
+                server,
+                sizes=args.exchange_sizes or ([100, 200, 400] if q else [830, 1660, 3321]),
+                timeout=max(args.dispatch_timeout, 300.0),
+            )
+        ],
     )
     total_s = time.perf_counter() - started_all
 

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Principal
 from common.edxml import (
     VIETNAM_TZ,
     BusinessDocType,
@@ -40,12 +41,13 @@ from common.edxml import (
     make_status_package,
 )
 from common.outbox import emit
-from common.problems import UnprocessableError
+from common.problems import ConflictError, NotFoundError, UnprocessableError
 from common.storage import FileStore
+from directive_api.directives.models import Directive
 from directive_api.dispatch.models import OutboxEvent
 from directive_api.dispatch.status_order import is_further_along
 from directive_api.exchange import repository, service, signing
-from directive_api.exchange.models import ReceivedDocument
+from directive_api.exchange.models import ReceivedDocument, ReplyLink
 from directive_api.orgs.models import Unit
 from directive_api.settings import Settings
 
@@ -215,3 +217,36 @@ async def status_package(
         timestamp=at.astimezone(VIETNAM_TZ).replace(tzinfo=None),
     )
     return build_status_package(package), unit, organ_id
+
+
+class ReceivedNotFoundError(NotFoundError):
+    title = "Received document not found"
+
+
+async def list_for(session: AsyncSession, actor: Principal, settings: Settings) -> list[ReceivedDocument]:
+    """Received documents the caller may see: its unit's (the Office's admin and auditor: all)."""
+    everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
+    return await repository.received_documents(session, None if everyone else [actor.unit or ""])
+
+
+async def link_reply(
+    session: AsyncSession, received_id: uuid.UUID, directive_id: uuid.UUID, *, actor: Principal, now: datetime
+) -> ReplyLink:
+    """Our document ``directive_id`` answers the received document: its packages carry ``ResponseFor``
+    to it. Only the addressed unit's own documents, before they are dispatched."""
+    received = await repository.received_for_update(session, received_id, actor.unit or "")
+    if received is None:
+        raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
+    directive = await session.get(Directive, directive_id)
+    if directive is None or directive.issuer_code != received.unit_code:
+        raise UnprocessableError("the reply must be a document of the unit the received document is addressed to")
+    if directive.dispatched_at is not None:
+        raise ConflictError("the reply was dispatched already: link it before dispatching")
+    link = await session.get(ReplyLink, directive.id)
+    if link is None:
+        link = ReplyLink(directive_id=directive.id, received_document_id=received.id, linked_by=actor.id, linked_at=now)
+        session.add(link)
+    elif link.received_document_id != received.id:
+        raise ConflictError("the document already answers another received document")
+    await session.flush()
+    return link

@@ -18,6 +18,7 @@ from common.problems import (
     ConflictError,
     ForbiddenError,
     PayloadTooLargeError,
+    UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
@@ -25,7 +26,7 @@ from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
 from directive_api.documents.service import PdfContext
-from directive_api.exchange import quarantine, service
+from directive_api.exchange import quarantine, received, service
 from directive_api.exchange.errors import (
     InvalidPackageError,
     InvalidSignatureError,
@@ -38,7 +39,16 @@ from directive_api.exchange.errors import (
     UnknownDocumentError,
     UnknownUnitError,
 )
-from directive_api.exchange.schemas import MapToUnit, QuarantinedRead, Reject, ReplyLinked, StatusApplied
+from directive_api.exchange.schemas import (
+    MapToUnit,
+    QuarantinedRead,
+    ReceivedRead,
+    Reject,
+    ReplyLinkCreate,
+    ReplyLinked,
+    ReplyLinkRead,
+    StatusApplied,
+)
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
 
@@ -253,3 +263,34 @@ async def reject_quarantined(
     require_roles(actor, *QUARANTINE_ROLES)
     record = await quarantine.reject(session, package_id, body.reason, actor_id=actor.id, now=request.app.state.clock())
     return QuarantinedRead.model_validate(record)
+
+
+RECEIVED_ROLES = ("clerk", "admin", "monitor", "auditor", "drafter")
+
+
+@router.get("/edxml/received", response_model=list[ReceivedRead], responses=problem_responses(ForbiddenError))
+async def list_received(session: SessionDep, actor: CurrentPrincipal, request: Request) -> list[ReceivedRead]:
+    """Documents other organisations sent to the caller's unit over the exchange (newest first, 500 at
+    most), with the furthest status we answered (01 arrived, 03 accepted, 06 done: docs/exchange.md)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    found = await received.list_for(session, actor, request.app.state.settings)
+    return [ReceivedRead.model_validate(r) for r in found]
+
+
+@router.post(
+    "/edxml/received/{received_id}/reply",
+    response_model=ReplyLinkRead,
+    responses=problem_responses(
+        BadRequestError, ForbiddenError, received.ReceivedNotFoundError, ConflictError, UnprocessableError
+    ),
+)
+async def link_reply(
+    received_id: uuid.UUID, body: ReplyLinkCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReplyLinkRead:
+    """Our document `directive_id` (of the addressed unit, not yet dispatched) answers this received
+    document: its edXML package carries `ResponseFor` to it, so the sender links it to its delivery."""
+    require_roles(actor, "clerk", "drafter")
+    link = await received.link_reply(
+        session, received_id, body.directive_id, actor=actor, now=request.app.state.clock()
+    )
+    return ReplyLinkRead.model_validate(link)

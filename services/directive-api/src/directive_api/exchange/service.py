@@ -215,6 +215,20 @@ async def document_package(
                     content=await store.get_async(item["sha256"]),
                 )
             )
+    answered = await repository.reply_link(session, directive.id)
+    if answered is not None:  # a reply to a document that reached us over the exchange
+        header = header.model_copy(
+            update={
+                "response_for": (
+                    ResponseFor(
+                        organ_id=answered.sender_organ_id,
+                        code=answered.notation,
+                        promulgation_date=answered.promulgation_date,
+                        document_id=answered.document_id,
+                    ),
+                )
+            }
+        )
     clerk = await session.get(Person, directive.issued_by) if directive.issued_by else None
     staff = StaffInfo(department=clerk.division, staff=clerk.full_name) if clerk else None
     return make_document_package(header, attachments=attachments, staff_info=staff), skipped
