@@ -60,7 +60,7 @@ IN_FLIGHT = 8
 
 def organ_id(size_index: int, i: int) -> str:
     """A synthetic commune's organ id (QCVN 102 form), unique across sizes and apart from the seed's."""
-    return f"{i // 100:03d}.{i % 100:02d}.{90 + size_index:02d}.H13"
+    return f"{i // 100:03d}.{i % 100:02d}.{80 + size_index:02d}.H13"
 
 
 def replace_communes(directive_db: str, size_index: int, count: int) -> None:

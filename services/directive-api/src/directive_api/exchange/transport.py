@@ -15,18 +15,21 @@ One round (:func:`step`), run by the worker:
    back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
-3. **poll** — status packages then documents waiting at the hub are fetched, applied in their own
-   transaction (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated,
-   unknown senders quarantined) and acknowledged ``done``; a package that cannot be applied is
-   acknowledged ``fail`` and logged. An acknowledgement lost after the commit only makes the package
-   come back once more, and applying it again changes nothing.
+3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time),
+   applied in batches, each in its own savepoint (the same rules as ``POST /v1/edxml/status`` and
+   ``/inbox``: ordered, de-duplicated, unknown senders quarantined) and acknowledged ``done``; a
+   package that cannot be applied is acknowledged ``fail`` and logged. An acknowledgement lost after
+   the commit only makes the package come back once more, and applying it again changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import select
@@ -47,8 +50,13 @@ from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 20
+POLL_BATCH = 100
+"""Packages applied in one transaction (each in its own savepoint)."""
+IN_FLIGHT = 8
+"""Fetches and acknowledgements in flight at once."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -249,36 +257,65 @@ async def apply_document(
     )
 
 
+async def _limited(calls: list[Awaitable[T]]) -> list[T | BaseException]:
+    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time."""
+    limit = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with limit:
+            return await call
+
+    return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
-    """Apply and acknowledge what waits at the hub; (applied, refused)."""
+    """Apply and acknowledge what waits at the hub; (applied, refused).
+
+    Packages are fetched and acknowledged a few at a time and applied in batches, each package in
+    its own savepoint (one that cannot be applied spoils nothing else). One that could not be
+    fetched is left at the hub for the next round; a batch that fails as a whole (the database) is
+    acknowledged for none of its packages, which come back."""
     settings = pdf.settings
     limits = ParseLimits(max_bytes=settings.max_exchange_bytes, max_attachment_bytes=settings.max_exchange_bytes)
     applied = refused = 0
     for message_type in ("status", "edoc"):
-        for item in await client.received(message_type):
-            raw = await client.fetch(item.doc_id)
-            try:
-                async with transaction(maker) as session:
-                    if message_type == "status":
-                        await service.apply_status_package(
-                            session,
-                            parse_status_package(raw, limits=limits),
-                            raw,
-                            settings=settings,
-                            store=pdf.store,
-                            now=now,
-                        )
-                    else:
-                        await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
-                outcome = "done"
-                applied += 1
-            except (EdxmlError, ProblemError) as exc:
-                logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
-                outcome = "fail"
-                refused += 1
-            await client.acknowledge(item.doc_id, outcome)
+        items = await client.received(message_type)
+        for start in range(0, len(items), POLL_BATCH):
+            fetched = await _limited([client.fetch(item.doc_id) for item in items[start : start + POLL_BATCH]])
+            outcomes: list[tuple[Knobstick, str]] = []
+            async with transaction(maker) as session:
+                for item, raw in zip(items[start : start + POLL_BATCH], fetched, strict=True):
+                    if isinstance(raw, BaseException):
+                        logger.warning("exchange package %s could not be fetched: %s", item.doc_id, raw)
+                        continue
+                    try:
+                        async with session.begin_nested():
+                            if message_type == "status":
+                                await service.apply_status_package(
+                                    session,
+                                    parse_status_package(raw, limits=limits),
+                                    raw,
+                                    settings=settings,
+                                    store=pdf.store,
+                                    now=now,
+                                )
+                            else:
+                                await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
+                        outcomes.append((item, "done"))
+                        applied += 1
+                    except (EdxmlError, ProblemError) as exc:
+                        logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
+                        outcomes.append((item, "fail"))
+                        refused += 1
+            for (item, _outcome), result in zip(
+                outcomes,
+                await _limited([client.acknowledge(item.doc_id, outcome) for item, outcome in outcomes]),
+                strict=True,
+            ):
+                if isinstance(result, BaseException):  # it comes back; applying it again changes nothing
+                    logger.warning("exchange package %s not acknowledged: %s", item.doc_id, result)
     return applied, refused
 
 
