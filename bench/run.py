@@ -19,6 +19,8 @@ Each benchmark lives in its own module of bench/ (see each docstring):
 9. scale_out      — documents issued and dispatched per minute by 3 directive-api replicas (+ 2 relays,
                     2 report-api replicas, 2 timer workers) / 1 replica (+ 1 of each), behind round-robin proxies.
                     Reported as a ratio (no goal on a 2-core machine).
+10. exchange_fanout — one edXML package to N organ ids through the VXP hub double and N status packages
+                    applied back, at 3 sizes (default 830 1660 3321). Goal: ≤ 10 s at 3,321, growth linear.
 
 The table is printed and written, with the machine description, to docs/benchmarks.md.
 """
@@ -50,6 +52,7 @@ ALL = (
     "startup",
     "signing_modes",
     "scale_out",
+    "exchange_fanout",
 )
 
 
@@ -115,6 +118,9 @@ def main() -> int:
     parser.add_argument(
         "--dispatch-sizes", type=int, nargs="+", help="commune counts (default 132 3321, quick 132 1000)"
     )
+    parser.add_argument(
+        "--exchange-sizes", type=int, nargs="+", help="organ id counts (default 830 1660 3321, quick 100 200 400)"
+    )
     parser.add_argument("--dispatch-timeout", type=float, default=60.0, help="give up after this many seconds")
     parser.add_argument(
         "--directives", type=int, help="synthetic documents of 100 obligations (default 10000 = 1M, quick 1000)"
@@ -159,6 +165,7 @@ def main() -> int:
     import compliance
     import dispatch
     import document_read
+    import exchange_fanout
     import pdf_pipeline
     import read_under_load
     import scale_out
@@ -231,6 +238,18 @@ def main() -> int:
         "reported",
         scale_out.NAME,
         lambda: [scale_out.run(server, documents=int(pick(args.scale_documents, 40, 12)))],
+    )
+    attempt(
+        "exchange_fanout",
+        "≤ 10 s",
+        exchange_fanout.NAME,
+        lambda: [
+            exchange_fanout.run(
+                server,
+                sizes=args.exchange_sizes or ([100, 200, 400] if q else [830, 1660, 3321]),
+                timeout=max(args.dispatch_timeout, 300.0),
+            )
+        ],
     )
     total_s = time.perf_counter() - started_all
 

@@ -234,12 +234,78 @@ def start(
         subprocess.Popen(csc_command, env=csc_env),
     ]
     try:
-        wait_ready(f"http://127.0.0.1:{ca_port}/healthz")
-        wait_ready(f"http://127.0.0.1:{vxp_port}/healthz")
-        wait_ready(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
-        wait_ready(f"http://127.0.0.1:{directive_port}/readyz")
-        wait_ready(f"http://127.0.0.1:{report_port}/readyz")
-        wait_ready(f"http://127.0.0.1:{csc_port}/openapi.json")
+        # Generous: on a loaded machine the first start (migrations, seed, keys) takes minutes.
+        for url in (
+            f"http://127.0.0.1:{ca_port}/healthz",
+            f"http://127.0.0.1:{vxp_port}/healthz",
+            f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration",
+            f"http://127.0.0.1:{directive_port}/readyz",
+            f"http://127.0.0.1:{report_port}/readyz",
+            f"http://127.0.0.1:{csc_port}/openapi.json",
+        ):
+            wait_ready(url, timeout=180)
+    except BaseException:
+        stop(processes)
+        raise
+    return processes
+
+
+DEPARTMENT_PEOPLE = (
+    ("nguyen-van-nam", "Nguyễn Văn Nam", "Chuyên viên", "drafter", ""),
+    ("ho-thi-lan", "Hồ Thị Lan", "Giám đốc", "signer", "GIÁM ĐỐC"),
+    ("le-minh-tam", "Lê Minh Tâm", "Văn thư", "clerk", ""),
+)
+"""Sở Nội vụ's own people in its copy of the product (the seed has the Office's)."""
+
+
+def department_env(
+    var: Path, office_var: Path, *, directive_port: int, report_port: int, vxp_port: int, idp_port: int = 8090
+) -> dict[str, str]:
+    """Environment of Sở Nội vụ's own copy: its own state folder (databases, keys, files), a member of
+    the Office's hub double as ``vxp.snv`` (the secret the hub was given, in the Office's ``var``)."""
+    env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port)
+    env["DIRECTIVE_API_EXCHANGE__VXP__SYSTEM_ID"] = "vxp.snv"
+    env["DIRECTIVE_API_EXCHANGE__VXP__SECRET"] = _secret(office_var / "keys" / "vxp-snv.secret")
+    return env
+
+
+def start_department(
+    var: Path, office_var: Path, *, directive_port: int, report_port: int, vxp_port: int, idp_port: int = 8090
+) -> list[subprocess.Popen[bytes]]:
+    """Start Sở Nội vụ's own directive-api and report-api (``var``: its state), receiving from and
+    sending to the hub double the Office's :func:`start` runs on ``vxp_port``. The directory is the
+    seed's; SNV issues documents (notation ``SNV``) with its own drafter, director and clerk."""
+    var.mkdir(parents=True, exist_ok=True)
+    env = department_env(
+        var, office_var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port
+    )
+    cli = str(Path(sys.executable).parent / "directive-api")
+    subprocess.run([cli, "migrate"], env=env, check=True)
+    subprocess.run(
+        [
+            *(cli, "add-unit", "SNV", "--name", "Sở Nội vụ", "--short-name", "Sở Nội vụ", "--kind", "department"),
+            *("--group", "department", "--organ-id", DEPARTMENT_ORGAN_ID, "--notation", "SNV"),
+        ],
+        env=env,
+        check=True,
+    )
+    for person_id, name, position, role, lines in DEPARTMENT_PEOPLE:
+        subprocess.run(
+            [
+                *(cli, "add-person", person_id, "--name", name, "--unit", "SNV", "--position", position),
+                *("--roles", role, "--signature-lines", lines),
+            ],
+            env=env,
+            check=True,
+        )
+    bin_dir = Path(sys.executable).parent
+    processes = [
+        subprocess.Popen([cli, "serve", "--no-migrate", "--port", str(directive_port)], env=env),
+        subprocess.Popen([str(bin_dir / "report-api"), "serve", "--port", str(report_port)], env=env),
+    ]
+    try:
+        wait_ready(f"http://127.0.0.1:{directive_port}/readyz", timeout=180)
+        wait_ready(f"http://127.0.0.1:{report_port}/readyz", timeout=180)
     except BaseException:
         stop(processes)
         raise
@@ -266,6 +332,11 @@ def main() -> int:
     parser.add_argument("--vxp-port", type=int, default=8010)
     parser.add_argument("--idp-port", type=int, default=8090)
     parser.add_argument("--ca-port", type=int, default=8020)
+    parser.add_argument(
+        "--department",
+        action="store_true",
+        help="also start Sở Nội vụ's own copy (directive-api :8003, report-api :8004, state in <var>/snv)",
+    )
     args = parser.parse_args()
     processes = start(
         args.var,
@@ -275,6 +346,20 @@ def main() -> int:
         idp_port=args.idp_port,
         ca_port=args.ca_port,
     )
+    if args.department:
+        processes += start_department(
+            args.var / "snv",
+            args.var,
+            directive_port=8003,
+            report_port=8004,
+            vxp_port=args.vxp_port,
+            idp_port=args.idp_port,
+        )
+        print(
+            "\nSở Nội vụ's own copy: directive-api http://127.0.0.1:8003/docs, report-api http://127.0.0.1:8004/docs "
+            f"(state {args.var / 'snv'}; tokens: directive-api mint-token <id> --keys {args.var / 'snv' / 'keys'})",
+            flush=True,
+        )
     keys = args.var / "keys"
     print(
         f"\ndirective-api  http://127.0.0.1:{args.directive_port}/docs\n"

@@ -13,6 +13,7 @@ The cross-unit part follows QUALITY.md §3.7: a document issued only to X31299
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/edxml/quarantine"): {"admin"},
     ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"admin"},
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"admin"},
+    ("GET", "/v1/edxml/received"): {"clerk", "admin", "monitor", "auditor", "drafter"},
+    ("POST", "/v1/edxml/received/{received_id}/reply"): {"clerk", "drafter"},
     ("GET", "/v1/orgs"): AUTHENTICATED,
     ("GET", "/v1/orgs/{code}"): AUTHENTICATED,
     ("GET", "/v1/org-groups"): AUTHENTICATED,
@@ -143,6 +146,7 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"json": {"unit_code": "SYT"}},  # no such package: 404
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"json": {"reason": "không"}},
+    ("POST", "/v1/edxml/received/{received_id}/reply"): {"json": {"directive_id": str(uuid.UUID(int=1))}},  # 404
 }
 
 
@@ -183,6 +187,7 @@ def _url(path: str, doc: dict[str, Any]) -> str:
         person_id="le-xuan-hoa",
         subscription_id="00000000-0000-0000-0000-000000000000",
         package_id="999999",
+        received_id="00000000-0000-0000-0000-000000000000",
         request_id="00000000-0000-0000-0000-000000000000",
         sha256="0" * 64,
     )

@@ -92,6 +92,9 @@ BASE_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     ("POST", "/v1/signing-requests/{request_id}/remote-authorization"): lambda: {"pin": "1", "otp": "1"},
     ("POST", "/v1/edxml/quarantine/{package_id}/map"): lambda: {"unit_code": "SNV"},
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): lambda: {"reason": "Không rõ cơ quan gửi."},
+    ("POST", "/v1/edxml/received/{received_id}/reply"): lambda: {
+        "directive_id": "00000000-0000-0000-0000-000000000001"
+    },
 }
 # Fields a directory entry legitimately takes from the client (a person's id, a unit's notation).
 CLIENT_OWNED: dict[tuple[str, str], set[str]] = {
@@ -136,6 +139,7 @@ def test_mass_assignment_is_refused_on_every_write_route(
             person_id="le-xuan-hoa",
             request_id="00000000-0000-0000-0000-000000000000",
             package_id=1,
+            received_id="00000000-0000-0000-0000-000000000000",
         )
         for field, value in SERVER_OWNED.items():
             if field in CLIENT_OWNED.get((method, path), set()):

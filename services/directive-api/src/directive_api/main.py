@@ -22,6 +22,7 @@ from directive_api.directives.service import ENGINE as DIRECTIVE_ENGINE
 from directive_api.directory.router import router as directory_router
 from directive_api.events.models import OUTBOX
 from directive_api.events.router import router as events_router
+from directive_api.exchange import received
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.pdfs.router import router as pdfs_router
@@ -119,4 +120,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.clock = clock
     app.state.pdf = PdfContext.from_settings(settings)
     app.state.workflow = DIRECTIVE_ENGINE  # for slices below the directive slice (signing)
+    # report-api's events about documents that reached us over the exchange go back to their sender.
+    app.state.unmatched_compliance = received.answer_compliance
     return app

@@ -452,18 +452,23 @@ def make_update_package(
     reason: str = REASON_UPDATE,
     staff_info: StaffInfo | None = None,
     timestamp: datetime | None = None,
+    original: DocumentPackage | None = None,
 ) -> DocumentPackage:
     """Assemble the package that updates a document sent earlier (``BussinessDocType`` 2).
 
     Args:
         updated: The document with its corrected header (same DocumentId as the original) and
-            the attachments to send.
+            the attachments to send; or, with ``original``, the correcting document (đính chính)
+            with its own number.
         metadata_changed: ``DocumentInfo`` = 1 when header data changed.
         added_recipients: OrganIds added to the recipients (``ReceiverType`` 1).
         removed_recipients: OrganIds removed from the recipients (``ReceiverType`` 0).
         reason: ``BussinessDocReason``.
         staff_info: The clerk.
         timestamp: Time of the trace hop; now when omitted.
+        original: The document being updated, when ``updated`` has a DocumentId of its own:
+            ``Bussiness/DocumentId`` names it, and a ``ReplacementInfo`` lists it with its
+            recipients' organ ids.
 
     Returns:
         The update package.
@@ -474,8 +479,17 @@ def make_update_package(
     receivers = tuple(Receiver(organ_id=o, receiver_type=0) for o in removed_recipients) + tuple(
         Receiver(organ_id=o, receiver_type=1) for o in added_recipients
     )
+    replaced = (
+        (
+            ReplacementInfo(
+                document_id=document_id_of(original), organ_ids=tuple(r.organ_id for r in original.header.recipients)
+            ),
+        )
+        if original is not None
+        else ()
+    )
     business = Business(
-        document_id=document_id_of(updated),
+        document_id=document_id_of(original if original is not None else updated),
         business_doc_type=BusinessDocType.UPDATE,
         business_doc_reason=reason,
         paper=0,
@@ -484,6 +498,7 @@ def make_update_package(
             document_receiver=1 if receivers else 0,
             receivers=receivers,
         ),
+        replacement_info_list=replaced,
         staff_info=staff_info,
     )
     return _with_business(updated, business, timestamp=timestamp, attachments=updated.attachments)

@@ -46,4 +46,5 @@ async def receive_event(request: Request, session: SessionDep) -> InboxResult:
         await request.body(),
         secrets=[s.get_secret_value() for s in settings.inbox_secrets],
         now=request.app.state.clock(),
+        unmatched=request.app.state.unmatched_compliance,
     )

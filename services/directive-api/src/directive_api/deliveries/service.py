@@ -8,7 +8,7 @@ call; the routes call :func:`list_recipients` and :func:`receive_compliance_even
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -207,18 +207,32 @@ COMPLIANCE_TO_DELIVERY: dict[str, tuple[ComplianceStatus, DeliveryStatus | None]
 """report-api's obligation events: the compliance status they show, and the delivery status they imply."""
 
 
+UnmatchedCompliance = Callable[[AsyncSession, str, uuid.UUID, str, datetime], Awaitable[bool]]
+"""What answers an obligation event that names no delivery of ours (event type, document, unit, now):
+the exchange slice, for a document that reached us over the exchange. Passed in by the app, as the
+slice above this one."""
+
+
 async def receive_compliance_event(
-    session: AsyncSession, headers: Mapping[str, str], body: bytes, *, secrets: list[str], now: datetime
+    session: AsyncSession,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: list[str],
+    now: datetime,
+    unmatched: UnmatchedCompliance | None = None,
 ) -> InboxResult:
     """An event from report-api's relay: verified, recorded once, then applied to its delivery."""
     received = await events.receive_event(session, headers, body, secrets, source="report-api")
     if received.duplicate:
         return InboxResult(event_id=received.msg_id, duplicate=True, applied=False)
-    applied = await apply_compliance_event(session, received.event, now)
+    applied = await apply_compliance_event(session, received.event, now, unmatched=unmatched)
     return InboxResult(event_id=received.msg_id, duplicate=False, applied=applied)
 
 
-async def apply_compliance_event(session: AsyncSession, event: Mapping[str, Any], now: datetime) -> bool:
+async def apply_compliance_event(
+    session: AsyncSession, event: Mapping[str, Any], now: datetime, *, unmatched: UnmatchedCompliance | None = None
+) -> bool:
     """Show an obligation event's compliance status on its delivery, and move the delivery's status
     forward when the event implies a later one. False when the event is not one of ours, names no
     delivery, or is older than the status shown."""
@@ -232,8 +246,10 @@ async def apply_compliance_event(session: AsyncSession, event: Mapping[str, Any]
         return False
     delivery = await repository.delivery_for_update(session, directive_id, str(data.get("unit_code")))
     directive = await repository.get_directive(session, directive_id)
-    if delivery is None or directive is None:
-        return False
+    if delivery is None or directive is None:  # perhaps a document that reached us over the exchange
+        if unmatched is None:
+            return False
+        return await unmatched(session, str(event.get("type")), directive_id, str(data.get("unit_code")), now)
     compliance_status, code = mapping
     # report-api's events arrive in any order (concurrent batches, retries); its `sequence` orders them.
     # An older event than the one shown leaves the compliance status alone; the delivery status only

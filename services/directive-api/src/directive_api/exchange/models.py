@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UTCDateTime, utc_now
@@ -61,9 +61,13 @@ class ExchangeOutbox(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     package_key: Mapped[str] = mapped_column(String(200), unique=True)
-    """``<directive id>:document``, ``<directive id>:revocation``, or ``status:<DocumentId answered>:<code>``:
+    """``<directive id>:<kind>`` (document, update, replacement, revocation), or
+    ``status:<DocumentId answered>:<code>`` (a reply) / ``status:<received document id>:<code>``:
     what makes a package the same one."""
     directive_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("directives.id"))
+    received_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_documents.id"))
+    """For our status packages about a document that reached us: the package is built (and its
+    ``Timestamp`` taken from ``created_at``) when it is sent."""
     kind: Mapped[str] = mapped_column(String(20))
     message_type: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(10), default="pending")
@@ -78,3 +82,58 @@ class ExchangeOutbox(Model):
     """The DocId the hub answered: the package went out."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+RECEIVED_STATUSES = ("01", "02", "03", "04", "05", "06")
+
+
+class ReceivedDocument(Model):
+    """A document another organisation sent us over the exchange (văn bản đến), not a reply to ours.
+
+    Recorded once per (sender, DocumentId, business type); our status packages about it (01 on
+    arrival, then 03 … 06 from the addressed unit's obligation in report-api) leave through the
+    exchange outbox. Its ``id`` is the ``directive.id`` of the events report-api receives about it."""
+
+    __tablename__ = "received_documents"
+    __table_args__ = (
+        UniqueConstraint(
+            "sender_organ_id", "document_id", "business_doc_type", name="uq_received_documents_sender_document"
+        ),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in RECEIVED_STATUSES)})", name="status_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    sender_organ_id: Mapped[str] = mapped_column(String(35), index=True)
+    sender_name: Mapped[str | None] = mapped_column(String(300))
+    sender_unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    """The sender's unit in our directory, when it has one."""
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    """Our unit the document is addressed to (the knobstick's recipient organ id)."""
+    document_id: Mapped[str] = mapped_column(String(200))
+    """The edXML ``DocumentId`` (``OrganId,yyyy/MM/dd,số/ký hiệu``) our status packages answer."""
+    business_doc_type: Mapped[int] = mapped_column(Integer, default=0)
+    """0 new, 1 revocation, 2 update, 3 replacement (``BussinessDocType``)."""
+    notation: Mapped[str | None] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(Text)
+    type_name: Mapped[str | None] = mapped_column(String(100))
+    promulgation_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    steering_type: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    """The raw package in the file store."""
+    size: Mapped[int] = mapped_column(Integer)
+    hub_doc_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(3), default="01")
+    """The furthest status we have answered (queued to the sender)."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ReplyLink(Model):
+    """Our document that answers a received one: its packages carry ``ResponseFor`` to it."""
+
+    __tablename__ = "exchange_reply_links"
+
+    directive_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("directives.id"), primary_key=True)
+    received_document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("received_documents.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

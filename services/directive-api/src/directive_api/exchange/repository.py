@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from directive_api.deliveries.models import ExchangePackage
-from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage
+from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage, ReceivedDocument, ReplyLink
 
 
 async def _insert_once(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
@@ -46,3 +47,42 @@ async def queue(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await _insert_once(
         session, ExchangeOutbox, {"state": "pending", "attempts": 0, "next_attempt_at": utc_now(), **values}
     )
+
+
+async def receive_once(session: AsyncSession, values: dict[str, Any]) -> tuple[bool, ReceivedDocument]:
+    """The received document with this sender, DocumentId and business type, kept on first arrival;
+    True when it is new."""
+    fresh = await _insert_once(session, ReceivedDocument, values)
+    record = await session.scalar(
+        select(ReceivedDocument)
+        .where(
+            ReceivedDocument.sender_organ_id == values["sender_organ_id"],
+            ReceivedDocument.document_id == values["document_id"],
+            ReceivedDocument.business_doc_type == values["business_doc_type"],
+        )
+        .with_for_update()
+    )
+    assert record is not None
+    return fresh, record
+
+
+async def received_for_update(session: AsyncSession, received_id: uuid.UUID, unit_code: str) -> ReceivedDocument | None:
+    """The received document addressed to ``unit_code``, locked (its answers are decided in turn)."""
+    statement = select(ReceivedDocument).where(
+        ReceivedDocument.id == received_id, ReceivedDocument.unit_code == unit_code
+    )
+    return await session.scalar(statement.with_for_update())
+
+
+async def received_documents(session: AsyncSession, unit_codes: list[str] | None) -> list[ReceivedDocument]:
+    """Received documents, newest first (of these units when given)."""
+    statement = select(ReceivedDocument).order_by(ReceivedDocument.received_at.desc()).limit(500)
+    if unit_codes is not None:
+        statement = statement.where(ReceivedDocument.unit_code.in_(unit_codes))
+    return list((await session.scalars(statement)).all())
+
+
+async def reply_link(session: AsyncSession, directive_id: uuid.UUID) -> ReceivedDocument | None:
+    """The received document our document answers, if it answers one."""
+    statement = select(ReceivedDocument).join(ReplyLink, ReplyLink.received_document_id == ReceivedDocument.id)
+    return await session.scalar(statement.where(ReplyLink.directive_id == directive_id))

@@ -18,13 +18,14 @@ from common.problems import (
     ConflictError,
     ForbiddenError,
     PayloadTooLargeError,
+    UnprocessableError,
     UnsupportedMediaTypeError,
     problem_responses,
 )
 from common.storage import content_disposition
 from directive_api.directives import service as directives
 from directive_api.directives.errors import DirectiveNotFoundError
-from directive_api.exchange import quarantine, service
+from directive_api.exchange import quarantine, received, service
 from directive_api.exchange.errors import (
     InvalidPackageError,
     InvalidSignatureError,
@@ -37,7 +38,16 @@ from directive_api.exchange.errors import (
     UnknownDocumentError,
     UnknownUnitError,
 )
-from directive_api.exchange.schemas import MapToUnit, QuarantinedRead, Reject, ReplyLinked, StatusApplied
+from directive_api.exchange.schemas import (
+    MapToUnit,
+    QuarantinedRead,
+    ReceivedRead,
+    Reject,
+    ReplyLinkCreate,
+    ReplyLinked,
+    ReplyLinkRead,
+    StatusApplied,
+)
 from directive_api.pdfs.service import PdfContext
 
 router = APIRouter(prefix="/v1", tags=["edxml"])
@@ -84,14 +94,17 @@ async def export_edxml(
     session: SessionDep,
     actor: CurrentPrincipal,
     request: Request,
-    kind: Annotated[Literal["document", "revocation", "replacement"], Query()] = "document",
+    kind: Annotated[Literal["document", "revocation", "replacement", "update"], Query()] = "document",
     only_with_organ_id: Annotated[
         bool, Query(description="Leave out recipients without an organ id instead of refusing the export")
     ] = False,
 ) -> Response:
     """The issued document as an edXML (QCVN 102:2016) package with the signed PDF attached, addressed
     by organ id; `kind=revocation` for a recalled one (BussinessDocType 1), `kind=replacement` for a
-    document that replaces another (BussinessDocType 3). Refused (422, the units listed) when a
+    document that replaces another (BussinessDocType 3), `kind=update` for a đính chính of an earlier
+    document (BussinessDocType 2: `Bussiness/DocumentId` and a `ReplacementInfo` name the corrected
+    document and its recipients). A recalled or replaced document is never exported as a new one
+    (409, naming the kind to use). Refused (422, the units listed) when a
     recipient has no organ id, unless `only_with_organ_id=true`: then the units left out are named in
     the `Edxml-Skipped-Units` header (URL-encoded codes, comma-separated)."""
     directive = await directives.get_directive(session, directive_id, actor=actor)
@@ -250,3 +263,34 @@ async def reject_quarantined(
     require_roles(actor, *QUARANTINE_ROLES)
     record = await quarantine.reject(session, package_id, body.reason, actor_id=actor.id, now=request.app.state.clock())
     return QuarantinedRead.model_validate(record)
+
+
+RECEIVED_ROLES = ("clerk", "admin", "monitor", "auditor", "drafter")
+
+
+@router.get("/edxml/received", response_model=list[ReceivedRead], responses=problem_responses(ForbiddenError))
+async def list_received(session: SessionDep, actor: CurrentPrincipal, request: Request) -> list[ReceivedRead]:
+    """Documents other organisations sent to the caller's unit over the exchange (newest first, 500 at
+    most), with the furthest status we answered (01 arrived, 03 accepted, 06 done: docs/exchange.md)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    found = await received.list_for(session, actor, request.app.state.settings)
+    return [ReceivedRead.model_validate(r) for r in found]
+
+
+@router.post(
+    "/edxml/received/{received_id}/reply",
+    response_model=ReplyLinkRead,
+    responses=problem_responses(
+        BadRequestError, ForbiddenError, received.ReceivedNotFoundError, ConflictError, UnprocessableError
+    ),
+)
+async def link_reply(
+    received_id: uuid.UUID, body: ReplyLinkCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReplyLinkRead:
+    """Our document `directive_id` (of the addressed unit, not yet dispatched) answers this received
+    document: its edXML package carries `ResponseFor` to it, so the sender links it to its delivery."""
+    require_roles(actor, "clerk", "drafter")
+    link = await received.link_reply(
+        session, received_id, body.directive_id, actor=actor, now=request.app.state.clock()
+    )
+    return ReplyLinkRead.model_validate(link)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,3 +75,40 @@ class Reject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+
+
+class ReceivedRead(BaseModel):
+    """A document that reached us over the exchange, and the furthest status we answered."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    sender_organ_id: str
+    sender_name: str | None
+    sender_unit_code: str | None
+    unit_code: str
+    document_id: str
+    business_doc_type: int
+    notation: str | None
+    subject: str
+    type_name: str | None
+    promulgation_date: date | None
+    due_date: date | None
+    status: str
+    """Our last status package about it: 01 arrived, 03 accepted, 06 done."""
+    received_at: datetime
+
+
+class ReplyLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    directive_id: uuid.UUID
+
+
+class ReplyLinkRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    directive_id: uuid.UUID
+    received_document_id: uuid.UUID
+    linked_by: str
+    linked_at: datetime

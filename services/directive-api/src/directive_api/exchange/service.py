@@ -13,6 +13,7 @@ from common.auth import Principal
 from common.calendar import WorkingCalendar
 from common.db import utc_now
 from common.edxml import (
+    REASON_UPDATE,
     VIETNAM_TZ,
     Attachment,
     Code,
@@ -34,6 +35,7 @@ from common.edxml import (
     make_document_id,
     make_document_package,
     make_status_package,
+    make_update_package,
     parse_document_id,
     parse_document_package,
     response_for_document,
@@ -213,6 +215,20 @@ async def document_package(
                     content=await store.get_async(item["sha256"]),
                 )
             )
+    answered = await repository.reply_link(session, directive.id)
+    if answered is not None:  # a reply to a document that reached us over the exchange
+        header = header.model_copy(
+            update={
+                "response_for": (
+                    ResponseFor(
+                        organ_id=answered.sender_organ_id,
+                        code=answered.notation,
+                        promulgation_date=answered.promulgation_date,
+                        document_id=answered.document_id,
+                    ),
+                )
+            }
+        )
     clerk = await session.get(Person, directive.issued_by) if directive.issued_by else None
     staff = StaffInfo(department=clerk.division, staff=clerk.full_name) if clerk else None
     return make_document_package(header, attachments=attachments, staff_info=staff), skipped
@@ -228,18 +244,23 @@ async def export(
     keys: Keys,
     only_with_organ_id: bool = False,
 ) -> tuple[bytes, list[Unit]]:
-    """The package of ``kind`` (document, revocation, replacement) as bytes, signed with the issuer's
-    seal and recorded as sent, and the recipients left out for want of an organ id."""
+    """The package of ``kind`` (document, revocation, replacement, update) as bytes, signed with the
+    issuer's seal and recorded as sent, and the recipients left out for want of an organ id.
+
+    A recalled or replaced document is never exported as a new document (checked before anything
+    else): its recipients would take it for a letter still in force."""
+    if kind == "document" and directive.status in ("recalled", "replaced"):
+        raise RecalledDocumentError(
+            "the document was recalled: export kind=revocation"
+            if directive.status == "recalled"
+            else "the document was replaced: export kind=replacement of the document that replaces it"
+        )
+    if kind not in ("document", "revocation", "replacement", "update"):
+        raise UnprocessableError("kind is one of document, revocation, replacement, update")
     package, skipped = await document_package(
         session, directive, settings=settings, store=store, only_with_organ_id=only_with_organ_id
     )
     if kind == "document":
-        if directive.status in ("recalled", "replaced"):
-            raise RecalledDocumentError(
-                "the document was recalled: export kind=revocation"
-                if directive.status == "recalled"
-                else "the document was replaced: export kind=replacement of the document that replaces it"
-            )
         data = build_document_package(package)
     elif kind == "revocation":
         if directive.status != "recalled":
@@ -255,7 +276,25 @@ async def export(
         )
         data = build_replacement_package(package, [old])
     else:
-        raise UnprocessableError("kind is one of document, revocation, replacement")
+        if directive.corrects_id is None:
+            raise ConflictError("an update package is sent for a đính chính (a document that corrects another)")
+        corrected = await session.get(Directive, directive.corrects_id)
+        assert corrected is not None
+        original, _ = await document_package(
+            session, corrected, settings=settings, store=store, only_with_organ_id=only_with_organ_id
+        )
+        before = {r.organ_id for r in original.header.recipients}
+        after = {r.organ_id for r in package.header.recipients}
+        update = make_update_package(
+            package,
+            metadata_changed=True,
+            added_recipients=sorted(after - before),
+            removed_recipients=sorted(before - after),
+            reason=f"Đính chính văn bản {corrected.notation}" if corrected.notation else REASON_UPDATE,
+            staff_info=package.trace_header_list.business.staff_info if package.trace_header_list.business else None,
+            original=original,
+        )
+        data = build_document_package(update)
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None  # a document's issuer is a unit of the directory (foreign key)
     data = await signing.sign(data, keys, issuer, settings)
@@ -273,7 +312,7 @@ async def export(
 
 async def record_sent(
     session: AsyncSession,
-    directive: Directive,
+    directive: Directive | None,
     *,
     kind: str,
     data: bytes,
@@ -288,7 +327,7 @@ async def record_sent(
         ExchangePackage(
             direction="out",
             kind=kind,
-            directive_id=directive.id,
+            directive_id=directive.id if directive is not None else None,
             sender_organ_id=sender_organ_id,
             status_code=status_code,
             sha256=stored.sha256,
@@ -342,32 +381,36 @@ async def _answer_arrived(
     store: FileStore,
     now: datetime,
 ) -> None:
-    """Queue our ``01`` (arrived) status package for a document that reached us, as QCVN 102 asks;
-    the transport signs and sends it (once per answered DocumentId and code)."""
+    """Queue our status packages for a reply that reached us, as QCVN 102 asks: ``01`` (arrived) and,
+    since the reply is registered against its delivery at once (no clerk has to file it), ``03``
+    (accepted, registered as incoming). The transport signs and sends them, once per answered
+    DocumentId and code."""
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None
     organ_id, document_id = organ_id_of(issuer, settings), package.header.document_id
     if organ_id is None or document_id is None:
         return
-    status = make_status_package(
-        sender=Organization(organ_id=organ_id, organ_name=issuer.name),
-        document=response_for_document(package),
-        status_code="01",
-        timestamp=now.astimezone(VIETNAM_TZ).replace(tzinfo=None),
-    )
-    stored = await store.put_async(build_status_package(status))
-    await repository.queue(
-        session,
-        {
-            "package_key": f"status:{document_id}:01",
-            "directive_id": directive.id,
-            "kind": "status",
-            "message_type": "status",
-            "sha256": stored.sha256,
-            "status_code": "01",
-            "next_attempt_at": now,
-        },
-    )
+    stamp = now.astimezone(VIETNAM_TZ).replace(tzinfo=None)
+    for code in ("01", "03"):
+        status = make_status_package(
+            sender=Organization(organ_id=organ_id, organ_name=issuer.name),
+            document=response_for_document(package),
+            status_code=code,
+            timestamp=stamp,
+        )
+        stored = await store.put_async(build_status_package(status))
+        await repository.queue(
+            session,
+            {
+                "package_key": f"status:{document_id}:{code}",
+                "directive_id": directive.id,
+                "kind": "status",
+                "message_type": "status",
+                "sha256": stored.sha256,
+                "status_code": code,
+                "next_attempt_at": now,
+            },
+        )
 
 
 def _dedupe_key(*parts: object) -> str:

@@ -4,8 +4,10 @@ found there are applied and acknowledged.
 One round (:func:`step`), run by the worker:
 
 1. **enqueue** — every dispatched document with a delivery on the ``edxml`` channel gets one outbox
-   row (``<directive id>:document``); a recalled one that was sent gets ``…:revocation``; a reply
-   that arrived gets our ``01`` status package (queued when it is applied). The unique
+   row (``<directive id>:document``, ``…:update`` for a đính chính, ``…:replacement`` for a
+   replacing document); a recalled one that was sent gets ``…:revocation``; a reply or a document
+   that arrived gets our status packages (queued when it is applied, and by report-api's events:
+   received.py). The unique
    ``package_key`` makes that once per package, whatever the number of workers.
 2. **send** — each due row is claimed for a lease (other workers skip it), its package built and
    signed (as ``GET …/edxml`` does), sent with ``/sendEdoc`` outside any transaction, then marked
@@ -13,18 +15,21 @@ One round (:func:`step`), run by the worker:
    back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
-3. **poll** — status packages then documents waiting at the hub are fetched, applied in their own
-   transaction (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated,
-   unknown senders quarantined) and acknowledged ``done``; a package that cannot be applied is
-   acknowledged ``fail`` and logged. An acknowledgement lost after the commit only makes the package
-   come back once more, and applying it again changes nothing.
+3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time),
+   applied in batches, each in its own savepoint (the same rules as ``POST /v1/edxml/status`` and
+   ``/inbox``: ordered, de-duplicated, unknown senders quarantined) and acknowledged ``done``; a
+   package that cannot be applied is acknowledged ``fail`` and logged. An acknowledgement lost after
+   the commit only makes the package come back once more, and applying it again changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import select
@@ -36,16 +41,22 @@ from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_
 from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
+from common.vxp.protocol import Knobstick
 from directive_api.deliveries.models import Delivery
 from directive_api.directives.models import Directive
-from directive_api.exchange import service, signing
+from directive_api.exchange import received, service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
 from directive_api.pdfs.service import PdfContext
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 20
+POLL_BATCH = 100
+"""Packages applied in one transaction (each in its own savepoint)."""
+IN_FLIGHT = 8
+"""Fetches and acknowledgements in flight at once."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -73,26 +84,52 @@ async def _enqueue(session: AsyncSession, rows: list[dict[str, object]]) -> int:
 
 
 async def enqueue(session: AsyncSession, *, now: datetime) -> int:
-    """Outbox rows for dispatched documents and for recalls of documents that were sent."""
-    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document")
-    dispatched = await session.scalars(
-        select(Directive.id)
-        .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
-        .where(select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists())
-        .limit(200)
+    """Outbox rows for dispatched documents (a đính chính as an update package, a replacing document
+    as a replacement package), for a document declared the replacement of another after it was sent,
+    and for recalls of documents that were sent."""
+    kinds = ("document", "update", "replacement")
+    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds))
+    dispatched = (
+        await session.execute(
+            select(Directive.id, Directive.corrects_id, Directive.replaces_id)
+            .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
+            .where(Directive.status.not_in(("recalled", "replaced")))  # never sent: nothing to take back
+            .where(
+                select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists()
+            )
+            .limit(200)
+        )
+    ).all()
+    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds), ExchangeOutbox.state == "sent")
+    replacing = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "replacement")
+    declared = await session.scalars(  # sent as a new document, then named the replacement of another
+        select(Directive.id).where(
+            Directive.replaces_id.is_not(None), Directive.id.in_(sent), Directive.id.not_in(replacing)
+        )
     )
-    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "document", ExchangeOutbox.state == "sent")
     revoked = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "revocation")
     recalled = await session.scalars(
         select(Directive.id).where(Directive.status == "recalled", Directive.id.in_(sent), Directive.id.not_in(revoked))
     )
-    rows: list[dict[str, object]] = [
-        {"package_key": f"{directive_id}:{kind}", "directive_id": directive_id, "kind": kind}
-        for kind, ids in (("document", dispatched.all()), ("revocation", recalled.all()))
-        for directive_id in ids
+    pairs = [
+        (directive_id, "update" if corrects else "replacement" if replaces else "document")
+        for directive_id, corrects, replaces in dispatched
     ]
-    for row in rows:
-        row.update(message_type="edoc", state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    pairs += [(directive_id, "replacement") for directive_id in declared.all()]
+    pairs += [(directive_id, "revocation") for directive_id in recalled.all()]
+    rows: list[dict[str, object]] = [
+        {
+            "package_key": f"{directive_id}:{kind}",
+            "directive_id": directive_id,
+            "kind": kind,
+            "message_type": "edoc",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for directive_id, kind in pairs
+    ]
     return await _enqueue(session, rows)
 
 
@@ -114,23 +151,31 @@ async def _send_one(
     try:
         async with maker() as session:
             row = await session.get(ExchangeOutbox, row_id)
-            if row is None or row.state != "pending" or row.directive_id is None:
+            if row is None or row.state != "pending":
                 return "skip"
             kind, message_type, sha256 = row.kind, row.message_type, row.sha256
-            directive = await session.get(Directive, row.directive_id)
-            assert directive is not None
-            issuer = await session.get(Unit, directive.issuer_code)
-            assert issuer is not None
-            sender = service.organ_id_of(issuer, settings) or ""
-            if kind == "status":
-                assert sha256 is not None
-                data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
-                summary = row.package_key
-            else:
-                data, _skipped = await service.export(
-                    session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
+            summary: str | None = row.package_key
+            if row.received_document_id is not None:  # our answer about a document that reached us
+                unsigned, unit, sender = await received.status_package(
+                    session, row.received_document_id, row.status_code or "01", at=row.created_at, settings=settings
                 )
-                summary = None
+                data = await signing.sign(unsigned, pdf.keys, unit, settings)
+            else:
+                if row.directive_id is None:
+                    return "skip"
+                directive = await session.get(Directive, row.directive_id)
+                assert directive is not None
+                issuer = await session.get(Unit, directive.issuer_code)
+                assert issuer is not None
+                sender = service.organ_id_of(issuer, settings) or ""
+                if kind == "status":
+                    assert sha256 is not None
+                    data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
+                else:
+                    data, _skipped = await service.export(
+                        session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
+                    )
+                    summary = None
             await session.rollback()  # what export recorded is recorded again once the hub took it
         hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
     except ProblemError as exc:  # the package cannot be built: retrying will not help
@@ -142,11 +187,9 @@ async def _send_one(
             row = await session.get(ExchangeOutbox, row_id, with_for_update=True)
             if row is None or row.state != "pending":
                 return "skip"
-            directive = await session.get(Directive, row.directive_id)
-            assert directive is not None
             await service.record_sent(
                 session,
-                directive,
+                await session.get(Directive, row.directive_id) if row.directive_id else None,
                 kind=kind,
                 data=data,
                 sender_organ_id=sender,
@@ -192,43 +235,87 @@ async def send_due(
     return outcomes.count("sent"), outcomes.count("retry") + outcomes.count("dead")
 
 
+async def apply_document(
+    session: AsyncSession, item: Knobstick, raw: bytes, *, limits: ParseLimits, pdf: PdfContext, now: datetime
+) -> None:
+    """A document package from the hub: a reply when it answers a document of ours (``ResponseFor``),
+    else a document sent to us (received.py), answered with our status packages."""
+    package = parse_document_package(raw, limits=limits)
+    for reference in package.header.response_for:
+        if await service.find_directive(session, reference) is not None:
+            await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
+            return
+    await received.receive(
+        session,
+        package,
+        raw,
+        recipient_organ_id=item.recipient,
+        hub_doc_id=item.doc_id,
+        settings=pdf.settings,
+        store=pdf.store,
+        now=now,
+    )
+
+
+async def _limited(calls: list[Awaitable[T]]) -> list[T | BaseException]:
+    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time."""
+    limit = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with limit:
+            return await call
+
+    return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
-    """Apply and acknowledge what waits at the hub; (applied, refused)."""
+    """Apply and acknowledge what waits at the hub; (applied, refused).
+
+    Packages are fetched and acknowledged a few at a time and applied in batches, each package in
+    its own savepoint (one that cannot be applied spoils nothing else). One that could not be
+    fetched is left at the hub for the next round; a batch that fails as a whole (the database) is
+    acknowledged for none of its packages, which come back."""
     settings = pdf.settings
     limits = ParseLimits(max_bytes=settings.max_exchange_bytes, max_attachment_bytes=settings.max_exchange_bytes)
     applied = refused = 0
     for message_type in ("status", "edoc"):
-        for item in await client.received(message_type):
-            raw = await client.fetch(item.doc_id)
-            try:
-                async with transaction(maker) as session:
-                    if message_type == "status":
-                        await service.apply_status_package(
-                            session,
-                            parse_status_package(raw, limits=limits),
-                            raw,
-                            settings=settings,
-                            store=pdf.store,
-                            now=now,
-                        )
-                    else:
-                        await service.apply_reply(
-                            session,
-                            parse_document_package(raw, limits=limits),
-                            raw,
-                            settings=settings,
-                            store=pdf.store,
-                            now=now,
-                        )
-                outcome = "done"
-                applied += 1
-            except (EdxmlError, ProblemError) as exc:
-                logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
-                outcome = "fail"
-                refused += 1
-            await client.acknowledge(item.doc_id, outcome)
+        items = await client.received(message_type)
+        for start in range(0, len(items), POLL_BATCH):
+            fetched = await _limited([client.fetch(item.doc_id) for item in items[start : start + POLL_BATCH]])
+            outcomes: list[tuple[Knobstick, str]] = []
+            async with transaction(maker) as session:
+                for item, raw in zip(items[start : start + POLL_BATCH], fetched, strict=True):
+                    if isinstance(raw, BaseException):
+                        logger.warning("exchange package %s could not be fetched: %s", item.doc_id, raw)
+                        continue
+                    try:
+                        async with session.begin_nested():
+                            if message_type == "status":
+                                await service.apply_status_package(
+                                    session,
+                                    parse_status_package(raw, limits=limits),
+                                    raw,
+                                    settings=settings,
+                                    store=pdf.store,
+                                    now=now,
+                                )
+                            else:
+                                await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
+                        outcomes.append((item, "done"))
+                        applied += 1
+                    except (EdxmlError, ProblemError) as exc:
+                        logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
+                        outcomes.append((item, "fail"))
+                        refused += 1
+            for (item, _outcome), result in zip(
+                outcomes,
+                await _limited([client.acknowledge(item.doc_id, outcome) for item, outcome in outcomes]),
+                strict=True,
+            ):
+                if isinstance(result, BaseException):  # it comes back; applying it again changes nothing
+                    logger.warning("exchange package %s not acknowledged: %s", item.doc_id, result)
     return applied, refused
 
 

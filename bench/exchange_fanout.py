@@ -1,0 +1,243 @@
+"""Exchange fan-out: one package to N organ ids through the VXP hub double, and N status packages back.
+
+directive-api (``serve``, PostgreSQL, its in-process worker running the exchange transport) and
+report-api run as real processes, wired like scripts/run_local.py; the hub double
+(``python -m common.vxp.hub``) is its own process with two members: the Office (``vxp.vpub``) and one
+gateway member serving every synthetic commune's organ id (as a provincial gateway would). For each
+size N the ``commune_level`` group is replaced by N synthetic communes with organ ids, and a letter
+addressed to that group is issued (not timed). The clock then runs from the dispatch request:
+
+1. the Office's worker builds, seals and sends the package (one ``/sendEdoc``); the hub fans it out
+   to N knobsticks; the bench, as the gateway, sees N in its received list;
+2. the gateway sends N status packages ``06`` (one per commune, 8 in flight);
+3. the Office's worker polls, fetches, applies (status order, de-duplication) and acknowledges them,
+   until the Office's database counts N deliveries at ``06`` (committed).
+
+Goals: ≤ 10 s end to end at N = 3,321; growth t(large)/t(small) no worse than linear in N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import psycopg
+from benchlib import (
+    Row,
+    Tokens,
+    database,
+    free_port,
+    issue_letter,
+    letter,
+    office_timezone,
+    office_tokens,
+    services_env,
+    start_service,
+    stop_processes,
+    temp_dir,
+    wait_all,
+)
+from run_local import OFFICE_ORGAN_ID, wait_ready
+from sqlalchemy.engine import make_url
+
+from common.edxml import Organization, build_status_package, make_status_package, parse_document_package
+from common.testing import PostgresServer
+from common.vxp.client import VxpClient
+
+GOAL_SECONDS = 10.0
+NAME = "Exchange fan-out: one package to N organ ids through the hub double, N status packages applied"
+OFFICE_SECRET = "bench-office-secret"
+GATEWAY_SECRET = "bench-gateway-secret"
+IN_FLIGHT = 8
+
+
+def organ_id(size_index: int, i: int) -> str:
+    """A synthetic commune's organ id (QCVN 102 form), unique across sizes and apart from the seed's."""
+    return f"{i // 100:03d}.{i % 100:02d}.{80 + size_index:02d}.H13"
+
+
+def replace_communes(directive_db: str, size_index: int, count: int) -> None:
+    """Deactivate every unit of ``commune_level`` and add ``count`` synthetic active ones with organ ids."""
+    with psycopg.connect(_libpq(directive_db)) as connection:
+        connection.execute("UPDATE units SET is_active = false WHERE group_code = 'commune_level'")
+        with connection.cursor().copy(
+            "COPY units (code, name, short_name, kind, group_code, is_active, organ_id) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                copy.write_row(
+                    (
+                        f"X{size_index}{i:05d}",
+                        f"Ủy ban nhân dân xã thử nghiệm {size_index}-{i}",
+                        f"UBND xã {size_index}-{i}",
+                        "commune",
+                        "commune_level",
+                        True,
+                        organ_id(size_index, i),
+                    )
+                )
+
+
+def hub_agencies(path: Path, sizes: Sequence[int]) -> None:
+    gateway = [organ_id(k, i) for k, size in enumerate(sizes) for i in range(size)]
+    path.write_text(
+        json.dumps(
+            {
+                "agencies": [
+                    {"system_id": "vxp.vpub", "secret": OFFICE_SECRET, "organ_ids": [OFFICE_ORGAN_ID]},
+                    {"system_id": "vxp.gateway", "secret": GATEWAY_SECRET, "organ_ids": gateway},
+                ]
+            }
+        )
+    )
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _one(
+    base: str, hub: str, directive_db: str, tokens: Tokens, size_index: int, count: int, wait_s: float
+) -> tuple[float, float, float]:
+    """Seconds from the dispatch request to N knobsticks at the hub, to N statuses sent, to N applied."""
+    async with httpx.AsyncClient(base_url=base) as client, httpx.AsyncClient(timeout=60) as http:
+        gateway = VxpClient(hub, "vxp.gateway", GATEWAY_SECRET, http)
+        doc = await issue_letter(
+            client, tokens, letter(addressees=[{"group": "commune_level"}], info_recipients=[{"as_above": True}])
+        )
+        started = time.perf_counter()
+        response = await client.post(
+            f"/v1/directives/{doc['id']}/dispatch",
+            headers={"Authorization": tokens.headers["clerk"], "If-Match": doc["etag"]},
+            timeout=wait_s,
+        )
+        if response.status_code >= 300:
+            raise RuntimeError(f"dispatch: {response.status_code} {response.text[:300]}")
+        ours = {organ_id(size_index, i) for i in range(count)}
+        while True:
+            waiting = [k for k in await gateway.received("edoc") if k.recipient in ours]
+            if len(waiting) >= count:
+                break
+            if time.perf_counter() - started > wait_s:
+                raise TimeoutError(f"the hub holds {len(waiting)} of {count} knobsticks after {wait_s:.0f} s")
+            await asyncio.sleep(0.05)
+        fanned_out = time.perf_counter() - started
+        package = parse_document_package(await gateway.fetch(waiting[0].doc_id))
+        stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        limit = asyncio.Semaphore(IN_FLIGHT)
+
+        async def answer(organ: str) -> None:
+            status = make_status_package(
+                sender=Organization(organ_id=organ), document=package, status_code="06", timestamp=stamp
+            )
+            async with limit:
+                await gateway.send(build_status_package(status), sender=organ, message_type="status")
+
+        await asyncio.gather(*(answer(organ) for organ in sorted(ours)))
+        answered = time.perf_counter() - started
+        # Counted in the database, not through GET …/recipients: listing N deliveries ten times a
+        # second would load the very process whose worker applies the statuses.
+        last = -1
+        with psycopg.connect(_libpq(directive_db)) as connection:
+            while time.perf_counter() - started < wait_s:
+                row = connection.execute(
+                    "SELECT count(*) FROM deliveries WHERE directive_id = %s AND status = '06'", (doc["id"],)
+                ).fetchone()
+                last = int(row[0]) if row else 0
+                if last >= count:
+                    applied = time.perf_counter() - started
+                    for knobstick in waiting:  # the gateway's inbox is emptied outside the clock
+                        await gateway.acknowledge(knobstick.doc_id, "done")
+                    return fanned_out, answered, applied
+                await asyncio.sleep(0.1)
+        raise TimeoutError(
+            f"the Office did not show {count} deliveries at 06 within {wait_s:.0f} s (last: {last} at 06)"
+        )
+
+
+def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
+    ordered = sorted(set(sizes))
+    small, large = ordered[0], ordered[-1]
+    times: dict[int, tuple[float, float, float]] = {}
+    failures: dict[int, str] = {}
+    with (
+        temp_dir("bench-exchange-") as var,
+        database(server, "bench_exchange_d") as directive_db,
+        database(server, "bench_exchange_r") as report_db,
+    ):
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            tokens, _ = office_tokens(var / "keys")
+            d_port, r_port, hub_port = free_port(), free_port(), free_port()
+            hub_agencies(var / "agencies.json", ordered)
+            log = var / "services.log"
+            with log.open("ab") as out:
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            *(sys.executable, "-m", "common.vxp.hub", "--port", str(hub_port)),
+                            *("--store", str(var / "hub"), "--agencies", str(var / "agencies.json")),
+                        ],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            hub = f"http://127.0.0.1:{hub_port}"
+            wait_ready(f"{hub}/healthz")
+            env = services_env(
+                var, directive_port=d_port, report_port=r_port, directive_db=directive_db, report_db=report_db
+            )
+            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
+            env["DIRECTIVE_API_EXCHANGE__VXP__BASE_URL"] = hub
+            env["DIRECTIVE_API_EXCHANGE__VXP__SYSTEM_ID"] = "vxp.vpub"
+            env["DIRECTIVE_API_EXCHANGE__VXP__SECRET"] = OFFICE_SECRET
+            processes.append(start_service("directive-api", d_port, env, log))
+            processes.append(start_service("report-api", r_port, env, log))
+            base = f"http://127.0.0.1:{d_port}"
+            wait_all([f"{base}/readyz", f"http://127.0.0.1:{r_port}/readyz"], processes, log)
+            for index, size in enumerate(ordered):
+                replace_communes(directive_db, index, size)
+                try:
+                    times[size] = asyncio.run(_one(base, hub, directive_db, tokens, index, size, timeout))
+                except Exception as exc:
+                    failures[size] = f"N={size}: {type(exc).__name__}: {exc}"
+        finally:
+            stop_processes(processes)
+    goal = f"≤ {GOAL_SECONDS:.0f} s at N={large}; growth ≤ N ratio"
+    if failures:
+        measured = "; ".join(f"N={n}: {t[2]:.2f} s" for n, t in sorted(times.items()))
+        return Row(NAME, measured or "never completed", "no result", goal, False, list(failures.values()))
+    t_small, t_large = times[small][2], times[large][2]
+    growth, linear = t_large / t_small, large / small
+    notes = [
+        f"N={n}: {applied:.2f} s end to end — at the hub after {fanned:.2f} s, the N statuses sent by "
+        f"{answered:.2f} s, all applied at {applied:.2f} s"
+        for n, (fanned, answered, applied) in sorted(times.items())
+    ]
+    notes.append(
+        f"growth t({large})/t({small}) = {growth:.2f} vs N ratio {linear:.1f}: ratio of ratios {growth / linear:.2f}"
+    )
+    return Row(
+        NAME,
+        "; ".join(f"N={n}: {t[2]:.2f} s" for n, t in sorted(times.items())),
+        f"{t_large:.2f} s; growth {growth:.2f}× for {linear:.1f}× N",
+        goal,
+        t_large <= GOAL_SECONDS and growth <= linear,
+        notes,
+    )
+
+
+if __name__ == "__main__":
+    import os
+
+    from common.testing import LOCAL_POSTGRES
+
+    chosen = [int(a) for a in sys.argv[1:]] or [830, 1660, 3321]
+    row = run(PostgresServer(os.environ.get("TEST_DATABASE_URL") or LOCAL_POSTGRES), sizes=chosen, timeout=600)
+    print(row)

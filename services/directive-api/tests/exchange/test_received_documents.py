@@ -1,0 +1,265 @@
+"""A department's own copy receives a letter through the VXP hub double (its own process) and answers
+the sender with its status packages: 01 on arrival, 03 when its officer acknowledges in report-api,
+06 when the unit reports; each once, signed with the unit's seal, never backwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+from directive_testing import Clock
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import select, text
+
+from common.db import create_sessionmaker
+from common.edxml import (
+    Code,
+    DocumentType,
+    MessageHeader,
+    Organization,
+    PromulgationInfo,
+    build_document_package,
+    make_document_package,
+    parse_status_package,
+)
+from common.edxml.signature import verify_package
+from common.pdf.dev_pki import ensure_dev_pki
+from common.vxp.client import VxpClient
+from common.webhooks import signature_headers
+from directive_api.events.models import OutboxEvent
+from directive_api.exchange import transport
+from directive_api.exchange.models import ExchangeOutbox, ReceivedDocument
+from directive_api.main import create_app
+from directive_api.orgs.models import Unit
+from directive_api.settings import ExchangeSettings, Settings, VxpSettings
+
+OFFICE = Organization(organ_id="000.00.01.H13", organ_name="Văn phòng UBND thành phố Cần Thơ")
+SNV = "000.00.02.H13"
+STP = "000.00.03.H13"
+DOCUMENT_ID = f"{OFFICE.organ_id},2026/12/01,07/VPUB-TTĐH"
+INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+
+
+class Hub:
+    """The hub double, started as its own process, with the Office and Sở Nội vụ as members."""
+
+    def __init__(self, directory: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.agencies = directory / "agencies.json"
+        self.agencies.write_text(
+            json.dumps(
+                {
+                    "agencies": [
+                        {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE.organ_id]},
+                        {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV]},
+                    ]
+                }
+            )
+        )
+        self.store = directory / "store"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "common.vxp.hub", "--port", str(self.port)),
+                *("--store", str(self.store), "--agencies", str(self.agencies)),
+            ]
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("the hub double did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    double = Hub(tmp_path)
+    double.start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+async def department(settings: Settings, clock: Clock, hub: Hub) -> AsyncIterator[FastAPI]:
+    """Sở Nội vụ's own copy of the product: a member of the hub as ``vxp.snv``."""
+    vxp = VxpSettings(base_url=hub.url, system_id="vxp.snv", secret=SecretStr("snv-secret"), max_attempts=2)
+    configured = settings.model_copy(
+        update={"exchange": ExchangeSettings(vxp=vxp), "inbox_secrets": [SecretStr(INBOX_SECRET)]}
+    )
+    application = create_app(configured, clock=clock)
+    yield application
+    await application.state.engine.dispose()
+
+
+def _letter() -> bytes:
+    header = MessageHeader(
+        sender=OFFICE,
+        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"), Organization(organ_id=STP)),
+        document_id=DOCUMENT_ID,
+        code=Code(code_number="07", code_notation="VPUB-TTĐH"),
+        promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
+        document_type=DocumentType(type=1, type_detail=0, type_name="Công văn"),
+        subject="V/v báo cáo kết quả theo dõi Kênh thông tin chính thức",
+        due_date=date(2026, 12, 15),
+        steering_type=1,
+    )
+    return build_document_package(make_document_package(header))
+
+
+async def _event(client: httpx.AsyncClient, event_id: str, type_: str, directive_id: str, sequence: int) -> bool:
+    event = {
+        "id": event_id,
+        "type": type_,
+        "source": "report-api",
+        "subject": f"obl-{directive_id}",
+        "sequence": sequence,
+        "data": {"directive_id": directive_id, "unit_code": "SNV", "obligation_id": "obl-1"},
+    }
+    body = json.dumps(event).encode()
+    headers = {**signature_headers(INBOX_SECRET, event_id, body), "Content-Type": "application/json"}
+    response = await client.post("/v1/inbox/events", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    applied: bool = response.json()["applied"]
+    return applied
+
+
+async def _codes(office: VxpClient) -> list[str]:
+    """The status packages waiting for the Office: their codes, checked and acknowledged."""
+    codes = []
+    for item in await office.received("status"):
+        package = parse_status_package(await office.fetch(item.doc_id))
+        assert item.sender == SNV
+        assert package.sender.organ_id == SNV
+        assert [r.document_id for r in package.response_for] == [DOCUMENT_ID]
+        codes.append(package.status_code)
+        await office.acknowledge(item.doc_id, "done")
+    return sorted(codes)
+
+
+async def test_a_received_letter_is_answered_01_then_03_then_06_once_each(
+    department: FastAPI, hub: Hub, clock: Clock, pki_dir: Path
+) -> None:
+    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
+    async with (
+        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
+        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+        maker = department.state.sessionmaker
+
+        async def step() -> transport.Round:
+            return await transport.step(maker, snv, department.state.pdf, now=clock())
+
+        letter = _letter()
+        await office.send(letter, sender=OFFICE.organ_id, message_type="edoc")
+        first = await step()
+        assert (first.applied, first.refused) == (1, 0)
+        assert await snv.received("edoc") == []  # acknowledged done
+        async with create_sessionmaker(department.state.engine)() as session:
+            (received,) = (await session.scalars(select(ReceivedDocument))).all()
+            assert (received.unit_code, received.sender_unit_code, received.status) == ("SNV", "VPUB", "01")
+            assert (received.notation, received.due_date) == ("07/VPUB-TTĐH", date(2026, 12, 15))
+            (event,) = (await session.scalars(select(OutboxEvent).where(OutboxEvent.subject == str(received.id)))).all()
+            assert event.type == "directive.dispatched"
+            assert event.data["addressees"] == [
+                {"unit_code": "SNV", "unit_name": "Sở Nội vụ", "group_code": "department", "must_act": True}
+            ]
+            assert event.data["directive"]["compliance"] == {"due_date": "2026-12-15"}
+            unit = await session.get(Unit, "SNV")
+            assert unit is not None
+        received_id = str(received.id)
+
+        # The next round sends our 01, sealed with Sở Nội vụ's seal.
+        assert (await step()).sent == 1
+        (waiting,) = await office.received("status")
+        raw = await office.fetch(waiting.doc_id)
+        pki = ensure_dev_pki(pki_dir)
+        seal_p12, _image = pki.seal_for("SNV", unit.name)
+        _key, seal_cert, _chain = pkcs12.load_key_and_certificates(seal_p12.read_bytes(), pki.passphrase)
+        assert seal_cert is not None
+        verify_package(raw, certificate=seal_cert)
+        assert await _codes(office) == ["01"]
+
+        # The same letter delivered again is recorded once and answered once.
+        await office.send(letter, sender=OFFICE.organ_id, message_type="edoc")
+        again = await step()
+        assert (again.applied, again.sent) == (1, 0)
+        assert (await step()).sent == 0
+
+        # The officer acknowledges (03) and reports (06) in report-api; events come twice and late.
+        assert await _event(client, "evt-1", "obligation.acknowledged", received_id, 1)
+        assert await _event(client, "evt-2", "obligation.submitted", received_id, 2)
+        assert not await _event(client, "evt-3", "obligation.acknowledged", received_id, 3)  # 06 said already
+        assert not await _event(client, "evt-4", "obligation.accepted", received_id, 4)
+        assert (await step()).sent == 2
+        assert (await step()).sent == 0
+        assert await _codes(office) == ["03", "06"]
+
+        # An event about a document that is neither ours nor received changes nothing.
+        assert not await _event(client, "evt-5", "obligation.acknowledged", "9" * 8 + "-0000-4000-8000-" + "0" * 12, 5)
+        async with department.state.engine.connect() as connection:
+            rows = await connection.execute(
+                select(ExchangeOutbox.package_key, ExchangeOutbox.state).order_by(ExchangeOutbox.id)
+            )
+            assert [tuple(r) for r in rows] == [(f"status:{received_id}:{code}", "sent") for code in ("01", "03", "06")]
+            kept = await connection.execute(
+                text("SELECT status_code FROM exchange_packages WHERE direction = 'out' ORDER BY id")
+            )
+            assert [r[0] for r in kept] == ["01", "03", "06"]
+            status = await connection.execute(select(ReceivedDocument.status))
+            assert status.scalar_one() == "06"
+
+
+async def test_a_letter_for_a_unit_that_is_not_ours_is_refused(department: FastAPI, hub: Hub, clock: Clock) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
+        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+        header = MessageHeader(
+            sender=OFFICE,
+            recipients=(Organization(organ_id=SNV),),
+            document_id=DOCUMENT_ID,
+            code=Code(code_number="07", code_notation="VPUB-TTĐH"),
+            promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
+            document_type=DocumentType(type=1, type_detail=0, type_name="Công văn"),
+            subject="V/v thử",
+        )
+        letter = build_document_package(make_document_package(header))
+        await office.send(letter, sender=OFFICE.organ_id, message_type="edoc")
+        # The hub delivers it to Sở Nội vụ, but this copy's directory gives SNV's organ id to no unit.
+        async with department.state.sessionmaker() as session, session.begin():
+            unit = await session.get(Unit, "SNV")
+            assert unit is not None
+            unit.organ_id = None
+        polled = await transport.step(department.state.sessionmaker, snv, department.state.pdf, now=clock())
+        assert (polled.applied, polled.refused) == (0, 1)
+        assert await snv.received("edoc") == []  # acknowledged fail, not left to come back forever
+        async with department.state.engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM received_documents"))).scalar_one() == 0
+            assert (await connection.execute(text("SELECT count(*) FROM exchange_outbox"))).scalar_one() == 0
