@@ -19,6 +19,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import signal
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -593,6 +594,9 @@ def _exit_with_parent() -> None:
 
 
 def _warm_up() -> None:
+    # Ctrl-C reaches the whole foreground process group: the parent shuts its pool down, so a
+    # worker that also took the KeyboardInterrupt would only print a traceback while it waits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     os.nice(WORKER_NICENESS)
     # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
