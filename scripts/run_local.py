@@ -2,10 +2,10 @@
 the local double of the national exchange (a VXP hub, its own process, its store in ``var/vxp``).
 
 Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
-The hub knows two member systems: the Office (``vxp.vpub``, VPUB's organ id), whose directive-api
-sends dispatched documents through it and applies the statuses it finds there, and Sở Nội vụ
-(``vxp.snv``), for a department's own system. The development OpenID Connect provider
-(``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
+The hub knows two member systems: the Office (``vxp.vpub``, the organ ids of every unit it issues
+for: VPUB's and UBND-TP's), whose directive-api sends dispatched documents through it and applies
+the statuses it finds there, and Sở Nội vụ (``vxp.snv``), for a department's own system. The development
+OpenID Connect provider (``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
 sign-in page lists the seeded people and one officer per addressee unit. The development CA's CRL and
 OCSP service (``scripts/dev_ca.py``, its own process) answers for the certificates the development
 PKI issues, which name it, so signatures carry their validation data (PAdES B-LT). Stops everything
@@ -49,6 +49,23 @@ OFFICE_ORGAN_ID = "000.00.01.H13"  # VPUB's development identifier (directive_ap
 DEPARTMENT_ORGAN_ID = "000.00.02.H13"  # Sở Nội vụ's
 
 
+def issuing_organ_ids() -> list[str]:
+    """The exchange identifiers of every unit the Office's instance issues for (each unit with its own
+    notation in the seeded directory: VPUB, UBND-TP), VPUB's first: the Office's directive-api sends
+    each issuer's letters as that issuer, so the hub must let its one credential speak for all of them."""
+    from directive_api.seed.loader import ISSUERS
+
+    units = json.loads((SEED / "can-tho-units.json").read_text(encoding="utf-8"))["units"]
+    development = json.loads((SEED / "organ-ids-development.json").read_text(encoding="utf-8"))["development"]
+    organ_ids = [OFFICE_ORGAN_ID]
+    for unit in units:
+        if unit["code"] in ISSUERS or unit.get("notation"):
+            organ_id = unit.get("organ_id") or development.get(unit["code"])
+            if organ_id and organ_id not in organ_ids:
+                organ_ids.append(organ_id)
+    return organ_ids
+
+
 def hub_agencies(var: Path) -> Path:
     """The hub double's member systems, with development secrets kept in ``var/keys``."""
     agencies = {
@@ -56,7 +73,7 @@ def hub_agencies(var: Path) -> Path:
             {
                 "system_id": "vxp.vpub",
                 "secret": _secret(var / "keys" / "vxp-vpub.secret"),
-                "organ_ids": [OFFICE_ORGAN_ID],
+                "organ_ids": issuing_organ_ids(),
                 "name": "Van phong UBND thanh pho Can Tho",
             },
             {
