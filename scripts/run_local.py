@@ -204,10 +204,11 @@ def start(
     vxp_port: int | None = None,
     idp_port: int | None = None,
     ca_port: int | None = None,
+    csc_port: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Start the hub double, the identity provider double, the remote-signing service (CSC API v2), the
     development CA's CRL/OCSP service and both services, and wait until they are ready (``vxp_port``,
-    ``idp_port``, ``ca_port``: free ports when not given)."""
+    ``idp_port``, ``ca_port``, ``csc_port``: free ports when not given)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
@@ -223,7 +224,7 @@ def start(
     bin_dir = Path(sys.executable).parent
     hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
     csc_config, csc_env = csc_service.prepare_state(var / "csc")
-    csc_port = _free_port()
+    csc_port = csc_port or _free_port()
     env["DIRECTIVE_API_SIGNING__CSC_URL"] = f"http://127.0.0.1:{csc_port}"
     env["DIRECTIVE_API_SIGNING__CSC_TOKEN"] = csc_service.client_token(csc_config)
     csc_command = [sys.executable, str(ROOT / "scripts" / "csc_service.py"), "--config", str(csc_config)]
@@ -263,6 +264,31 @@ def start(
     return processes
 
 
+def describe(process: subprocess.Popen[bytes]) -> str:
+    """A process of the stack by what it runs: ``directive-api serve``, ``dev_ca.py``, ``common.vxp.hub``…"""
+    args = [str(a) for a in process.args] if isinstance(process.args, list | tuple) else [str(process.args)]
+    program = Path(args[0]).name
+    if program.startswith("python") and len(args) > 1:
+        return args[2] if args[1] == "-m" and len(args) > 2 else Path(args[1]).name
+    return f"{program} {args[1]}" if len(args) > 1 and not args[1].startswith("-") else program
+
+
+def watch(processes: list[subprocess.Popen[bytes]], *, poll: float = 0.5) -> subprocess.Popen[bytes]:
+    """Wait until one process of the stack exits, say which (with its exit code) on stderr, and return
+    it: the caller then stops the rest, so a stack that stops is never a silent one."""
+    while True:
+        for process in processes:
+            code = process.poll()
+            if code is not None:
+                print(
+                    f"run_local: {describe(process)} (pid {process.pid}) exited with code {code}; stopping the rest",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return process
+        time.sleep(poll)
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     """SIGTERM, then SIGKILL after 10 s."""
     for process in processes:
@@ -283,6 +309,7 @@ def main() -> int:
     parser.add_argument("--vxp-port", type=int, default=8010)
     parser.add_argument("--idp-port", type=int, default=8090)
     parser.add_argument("--ca-port", type=int, default=8020)
+    parser.add_argument("--csc-port", type=int, default=8030)
     args = parser.parse_args()
     processes = start(
         args.var,
@@ -291,6 +318,7 @@ def main() -> int:
         vxp_port=args.vxp_port,
         idp_port=args.idp_port,
         ca_port=args.ca_port,
+        csc_port=args.csc_port,
     )
     keys = args.var / "keys"
     print(
@@ -300,6 +328,8 @@ def main() -> int:
         f"dev CA         http://127.0.0.1:{args.ca_port}/crl and /ocsp (revoke: .venv/bin/python "
         f"scripts/dev_ca.py --pki {args.var / 'pki'} --revoke <serial>)\n"
         f"pages          http://127.0.0.1:{args.report_port}/pages (sign in: choose a seeded person)\n"
+        f"sign-in (OIDC) http://127.0.0.1:{args.idp_port} (development identity provider)\n"
+        f"CSC service    http://127.0.0.1:{args.csc_port} (remote-signing double, CSC API v2)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
@@ -309,10 +339,13 @@ def main() -> int:
         "Ctrl-C stops all.\n",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: stop(processes))
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C: stop all, no "exited" line for children we stop ourselves
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        watch(processes)
     except KeyboardInterrupt:
         pass
     finally:
