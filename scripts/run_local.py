@@ -336,6 +336,8 @@ def main() -> int:
         f"remote signing .venv/bin/python scripts/csc_service.py --config {args.var / 'csc' / 'csc.json'} "
         f"--enroll <person id> --name '<full name>' --pki {args.var / 'pki'}  (then set the person's signing_mode "
         "remote and signing_certificate; see docs/api.md)\n"
+        f"client signing .venv/bin/directive-api dev-pki issue <person id> --out DIR --pki {args.var / 'pki'} "
+        f"(a key and certificate chaining to {args.var / 'pki' / 'root-ca.pem'}; see docs/api.md)\n"
         "Ctrl-C stops all.\n",
         flush=True,
     )
