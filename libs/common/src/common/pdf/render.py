@@ -17,6 +17,7 @@ import logging
 import math
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
 import re
 import signal
@@ -593,10 +594,27 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+class _SpawnProcessIgnoringCtrlC(multiprocessing.context.SpawnProcess):
+    """A worker started with SIGINT blocked (the mask is inherited through exec), until :func:`_warm_up`
+    ignores it: Ctrl-C reaches the terminal's whole process group, and the parent shuts its pool
+    down; a worker that took the KeyboardInterrupt, even while still importing, only printed a
+    traceback."""
+
+    def start(self) -> None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _SpawnContextIgnoringCtrlC(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcessIgnoringCtrlC
+
+
 def _warm_up() -> None:
-    # Ctrl-C reaches the whole foreground process group: the parent shuts its pool down, so a
-    # worker that also took the KeyboardInterrupt would only print a traceback while it waits.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C still pending is discarded here
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _exit_with_parent()
     os.nice(WORKER_NICENESS)
     # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
@@ -632,7 +650,7 @@ class _DefaultExecutor:
                 cls._executor_size = cls.size()
                 cls._executor = ProcessPoolExecutor(
                     max_workers=cls._executor_size,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=_SpawnContextIgnoringCtrlC(),
                     initializer=_warm_up,
                 )
             return cls._executor
