@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("file", type=Path, help="the PDF file")
     dev_pki = sub.add_parser("dev-pki", help="the development PKI of `make run` (development only)")
-    dev_pki_sub = dev_pki.add_subparsers(dest="dev_pki_command", required=True)
+    dev_pki_sub = dev_pki.add_subparsers(dest="dev_pki_command", required=True, help="issue")
     issue = dev_pki_sub.add_parser(
         "issue", help="issue a key and certificate for a person's own signing client (client-mode signing)"
     )
