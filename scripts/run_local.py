@@ -348,11 +348,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, terminate)
     try:
         watch(processes)
+        return 1  # a process stopped on its own: `make run` fails visibly
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
         stop(processes)
-    return 0
 
 
 if __name__ == "__main__":
