@@ -17,9 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt libs/common/pyproject.toml servi
 
 setup: $(STAMP) ## Create .venv with the pinned dependencies and the workspace packages
 
-run: setup ## Start both services on SQLite files under var/ (Ctrl-C stops them)
+# Ports and the state folder: make run ARGS="--directive-port 9001 --report-port 9002" (see docs/operations.md).
+ARGS ?=
+run: setup ## Start both services on SQLite files under var/ (Ctrl-C stops them; ARGS="--directive-port 9001")
 	scripts/install-system-deps --runtime
-	$(BIN)/python scripts/run_local.py
+	$(BIN)/python scripts/run_local.py $(ARGS)
 
 system-deps: ## Debian packages the tests drive (poppler, chromium, softhsm2, postgresql, …)
 	scripts/install-system-deps

@@ -2,10 +2,10 @@
 the local double of the national exchange (a VXP hub, its own process, its store in ``var/vxp``).
 
 Development keys are created on first run (``var/keys``), migrations applied, the directory seeded.
-The hub knows two member systems: the Office (``vxp.vpub``, VPUB's organ id), whose directive-api
-sends dispatched documents through it and applies the statuses it finds there, and Sở Nội vụ
-(``vxp.snv``), for a department's own system. The development OpenID Connect provider
-(``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
+The hub knows two member systems: the Office (``vxp.vpub``, the organ ids of every unit it issues
+for: VPUB's and UBND-TP's), whose directive-api sends dispatched documents through it and applies
+the statuses it finds there, and Sở Nội vụ (``vxp.snv``), for a department's own system. The development
+OpenID Connect provider (``scripts/dev_oidc_provider.py``, its own process) signs people in to report-api's pages: its
 sign-in page lists the seeded people and one officer per addressee unit. The development CA's CRL and
 OCSP service (``scripts/dev_ca.py``, its own process) answers for the certificates the development
 PKI issues, which name it, so signatures carry their validation data (PAdES B-LT). Stops everything
@@ -49,6 +49,23 @@ OFFICE_ORGAN_ID = "000.00.01.H13"  # VPUB's development identifier (directive_ap
 DEPARTMENT_ORGAN_ID = "000.00.02.H13"  # Sở Nội vụ's
 
 
+def issuing_organ_ids() -> list[str]:
+    """The exchange identifiers of every unit the Office's instance issues for (each unit with its own
+    notation in the seeded directory: VPUB, UBND-TP), VPUB's first: the Office's directive-api sends
+    each issuer's letters as that issuer, so the hub must let its one credential speak for all of them."""
+    from directive_api.seed.loader import ISSUERS
+
+    units = json.loads((SEED / "can-tho-units.json").read_text(encoding="utf-8"))["units"]
+    development = json.loads((SEED / "organ-ids-development.json").read_text(encoding="utf-8"))["development"]
+    organ_ids = [OFFICE_ORGAN_ID]
+    for unit in units:
+        if unit["code"] in ISSUERS or unit.get("notation"):
+            organ_id = unit.get("organ_id") or development.get(unit["code"])
+            if organ_id and organ_id not in organ_ids:
+                organ_ids.append(organ_id)
+    return organ_ids
+
+
 def hub_agencies(var: Path) -> Path:
     """The hub double's member systems, with development secrets kept in ``var/keys``."""
     agencies = {
@@ -56,7 +73,7 @@ def hub_agencies(var: Path) -> Path:
             {
                 "system_id": "vxp.vpub",
                 "secret": _secret(var / "keys" / "vxp-vpub.secret"),
-                "organ_ids": [OFFICE_ORGAN_ID],
+                "organ_ids": issuing_organ_ids(),
                 "name": "Van phong UBND thanh pho Can Tho",
             },
             {
@@ -187,10 +204,11 @@ def start(
     vxp_port: int | None = None,
     idp_port: int | None = None,
     ca_port: int | None = None,
+    csc_port: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Start the hub double, the identity provider double, the remote-signing service (CSC API v2), the
     development CA's CRL/OCSP service and both services, and wait until they are ready (``vxp_port``,
-    ``idp_port``, ``ca_port``: free ports when not given)."""
+    ``idp_port``, ``ca_port``, ``csc_port``: free ports when not given)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
@@ -206,7 +224,7 @@ def start(
     bin_dir = Path(sys.executable).parent
     hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
     csc_config, csc_env = csc_service.prepare_state(var / "csc")
-    csc_port = _free_port()
+    csc_port = csc_port or _free_port()
     env["DIRECTIVE_API_SIGNING__CSC_URL"] = f"http://127.0.0.1:{csc_port}"
     env["DIRECTIVE_API_SIGNING__CSC_TOKEN"] = csc_service.client_token(csc_config)
     csc_command = [sys.executable, str(ROOT / "scripts" / "csc_service.py"), "--config", str(csc_config)]
@@ -312,6 +330,31 @@ def start_department(
     return processes
 
 
+def describe(process: subprocess.Popen[bytes]) -> str:
+    """A process of the stack by what it runs: ``directive-api serve``, ``dev_ca.py``, ``common.vxp.hub``…"""
+    args = [str(a) for a in process.args] if isinstance(process.args, list | tuple) else [str(process.args)]
+    program = Path(args[0]).name
+    if program.startswith("python") and len(args) > 1:
+        return args[2] if args[1] == "-m" and len(args) > 2 else Path(args[1]).name
+    return f"{program} {args[1]}" if len(args) > 1 and not args[1].startswith("-") else program
+
+
+def watch(processes: list[subprocess.Popen[bytes]], *, poll: float = 0.5) -> subprocess.Popen[bytes]:
+    """Wait until one process of the stack exits, say which (with its exit code) on stderr, and return
+    it: the caller then stops the rest, so a stack that stops is never a silent one."""
+    while True:
+        for process in processes:
+            code = process.poll()
+            if code is not None:
+                print(
+                    f"run_local: {describe(process)} (pid {process.pid}) exited with code {code}; stopping the rest",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return process
+        time.sleep(poll)
+
+
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     """SIGTERM, then SIGKILL after 10 s."""
     for process in processes:
@@ -337,6 +380,7 @@ def main() -> int:
         action="store_true",
         help="also start Sở Nội vụ's own copy (directive-api :8003, report-api :8004, state in <var>/snv)",
     )
+    parser.add_argument("--csc-port", type=int, default=8030)
     args = parser.parse_args()
     processes = start(
         args.var,
@@ -345,6 +389,7 @@ def main() -> int:
         vxp_port=args.vxp_port,
         idp_port=args.idp_port,
         ca_port=args.ca_port,
+        csc_port=args.csc_port,
     )
     if args.department:
         processes += start_department(
@@ -368,24 +413,31 @@ def main() -> int:
         f"dev CA         http://127.0.0.1:{args.ca_port}/crl and /ocsp (revoke: .venv/bin/python "
         f"scripts/dev_ca.py --pki {args.var / 'pki'} --revoke <serial>)\n"
         f"pages          http://127.0.0.1:{args.report_port}/pages (sign in: choose a seeded person)\n"
+        f"sign-in (OIDC) http://127.0.0.1:{args.idp_port} (development identity provider)\n"
+        f"CSC service    http://127.0.0.1:{args.csc_port} (remote-signing double, CSC API v2)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
         f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
         f"remote signing .venv/bin/python scripts/csc_service.py --config {args.var / 'csc' / 'csc.json'} "
         f"--enroll <person id> --name '<full name>' --pki {args.var / 'pki'}  (then set the person's signing_mode "
         "remote and signing_certificate; see docs/api.md)\n"
+        f"client signing .venv/bin/directive-api dev-pki issue <person id> --out DIR --pki {args.var / 'pki'} "
+        f"(a key and certificate chaining to {args.var / 'pki' / 'root-ca.pem'}; see docs/api.md)\n"
         "Ctrl-C stops all.\n",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: stop(processes))
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C: stop all, no "exited" line for children we stop ourselves
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        watch(processes)
+        return 1  # a process stopped on its own: `make run` fails visibly
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
         stop(processes)
-    return 0
 
 
 if __name__ == "__main__":

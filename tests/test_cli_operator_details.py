@@ -68,7 +68,7 @@ def test_every_command_and_option_has_help(build: object) -> None:
             if isinstance(option, argparse._HelpAction):
                 continue
             assert option.help, f"{parser.prog} {name} {option.option_strings or option.dest} has no help"
-        if name not in ("mint-token", "walk-seed"):
+        if name not in ("mint-token", "walk-seed", "dev-pki"):  # files only, no database
             assert any("--database-url" in o.option_strings for o in sub._actions), f"{name} takes --database-url"
 
 
@@ -161,3 +161,24 @@ def test_serve_stops_without_leaked_semaphores(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert "leaked semaphore" not in stderr, stderr[-2000:]
+
+
+def test_dev_pki_issue_gives_a_key_and_a_recorded_certificate_of_the_existing_pki(tmp_path: Path, cli: Cli) -> None:
+    from cryptography import x509
+
+    from common.pdf.dev_pki import ensure_dev_pki
+
+    missing = cli("directive-api", "dev-pki", "issue", "le-xuan-hoa", "--out", "token", cwd=tmp_path)
+    assert missing.returncode == 2 and "no development PKI" in missing.stderr and len(missing.stderr.splitlines()) == 1
+    assert not (tmp_path / "var").exists()  # no new root made silently
+
+    pki = ensure_dev_pki(tmp_path / "var" / "pki", revocation_url="http://127.0.0.1:8020")
+    made = cli("directive-api", "dev-pki", "issue", "le-xuan-hoa", "--out", "token", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    certificate = x509.load_pem_x509_certificate((tmp_path / "token" / "signing-certificate.pem").read_bytes())
+    assert certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "Lê Xuân Hoa"
+    access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [a.access_location.value for a in access] == ["http://127.0.0.1:8020/ocsp"]
+    assert pki.issued_certificate(certificate.serial_number) == certificate  # the CA answers "good"
+    assert (tmp_path / "token" / "signing-key.pem").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "token" / "root-ca.pem").read_bytes() == pki.root_cert_pem.read_bytes()

@@ -25,9 +25,9 @@ from stack_testing import dispatch_walked_letter
 from common.auth import mint_token
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from common.vxp.client import VxpClient
+from directive_api.cli.walk import tokens as walk_tokens
 from directive_api.seed.loader import seed_letter
 from directive_api.settings import Settings
-from directive_api.cli.walk import tokens as walk_tokens
 
 
 def _free_port() -> int:

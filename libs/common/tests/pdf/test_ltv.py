@@ -369,3 +369,40 @@ def test_the_cli_revokes_by_certificate_file_or_serial_once(dev_ca: DevCa, tmp_p
 
     unknown = subprocess.run([*script, "abc"], capture_output=True, text=True, check=False)
     assert unknown.returncode == 2 and "issued no certificate with serial abc" in unknown.stderr
+
+
+def _stranger(pki: DevPki, key: rsa.RSAPrivateKey, name: str) -> x509.Certificate:
+    """A certificate with the CA's name and URLs but outside its records: its OCSP answers "unknown"
+    (and its CRL, listing only revocations, does not list it)."""
+    stranger = x509.load_pem_x509_certificate(pki.certificate_for_key(key.public_key(), name, "UBND"))
+    (pki.directory / "issued" / f"{stranger.serial_number:x}.pem").unlink()
+    return stranger
+
+
+def test_a_certificate_the_ca_answers_unknown_for_signs_nothing(
+    dev_ca: DevCa, seed_view: Callable[..., DocumentView]
+) -> None:
+    pki = dev_ca.pki
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = _stranger(pki, key, "Người Lạ")
+    assert _ocsp_status(dev_ca, stranger).certificate_status == ocsp.OCSPCertStatus.UNKNOWN
+    with pytest.raises(RevocationError, match="unknown"):
+        prepare_deferred(
+            render_pdf(seed_view(), for_signing=True),
+            load_certificate(stranger.public_bytes(serialization.Encoding.PEM)),
+            signature_image=pki.signature_png,
+            timestamped=True,
+            revocation=dev_ca.spec,
+            timestamper=dev_ca.timestamper,
+        )
+    # The same for a key the service holds (a signer's PKCS#12 whose record the CA lost).
+    signer_p12 = pki.signer_for("nguoi-la-p12", "Người Lạ Có Khóa", "UBND")
+    (pki.directory / "issued" / f"{_cert(signer_p12, pki).serial_number:x}.pem").unlink()
+    with pytest.raises(RevocationError, match="unknown"):
+        sign_as_signer(
+            render_pdf(seed_view(), for_signing=True),
+            load_pkcs12_signer(signer_p12, pki.passphrase),
+            signature_image=pki.signature_png,
+            timestamper=dev_ca.timestamper,
+            revocation=dev_ca.spec,
+        )

@@ -176,6 +176,7 @@ async def test_the_token_signs_and_the_issued_pdf_carries_the_directorys_certifi
     )
     assert replay.status_code == 409
     assert replay.json()["type"].endswith("/signing-request-closed")
+    assert "completed" in replay.json()["detail"]
 
     approved = (await api.get(doc["id"], actors.clerk)).json()
     assert approved["status"] == "approved"
@@ -300,6 +301,7 @@ async def test_abandoning_and_timing_out_return_the_document_to_submitted(
     )
     assert late.status_code == 409
     assert late.json()["type"].endswith("/signing-request-closed")
+    assert "abandoned" in late.json()["detail"] and "accepted once" not in late.json()["detail"]
 
     # Approved again: a new request; nobody signs; it expires.
     again = await api.act(abandoned.json(), "approve", actors.signer)

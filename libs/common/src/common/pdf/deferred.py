@@ -43,12 +43,13 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from common.pdf import aio
 from common.pdf.fields import FIELD_SIGNATURE
-from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context
+from common.pdf.ltv import RevocationSpec, ltv_metadata, ocsp_refusal, revocation_context
 from common.pdf.model import nfc
 from common.pdf.results import (
     CertificateError,
     PreparedSignature,
     RenderedPdf,
+    RevocationError,
     SignatureValueError,
     SigningError,
     load_certificate,
@@ -137,6 +138,8 @@ async def prepare_deferred_async(
             if (error := _revocation_error(pdf_signer, exc)) is not None:
                 raise error from exc
             raise
+        if (refusal := ocsp_refusal(context, certificate)) is not None:
+            raise RevocationError(refusal)
     attributes = await external.signed_attrs(prepared.document_digest, DIGEST_ALGORITHM, use_pades=True)
     assert isinstance(output, io.BytesIO)
     return PreparedSignature(
@@ -177,7 +180,8 @@ def prepare_deferred(
         The prepared file, its digest and the signed attributes to sign.
 
     Raises:
-        RevocationError: The certificate is revoked or its revocation status cannot be fetched.
+        RevocationError: The certificate is revoked, its OCSP responder answers ``unknown`` (it is
+            outside the CA's records), or its revocation status cannot be fetched.
     """
     return aio.run(
         prepare_deferred_async(

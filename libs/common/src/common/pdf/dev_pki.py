@@ -168,6 +168,29 @@ class DevPki:
             _record_issued(self.directory, cert)
         return cert.public_bytes(serialization.Encoding.PEM)
 
+    def issue_signing_identity(self, out: Path, common_name: str, organisation: str) -> tuple[Path, Path]:
+        """A new key (ECDSA P-256) and its certificate for a signer's own client, written to ``out``.
+
+        For trying client-mode signing in development: the certificate chains to this CA's root,
+        names its OCSP responder and CRL, and is recorded in ``issued/`` so the CA answers ``good``.
+        ``out`` gets ``signing-key.pem`` (PKCS#8, unencrypted, mode 0600), ``signing-certificate.pem``
+        and ``root-ca.pem`` (the trust root, for verifiers).
+
+        Returns:
+            The key file and the certificate file.
+        """
+        out.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        certificate = self.certificate_for_key(key.public_key(), common_name, organisation)
+        key_file, cert_file = out / "signing-key.pem", out / "signing-certificate.pem"
+        pkcs8 = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        _write_private(key_file, pkcs8)
+        cert_file.write_bytes(certificate)
+        shutil.copyfile(self.root_cert_pem, out / "root-ca.pem")
+        return key_file, cert_file
+
     def _issued_path(self, kind: str, subject: str, common_name: str, organisation: str, suffix: str) -> Path:
         # The file name is a digest: ids and names may hold any character, and a renamed holder
         # must not reuse a certificate naming their old name.

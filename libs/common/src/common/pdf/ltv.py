@@ -10,8 +10,10 @@ revision (ETSI EN 319 142-1 does not require them). No archive timestamp (B-LTA)
 
 A certificate that names neither OCSP nor CRL (trust roots without revocation services) is signed
 as before, B-T with a timestamp (B-B without), and :func:`revocation_context` logs that it did so.
-A revoked certificate, or revocation information that cannot be fetched, refuses the signature
-(``common.pdf.signing.RevocationError``).
+A revoked certificate, one whose OCSP responder answers other than ``good`` (``unknown``: a
+certificate outside the CA's records, which a CRL listing only revocations would let through), or
+revocation information that cannot be fetched, refuses the signature
+(``common.pdf.signing.RevocationError``; :func:`ocsp_refusal`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "dss_counts",
     "dss_ocsp_statuses",
     "ltv_metadata",
+    "ocsp_refusal",
     "revocation_context",
     "revocation_failure",
 ]
@@ -116,6 +119,34 @@ def revocation_failure(exc: BaseException) -> str | None:
         if isinstance(cause, PathValidationError):
             return f"the certificate does not validate against the trust roots: {cause}"
         cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def ocsp_refusal(context: ValidationContext | None, certificate: asn1_x509.Certificate) -> str | None:
+    """Why a signature with ``certificate`` is refused on the OCSP answers the validation fetched, or None.
+
+    pyHanko's validation falls back to the CRL when OCSP answers ``unknown``, and a CRL lists only
+    revocations: a certificate outside the CA's records would pass, and verifiers (pdfsig) then
+    report the embedded ``unknown`` answer. Any answer for this certificate other than ``good`` refuses.
+    """
+    if context is None:
+        return None
+    for response in context.ocsps:
+        if response["response_status"].native != "successful":
+            continue
+        for single in response.basic_ocsp_response["tbs_response_data"]["responses"]:
+            cert_id = single["cert_id"]
+            if cert_id["serial_number"].native != certificate.serial_number:
+                continue
+            name_hash = getattr(certificate.issuer, cert_id["hash_algorithm"]["algorithm"].native, None)
+            if name_hash is not None and name_hash != cert_id["issuer_name_hash"].native:
+                continue  # the same serial from another issuer
+            status = single["cert_status"].name
+            if status != "good":
+                return (
+                    f"the OCSP responder answers {status!r} for the certificate of "
+                    f"{certificate.subject.human_friendly} (serial {certificate.serial_number:x}), not 'good'"
+                )
     return None
 
 

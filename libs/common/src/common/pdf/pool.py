@@ -22,7 +22,9 @@ import importlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -81,6 +83,24 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+class _SpawnProcessIgnoringCtrlC(multiprocessing.context.SpawnProcess):
+    """A worker started with SIGINT blocked (the mask is inherited through exec), until
+    :func:`_worker_init` ignores it: Ctrl-C reaches the terminal's whole process group, and the
+    parent shuts its pool down; a worker that took the KeyboardInterrupt, even while still
+    importing, only printed a traceback."""
+
+    def start(self) -> None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _SpawnContextIgnoringCtrlC(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcessIgnoringCtrlC
+
+
 def sample_view() -> DocumentView:
     """A small công văn with every block a letter has (the throw-away document of the warm-up)."""
     from common.pdf.model import DocumentView, Paragraph, SignatureBlock
@@ -104,6 +124,8 @@ def sample_view() -> DocumentView:
 def _worker_init(warm_up: WarmUp | None) -> None:
     """Initializer of each worker process: priority, logging, the PDF stack loaded and warmed."""
     started = time.perf_counter()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C still pending is discarded here
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _exit_with_parent()
     os.nice(WORKER_NICENESS)
     # A worker has no log handler of its own: WeasyPrint's notes on skipped CSS would reach
@@ -149,7 +171,7 @@ class _DefaultExecutor:
                 cls._executor_size = cls.size()
                 cls._executor = ProcessPoolExecutor(
                     max_workers=cls._executor_size,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=_SpawnContextIgnoringCtrlC(),
                     initializer=_worker_init,
                     initargs=(cls._warm_up,),
                 )

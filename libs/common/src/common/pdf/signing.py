@@ -64,7 +64,7 @@ from common.pdf.fields import (
     fill_annex_references,
     number_style,
 )
-from common.pdf.ltv import RevocationSpec, ltv_metadata, revocation_context, revocation_failure
+from common.pdf.ltv import RevocationSpec, ltv_metadata, ocsp_refusal, revocation_context, revocation_failure
 from common.pdf.model import nfc
 from common.pdf.results import RenderedPdf, RevocationError, SigningError
 from common.pdf.text import format_number_line
@@ -136,6 +136,9 @@ async def _sign_ltv(
         if (error := _revocation_error(pdf_signer, exc)) is not None:
             raise error from exc
         raise
+    certificate = pdf_signer.signature_meta.validation_context and pdf_signer.signer.signing_cert
+    if certificate and (refusal := ocsp_refusal(pdf_signer.signature_meta.validation_context, certificate)):
+        raise RevocationError(refusal)  # the output is the caller's buffer, which it then drops
 
 
 class CachedKeySigner(signers.SimpleSigner):

@@ -181,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-pdf", parents=db, help="check the signatures of a PDF file against the trusted roots"
     )
     verify.add_argument("file", type=Path, help="the PDF file")
+    dev_pki = sub.add_parser("dev-pki", help="the development PKI of `make run` (development only)")
+    dev_pki_sub = dev_pki.add_subparsers(dest="dev_pki_command", required=True, help="issue")
+    issue = dev_pki_sub.add_parser(
+        "issue", help="issue a key and certificate for a person's own signing client (client-mode signing)"
+    )
+    issue.add_argument("person", help="person id, e.g. le-xuan-hoa (name and unit from the seed, or --name/--org)")
+    issue.add_argument("--out", type=Path, required=True, help="folder to write the key, certificate and root to")
+    issue.add_argument("--pki", type=Path, default=Path("var/pki"), help="the development PKI (default: %(default)s)")
+    issue.add_argument("--name", help="the holder's full name (CN; default: the seed person's)")
+    issue.add_argument("--org", help="the holder's unit name (O; default: the seed person's unit)")
     walk = sub.add_parser("walk-seed", help="take the seed letter from draft to issued through the API")
     walk.add_argument("--base-url", default="http://127.0.0.1:8001", help="directive-api's URL (default: %(default)s)")
     walk.add_argument(
@@ -285,10 +295,38 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
         from directive_api.cli import operations
 
         return asyncio.run(operations.run(args, settings))
+    elif args.command == "dev-pki":
+        return _dev_pki_issue(parser, args)
     elif args.command == "walk-seed":
         from directive_api.cli.walk import walk_seed_letter
 
         return walk_seed_letter(args.base_url, args.keys, out=sys.stdout)
+    return 0
+
+
+def _dev_pki_issue(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import json
+
+    from common.pdf.dev_pki import ensure_dev_pki
+    from directive_api.seed.loader import read_json
+
+    if not (args.pki / "root-ca.pem").exists():
+        # A new root would chain to nothing the running services trust.
+        return fail(parser.prog, f"no development PKI in {args.pki.absolute()}: start `make run` once, or give --pki")
+    person = {p["id"]: p for p in read_json("people.json")}.get(args.person, {})
+    units = {u["code"]: u["name"] for u in read_json("can-tho-units.json")["units"]}
+    name, org = args.name or person.get("full_name"), args.org or units.get(person.get("unit_code", ""))
+    if not (name and org):
+        parser.error(f"{args.person} is not a seed person: give --name and --org")
+    pki = ensure_dev_pki(args.pki)
+    key_file, cert_file = pki.issue_signing_identity(args.out, name, org)
+    certificate = cert_file.read_text()
+    register = args.out / "register.json"
+    register.write_text(json.dumps({"signing_mode": "client", "signing_certificate": certificate}))
+    print(f"key          {key_file}  (ECDSA P-256, PKCS#8, unencrypted: development only)")
+    print(f"certificate  {cert_file}  (CN {name}, O {org}; OCSP/CRL at {pki.revocation_url or 'none'})")
+    print(f"trust root   {args.out / 'root-ca.pem'}")
+    print(f"register it  PATCH /v1/people/{args.person} (admin, If-Match) with the body in {register}")
     return 0
 
 

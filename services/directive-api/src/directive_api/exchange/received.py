@@ -43,9 +43,9 @@ from common.edxml import (
 from common.outbox import emit
 from common.problems import ConflictError, NotFoundError, UnprocessableError
 from common.storage import FileStore
+from directive_api.deliveries.status_order import is_further_along
 from directive_api.directives.models import Directive
 from directive_api.events.models import OutboxEvent
-from directive_api.deliveries.status_order import is_further_along
 from directive_api.exchange import repository, service, signing
 from directive_api.exchange.models import ReceivedDocument, ReplyLink
 from directive_api.orgs.models import Unit

@@ -160,10 +160,17 @@ async def sign_remotely(
     )
 
 
+_CLOSED = {
+    "completed": "the signing request is completed: it already has its signature, and a signature is accepted once",
+    "abandoned": "the signing request was abandoned; approve the document again for a new request",
+    "expired": "the signing request expired unsigned; approve the document again for a new request",
+}
+
+
 async def _pending(session: AsyncSession, request_id: uuid.UUID, actor: Principal, now: datetime) -> SigningRequest:
     request = await _own_request(session, request_id, actor)
     if request.status != "pending":
-        raise SigningRequestClosedError(f"the signing request is {request.status}; a signature is accepted once")
+        raise SigningRequestClosedError(_CLOSED[request.status])
     if request.expires_at <= now:
         raise SigningRequestExpiredError(f"the signing request expired at {request.expires_at.isoformat()}")
     return request
