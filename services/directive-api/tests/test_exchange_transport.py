@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import random
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +31,7 @@ from common.edxml import (
 from common.edxml.signature import verify_package
 from common.pdf.dev_pki import ensure_dev_pki
 from common.vxp.client import VxpClient
+from common.vxp.hub import HubProcess
 from directive_api.exchange import transport
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.main import create_app
@@ -48,63 +44,24 @@ SNV = Organization(organ_id="000.00.02.H13", organ_name="Sở Nội vụ")
 OURS = ResponseFor(organ_id=OFFICE, code="01/VPUB-TTĐH", document_id=f"{OFFICE},2026/11/27,01/VPUB-TTĐH")
 
 
-class Hub:
-    """The hub double, started as its own process."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.directory = directory
-        (directory / "agencies.json").write_text(
-            json.dumps(
-                {
-                    "agencies": [
-                        {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE]},
-                        {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV.organ_id]},
-                    ]
-                }
-            )
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "common.vxp.hub", "--port", str(self.port)),
-                *("--store", str(self.directory / "store"), "--agencies", str(self.directory / "agencies.json")),
-            ]
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("the hub double did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    double = Hub(tmp_path)
+def hub(tmp_path: Path) -> Iterator[HubProcess]:
+    double = HubProcess(
+        tmp_path,
+        {
+            "agencies": [
+                {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE]},
+                {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV.organ_id]},
+            ]
+        },
+    )
     double.start()
     yield double
     double.stop()
 
 
 @pytest.fixture
-async def office(settings: Settings, clock: Clock, hub: Hub) -> AsyncIterator[FastAPI]:
+async def office(settings: Settings, clock: Clock, hub: HubProcess) -> AsyncIterator[FastAPI]:
     vxp = VxpSettings(base_url=hub.url, system_id="vxp.vpub", secret="office-secret", max_attempts=2)  # type: ignore[arg-type]
     application = create_app(settings.model_copy(update={"exchange": ExchangeSettings(vxp=vxp)}), clock=clock)
     yield application
@@ -124,7 +81,7 @@ async def _outbox(app: FastAPI) -> list[ExchangeOutbox]:
 
 
 async def test_the_seed_letter_goes_out_and_its_statuses_and_reply_come_back(
-    office: FastAPI, hub: Hub, actors: Actors, letter: dict[str, Any], clock: Clock, pki_dir: Path
+    office: FastAPI, hub: HubProcess, actors: Actors, letter: dict[str, Any], clock: Clock, pki_dir: Path
 ) -> None:
     asgi = httpx.ASGITransport(app=office, raise_app_exceptions=False)
     async with (
@@ -233,7 +190,7 @@ async def test_the_seed_letter_goes_out_and_its_statuses_and_reply_come_back(
 
 
 async def test_a_package_the_hub_cannot_take_is_retried_then_dead_lettered(
-    office: FastAPI, hub: Hub, actors: Actors, letter: dict[str, Any], clock: Clock
+    office: FastAPI, hub: HubProcess, actors: Actors, letter: dict[str, Any], clock: Clock
 ) -> None:
     asgi = httpx.ASGITransport(app=office, raise_app_exceptions=False)
     async with (

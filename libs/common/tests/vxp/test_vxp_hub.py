@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +19,7 @@ from common.edxml import (
 )
 from common.vxp import VxpError, hash_file
 from common.vxp.client import VxpClient
+from common.vxp.hub import HubProcess
 from common.vxp.protocol import sign_headers
 
 OFFICE = "000.00.01.H13"
@@ -38,48 +34,9 @@ AGENCIES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class HubProcess:
-    def __init__(self, store: Path, agencies: Path) -> None:
-        self.store, self.agencies, self.port = store, agencies, _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "common.vxp.hub", "--port", str(self.port)),
-                *("--store", str(self.store), "--agencies", str(self.agencies)),
-            ]
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("the hub double did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    agencies = tmp_path / "agencies.json"
-    agencies.write_text(json.dumps(AGENCIES))
-    process = HubProcess(tmp_path / "store", agencies)
+    process = HubProcess(tmp_path, AGENCIES)
     process.start()
     yield process
     process.stop()

@@ -5,10 +5,6 @@ the sender with its status packages: 01 on arrival, 03 when its officer acknowle
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -35,6 +31,7 @@ from common.edxml import (
 from common.edxml.signature import verify_package
 from common.pdf.dev_pki import ensure_dev_pki
 from common.vxp.client import VxpClient
+from common.vxp.hub import HubProcess
 from common.webhooks import signature_headers
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
@@ -50,63 +47,24 @@ DOCUMENT_ID = f"{OFFICE.organ_id},2026/12/01,07/VPUB-TTĐH"
 INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
 
-class Hub:
-    """The hub double, started as its own process, with the Office and Sở Nội vụ as members."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.agencies = directory / "agencies.json"
-        self.agencies.write_text(
-            json.dumps(
-                {
-                    "agencies": [
-                        {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE.organ_id]},
-                        {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV]},
-                    ]
-                }
-            )
-        )
-        self.store = directory / "store"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "common.vxp.hub", "--port", str(self.port)),
-                *("--store", str(self.store), "--agencies", str(self.agencies)),
-            ]
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("the hub double did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    double = Hub(tmp_path)
+def hub(tmp_path: Path) -> Iterator[HubProcess]:
+    double = HubProcess(
+        tmp_path,
+        {
+            "agencies": [
+                {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE.organ_id]},
+                {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV]},
+            ]
+        },
+    )
     double.start()
     yield double
     double.stop()
 
 
 @pytest.fixture
-async def department(settings: Settings, clock: Clock, hub: Hub) -> AsyncIterator[FastAPI]:
+async def department(settings: Settings, clock: Clock, hub: HubProcess) -> AsyncIterator[FastAPI]:
     """Sở Nội vụ's own copy of the product: a member of the hub as ``vxp.snv``."""
     vxp = VxpSettings(base_url=hub.url, system_id="vxp.snv", secret=SecretStr("snv-secret"), max_attempts=2)
     configured = settings.model_copy(
@@ -163,7 +121,7 @@ async def _codes(office: VxpClient) -> list[str]:
 
 
 async def test_a_received_letter_is_answered_01_then_03_then_06_once_each(
-    department: FastAPI, hub: Hub, clock: Clock, pki_dir: Path
+    department: FastAPI, hub: HubProcess, clock: Clock, pki_dir: Path
 ) -> None:
     asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
     async with (
@@ -237,7 +195,9 @@ async def test_a_received_letter_is_answered_01_then_03_then_06_once_each(
             assert status.scalar_one() == "06"
 
 
-async def test_a_letter_for_a_unit_that_is_not_ours_is_refused(department: FastAPI, hub: Hub, clock: Clock) -> None:
+async def test_a_letter_for_a_unit_that_is_not_ours_is_refused(
+    department: FastAPI, hub: HubProcess, clock: Clock
+) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
         snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)

@@ -22,7 +22,12 @@ import hmac
 import json
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -364,6 +369,52 @@ def load_agencies(path: Path) -> list[Agency]:
         Agency(system_id=a["system_id"], secret=a["secret"], organ_ids=tuple(a["organ_ids"]), name=a.get("name", ""))
         for a in raw["agencies"]
     ]
+
+
+class HubProcess:
+    """The hub double run as its own process on a free local port, as tests and benches start it.
+
+    Args:
+        directory: Where its member list (``agencies.json``) and package store (``store/``) live.
+        agencies: The member list, ``{"agencies": [{"system_id", "secret", "organ_ids"}, …]}``.
+    """
+
+    def __init__(self, directory: Path, agencies: Mapping[str, Any]) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        directory.mkdir(parents=True, exist_ok=True)
+        self.agencies = directory / "agencies.json"
+        self.agencies.write_text(json.dumps(agencies))
+        self.store = directory / "store"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> None:
+        """Start it and wait until it accepts connections (its store survives a restart)."""
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "common.vxp.hub", "--port", str(self.port)),
+                *("--store", str(self.store), "--agencies", str(self.agencies)),
+            ]
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("the hub double did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
 
 
 def main(argv: list[str] | None = None) -> None:
