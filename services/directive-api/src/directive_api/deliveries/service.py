@@ -55,10 +55,12 @@ async def recipients_of(session: AsyncSession, directive: Directive) -> list[tup
     """Every unit the document goes to, once: addressees (expanded groups) then information copies."""
     groups = [a["group"] for a in directive.addressees if a.get("group")]
     units = [a["unit"] for a in directive.addressees if a.get("unit")]
-    addressees = await orgs.expand(session, groups=groups, units=units)
+    # Units named on their own are delivered even if retired since issue (see orgs.recipients):
+    # the issued text names them, and issuing refuses them while they are already retired.
+    addressees = await orgs.recipients(session, groups=groups, units=units)
     seen = {u.code for u in addressees}
     info_codes = [c for r in directive.info_recipients for c in r.get("units") or [] if c not in seen]
-    information = await orgs.expand(session, units=info_codes)
+    information = await orgs.recipients(session, units=info_codes)
     information = [u for u in information if u.code != directive.issuer_code]
     return [(u, "addressee") for u in addressees] + [(u, "information") for u in information]
 

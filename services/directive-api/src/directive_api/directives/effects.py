@@ -35,6 +35,10 @@ async def known_unit_codes(session: AsyncSession, codes: Iterable[str]) -> set[s
     return await orgs.existing_unit_codes(session, codes)
 
 
+async def retired_unit_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
+    return await orgs.retired_unit_codes(session, codes)
+
+
 async def known_group_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     """Groups that exist and may be addressed (``information`` may not)."""
     return await orgs.existing_group_codes(session, codes, addressable=True)

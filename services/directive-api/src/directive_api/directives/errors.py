@@ -12,6 +12,7 @@ __all__ = [
     "DocumentRuleError",
     "InvalidReferenceError",
     "RegisterNotFoundError",
+    "RetiredRecipientError",
 ]
 
 
@@ -21,6 +22,12 @@ class DirectiveNotEditableError(ConflictError):
 
 class InvalidReferenceError(UnprocessableError):
     title = "The document refers to something that does not exist"
+
+
+class RetiredRecipientError(ConflictError):
+    """``units`` lists the recipient units retired from the directory since the document was drafted."""
+
+    title = "The document is addressed to units retired from the directory"
 
 
 class RegisterNotFoundError(NotFoundError):

@@ -31,6 +31,7 @@ from directive_api.directives.errors import (
     DirectiveNotVisibleError,
     InvalidReferenceError,
     RegisterNotFoundError,
+    RetiredRecipientError,
 )
 from directive_api.directives.lifecycle import (
     DIRECTIVE_WORKFLOW,
@@ -337,6 +338,7 @@ def _transition_route(action: str, summary: str) -> None:
             PreconditionFailedError,
             CommentRequiredError,
             UnknownTransitionError,
+            RetiredRecipientError,
         )
         | {428: {"description": "If-Match is required"}}
         | (_SIGNING_REQUEST_RESPONSE if action == "approve" else {}),

@@ -35,6 +35,7 @@ from directive_api.directives.errors import (
     DocumentRuleError,
     InvalidReferenceError,
     RegisterNotFoundError,
+    RetiredRecipientError,
 )
 from directive_api.directives.lifecycle import DIRECTIVE_WORKFLOW
 from directive_api.directives.models import Directive, DirectiveHistory, Register, RegisterEntry
@@ -122,11 +123,20 @@ async def _check_references(
     info_units = [code for r in content.info_recipients or [] for code in (r.units or [])]
     known_groups = await effects.known_group_codes(session, groups)
     known_units = await effects.known_unit_codes(session, [*units, *info_units])
+    # A retired unit is offered for nothing new: naming it would print it and deliver to no one.
+    retired = await effects.retired_unit_codes(session, [*units, *info_units])
     for index, addressee in enumerate(addressees):
         if addressee.group and addressee.group not in known_groups:
             errors.append({"location": ["body", "addressees", str(index), "group"], "message": "unknown group"})
         if addressee.unit and addressee.unit not in known_units:
             errors.append({"location": ["body", "addressees", str(index), "unit"], "message": "unknown unit"})
+        elif addressee.unit in retired:
+            errors.append(
+                {
+                    "location": ["body", "addressees", str(index), "unit"],
+                    "message": f"unit {addressee.unit} is retired from the directory",
+                }
+            )
     for index, recipient in enumerate(content.info_recipients or []):
         for code in recipient.units or []:
             if code not in known_units:
@@ -134,6 +144,13 @@ async def _check_references(
                     {
                         "location": ["body", "info_recipients", str(index), "units"],
                         "message": f"unknown unit {code}",
+                    }
+                )
+            elif code in retired:
+                errors.append(
+                    {
+                        "location": ["body", "info_recipients", str(index), "units"],
+                        "message": f"unit {code} is retired from the directory",
                     }
                 )
     signer: Person | None = None
@@ -565,6 +582,8 @@ async def fire(
         _ensure_author(directive, actor)
     body = request_body or TransitionRequest()
     _check_body(action, body)
+    if action in _CHECKS_RECIPIENTS:
+        await _ensure_no_retired_recipients(session, directive, action)
     now = clock()
     values: dict[str, Any] = {}
     entry: RegisterEntry | None = None
@@ -622,6 +641,32 @@ async def fire(
         await effects.open_signing_request(session, request)
     await _after(session, directive, action, now=now, replacement=replacement)
     return directive
+
+
+_CHECKS_RECIPIENTS = frozenset({"submit", "review", "approve", "issue"})
+"""The steps that refuse a document naming a unit retired since drafting (dispatch never drops one)."""
+
+
+async def _ensure_no_retired_recipients(session: AsyncSession, directive: Directive, action: str) -> None:
+    units = [a["unit"] for a in directive.addressees if a.get("unit")]
+    units += [c for r in directive.info_recipients for c in r.get("units") or []]
+    retired = sorted(await effects.retired_unit_codes(session, units))
+    if not retired:
+        return
+    if action == "issue":
+        advice = (
+            "the signed text names them: restore them in the directory (PATCH /v1/orgs/{code} "
+            '{"is_active": true}) to issue it, or draft the document again without them'
+        )
+    elif action == "submit":
+        advice = "edit the draft to remove them"
+    else:
+        advice = "return the document to its author to remove them (or restore them in the directory)"
+    raise RetiredRecipientError(
+        f"{', '.join(retired)} {'was' if len(retired) == 1 else 'were'} retired from the directory "
+        f"since the document was drafted: {advice}",
+        units=retired,
+    )
 
 
 def _check_body(action: str, body: TransitionRequest) -> None:

@@ -16,7 +16,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from common.pdf.results import CertificateError, load_certificate
 from directive_api.directives.lifecycle import Role
+from directive_api.orgs.schemas import UnitRead
 from directive_api.people.models import SigningAuthority, SigningMode
+from directive_api.people.schemas import PersonAdminRead as PersonAdminRead
+
+UnitAdminRead = UnitRead
+"""Every reader sees every field of a unit (none is confidential: the letterhead is printed)."""
 
 
 def _clean(value: str) -> str:
@@ -72,28 +77,6 @@ class UnitEntry(UnitFields):
     """A unit in an import or export: its code, and the fields to set (all of them when it is new)."""
 
     code: Code
-
-
-class UnitAdminRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    code: str
-    name: str
-    short_name: str
-    kind: str
-    group_code: str | None
-    parent_code: str | None
-    gso_code: str | None
-    organ_id: str | None
-    organ_id_development: bool
-    """True while the identifier is the seed's made-up one in the national format."""
-    notation: str | None
-    letterhead_parent: str | None
-    letterhead_name: str | None
-    place_name: str | None
-    note: str | None
-    is_active: bool
-    version: int
 
 
 class GroupFields(_Strict):
@@ -176,23 +159,6 @@ class PersonCreate(PersonFields):
 
 class PersonEntry(PersonFields):
     id: PersonId
-
-
-class PersonAdminRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    full_name: str
-    unit_code: str
-    position: str
-    division: str | None
-    roles: list[str]
-    signature_title_lines: list[str]
-    signature_titles: dict[str, list[str]]
-    is_active: bool
-    signing_mode: str
-    signing_certificate: str | None
-    version: int
 
 
 class DirectoryChangeRead(BaseModel):

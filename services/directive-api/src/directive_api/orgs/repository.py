@@ -40,6 +40,15 @@ async def existing_unit_codes(session: AsyncSession, codes: set[str]) -> set[str
     return set(await session.scalars(select(Unit.code).where(Unit.code.in_(codes))))
 
 
+async def retired_unit_codes(session: AsyncSession, codes: set[str]) -> set[str]:
+    return set(await session.scalars(select(Unit.code).where(Unit.code.in_(codes), Unit.is_active.is_(False))))
+
+
+async def units_with_codes(session: AsyncSession, codes: set[str]) -> list[Unit]:
+    """The units among ``codes``, retired ones too, in directory order."""
+    return list((await session.scalars(select(Unit).where(Unit.code.in_(codes)).order_by(Unit.code))).all())
+
+
 async def existing_group_codes(session: AsyncSession, codes: set[str], *, addressable: bool) -> set[str]:
     statement = select(UnitGroup.code).where(UnitGroup.code.in_(codes))
     if addressable:

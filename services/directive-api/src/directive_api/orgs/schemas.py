@@ -22,6 +22,13 @@ class UnitRead(BaseModel):
     """The organ id was made up for development (seed data), not taken from the national list."""
     gso_code: str | None
     notation: str | None
+    letterhead_parent: str | None = None
+    """The letterhead's upper line (the supervising body, ``UBND THÀNH PHỐ CẦN THƠ``) of an issuer."""
+    letterhead_name: str | None = None
+    """The letterhead's name line of an issuer."""
+    place_name: str | None = None
+    """The place in the date line (``Cần Thơ, ngày …``)."""
+    note: str | None = None
     is_active: bool = True
     version: int = 1
 

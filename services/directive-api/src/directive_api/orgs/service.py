@@ -56,6 +56,14 @@ async def existing_unit_codes(session: AsyncSession, codes: Iterable[str]) -> se
     return await repository.existing_unit_codes(session, wanted)
 
 
+async def retired_unit_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
+    """Those of ``codes`` that name a unit retired from the directory (``is_active`` false)."""
+    wanted = set(codes)
+    if not wanted:
+        return set()
+    return await repository.retired_unit_codes(session, wanted)
+
+
 async def existing_group_codes(session: AsyncSession, codes: Iterable[str], *, addressable: bool) -> set[str]:
     wanted = set(codes)
     if not wanted:
@@ -69,3 +77,15 @@ async def expand(session: AsyncSession, *, groups: Iterable[str] = (), units: It
     if not group_set and not unit_set:
         return []
     return await repository.active_units_named(session, groups=group_set, units=unit_set)
+
+
+async def recipients(session: AsyncSession, *, groups: Iterable[str] = (), units: Iterable[str] = ()) -> list[Unit]:
+    """The units a document goes to: the active members of ``groups`` and every unit in ``units``.
+
+    A retired unit is no member of its group any more, but a unit named on its own is kept even if
+    retired since the document was issued: the issued text names it, so it is delivered, never dropped.
+    """
+    members = await expand(session, groups=groups)
+    named = await repository.units_with_codes(session, set(units)) if units else []
+    by_code = {u.code: u for u in [*members, *named]}
+    return [by_code[code] for code in sorted(by_code)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal
@@ -13,7 +13,7 @@ from common.problems import problem_responses
 from directive_api.orgs.schemas import NO_CONTROL
 from directive_api.people import service
 from directive_api.people.errors import PersonNotFoundError
-from directive_api.people.schemas import PersonRead
+from directive_api.people.schemas import PersonAdminRead, PersonRead
 
 # Tagged "directory" as well, as these routes were when they sat beside the units'.
 router = APIRouter(prefix="/v1", tags=["directory"])
@@ -32,17 +32,21 @@ async def list_people(
 
 @router.get(
     "/people/{person_id}",
-    response_model=PersonRead,
+    response_model=PersonAdminRead | PersonRead,
     tags=["people"],
     responses=problem_responses(PersonNotFoundError),
 )
 async def get_person(
     person_id: Annotated[str, Path(max_length=64, pattern=NO_CONTROL)],
     session: SessionDep,
-    _actor: CurrentPrincipal,
+    actor: CurrentPrincipal,
+    request: Request,
     response: Response,
-) -> PersonRead:
-    """One person (retired ones too), with their signature blocks; `ETag` is their version."""
+) -> PersonAdminRead | PersonRead:
+    """One person (retired ones too), with their signature blocks; `ETag` is their version. The
+    Office's directory administrators also read `signing_mode` and `signing_certificate`."""
     person = await service.read_person(session, person_id)
     response.headers["ETag"] = etag(person.version)
+    if service.reads_signing_setup(actor, request.app.state.settings.office_unit_code):
+        return PersonAdminRead.model_validate(person)
     return PersonRead.model_validate(person)

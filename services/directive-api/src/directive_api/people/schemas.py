@@ -20,3 +20,12 @@ class PersonRead(BaseModel):
     """Signature blocks by signing authority (``TM.``, ``KT.``, ``TL.``, ``TUQ.``, ``Q.``)."""
     is_active: bool = True
     version: int = 1
+
+
+class PersonAdminRead(PersonRead):
+    """A person as the Office's directory administrators read it: with how their signature is made."""
+
+    signing_mode: str
+    """``server`` (the service's key), ``client`` (their own token) or ``remote`` (a remote signing service)."""
+    signing_certificate: str | None
+    """The signing certificate (PEM) the directory names for ``client`` and ``remote``."""

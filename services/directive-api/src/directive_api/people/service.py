@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Principal
+from directive_api.directives.states import Role
 from directive_api.people import repository
 from directive_api.people.errors import PersonNotFoundError
 from directive_api.people.models import Person
@@ -26,3 +28,11 @@ async def read_person(session: AsyncSession, person_id: str) -> Person:
     if person is None:
         raise PersonNotFoundError(f"no person {person_id}")
     return person
+
+
+def reads_signing_setup(actor: Principal, admin_unit: str) -> bool:
+    """Whether ``actor`` reads how people sign (``signing_mode``, ``signing_certificate``).
+
+    The Office's directory administrators, who set it; everyone else reads the person without it.
+    """
+    return actor.has_any(Role.admin.value) and actor.unit == admin_unit
