@@ -11,6 +11,7 @@ from directive_testing import Actors, Api
 from directive_api.directives import service
 
 
+@pytest.mark.serial  # 50 issues at once hold the database for tens of seconds on a busy host: run alone
 async def test_fifty_concurrent_issues_get_numbers_1_to_50(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
     docs = [await api.approved(letter) for _ in range(50)]
     responses = await asyncio.gather(*(api.act(doc, "issue", actors.clerk) for doc in docs))

@@ -18,6 +18,7 @@ revocation information that cannot be fetched, refuses the signature
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from collections.abc import AsyncIterator
@@ -92,13 +93,25 @@ async def revocation_context(
         yield None
         return
     backend = AIOHttpFetcherBackend(per_request_timeout=spec.timeout_seconds)
+    # The validation time is fixed when the context is made, the OCSP answer fetched afterwards: on a
+    # busy host, or with a responder whose clock runs a little ahead, its thisUpdate falls after that
+    # time and pyHanko's default 1 s tolerance calls it "too recent" (seen: a revoked certificate
+    # reported as "cannot be established" instead of "revoked").
     context: Any = ValidationContext(
-        trust_roots=spec.roots(), allow_fetching=True, revocation_mode="hard-fail", fetcher_backend=backend
+        trust_roots=spec.roots(),
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        fetcher_backend=backend,
+        time_tolerance=REVOCATION_CLOCK_TOLERANCE,
     )
     try:
         yield context
     finally:
         await backend.close()  # type: ignore[no-untyped-call]
+
+
+REVOCATION_CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+"""How far an OCSP response or CRL may be dated after the validation time and still count."""
 
 
 def ltv_metadata(context: ValidationContext | None) -> dict[str, Any]:
