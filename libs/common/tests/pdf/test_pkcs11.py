@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pkcs11
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -80,6 +81,11 @@ def softhsm_token(dev_pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> 
         "01",
     )
     key_pem.unlink()
+    # The module is loaded once per process and reads SOFTHSM2_CONF when initialised: an earlier test
+    # of this worker (another token folder) may have initialised it already, so it must read this
+    # folder afresh (found when the suite ran in parallel workers).
+    clear_signer_cache()
+    pkcs11.lib(str(SOFTHSM_MODULE)).reinitialize()
     yield config
     clear_signer_cache()
     if previous is None:

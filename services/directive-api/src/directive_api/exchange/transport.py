@@ -97,6 +97,7 @@ async def enqueue(session: AsyncSession, *, now: datetime) -> int:
             .where(
                 select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists()
             )
+            .order_by(Directive.dispatched_at, Directive.created_at)  # oldest first: a letter before its correction
             .limit(200)
         )
     ).all()
