@@ -15,8 +15,8 @@ SCRIPT = textwrap.dedent(
     from common.pdf import pool
 
     pool.default_executor().submit(abs, -1).result()  # a worker is started and warmed up
-    print("ready", flush=True)
-    try:
+    try:  # entered before "ready": the test's Ctrl-C can only arrive inside it
+        print("ready", flush=True)
         time.sleep(60)
     except KeyboardInterrupt:
         pool._DefaultExecutor.shutdown()
