@@ -36,7 +36,7 @@ test: setup system-deps ## Run every test (starts the local PostgreSQL when need
 	$(BIN)/pytest -m serial
 
 test-fast: setup ## Unit and service tests on SQLite only (no PostgreSQL, browser or slow tests): the quick loop
-	$(BIN)/pytest -q -m "not slow and not postgres and not browser" libs/common/tests services/directive-api/tests services/report-api/tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not postgres and not browser and not serial" libs/common/tests services/directive-api/tests services/report-api/tests
 
 check: setup ## ruff, mypy (strict) and the import rules
 	$(BIN)/ruff format --check .
