@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from common.auth import mint_token
+from directive_api.settings import Settings
 
 
 def dispatch_walked_letter(list_base: str, dispatch_base: str, clerk: dict[str, str]) -> dict[str, Any]:
@@ -25,3 +29,19 @@ def dispatch_walked_letter(list_base: str, dispatch_base: str, clerk: dict[str, 
     current = httpx.get(f"{dispatch_base}/v1/directives/{doc['id']}", headers=clerk, timeout=10).json()
     assert current["status"] == "dispatched", current
     return doc
+
+
+def stack_headers(var: Path, subject: str, roles: list[str], unit: str, **extra: str) -> dict[str, str]:
+    """``Authorization`` (plus ``extra`` headers) for a token the stack under ``var`` accepts, minted
+    with its development key for any subject, roles and unit (persons added over REST included)."""
+    settings = Settings()
+    token = mint_token(
+        (var / "keys" / "jwt-private.pem").read_bytes(),
+        subject=subject,
+        name=subject,
+        roles=roles,
+        unit=unit,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+    )
+    return {"Authorization": f"Bearer {token}", **extra}

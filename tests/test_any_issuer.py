@@ -14,12 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import run_local
+from stack_testing import stack_headers
 
-from common.auth import mint_token
 from common.pdf.ltv import dss_counts
 from common.pdf.verify import verify_pdf
 from directive_api.seed.loader import seed_letter
-from directive_api.settings import Settings
 
 PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
 
@@ -32,20 +31,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _headers(var: Path, subject: str, roles: list[str], unit: str, **extra: str) -> dict[str, str]:
-    settings = Settings()
-    token = mint_token(
-        (var / "keys" / "jwt-private.pem").read_bytes(),
-        subject=subject,
-        name=subject,
-        roles=roles,
-        unit=unit,
-        issuer=settings.auth.issuer,
-        audience=settings.auth.audience,
-    )
-    return {"Authorization": f"Bearer {token}", **extra}
 
 
 def _nss_db(root_pem: Path, directory: Path) -> str:
@@ -64,9 +49,9 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
     processes = run_local.start(var, directive_port=port, report_port=_free_port())
     try:
         base = f"http://127.0.0.1:{port}"
-        drafter = _headers(var, "ubnd-chuyen-vien", ["drafter"], "UBND-TP")
-        vice_chair = _headers(var, "nguyen-thanh-long", ["signer"], "UBND-TP")
-        clerk = _headers(var, "ubnd-van-thu", ["clerk"], "UBND-TP")
+        drafter = stack_headers(var, "ubnd-chuyen-vien", ["drafter"], "UBND-TP")
+        vice_chair = stack_headers(var, "nguyen-thanh-long", ["signer"], "UBND-TP")
+        clerk = stack_headers(var, "ubnd-van-thu", ["clerk"], "UBND-TP")
 
         person = httpx.get(f"{base}/v1/people/nguyen-thanh-long", headers=drafter, timeout=10).json()
         assert person["unit_code"] == "UBND-TP"

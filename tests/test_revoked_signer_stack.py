@@ -13,11 +13,10 @@ import httpx
 import run_local
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
+from stack_testing import stack_headers
 
-from common.auth import mint_token
 from common.pdf.dev_pki import ensure_dev_pki
 from directive_api.seed.loader import seed_letter
-from directive_api.settings import Settings
 
 
 def _free_port() -> int:
@@ -27,20 +26,6 @@ def _free_port() -> int:
         return port
 
 
-def _headers(var: Path, subject: str, roles: list[str], unit: str) -> dict[str, str]:
-    settings = Settings()
-    token = mint_token(
-        (var / "keys" / "jwt-private.pem").read_bytes(),
-        subject=subject,
-        name=subject,
-        roles=roles,
-        unit=unit,
-        issuer=settings.auth.issuer,
-        audience=settings.auth.audience,
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> None:
     var = tmp_path / "var"
     port = _free_port()
@@ -48,10 +33,10 @@ def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> No
     try:
         base = f"http://127.0.0.1:{port}"
         letter = seed_letter()  # VPUB's letter, signed by le-xuan-hoa
-        drafter = _headers(var, "tran-van-an", ["drafter"], "VPUB")
+        drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
         person = httpx.get(f"{base}/v1/people/{letter['signer_id']}", headers=drafter, timeout=10).json()
         issuer = httpx.get(f"{base}/v1/orgs/VPUB", headers=drafter, timeout=10).json()
-        signer = _headers(var, person["id"], ["signer"], person["unit_code"])
+        signer = stack_headers(var, person["id"], ["signer"], person["unit_code"])
 
         # The certificate the service will sign with (issued on first use, naming the person and the
         # issuer, and the CA's OCSP responder), revoked at the CA before approval.

@@ -20,14 +20,12 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter
+from stack_testing import dispatch_walked_letter, stack_headers
 
-from common.auth import mint_token
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from common.vxp.client import VxpClient
 from directive_api.cli.walk import tokens as walk_tokens
 from directive_api.seed.loader import seed_letter
-from directive_api.settings import Settings
 
 
 def _free_port() -> int:
@@ -43,20 +41,6 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 90) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.3)
-
-
-def _token(var: Path, subject: str, roles: list[str], unit: str) -> dict[str, str]:
-    settings = Settings()
-    token = mint_token(
-        (var / "keys" / "jwt-private.pem").read_bytes(),
-        subject=subject,
-        name=subject,
-        roles=roles,
-        unit=unit,
-        issuer=settings.auth.issuer,
-        audience=settings.auth.audience,
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _waiting_at_the_hub(vxp_port: int, secret: str) -> list[str]:
@@ -139,7 +123,7 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
         processes += run_local.start_department(
             snv_var, office_var, directive_port=snv_port, report_port=snv_report, vxp_port=vxp_port, idp_port=idp_port
         )
-        snv_clerk = _token(snv_var, "le-minh-tam", ["clerk"], "SNV")
+        snv_clerk = stack_headers(snv_var, "le-minh-tam", ["clerk"], "SNV")
 
         def received() -> list[dict[str, Any]]:
             response = httpx.get(f"{snv}/v1/edxml/received", headers=snv_clerk, timeout=10)
@@ -161,7 +145,7 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
         _wait_for(lambda: office_status() == "01", "the Office to see 01 (arrived)")
 
         # Its officer acknowledges, then reports, in the department's report-api.
-        officer = _token(snv_var, "officer-snv", ["unit_officer"], "SNV")
+        officer = stack_headers(snv_var, "officer-snv", ["unit_officer"], "SNV")
 
         def obligation() -> dict[str, Any] | None:
             inbox = httpx.get(f"{snv_reports}/v1/me/obligations", headers=officer, timeout=10).json()
@@ -183,8 +167,8 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
         _wait_for(lambda: office_status() == "06", "the Office to see 06 (done)")
 
         # The department's clerk issues a reply that answers the letter, and dispatches it.
-        drafter = _token(snv_var, "nguyen-van-nam", ["drafter"], "SNV")
-        director = _token(snv_var, "ho-thi-lan", ["signer"], "SNV")
+        drafter = stack_headers(snv_var, "nguyen-van-nam", ["drafter"], "SNV")
+        director = stack_headers(snv_var, "ho-thi-lan", ["signer"], "SNV")
         reply_body = {
             **seed_letter(),
             "subject": "báo cáo kết quả theo dõi, chia sẻ Kênh thông tin chính thức trên mạng xã hội",
