@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,11 @@ def stack_headers(var: Path, subject: str, roles: list[str], unit: str, **extra:
         audience=settings.auth.audience,
     )
     return {"Authorization": f"Bearer {token}", **extra}
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a service the test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

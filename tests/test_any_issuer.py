@@ -4,7 +4,6 @@ issued with both signatures valid and timestamped, checked by pdfsig, the pyhank
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import stack_headers
+from stack_testing import free_port, stack_headers
 
 from common.pdf.ltv import dss_counts
 from common.pdf.verify import verify_pdf
@@ -24,13 +23,6 @@ PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
 
 
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _nss_db(root_pem: Path, directory: Path) -> str:
@@ -45,8 +37,8 @@ def _nss_db(root_pem: Path, directory: Path) -> str:
 
 def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    port = _free_port()
-    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    port = free_port()
+    processes = run_local.start(var, directive_port=port, report_port=free_port())
     try:
         base = f"http://127.0.0.1:{port}"
         drafter = stack_headers(var, "ubnd-chuyen-vien", ["drafter"], "UBND-TP")

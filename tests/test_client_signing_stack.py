@@ -20,7 +20,7 @@ import run_local
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from test_any_issuer import _free_port, _headers
+from stack_testing import free_port, stack_headers
 
 from common.pdf.dev_pki import ensure_dev_pki
 from common.pdf.ltv import dss_ocsp_statuses
@@ -56,14 +56,14 @@ def _submitted(base: str, drafter: dict[str, str]) -> dict[str, Any]:
 
 def test_a_client_signer_with_a_dev_pki_certificate_signs_and_an_unknown_one_is_refused(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    port = _free_port()
-    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    port = free_port()
+    processes = run_local.start(var, directive_port=port, report_port=free_port())
     try:
         base = f"http://127.0.0.1:{port}"
-        admin = _headers(var, "quan-tri-vien", ["admin"], "VPUB")
-        drafter = _headers(var, "tran-van-an", ["drafter"], "VPUB")
-        signer = _headers(var, "le-xuan-hoa", ["signer"], "VPUB")
-        clerk = _headers(var, "vo-thi-thu", ["clerk"], "VPUB")
+        admin = stack_headers(var, "quan-tri-vien", ["admin"], "VPUB")
+        drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
+        signer = stack_headers(var, "le-xuan-hoa", ["signer"], "VPUB")
+        clerk = stack_headers(var, "vo-thi-thu", ["clerk"], "VPUB")
 
         # The documented development path: a key and a certificate for the person.
         out = tmp_path / "token"

@@ -3,25 +3,18 @@ nothing back and changes nothing (both services as real processes, as ``make run
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import run_local
+from stack_testing import free_port
 
 from common.auth import mint_token
 from directive_api.settings import Settings
 
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _admin(var: Path) -> dict[str, str]:
@@ -47,7 +40,7 @@ def _directory(base: str, admin: dict[str, str]) -> dict[str, Any]:
 
 def test_rest_changes_survive_a_restart_and_the_seed(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    ports = {"directive_port": _free_port(), "report_port": _free_port()}
+    ports = {"directive_port": free_port(), "report_port": free_port()}
     base = f"http://127.0.0.1:{ports['directive_port']}"
     processes = run_local.start(var, **ports)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter
+from stack_testing import dispatch_walked_letter, free_port
 
 from common.auth import mint_token
 from common.edxml import (
@@ -31,16 +30,9 @@ from directive_api.cli.walk import walk_seed_letter
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    directive_port, report_port, vxp_port = _free_port(), _free_port(), _free_port()
+    directive_port, report_port, vxp_port = free_port(), free_port(), free_port()
     processes = run_local.start(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port)
     try:
         assert (var / "keys" / "jwt-private.pem").exists()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import run_local
 from cryptography import x509
-from test_any_issuer import _free_port, _headers
+from stack_testing import free_port, stack_headers
 
 from common.pdf.ltv import dss_ocsp_statuses
 from common.pdf.verify import verify_pdf
@@ -24,14 +24,14 @@ pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    port = _free_port()
-    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    port = free_port()
+    processes = run_local.start(var, directive_port=port, report_port=free_port())
     try:
         base = f"http://127.0.0.1:{port}"
-        admin = _headers(var, "quan-tri-vien", ["admin"], "VPUB")
-        drafter = _headers(var, "tran-van-an", ["drafter"], "VPUB")
-        signer = _headers(var, "le-xuan-hoa", ["signer"], "VPUB")
-        clerk = _headers(var, "vo-thi-thu", ["clerk"], "VPUB")
+        admin = stack_headers(var, "quan-tri-vien", ["admin"], "VPUB")
+        drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
+        signer = stack_headers(var, "le-xuan-hoa", ["signer"], "VPUB")
+        clerk = stack_headers(var, "vo-thi-thu", ["clerk"], "VPUB")
 
         made = csc_service.enroll(
             var / "csc" / "csc.json",

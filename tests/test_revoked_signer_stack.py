@@ -4,7 +4,6 @@ refused with a problem saying so and the document stays ``submitted``."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,16 @@ import httpx
 import run_local
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
-from stack_testing import stack_headers
+from stack_testing import free_port, stack_headers
 
 from common.pdf.dev_pki import ensure_dev_pki
 from directive_api.seed.loader import seed_letter
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    port = _free_port()
-    processes = run_local.start(var, directive_port=port, report_port=_free_port())
+    port = free_port()
+    processes = run_local.start(var, directive_port=port, report_port=free_port())
     try:
         base = f"http://127.0.0.1:{port}"
         letter = seed_letter()  # VPUB's letter, signed by le-xuan-hoa

@@ -5,7 +5,6 @@ VPUB letter does, and reaches the addressed department."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import run_local
+from stack_testing import free_port
 
 from common.edxml import Organization, build_document_package, parse_document_package
 from common.vxp import VxpError
@@ -26,12 +26,6 @@ CITY = "000.00.00.H13"  # UBND-TP's organ id (the unit list's own)
 @pytest.fixture(autouse=True)
 def _keys(tmp_path: Path) -> None:
     (tmp_path / "keys").mkdir()  # run_local's state folder keeps the member secrets there
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _letter(sender: Organization) -> bytes:
@@ -58,7 +52,7 @@ def test_every_issuer_of_the_seed_is_a_sender_of_the_offices_member_system(tmp_p
 
 
 async def test_a_ubnd_tp_letter_leaves_through_the_hub_of_make_run(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     hub = subprocess.Popen(
         [
             *(sys.executable, "-m", "common.vxp.hub", "--port", str(port)),

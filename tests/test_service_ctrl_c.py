@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import run_local
-from test_any_issuer import _free_port
+from stack_testing import free_port
 
 pytestmark = pytest.mark.slow  # a real service process with its PDF worker pool
 
@@ -37,8 +37,8 @@ def _pdf_workers(pid: int) -> list[int]:
 
 
 def test_sigint_to_the_process_group_stops_the_service_without_tracebacks(tmp_path: Path) -> None:
-    port = _free_port()
-    env = run_local.service_env(tmp_path / "var", directive_port=port, report_port=_free_port())
+    port = free_port()
+    env = run_local.service_env(tmp_path / "var", directive_port=port, report_port=free_port())
     env["DIRECTIVE_API_PDF_WORKERS"] = "2"
     process = subprocess.Popen(
         [str(BIN / "directive-api"), "serve", "--port", str(port)],

@@ -10,7 +10,6 @@ delivery for the department moves 01 → 03 → 06 and the reply is linked to it
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -20,19 +19,12 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter, stack_headers
+from stack_testing import dispatch_walked_letter, free_port, stack_headers
 
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from common.vxp.client import VxpClient
 from directive_api.cli.walk import tokens as walk_tokens
 from directive_api.seed.loader import seed_letter
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for(check: Callable[[], bool], what: str, timeout: float = 90) -> None:
@@ -69,10 +61,7 @@ def _act(base: str, document: dict[str, Any], action: str, who: dict[str, str]) 
     return result
 
 
-def _issued(
-    base: str, body: dict[str, Any], drafter: dict[str, str], signer: dict[str, str], clerk: dict[str, str]
-) -> dict[str, Any]:
-    """A document drafted, submitted, approved and issued through the API."""
+def _drafted(base: str, body: dict[str, Any], drafter: dict[str, str]) -> dict[str, Any]:
     created = httpx.post(
         f"{base}/v1/directives",
         json=body,
@@ -80,7 +69,14 @@ def _issued(
         timeout=300,
     )
     assert created.status_code == 201, created.text
-    approved = _act(base, _act(base, created.json(), "submit", drafter), "approve", signer)
+    return dict(created.json())
+
+
+def _issued(
+    base: str, draft: dict[str, Any], drafter: dict[str, str], signer: dict[str, str], clerk: dict[str, str]
+) -> dict[str, Any]:
+    """The draft submitted, approved and issued through the API."""
+    approved = _act(base, _act(base, draft, "submit", drafter), "approve", signer)
     return _act(base, approved, "issue", clerk)
 
 
@@ -99,8 +95,8 @@ def _events(base: str, headers: dict[str, str]) -> list[dict[str, Any]]:
 @pytest.mark.timeout(1200)  # two stacks start and sign PDFs: minutes on a loaded machine
 def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(tmp_path: Path) -> None:
     office_var, snv_var = tmp_path / "office", tmp_path / "snv"
-    office_port, office_report, vxp_port, idp_port = _free_port(), _free_port(), _free_port(), _free_port()
-    snv_port, snv_report = _free_port(), _free_port()
+    office_port, office_report, vxp_port, idp_port = free_port(), free_port(), free_port(), free_port()
+    snv_port, snv_report = free_port(), free_port()
     office = f"http://127.0.0.1:{office_port}"
     snv = f"http://127.0.0.1:{snv_port}"
     snv_reports = f"http://127.0.0.1:{snv_report}"
@@ -110,7 +106,13 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
     try:
         tokens = {k: {"Authorization": f"Bearer {v}"} for k, v in walk_tokens(office_var / "keys").items()}
         clerk, monitor = tokens["vo-thi-thu"], tokens["dang-minh-khoa"]
-        _issued(office, seed_letter(), tokens["tran-van-an"], tokens["le-xuan-hoa"], clerk)
+        _issued(
+            office,
+            _drafted(office, seed_letter(), tokens["tran-van-an"]),
+            tokens["tran-van-an"],
+            tokens["le-xuan-hoa"],
+            clerk,
+        )
         doc = dispatch_walked_letter(office, office, clerk)
 
         # The hub's received list for the department shows the letter, addressed by 130 organ ids.
@@ -180,14 +182,17 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
             "compliance": None,
         }
 
-        reply = _issued(snv, reply_body, drafter, director, snv_clerk)
+        # Linked while a draft: the dispatch worker sends an issued document at once, and a package
+        # already sent cannot gain its ResponseFor.
+        draft = _drafted(snv, reply_body, drafter)
         linked = httpx.post(
             f"{snv}/v1/edxml/received/{letter['id']}/reply",
-            json={"directive_id": reply["id"]},
-            headers=snv_clerk,
+            json={"directive_id": draft["id"]},
+            headers=drafter,
             timeout=10,
         )
         assert linked.status_code == 200, linked.text
+        reply = _issued(snv, draft, drafter, director, snv_clerk)
         current = httpx.get(f"{snv}/v1/directives/{reply['id']}", headers=snv_clerk, timeout=10).json()
         if current["status"] == "issued":
             dispatched = httpx.post(

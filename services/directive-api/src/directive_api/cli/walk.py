@@ -43,7 +43,9 @@ def walk_seed_letter(base_url: str, keys_dir: Path, *, out: TextIO) -> int:
             response.raise_for_status()
         return response
 
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    # Issuing renders and signs the PDF: seconds on a quiet machine, minutes on a loaded one (a CI
+    # host running four test workers timed out at 30 s once).
+    with httpx.Client(base_url=base_url, timeout=httpx.Timeout(30, read=300)) as client:
         letter = seed_letter()
         created = call(
             "POST",
