@@ -32,7 +32,7 @@ TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && n=2;
 
 test: setup system-deps ## Run every test (starts the local PostgreSQL when needed)
 	scripts/ensure-postgres
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 -m "not serial"
 	$(BIN)/pytest -m serial
 
 test-fast: setup ## Unit and service tests on SQLite only (no PostgreSQL, browser or slow tests): the quick loop
