@@ -1,4 +1,5 @@
-"""outbox_events.unit_code (the feed and webhooks are scoped by it) and webhook_subscriptions.system
+"""outbox_events.unit_code (the feed and webhooks are scoped by it), webhook_subscriptions.system,
+and page_session_revocations (signing out of the pages ends the session server-side)
 
 Each ``obligation.*`` event names its unit in ``data.unit_code``; the column copies it so that the
 feed and the relay select what a reader of a unit may see in SQL (index on unit_code, sequence).
@@ -23,6 +24,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "page_session_revocations",
+        sa.Column("sid", sa.String(length=64), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sid", name=op.f("pk_page_session_revocations")),
+    )
+    op.create_index(
+        op.f("ix_page_session_revocations_expires_at"), "page_session_revocations", ["expires_at"], unique=False
+    )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("unit_code", sa.String(length=40), nullable=True))
         batch_op.create_index("ix_outbox_events_unit_code_sequence", ["unit_code", "sequence"], unique=False)
@@ -40,6 +51,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_page_session_revocations_expires_at"), table_name="page_session_revocations")
+    op.drop_table("page_session_revocations")
     with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
         batch_op.drop_column("system")
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
