@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -51,11 +51,14 @@ async def advance(session: AsyncSession, source: str, sequence: int, now: dateti
         session.add(FeedCursor(source=source, cursor=sequence, updated_at=now))
 
 
-def visible_to(reader_unit: ColumnElement[Any] | InstrumentedAttribute[Any], office_unit: str) -> ColumnElement[bool]:
+def visible_to(reader_unit: str | InstrumentedAttribute[Any], office_unit: str) -> ColumnElement[bool]:
     """The one read rule of report-api's events, in SQL: a reader of the Office's unit sees every
     event, a reader of another unit the events of its unit's obligations; a reader without a unit
-    (NULL) sees none. ``reader_unit`` is the caller's unit (a literal) for the feed and the owner's
-    column for webhooks."""
+    (NULL) sees none. ``reader_unit`` is the caller's unit for the feed (decided here, so that a
+    unit's page is a plain range of the ``(unit_code, sequence)`` index) and the owner's column for
+    webhooks."""
+    if isinstance(reader_unit, str):
+        return true() if reader_unit == office_unit else OutboxEvent.unit_code == reader_unit
     return or_(reader_unit == office_unit, OutboxEvent.unit_code == reader_unit)
 
 
@@ -79,7 +82,7 @@ async def outbox_page(
                 OutboxEvent.sequence.is_not(None),
                 OutboxEvent.sequence > after,
                 OutboxEvent.sequence <= head,
-                visible_to(literal(reader_unit), office_unit),
+                visible_to(reader_unit, office_unit),
             )
             .order_by(OutboxEvent.sequence)
             .limit(limit)
