@@ -79,7 +79,12 @@ class Actors:
 
     @property
     def integration(self) -> dict[str, str]:
-        return self.tokens.headers("eoffice", ["integration"], None)
+        """The Office's e-office integration: reads every unit's events."""
+        return self.tokens.headers("eoffice", ["integration"], "VPUB")
+
+    def unit_integration(self, unit: str) -> dict[str, str]:
+        """A unit's e-office integration: reads the events of its unit's obligations only."""
+        return self.tokens.headers(f"eoffice-{unit.lower()}", ["integration"], unit)
 
     @property
     def foreign_monitor(self) -> dict[str, str]:

@@ -38,5 +38,6 @@ def load_all_models() -> None:
     from report_api.events import models as _events  # noqa: F401
     from report_api.followup import models as _followup  # noqa: F401
     from report_api.obligations import models as _obligations  # noqa: F401
+    from report_api.pages import models as _pages  # noqa: F401
     from report_api.reminders import models as _reminders  # noqa: F401
     from report_api.submissions import models as _submissions  # noqa: F401

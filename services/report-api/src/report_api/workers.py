@@ -30,7 +30,7 @@ async def ensure_directive_api_subscription(maker: async_sessionmaker[AsyncSessi
     if not settings.directive_api_inbox_url or settings.directive_api_inbox_secret is None:
         return False
     async with transaction(maker) as session:
-        await ensure_subscription(
+        subscription = await ensure_subscription(
             session,
             WebhookSubscription,
             owner="directive-api",
@@ -39,6 +39,8 @@ async def ensure_directive_api_subscription(maker: async_sessionmaker[AsyncSessi
             settings=settings.webhooks,
             secret=settings.directive_api_inbox_secret.get_secret_value(),
         )
+        # The configured peer receives every unit's events and is hidden from the API.
+        subscription.system = True
     return True
 
 
@@ -55,6 +57,7 @@ async def run(
     """Fire due timers and relay events until ``stop`` is set; returns the timers fired.
 
     ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
+    from report_api.events.service import webhook_audience
     from report_api.reminders.service import run_due_timers
 
     try:
@@ -67,7 +70,7 @@ async def run(
         else min(settings.timer_interval_seconds, settings.webhooks.poll_interval_seconds)
     )
     fired_total = 0
-    async with Relay(maker, OUTBOX, settings.webhooks) as relay:
+    async with Relay(maker, OUTBOX, settings.webhooks, audience=webhook_audience(settings)) as relay:
         while not stop.is_set():
             busy = 0
             try:

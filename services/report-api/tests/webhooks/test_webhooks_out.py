@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from common.outbox import Relay
 from report_api.events.models import OUTBOX
+from report_api.events.service import webhook_audience
 
 
 @dataclass
@@ -83,7 +84,7 @@ async def test_subscribers_get_signed_events_retries_dead_letters_and_replay(
     ob = await api.obligation_of("SNV", directive["id"])
     await api.acknowledge(ob["id"], "SNV")
     t0 = api.clock()
-    async with Relay(app.state.sessionmaker, OUTBOX, settings) as relay:
+    async with Relay(app.state.sessionmaker, OUTBOX, settings, audience=webhook_audience(app.state.settings)) as relay:
         await relay.step(t0)
         assert [(e["type"], e["data"]["unit_code"]) for e in inbox.events] == [("obligation.acknowledged", "SNV")]
         assert inbox.events[0]["source"] == "report-api"
@@ -126,7 +127,7 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
     sub_id = created["subscription"]["id"]
     # another client, and the same client name in a unit: neither owns it (owner = client + unit)
     for stranger in (
-        api.actors.tokens.headers("eoffice-2", ["integration"], None),
+        api.actors.tokens.headers("eoffice-2", ["integration"], "VPUB"),
         api.actors.tokens.headers("eoffice", ["integration"], "SNV"),
     ):
         assert (await api.client.get("/v1/webhook-subscriptions", headers=stranger)).json() == []
@@ -139,7 +140,9 @@ async def test_subscriptions_are_checked_and_owned(api: Api, app: FastAPI) -> No
     assert [s["id"] for s in await api.ok("GET", "/v1/webhook-subscriptions", integration)] == [sub_id]
     # the Office's admin sees every subscription and who owns it, not its secret prefixes
     seen = await api.ok("GET", "/v1/webhook-subscriptions", api.actors.admin)
-    assert [(s["id"], s["owner"], s["owner_unit"]) for s in seen] == [(sub_id, created["subscription"]["owner"], None)]
+    assert [(s["id"], s["owner"], s["owner_unit"]) for s in seen] == [
+        (sub_id, created["subscription"]["owner"], "VPUB")
+    ]
     assert "secrets" not in seen[0]
     rotated = await api.ok("POST", f"/v1/webhook-subscriptions/{sub_id}/rotate-secret", integration)
     assert rotated["secret"] != created["secret"] and len(rotated["subscription"]["secrets"]) == 2

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -110,14 +110,19 @@ def readable_statement(actor: Principal) -> Select[Directive] | None:
     """The documents ``actor`` may see (polar's ``get_readable_statement``); None: no list at all.
 
     Office staff see their unit's own documents; a unit officer sees issued documents addressed or
-    copied to their unit (never drafts).
+    copied to their unit (never drafts). A principal with both kinds of role (a unit's e-office:
+    integration and unit_officer) sees both, as ``events.visibility.ensure_readable`` reads one.
     """
-    statement = select(Directive)
-    if actor.has_any(*OFFICE_ROLES) and actor.unit:
-        return statement.where(Directive.issuer_code == actor.unit)
-    if actor.has_any(Role.unit_officer.value) and actor.unit:
-        return statement.where(Directive.status.not_in(sorted(PRE_ISSUE_STATUSES)), addressed_to(actor.unit))
-    return None
+    if not actor.unit:
+        return None
+    clauses: list[ColumnElement[bool]] = []
+    if actor.has_any(*OFFICE_ROLES):
+        clauses.append(Directive.issuer_code == actor.unit)
+    if actor.has_any(Role.unit_officer.value):
+        clauses.append(and_(Directive.status.not_in(sorted(PRE_ISSUE_STATUSES)), addressed_to(actor.unit)))
+    if not clauses:
+        return None
+    return select(Directive).where(clauses[0] if len(clauses) == 1 else or_(*clauses))
 
 
 async def page(

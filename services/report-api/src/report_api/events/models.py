@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UTCDateTime, utc_now
@@ -45,19 +45,28 @@ class FeedCursor(Model):
 
 
 class OutboxEvent(OutboxEventMixin, Model):
-    """Events of report-api, written in the transaction of the change; the relay sequences and delivers them."""
+    """Events of report-api, written in the transaction of the change; the relay sequences and delivers them.
+
+    ``unit_code`` is the unit whose obligation the event is about (also in ``data``): the feed and
+    the webhooks select what a reader may see with it in SQL (``events.repository.visible_to``)."""
 
     __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_unit_code_sequence", "unit_code", "sequence"),)
+
+    unit_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class WebhookSubscription(WebhookSubscriptionMixin, Model):
-    """``owner`` is the client (the token's ``sub``) and ``owner_unit`` its unit (none for a system
-    client): together they name the owner, as in directive-api, so a client of the same name in
-    another unit never sees or changes the subscription."""
+    """``owner`` is the client (the token's ``sub``) and ``owner_unit`` its unit: together they name
+    the owner, as in directive-api, so a client of the same name in another unit never sees or
+    changes the subscription. The owner's unit also decides which events it receives (those of its
+    unit's obligations; every event for the Office). ``system`` rows come from the configuration
+    (directive-api's inbox): they receive every event."""
 
     __tablename__ = "webhook_subscriptions"
 
     owner_unit: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    system: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WebhookDelivery(DeliveryMixin, Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -23,10 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from common.auth import Principal
 from common.calendar import DEADLINE_HORIZON, WorkingCalendar
 from common.db import transaction
-from common.outbox import receive
-from common.problems import ForbiddenError
+from common.outbox import Audience, receive
 from common.webhooks import WebhookVerificationError
-from report_api.access import is_feed_reader
+from report_api.access import event_reader_unit
 from report_api.carryover import service as carryover
 from report_api.context import Context
 from report_api.events import repository
@@ -349,8 +348,29 @@ async def receive_webhook(session: AsyncSession, headers: Mapping[str, str], bod
 
 
 async def events_page(session: AsyncSession, actor: Principal, ctx: Context, *, after: int, limit: int) -> EventPage:
-    """report-api's events (``obligation.*``) in order, for e-office systems and directive-api."""
-    if not is_feed_reader(actor, ctx.settings):
-        raise ForbiddenError("needs the role integration, or monitor/admin of the Office")
-    items, cursor = await repository.outbox_page(session, after=after, limit=limit)
-    return EventPage(items=[EventEnvelope.model_validate(e) for e in items], next_cursor=cursor if items else None)
+    """report-api's events (``obligation.*``) in order, for e-office systems and directive-api: the
+    Office's readers see every unit's, an integration of a unit those of its unit's obligations.
+
+    ``next_cursor`` passes the events the caller may not see (a page can hold fewer than ``limit``
+    items, or none, and still move on); it is null when nothing new was sequenced after ``after``."""
+    unit = event_reader_unit(actor, ctx.settings)
+    office = ctx.settings.office_unit_code
+    items, cursor = await repository.outbox_page(
+        session, reader_unit=unit, office_unit=office, after=after, limit=limit
+    )
+    return EventPage(
+        items=[EventEnvelope.model_validate(e) for e in items], next_cursor=cursor if cursor > after else None
+    )
+
+
+def webhook_audience(settings: Settings) -> Audience:
+    """The relay's audience rule (:data:`common.outbox.Audience`): a subscription receives what its
+    owner's unit reads in the feed (configured subscribers, directive-api's inbox: every event)."""
+    office = settings.office_unit_code
+
+    async def audience(
+        session: AsyncSession, events: Sequence[tuple[str, str, str]], subscription_ids: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        return await repository.webhook_audience(session, [e[0] for e in events], subscription_ids, office)
+
+    return audience

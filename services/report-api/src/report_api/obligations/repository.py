@@ -247,6 +247,8 @@ def emit(session: AsyncSession, event_type: str, obligation: Obligation, at: dat
         "at": at.isoformat().replace("+00:00", "Z"),
         **extra,
     }
-    return outbox.emit(
+    event = outbox.emit(
         session, OutboxEvent, type=event_type, subject=str(obligation.id), data=data, source=SOURCE, occurred_at=at
     )
+    event.unit_code = obligation.unit_code  # the feed and webhooks select readers by it in SQL
+    return event

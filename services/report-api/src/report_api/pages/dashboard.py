@@ -54,13 +54,14 @@ COLORS = {
 
 async def header_or_query_principal(
     request: Request,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(description="The bearer token, for opening the page in a browser.")] = None,
 ) -> Principal:
     """The caller, from ``Authorization: Bearer``, the pages' session cookie, or ``?token=``."""
     raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else token
     if not raw:
-        signed_in = session_principal(request)
+        signed_in = await session_principal(request, session)
         if signed_in is not None:
             return signed_in
         raise NotAuthenticatedError("a bearer token is required (header, or ?token= for the browser)")
@@ -105,7 +106,7 @@ async def dashboard(
     ]
     bars.append({"status": "overdue", "label": "Quá hạn", "count": report.overdue, "color": COLORS["overdue"]})
     nonce = secrets.token_urlsafe(16)
-    signed_in = session_of(request)  # forms and export links need the pages' session (CSRF)
+    signed_in = await session_of(request, session)  # forms and export links need the pages' session (CSRF)
     html = _templates.get_template("dashboard.html.j2").render(
         report=report,
         over_time=board.over_time,

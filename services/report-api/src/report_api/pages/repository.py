@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, case, func, select
+from sqlalchemy import Row, Select, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from report_api.obligations.models import DirectiveRecord, Obligation
 from report_api.obligations.states import AWAITING_UNIT, SILENT, DirectiveStatus
+from report_api.pages.models import RevokedPageSession
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
@@ -131,3 +132,18 @@ async def first_reports(session: AsyncSession, directive_id: str) -> list[dateti
         )
     )
     return [moment for moment in rows.all() if moment is not None]
+
+
+# --- sessions ended by signing out ------------------------------------------------------------------
+
+
+async def is_revoked(session: AsyncSession, sid: str) -> bool:
+    found = await session.scalar(select(RevokedPageSession.sid).where(RevokedPageSession.sid == sid))
+    return found is not None
+
+
+async def revoke(session: AsyncSession, sid: str, *, expires_at: datetime, now: datetime) -> None:
+    """Record the session as ended (once) and forget the revocations whose cookies have expired."""
+    await session.execute(delete(RevokedPageSession).where(RevokedPageSession.expires_at < now))
+    if await session.get(RevokedPageSession, sid) is None:
+        session.add(RevokedPageSession(sid=sid, revoked_at=now, expires_at=expires_at))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -128,13 +128,26 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
     )
 
 
-def session_of(request: Request) -> dict[str, Any] | None:
-    return _signer(request).loads(request.cookies.get(SESSION_COOKIE))
+def _cookie_session(request: Request) -> dict[str, Any] | None:
+    """The session the cookie carries, if it verifies, has not expired and has an id."""
+    session = _signer(request).loads(request.cookies.get(SESSION_COOKIE))
+    if session is None or not isinstance(session.get("sid"), str):
+        return None  # a cookie without an id (issued before sign-out was revoked) cannot be signed out
+    return session
 
 
-def session_principal(request: Request) -> Principal | None:
+async def session_of(request: Request, db: SessionDep) -> dict[str, Any] | None:
+    """The session of the request: its cookie, unless that session was signed out (checked in the
+    request's own transaction ``db``: a second connection would wait on SQLite's write lock)."""
+    session = _cookie_session(request)
+    if session is None or await service.is_signed_out(db, session["sid"]):
+        return None
+    return session
+
+
+async def session_principal(request: Request, db: SessionDep) -> Principal | None:
     """The person signed in to the pages (the dashboard accepts it too)."""
-    session = session_of(request)
+    session = await session_of(request, db)
     return principal_of(session) if session else None
 
 
@@ -197,11 +210,16 @@ async def sign_in_callback(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """End the session (the form carries the CSRF token)."""
-    session = session_of(request)
+async def sign_out(request: Request, db: SessionDep, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """End the session (the form carries the CSRF token): revoked server-side, so a copy of the
+    cookie is no session any more either."""
+    session = await session_of(request, db)
     if session is not None and not csrf_ok(session, csrf):
         raise CsrfError("the form's token does not match the session")
+    if session is not None:
+        expires_at = datetime.fromtimestamp(int(session["exp"]), UTC)
+        # the cookie's own clock (the signer's ``exp`` is wall-clock time), not the app's clock
+        await service.sign_out(db, session["sid"], expires_at=expires_at, now=datetime.now(UTC))
     response = _render("message.html.j2", title="Đã đăng xuất", message="Bạn đã đăng xuất.", person=None)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -220,7 +238,7 @@ async def portfolio_page(
     notice: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """The Office's portfolio: every followed document with its deadline, on-time rate and overdue units."""
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return _to_sign_in(request)
     actor = principal_of(current)
@@ -286,7 +304,7 @@ async def remind_silent(
     back: Annotated[str, Form(max_length=2000)] = "/pages",
 ) -> Response:
     """One click: a Nhắc nhở to every unit of the document that has not reported yet."""
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return RedirectResponse("/sign-in?next=/pages", status_code=303)
     if not csrf_ok(current, csrf):
@@ -324,7 +342,7 @@ def _moment(value: datetime | None, timezone: str) -> str:
 @router.get("/pages/inbox", response_class=HTMLResponse)
 async def inbox_page(request: Request, session: SessionDep) -> Response:
     """What is addressed to the officer's unit, earliest deadline first."""
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return _to_sign_in(request)
     actor = principal_of(current)
@@ -404,14 +422,14 @@ async def obligation_page(
     notice: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """One document for one unit: deadline, the report form, the reports, reminders and history."""
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return _to_sign_in(request)
     return await _obligation_page(request, session, current, obligation_id, notice=notice)
 
 
-def _checked(request: Request, csrf: str) -> dict[str, Any] | None:
-    current = session_of(request)
+async def _checked(request: Request, db: SessionDep, csrf: str) -> dict[str, Any] | None:
+    current = await session_of(request, db)
     if current is not None and not csrf_ok(current, csrf):
         raise CsrfError("the form's token does not match the session")
     return current
@@ -425,7 +443,7 @@ def _back(obligation_id: uuid.UUID, notice: str) -> RedirectResponse:
 async def acknowledge_form(
     obligation_id: uuid.UUID, request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    current = _checked(request, csrf)
+    current = await _checked(request, session, csrf)
     if current is None:
         return _to_sign_in(request)
     await obligation_service.acknowledge(session, obligation_id, principal_of(current), context(request), None)
@@ -436,7 +454,7 @@ async def acknowledge_form(
 async def report_form(obligation_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
     """The generated form posted back (multipart): files stored as evidence, then the report submitted."""
     form = await request.form()
-    current = _checked(request, str(form.get("csrf") or ""))
+    current = await _checked(request, session, str(form.get("csrf") or ""))
     if current is None:
         return _to_sign_in(request)
     actor = principal_of(current)
@@ -469,7 +487,7 @@ async def review_form(
     decision: Annotated[str, Form(pattern="^(accept|return)$")] = "accept",
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    current = _checked(request, csrf)
+    current = await _checked(request, session, csrf)
     if current is None:
         return _to_sign_in(request)
     await submissions.review(
@@ -482,7 +500,7 @@ async def review_form(
 async def evidence_file(
     obligation_id: uuid.UUID, evidence_id: uuid.UUID, request: Request, session: SessionDep
 ) -> Response:
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return _to_sign_in(request)
     path, item = await submissions.evidence_file(
@@ -502,7 +520,7 @@ async def evidence_file(
 @router.get("/pages/documents/{directive_id}/export.{kind}")
 async def export_file(directive_id: str, kind: str, request: Request, session: SessionDep) -> Response:
     """The compliance workbook (``xlsx``) or the Office's PDF report (``pdf``), for a signed-in Office member."""
-    current = session_of(request)
+    current = await session_of(request, session)
     if current is None:
         return _to_sign_in(request)
     rendered = await compliance.export_file(session, directive_id, kind, principal_of(current), context(request))
@@ -524,7 +542,7 @@ async def extension_form(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The unit asks for a later deadline; a refused request says why on the page, nothing stored."""
-    current = _checked(request, csrf)
+    current = await _checked(request, session, csrf)
     if current is None:
         return _to_sign_in(request)
     try:
@@ -551,7 +569,7 @@ async def extension_decision_form(
     csrf: Annotated[str, Form(max_length=200)] = "",
     decision: Annotated[str, Form(pattern="^(approve|deny)$")] = "approve",
 ) -> Response:
-    current = _checked(request, csrf)
+    current = await _checked(request, session, csrf)
     if current is None:
         return _to_sign_in(request)
     item = await obligation_service.decide_extension(

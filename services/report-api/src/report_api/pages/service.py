@@ -180,3 +180,16 @@ async def dashboard(session: AsyncSession, directive_id: str, actor: Principal, 
     report = await compliance.summary(session, directive_id, today=ctx.today(), calendar=ctx.calendar)
     series = by_day(await repository.first_reports(session, directive_id), ctx.settings.timezone)
     return Dashboard(report=report, over_time=time_chart(series, report.total))
+
+
+# --- sessions ended by signing out ------------------------------------------------------------------
+
+
+async def is_signed_out(session: AsyncSession, sid: str) -> bool:
+    """Whether the session ``sid`` was ended by signing out (its cookie is refused from then on)."""
+    return await repository.is_revoked(session, sid)
+
+
+async def sign_out(session: AsyncSession, sid: str, *, expires_at: datetime, now: datetime) -> None:
+    """End the session server-side: a copy of the cookie is no session any more."""
+    await repository.revoke(session, sid, expires_at=expires_at, now=now)

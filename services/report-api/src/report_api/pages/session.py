@@ -2,7 +2,8 @@
 
 A cookie value is ``base64url(JSON) "." base64url(HMAC-SHA256)``; anything that does not verify, or
 is past its ``exp``, is no session. The session carries the person's claims and a CSRF token that
-every form of the pages sends back.
+every form of the pages sends back, and an id that signing out revokes in the database
+(``page_session_revocations``): a copied cookie is refused after sign-out, not only once it expires.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class Signer:
 
 
 def new_session(claims: dict[str, Any]) -> dict[str, Any]:
+    """The session's payload: the person's claims, its CSRF token and its id (``sid``, which
+    signing out revokes server-side: the cookie alone would stay valid until ``exp``)."""
     roles = claims.get("roles") or []
     return {
+        "sid": secrets.token_urlsafe(24),
         "sub": str(claims["sub"]),
         "name": str(claims.get("name") or claims["sub"]),
         "roles": [str(r) for r in roles] if isinstance(roles, list) else [],

@@ -1,8 +1,9 @@
 """Rules of report-api's webhook subscriptions: who may subscribe, own-only access, replay of deliveries.
 
-Subscribers see what the event feed shows (`GET /v1/events`): the role `integration`, or an admin of
-the Office (who also sees every subscription); both are the feed's audience, so a webhook never
-carries an event its subscriber could not read.
+Subscribers are the feed's readers (`GET /v1/events`) that act as systems: the role `integration`
+of a unit, or an admin of the Office (who also sees every subscription). A subscription receives
+what its owner's unit reads in the feed (``events.repository.visible_to``, applied by the relay's
+audience rule), so a webhook never carries an event its subscriber could not read.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from report_api.webhooks.errors import DeliveryNotFoundError
 
 
 def require_subscriber(actor: Principal, settings: Settings) -> None:
-    """403 unless the caller may read the event feed as a system: integration, or the Office's admin."""
-    if not (actor.has_any(Role.integration.value) or _ownership(settings).is_office_admin(actor)):
-        raise OfficeOnlyError(f"needs the role integration, or admin of unit {settings.office_unit_code}")
+    """403 unless the caller may read the event feed as a system: integration of a unit, or the Office's admin."""
+    if not ((actor.has_any(Role.integration.value) and actor.unit) or _ownership(settings).is_office_admin(actor)):
+        raise OfficeOnlyError(
+            f"needs the role integration with a 'unit' claim, or admin of unit {settings.office_unit_code}"
+        )
 
 
 def _ownership(settings: Settings) -> SubscriptionOwnership:
