@@ -321,7 +321,7 @@ async def answer_received(
     """A person of the addressed unit answers the sender with a status package: `02` refused (with a
     `reason`, only before `03`), `03` registered, `04` assigned, `05` processing, `06` done. Never
     backwards (409), the same code again changes nothing (200, no second package). Who may: docs/exchange.md."""
-    require_roles(actor, *RECEIVED_ROLES)
+    require_roles(actor, *sorted({role for roles in received.ACTION_ROLES.values() for role in roles}))
     record, _queued = await received.act(
         session, received_id, body.code, body.reason, actor=actor, now=request.app.state.clock()
     )

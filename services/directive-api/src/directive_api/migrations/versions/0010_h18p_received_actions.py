@@ -39,10 +39,12 @@ def upgrade() -> None:
             ["id"],
         )
         batch_op.create_check_constraint(
-            op.f("ck_received_documents_change_kind_known"), "change_kind IS NULL OR change_kind IN ('update', 'replace', 'revoke', 'recall')"
+            op.f("ck_received_documents_change_kind_known"),
+            "change_kind IS NULL OR change_kind IN ('update', 'replace', 'revoke', 'recall')",
         )
         batch_op.create_check_constraint(
-            op.f("ck_received_documents_change_state_known"), "change_state IS NULL OR change_state IN ('pending', 'agreed', 'refused')"
+            op.f("ck_received_documents_change_state_known"),
+            "change_state IS NULL OR change_state IN ('pending', 'agreed', 'refused')",
         )
     with op.batch_alter_table("exchange_outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
