@@ -4,82 +4,18 @@ backwards, and consistent with the 03/06 that report-api's events produce."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from datetime import date
-
 import httpx
 from directive_testing import Clock
-from exchange_testing import INBOX_SECRET, OFFICE, SNV
+from exchange_testing import OFFICE, answers, letter, report_api_event
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from common.edxml import (
-    Code,
-    DocumentType,
-    MessageHeader,
-    Organization,
-    PromulgationInfo,
-    build_document_package,
-    make_document_package,
-    parse_status_package,
-)
 from common.testing import TokenFactory
 from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
-from common.webhooks import signature_headers
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
 from directive_api.exchange.models import ExchangeOutbox
-
-
-def letter(number: str) -> tuple[bytes, str]:
-    """A letter of the Office to Sở Nội vụ, and its DocumentId."""
-    document_id = f"{OFFICE.organ_id},2026/12/01,{number}/VPUB-TTĐH"
-    header = MessageHeader(
-        sender=OFFICE,
-        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"),),
-        document_id=document_id,
-        code=Code(code_number=number, code_notation="VPUB-TTĐH"),
-        promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
-        document_type=DocumentType(type=1, type_detail=0, type_name="Công văn"),
-        subject="V/v báo cáo kết quả theo dõi Kênh thông tin chính thức",
-        due_date=date(2026, 12, 15),
-        steering_type=1,
-    )
-    return build_document_package(make_document_package(header)), document_id
-
-
-async def answers(office: VxpClient) -> list[tuple[str, str, str | None]]:
-    """The status packages waiting for the Office (DocumentId, code, Description), acknowledged."""
-    found = []
-    for item in await office.received("status"):
-        package = parse_status_package(await office.fetch(item.doc_id))
-        assert package.sender.organ_id == SNV
-        (reference,) = package.response_for
-        assert reference.document_id is not None
-        found.append((reference.document_id, package.status_code, package.description))
-        await office.acknowledge(item.doc_id, "done")
-    return sorted(found, key=lambda a: a[1])
-
-
-async def report_api_event(client: httpx.AsyncClient, event_id: str, type_: str, received_id: str) -> bool:
-    event = {
-        "id": event_id,
-        "type": type_,
-        "source": "report-api",
-        "subject": f"obl-{received_id}",
-        "data": {"directive_id": received_id, "unit_code": "SNV", "obligation_id": "obl-1"},
-    }
-    body = json.dumps(event).encode()
-    headers = {**signature_headers(INBOX_SECRET, event_id, body), "Content-Type": "application/json"}
-    response = await client.post("/v1/inbox/events", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-    applied: bool = response.json()["applied"]
-    return applied
-
-
-Step = Callable[[], Awaitable[transport.Round]]
 
 
 async def _outbox(app: FastAPI) -> list[tuple[str, str | None]]:
