@@ -353,23 +353,38 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=VIETNAM_TZ)
 
 
-async def find_directive(session: AsyncSession, reference: ResponseFor) -> Directive | None:
-    """Our document a ResponseFor points to (by DocumentId, else by number/notation and date)."""
+async def find_directive(
+    session: AsyncSession, reference: ResponseFor, settings: Settings | None = None
+) -> Directive | None:
+    """Our document a ResponseFor points to: by number/notation and date (from its DocumentId, else its
+    Code and PromulgationDate) and by its issuer's organ id (the DocumentId's, else ``OrganId``), since
+    two issuers may both have a 01/… of the same day. Without an organ id, the first such document."""
     notation = reference.code
     promulgated = reference.promulgation_date
+    organ = reference.organ_id
     if reference.document_id:
         try:
             parts = parse_document_id(reference.document_id)
             notation = f"{parts.code_number}/{parts.code_notation}"
             promulgated = parts.promulgation_date or promulgated
+            organ = parts.organ_id or organ
         except EdxmlError:
             pass
     if not notation:
         return None
-    statement = select(Directive).where(Directive.notation == notation)
+    statement = (
+        select(Directive, Unit)
+        .join(Unit, Unit.code == Directive.issuer_code)
+        .where(Directive.notation == notation)
+        .order_by(Directive.issued_on, Directive.created_at)
+    )
     if promulgated is not None:
         statement = statement.where(Directive.issued_on == promulgated)
-    return (await session.scalars(statement.limit(1))).first()
+    configured = settings.organ_ids if settings is not None else {}
+    for directive, issuer in (await session.execute(statement.limit(50))).all():
+        if not organ or organ in (issuer.organ_id, configured.get(issuer.code)):
+            return directive
+    return None
 
 
 async def _answer_arrived(
@@ -466,7 +481,7 @@ async def apply_status_package(
     stored = await store.put_async(raw)
     at = _aware(package.timestamp) or now
     for reference in package.response_for:
-        directive = await find_directive(session, reference)
+        directive = await find_directive(session, reference, settings)
         if directive is None:
             continue
         delivery = await _delivery(session, directive, sender)
@@ -536,7 +551,7 @@ async def apply_reply(
     stored = await store.put_async(raw)
     result = Applied()
     for reference in package.header.response_for:
-        directive = await find_directive(session, reference)
+        directive = await find_directive(session, reference, settings)
         if directive is None:
             continue
         delivery = await _delivery(session, directive, sender)

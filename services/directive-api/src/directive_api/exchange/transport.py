@@ -248,7 +248,7 @@ async def apply_document(
     else a document sent to us (received.py), answered with our status packages."""
     package = parse_document_package(raw, limits=limits)
     for reference in package.header.response_for:
-        if await service.find_directive(session, reference) is not None:
+        if await service.find_directive(session, reference, pdf.settings) is not None:
             await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
             return
     await received.receive(
