@@ -203,7 +203,9 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
         ) from None
     pdf: PdfContext = request.app.state.pdf
     await service.bound_sender(session, actor, package.header.sender.organ_id, pdf.settings)
-    applied = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
+    applied = await service.apply_reply(
+        session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
+    )
     return ReplyLinked.of(applied)
 
 
