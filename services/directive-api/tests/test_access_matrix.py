@@ -92,6 +92,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"admin"},
     ("GET", "/v1/edxml/received"): {"clerk", "admin", "monitor", "auditor", "drafter"},
     ("POST", "/v1/edxml/received/{received_id}/reply"): {"clerk", "drafter"},
+    # 03 (registering) is the registry's alone: signers, monitors and drafters answer other codes.
+    ("POST", "/v1/edxml/received/{received_id}/status"): {"clerk"},
+    ("POST", "/v1/edxml/received/{received_id}/change"): {"clerk"},
     ("GET", "/v1/orgs"): AUTHENTICATED,
     ("GET", "/v1/orgs/{code}"): AUTHENTICATED,
     ("GET", "/v1/org-groups"): AUTHENTICATED,
@@ -147,6 +150,8 @@ REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"json": {"unit_code": "SYT"}},  # no such package: 404
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"json": {"reason": "không"}},
     ("POST", "/v1/edxml/received/{received_id}/reply"): {"json": {"directive_id": str(uuid.UUID(int=1))}},  # 404
+    ("POST", "/v1/edxml/received/{received_id}/status"): {"json": {"code": "03"}},  # no such document: 404
+    ("POST", "/v1/edxml/received/{received_id}/change"): {"json": {"decision": "agree"}},  # 404
 }
 
 

@@ -95,6 +95,8 @@ BASE_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
     ("POST", "/v1/edxml/received/{received_id}/reply"): lambda: {
         "directive_id": "00000000-0000-0000-0000-000000000001"
     },
+    ("POST", "/v1/edxml/received/{received_id}/status"): lambda: {"code": "03"},
+    ("POST", "/v1/edxml/received/{received_id}/change"): lambda: {"decision": "refuse", "reason": "Không đồng ý."},
 }
 # Fields a directory entry legitimately takes from the client (a person's id, a unit's notation).
 CLIENT_OWNED: dict[tuple[str, str], set[str]] = {

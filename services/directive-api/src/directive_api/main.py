@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from importlib import resources
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from directive_api.directory.router import router as directory_router
 from directive_api.events.models import OUTBOX
 from directive_api.events.router import router as events_router
 from directive_api.exchange import received
+from directive_api.exchange import service as exchange
 from directive_api.exchange.router import router as exchange_router
 from directive_api.orgs.router import router as orgs_router
 from directive_api.pdfs.router import router as pdfs_router
@@ -122,4 +124,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.workflow = DIRECTIVE_ENGINE  # for slices below the directive slice (signing)
     # report-api's events about documents that reached us over the exchange go back to their sender.
     app.state.unmatched_compliance = received.answer_compliance
+    # The Office's acceptance of a unit's report closes the unit's reply: 06 goes back to it.
+    app.state.matched_compliance = partial(exchange.answer_reply_done, settings=settings, store=app.state.pdf.store)
     return app

@@ -5,16 +5,14 @@ the sender with its status packages: 01 on arrival, 03 when its officer acknowle
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from directive_testing import Clock
+from exchange_testing import INBOX_SECRET, OFFICE, SNV
 from fastapi import FastAPI
-from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from common.db import create_sessionmaker
@@ -36,43 +34,10 @@ from common.webhooks import signature_headers
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
 from directive_api.exchange.models import ExchangeOutbox, ReceivedDocument
-from directive_api.main import create_app
 from directive_api.orgs.models import Unit
-from directive_api.settings import ExchangeSettings, Settings, VxpSettings
 
-OFFICE = Organization(organ_id="000.00.01.H13", organ_name="Văn phòng UBND thành phố Cần Thơ")
-SNV = "000.00.02.H13"
 STP = "000.00.03.H13"
 DOCUMENT_ID = f"{OFFICE.organ_id},2026/12/01,07/VPUB-TTĐH"
-INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    double = HubProcess(
-        tmp_path,
-        {
-            "agencies": [
-                {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE.organ_id]},
-                {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV]},
-            ]
-        },
-    )
-    double.start()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-async def department(settings: Settings, clock: Clock, hub: HubProcess) -> AsyncIterator[FastAPI]:
-    """Sở Nội vụ's own copy of the product: a member of the hub as ``vxp.snv``."""
-    vxp = VxpSettings(base_url=hub.url, system_id="vxp.snv", secret=SecretStr("snv-secret"), max_attempts=2)
-    configured = settings.model_copy(
-        update={"exchange": ExchangeSettings(vxp=vxp), "inbox_secrets": [SecretStr(INBOX_SECRET)]}
-    )
-    application = create_app(configured, clock=clock)
-    yield application
-    await application.state.engine.dispose()
 
 
 def _letter() -> bytes:

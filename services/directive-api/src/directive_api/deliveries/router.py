@@ -47,4 +47,5 @@ async def receive_event(request: Request, session: SessionDep) -> InboxResult:
         secrets=[s.get_secret_value() for s in settings.inbox_secrets],
         now=request.app.state.clock(),
         unmatched=request.app.state.unmatched_compliance,
+        matched=request.app.state.matched_compliance,
     )

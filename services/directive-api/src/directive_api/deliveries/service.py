@@ -215,6 +215,12 @@ the exchange slice, for a document that reached us over the exchange. Passed in 
 slice above this one."""
 
 
+MatchedCompliance = Callable[[AsyncSession, str, Delivery, Directive, datetime], Awaitable[None]]
+"""What else an obligation event about one of our deliveries does (event type, delivery, document, now):
+the exchange slice answers the unit's reply package when the Office accepts its report. Passed in by
+the app, as the slice above this one."""
+
+
 async def receive_compliance_event(
     session: AsyncSession,
     headers: Mapping[str, str],
@@ -223,17 +229,23 @@ async def receive_compliance_event(
     secrets: list[str],
     now: datetime,
     unmatched: UnmatchedCompliance | None = None,
+    matched: MatchedCompliance | None = None,
 ) -> InboxResult:
     """An event from report-api's relay: verified, recorded once, then applied to its delivery."""
     received = await events.receive_event(session, headers, body, secrets, source="report-api")
     if received.duplicate:
         return InboxResult(event_id=received.msg_id, duplicate=True, applied=False)
-    applied = await apply_compliance_event(session, received.event, now, unmatched=unmatched)
+    applied = await apply_compliance_event(session, received.event, now, unmatched=unmatched, matched=matched)
     return InboxResult(event_id=received.msg_id, duplicate=False, applied=applied)
 
 
 async def apply_compliance_event(
-    session: AsyncSession, event: Mapping[str, Any], now: datetime, *, unmatched: UnmatchedCompliance | None = None
+    session: AsyncSession,
+    event: Mapping[str, Any],
+    now: datetime,
+    *,
+    unmatched: UnmatchedCompliance | None = None,
+    matched: MatchedCompliance | None = None,
 ) -> bool:
     """Show an obligation event's compliance status on its delivery, and move the delivery's status
     forward when the event implies a later one. False when the event is not one of ours, names no
@@ -277,5 +289,7 @@ async def apply_compliance_event(
         await apply_status(
             session, delivery, status=code, reason=None, source="report-api", at=now, directive=directive
         )
+    if matched is not None and not stale:
+        await matched(session, str(event.get("type")), delivery, directive, now)
     await session.flush()
     return not stale

@@ -78,6 +78,9 @@ class ExchangeOutbox(Model):
     """A status package made when a package arrived (in the file store, signed when sent); a document's
     package is built when it is sent."""
     status_code: Mapped[str | None] = mapped_column(String(3))
+    description: Mapped[str | None] = mapped_column(Text)
+    """Our status package's ``Description`` when a person gave a reason (else the code's standard
+    wording)."""
     hub_doc_id: Mapped[str | None] = mapped_column(String(64))
     """The DocId the hub answered: the package went out."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -85,6 +88,10 @@ class ExchangeOutbox(Model):
 
 
 RECEIVED_STATUSES = ("01", "02", "03", "04", "05", "06")
+CHANGE_KINDS = ("update", "replace", "revoke", "recall")
+"""What a received document's sender asked after sending it: an update package (BussinessDocType 2), a
+replacing document (3), a revocation package (1) or a recall request (status package 13)."""
+CHANGE_STATES = ("pending", "agreed", "refused")
 
 
 class ReceivedDocument(Model):
@@ -100,6 +107,14 @@ class ReceivedDocument(Model):
             "sender_organ_id", "document_id", "business_doc_type", name="uq_received_documents_sender_document"
         ),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in RECEIVED_STATUSES)})", name="status_known"),
+        CheckConstraint(
+            f"change_kind IS NULL OR change_kind IN ({', '.join(repr(s) for s in CHANGE_KINDS)})",
+            name="change_kind_known",
+        ),
+        CheckConstraint(
+            f"change_state IS NULL OR change_state IN ({', '.join(repr(s) for s in CHANGE_STATES)})",
+            name="change_state_known",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -125,7 +140,27 @@ class ReceivedDocument(Model):
     hub_doc_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(3), default="01")
     """The furthest status we have answered (queued to the sender)."""
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    """Why, when a person answered it (a refusal's reason, a clerk's note)."""
+    status_by: Mapped[str | None] = mapped_column(String(64))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    change_kind: Mapped[str | None] = mapped_column(String(10))
+    """The last change its sender asked for (:data:`CHANGE_KINDS`): labelled, applied only when the
+    addressed unit's clerk agrees (15), as the vendors' systems do."""
+    change_key: Mapped[str | None] = mapped_column(String(200))
+    """What makes the change the same one when it arrives again (the package's id, or the request's
+    time and reason)."""
+    change_reason: Mapped[str | None] = mapped_column(Text)
+    change_package_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_documents.id"))
+    """The update, replacing or revocation package (itself a received document); none for a request."""
+    change_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_state: Mapped[str | None] = mapped_column(String(10))
+    change_answer_reason: Mapped[str | None] = mapped_column(Text)
+    change_answered_by: Mapped[str | None] = mapped_column(String(64))
+    change_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Its sender took it back and the clerk agreed: nothing more is answered about it."""
 
 
 class ReplyLink(Model):

@@ -1,30 +1,39 @@
 """Documents that reach us over the exchange (văn bản đến), and the status packages we answer with.
 
 QCVN 102:2016 asks the receiving system to tell the sender what became of its document, by status
-packages about it (``ResponseFor`` = its DocumentId). We answer, each code once, in this order
+packages about it (``ResponseFor`` = its DocumentId). We answer each code once, never going back
 (docs/exchange.md, "Status packages we send"):
 
-========================================  =====================================================
-what happens here                         status package sent back
-========================================  =====================================================
-the package is fetched from the hub       ``01`` đã đến (the system has it, no one acted yet)
-report-api: ``obligation.acknowledged``   ``03`` tiếp nhận (registered as incoming, accepted)
-report-api: ``obligation.submitted``      ``06`` hoàn thành (the unit did what was asked and
-                                          reported)
-report-api: ``obligation.accepted``       ``06`` (already sent at submission: nothing new)
-========================================  =====================================================
+=============================================  ================================================
+what happens here                              status package sent back
+=============================================  ================================================
+the package is fetched from the hub            ``01`` đã đến (the system has it, no one acted yet)
+the clerk refuses it, with a reason            ``02`` từ chối (only before ``03``; final)
+the clerk registers it, or report-api:         ``03`` tiếp nhận (registered as incoming)
+``obligation.acknowledged``
+the clerk records the leader's assignment      ``04`` phân công xử lý
+the handler records it is being processed      ``05`` đang xử lý
+the clerk closes it, or report-api:            ``06`` hoàn thành
+``obligation.submitted`` / ``accepted``
+the clerk agrees to / refuses a change its     ``15`` / ``16`` (about the changed document)
+sender asked (update, replacement, recall)
+=============================================  ================================================
 
-A status that is not further along than the one already answered (status_order.py) is not sent:
-the sender's view only moves forward, and each code leaves at most once (the outbox's
-``package_key``). A received document with a ``DueDate`` becomes an obligation of the addressed
-unit in report-api, through the ``directive.dispatched`` event report-api already reads; one
-without is information only (no obligation, only ``01``). Revocations and updates of a received
-document are recorded and answered ``01`` but not applied, as the vendors' systems do (a clerk
-decides).
+The lattice is 01 → 02 (final) or 01 → 03 → 04 → 05 → 06: a code below the one answered, a refusal
+after registration, anything after a refusal or an agreed recall is refused to a person (409) and
+ignored for report-api's events (they arrive late and twice); the same code again changes nothing.
+A received document with a ``DueDate`` becomes an obligation of the addressed unit in report-api,
+through the ``directive.dispatched`` event report-api already reads; one without is information only.
+
+Update, replacing and revocation packages (``BussinessDocType`` 2, 3, 1) and recall requests (status
+``13``) about a document we received are recorded and labelled on it, not applied: the addressed
+unit's clerk agrees (``15``; an agreed recall marks it recalled and closes its obligation) or refuses
+(``16``), as the vendors' systems do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -32,18 +41,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.edxml import (
+    STATUS_DESCRIPTIONS,
     VIETNAM_TZ,
     BusinessDocType,
     DocumentPackage,
     Organization,
     ResponseFor,
+    StatusCode,
+    StatusPackage,
     build_status_package,
     make_status_package,
 )
 from common.outbox import emit
-from common.problems import ConflictError, NotFoundError, UnprocessableError
+from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
-from directive_api.deliveries.status_order import is_further_along
 from directive_api.directives.models import Directive
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import repository, service, signing
@@ -61,8 +72,45 @@ COMPLIANCE_TO_STATUS = {
 """report-api's events about the obligation of a received document → the status we answer."""
 
 
+STAGE = {"01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5}
+"""The order of our answers about a received document (02 and 03 are alternatives after 01)."""
+
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "02": ("clerk",),
+    "03": ("clerk",),
+    "04": ("clerk", "signer", "monitor"),
+    "05": ("clerk", "drafter", "monitor"),
+    "06": ("clerk", "monitor"),
+}
+"""Who of the addressed unit may answer each code: the registry (văn thư) refuses and registers; the
+assignment is the leader's (recorded by the clerk, a signer or the follow-up officer); the handler
+(drafter) or the follow-up officer says it is being processed; the clerk or the follow-up officer
+closes it."""
+
+
 class NotOurRecipientError(UnprocessableError):
     title = "The package is addressed to no unit of ours"
+
+
+class StatusTransitionError(ConflictError):
+    title = "That status cannot follow what was answered"
+
+
+class NoChangeRequestedError(ConflictError):
+    title = "No update, replacement or recall was asked for this document"
+
+
+def _transition_problem(received: ReceivedDocument, code: str) -> str | None:
+    """Why ``code`` may not follow what we answered about ``received`` (None: it may)."""
+    if received.recalled_at is not None:
+        return "its sender recalled the document and the recall was agreed: nothing more is answered about it"
+    if received.status == "02":
+        return "the document was refused (02): nothing more is answered about it"
+    if code == "02" and received.status != "01":
+        return f"a document is refused (02) only before it is registered; {received.status} was answered"
+    if STAGE[code] < STAGE[received.status]:
+        return f"{code} would go back: {received.status} was answered already"
+    return None
 
 
 def _summary(received: ReceivedDocument) -> dict[str, object]:
@@ -133,6 +181,8 @@ async def receive(
     if not fresh:
         return received, False
     await _queue(session, received, "01", now=now)
+    if kind is not BusinessDocType.NEW:
+        await _label_changed(session, package, received, now=now)
     if kind in (BusinessDocType.NEW, BusinessDocType.REPLACE):
         emit(
             session,
@@ -153,30 +203,94 @@ async def receive(
     return received, True
 
 
-async def _queue(session: AsyncSession, received: ReceivedDocument, code: str, *, now: datetime) -> bool:
+async def _queue(
+    session: AsyncSession,
+    received: ReceivedDocument,
+    code: str,
+    *,
+    now: datetime,
+    description: str | None = None,
+    change_key: str | None = None,
+) -> bool:
+    # 15/16 answer one change: a document may be updated, then recalled, each answered on its own.
+    key = f"status:{received.id}:{code}" + (f":{change_key}" if change_key else "")
     return await repository.queue(
         session,
         {
-            "package_key": f"status:{received.id}:{code}",
+            "package_key": key[:200],
             "received_document_id": received.id,
             "kind": "status",
             "message_type": "status",
             "status_code": code,
+            "description": description,
             "next_attempt_at": now,
             "created_at": now,
         },
     )
 
 
+def _description(code: str, reason: str | None) -> str | None:
+    """The standard wording of ``code`` followed by the person's reason, if one was given."""
+    if not reason:
+        return None
+    return f"{STATUS_DESCRIPTIONS[StatusCode(code)]}: {reason}"
+
+
 async def answer(session: AsyncSession, received: ReceivedDocument, code: str, *, now: datetime) -> bool:
-    """Queue our status ``code`` about a received document if it is further along than what we
-    answered before; True when a package was queued."""
-    if not is_further_along(code, received.status):
+    """Queue our status ``code`` about a received document (report-api's events) if it may follow what
+    we answered before; True when a package was queued. Late or repeated events change nothing."""
+    if code == received.status or _transition_problem(received, code) is not None:
         return False
     received.status = code
     queued = await _queue(session, received, code, now=now)
     await session.flush()
     return queued
+
+
+def _announce_withdrawn(session: AsyncSession, received: ReceivedDocument, reason: str, now: datetime) -> None:
+    """report-api closes the addressed unit's obligation: the document was refused or recalled."""
+    emit(
+        session,
+        OutboxEvent,
+        type="directive.recalled",
+        subject=str(received.id),
+        data={"directive": {**_summary(received), "status": "recalled"}, "reason": reason},
+        source=SOURCE,
+        occurred_at=now,
+    )
+
+
+async def act(
+    session: AsyncSession,
+    received_id: uuid.UUID,
+    code: str,
+    reason: str | None,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> tuple[ReceivedDocument, bool]:
+    """A person of the addressed unit answers the sender with ``code`` (02 … 06); the record and whether
+    a status package was queued (the same code again: nothing new)."""
+    if not actor.has_any(*ACTION_ROLES[code]):
+        raise ForbiddenError(f"{code} is answered by the addressed unit's {' or '.join(ACTION_ROLES[code])}")
+    received = await repository.received_for_update(session, received_id, actor.unit or "")
+    if received is None:
+        raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
+    if code == received.status:
+        return received, False
+    problem = _transition_problem(received, code)
+    if problem is None and code in ("04", "05", "06") and received.status == "01":
+        problem = "register the document (03) before it is assigned, processed or closed"
+    if problem is not None:
+        raise StatusTransitionError(problem, answered=received.status)
+    if code == "02" and not (reason or "").strip():
+        raise UnprocessableError("a refusal (02) needs a reason: the sender is told why")
+    received.status, received.status_reason, received.status_by, received.status_at = code, reason, actor.id, now
+    queued = await _queue(session, received, code, now=now, description=_description(code, reason))
+    if code == "02":
+        _announce_withdrawn(session, received, f"Từ chối tiếp nhận: {reason}", now)
+    await session.flush()
+    return received, queued
 
 
 async def answer_compliance(
@@ -194,10 +308,17 @@ async def answer_compliance(
 
 
 async def status_package(
-    session: AsyncSession, received_id: uuid.UUID, code: str, *, at: datetime, settings: Settings
+    session: AsyncSession,
+    received_id: uuid.UUID,
+    code: str,
+    *,
+    at: datetime,
+    settings: Settings,
+    description: str | None = None,
 ) -> tuple[bytes, Unit, str]:
     """Our status package ``code`` about a received document, stamped ``at`` (when it was decided),
-    unsigned; the unit that answers and its organ id."""
+    with ``description`` (else the code's standard wording), unsigned; the unit that answers and its
+    organ id."""
     received = await session.get(ReceivedDocument, received_id)
     assert received is not None  # the outbox row's foreign key
     unit = await session.get(Unit, received.unit_code)
@@ -214,9 +335,133 @@ async def status_package(
             document_id=received.document_id,
         ),
         status_code=code,
+        description=description,
         timestamp=at.astimezone(VIETNAM_TZ).replace(tzinfo=None),
     )
     return build_status_package(package), unit, organ_id
+
+
+CHANGE_OF = {BusinessDocType.UPDATE: "update", BusinessDocType.REPLACE: "replace", BusinessDocType.REVOKE: "revoke"}
+
+
+def _changed_documents(package: DocumentPackage) -> list[str]:
+    """The DocumentIds an update, replacing or revocation package changes: ``Bussiness/DocumentId``
+    (revocation, update) and each ``ReplacementInfo`` (replacement, đính chính); else its own id (an
+    update with the original's DocumentId)."""
+    business = package.trace_header_list.business
+    found = [business.document_id] if business and business.document_id else []
+    found += [info.document_id for info in (business.replacement_info_list if business else ()) if info.document_id]
+    if not found and package.document_id:
+        found.append(package.document_id)
+    return list(dict.fromkeys(found))
+
+
+def _label(
+    target: ReceivedDocument, kind: str, *, key: str, reason: str | None, package_id: uuid.UUID | None, now: datetime
+) -> bool:
+    """Show on a received document the change its sender asked for; False when nothing is new (the
+    same change again, or a document already recalled)."""
+    if target.change_key == key or target.recalled_at is not None:
+        return False
+    target.change_kind, target.change_key, target.change_reason = kind, key, reason
+    target.change_package_id, target.change_at, target.change_state = package_id, now, "pending"
+    target.change_answer_reason = target.change_answered_by = None
+    target.change_answered_at = None
+    return True
+
+
+async def _label_changed(
+    session: AsyncSession, package: DocumentPackage, changing: ReceivedDocument, *, now: datetime
+) -> None:
+    """Label the documents of ours that an update, replacing or revocation package changes."""
+    business = package.trace_header_list.business
+    targets = await repository.received_targets(
+        session, changing.sender_organ_id, _changed_documents(package), changing.unit_code, exclude=changing.id
+    )
+    for target in targets:
+        _label(
+            target,
+            CHANGE_OF[package.business_doc_type],
+            key=str(changing.id),
+            reason=business.business_doc_reason if business else None,
+            package_id=changing.id,
+            now=now,
+        )
+
+
+async def apply_recall_request(
+    session: AsyncSession, package: StatusPackage, raw: bytes, *, settings: Settings, now: datetime
+) -> list[ReceivedDocument] | None:
+    """A status package ``13`` (yêu cầu lấy lại) by the sender of documents we received: labelled on
+    them for the clerk to answer; None when it is about no document we received (then it is a status
+    about one of ours)."""
+    if package.status_code != StatusCode.RECALL_REQUEST.value:
+        return None
+    targets: list[ReceivedDocument] = []
+    for reference in package.response_for:
+        if reference.document_id:
+            targets += await repository.received_targets(
+                session, package.sender.organ_id, [reference.document_id], None, exclude=None
+            )
+    if not targets:
+        return None
+    signing.check_partner_signature(raw, package.sender.organ_id, settings)
+    stamp = package.timestamp.isoformat() if package.timestamp else ""
+    key = "recall:" + hashlib.sha256(f"{stamp}\x1f{package.description or ''}".encode()).hexdigest()[:40]
+    for target in targets:
+        _label(target, "recall", key=key, reason=package.description, package_id=None, now=now)
+    await session.flush()
+    return targets
+
+
+async def answer_change(
+    session: AsyncSession,
+    received_id: uuid.UUID,
+    agree: bool,
+    reason: str | None,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> tuple[ReceivedDocument, bool]:
+    """The addressed unit's clerk agrees (15) or refuses (16) the change the sender asked for; the
+    record and whether a status package was queued (the same answer again: nothing new). An agreed
+    recall or revocation marks the document recalled and closes its obligation in report-api; an agreed
+    replacement closes it in favour of the replacing document's."""
+    received = await repository.received_for_update(session, received_id, actor.unit or "")
+    if received is None:
+        raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
+    if received.change_kind is None or received.change_state is None:
+        raise NoChangeRequestedError("its sender asked for no update, replacement or recall")
+    wanted = "agreed" if agree else "refused"
+    if received.change_state == wanted:
+        return received, False
+    if received.change_state != "pending":
+        raise StatusTransitionError(
+            f"the {received.change_kind} was {received.change_state} already", answered=received.change_state
+        )
+    code = "15" if agree else "16"
+    received.change_state, received.change_answer_reason = wanted, reason
+    received.change_answered_by, received.change_answered_at = actor.id, now
+    queued = await _queue(
+        session, received, code, now=now, description=_description(code, reason), change_key=received.change_key
+    )
+    if agree and received.change_kind in ("revoke", "recall"):
+        received.recalled_at = now
+        _announce_withdrawn(session, received, received.change_reason or "Thu hồi văn bản", now)
+    elif agree and received.change_kind == "replace" and received.change_package_id is not None:
+        successor = await session.get(ReceivedDocument, received.change_package_id)
+        assert successor is not None  # a foreign key
+        emit(
+            session,
+            OutboxEvent,
+            type="directive.replaced",
+            subject=str(received.id),
+            data={"directive": {**_summary(received), "status": "replaced"}, "replaced_by": _summary(successor)},
+            source=SOURCE,
+            occurred_at=now,
+        )
+    await session.flush()
+    return received, queued
 
 
 class ReceivedNotFoundError(NotFoundError):

@@ -74,6 +74,30 @@ async def received_for_update(session: AsyncSession, received_id: uuid.UUID, uni
     return await session.scalar(statement.with_for_update())
 
 
+async def received_targets(
+    session: AsyncSession,
+    sender_organ_id: str,
+    document_ids: list[str],
+    unit_code: str | None,
+    *,
+    exclude: uuid.UUID | None,
+) -> list[ReceivedDocument]:
+    """The documents (new or replacing, not change packages) this sender sent us with these DocumentIds
+    (to ``unit_code`` when given), locked: the change a later package asks for is labelled on them."""
+    if not document_ids:
+        return []
+    statement = select(ReceivedDocument).where(
+        ReceivedDocument.sender_organ_id == sender_organ_id,
+        ReceivedDocument.document_id.in_(document_ids),
+        ReceivedDocument.business_doc_type.in_((0, 3)),
+    )
+    if unit_code is not None:
+        statement = statement.where(ReceivedDocument.unit_code == unit_code)
+    if exclude is not None:
+        statement = statement.where(ReceivedDocument.id != exclude)
+    return list((await session.scalars(statement.order_by(ReceivedDocument.received_at).with_for_update())).all())
+
+
 async def received_documents(session: AsyncSession, unit_codes: list[str] | None) -> list[ReceivedDocument]:
     """Received documents, newest first (of these units when given)."""
     statement = select(ReceivedDocument).order_by(ReceivedDocument.received_at.desc()).limit(500)

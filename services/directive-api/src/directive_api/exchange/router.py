@@ -41,7 +41,9 @@ from directive_api.exchange.errors import (
 from directive_api.exchange.schemas import (
     MapToUnit,
     QuarantinedRead,
+    ReceivedChangeAnswer,
     ReceivedRead,
+    ReceivedStatusCreate,
     Reject,
     ReplyLinkCreate,
     ReplyLinked,
@@ -145,9 +147,11 @@ async def receive_status(
 ) -> StatusApplied:
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
     moves the sender's delivery of the referenced document to that status if it is further along
-    (docs/events.md); a duplicate changes nothing. From an organ id the directory does not know, the
-    package is quarantined (202, `quarantine_id`). The caller speaks for the sender: its own unit's
-    token, or an exchange integration configured to relay for it (403 otherwise)."""
+    (docs/events.md); a duplicate changes nothing. A recall request (13) by the sender of documents
+    we received is labelled on them for their clerk to answer (`received_documents`, no deliveries).
+    From an organ id the directory does not know, the package is quarantined (202, `quarantine_id`).
+    The caller speaks for the sender: its own unit's token, or an exchange integration configured to
+    relay for it (403 otherwise)."""
     require_roles(actor, *EXCHANGE_ROLES)
     raw = await _read_package(request)
     try:
@@ -158,9 +162,13 @@ async def receive_status(
         ) from None
     pdf: PdfContext = request.app.state.pdf
     await service.bound_sender(session, actor, package.sender.organ_id, pdf.settings)
-    applied = await service.apply_status_package(
-        session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
-    )
+    now = request.app.state.clock()
+    labelled = await received.apply_recall_request(session, package, raw, settings=pdf.settings, now=now)
+    if labelled is not None:
+        return StatusApplied(
+            status_code=package.status_code, deliveries=[], received_documents=[r.id for r in labelled]
+        )
+    applied = await service.apply_status_package(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
     if applied.quarantine_id is not None:
         response.status_code = 202
     return StatusApplied.of(package.status_code, applied)
@@ -195,7 +203,9 @@ async def receive_document(request: Request, session: SessionDep, actor: Current
         ) from None
     pdf: PdfContext = request.app.state.pdf
     await service.bound_sender(session, actor, package.header.sender.organ_id, pdf.settings)
-    applied = await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store)
+    applied = await service.apply_reply(
+        session, package, raw, settings=pdf.settings, store=pdf.store, now=request.app.state.clock()
+    )
     return ReplyLinked.of(applied)
 
 
@@ -294,3 +304,51 @@ async def link_reply(
         session, received_id, body.directive_id, actor=actor, now=request.app.state.clock()
     )
     return ReplyLinkRead.model_validate(link)
+
+
+@router.post(
+    "/edxml/received/{received_id}/status",
+    response_model=ReceivedRead,
+    responses=problem_responses(
+        BadRequestError,
+        ForbiddenError,
+        received.ReceivedNotFoundError,
+        received.StatusTransitionError,
+        UnprocessableError,
+    ),
+)
+async def answer_received(
+    received_id: uuid.UUID, body: ReceivedStatusCreate, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReceivedRead:
+    """A person of the addressed unit answers the sender with a status package: `02` refused (with a
+    `reason`, only before `03`), `03` registered, `04` assigned, `05` processing, `06` done. Never
+    backwards (409), the same code again changes nothing (200, no second package). Who may: docs/exchange.md."""
+    require_roles(actor, *sorted({role for roles in received.ACTION_ROLES.values() for role in roles}))
+    record, _queued = await received.act(
+        session, received_id, body.code, body.reason, actor=actor, now=request.app.state.clock()
+    )
+    return ReceivedRead.model_validate(record)
+
+
+@router.post(
+    "/edxml/received/{received_id}/change",
+    response_model=ReceivedRead,
+    responses=problem_responses(
+        BadRequestError,
+        ForbiddenError,
+        received.ReceivedNotFoundError,
+        received.NoChangeRequestedError,
+        received.StatusTransitionError,
+    ),
+)
+async def answer_change(
+    received_id: uuid.UUID, body: ReceivedChangeAnswer, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReceivedRead:
+    """The addressed unit's clerk agrees (`15`) or refuses (`16`) the update, replacement or recall its
+    sender asked for (`change_kind`); an agreed recall marks the document recalled. The same answer
+    again changes nothing; the other one after it is a 409."""
+    require_roles(actor, "clerk")
+    record, _queued = await received.answer_change(
+        session, received_id, body.decision == "agree", body.reason, actor=actor, now=request.app.state.clock()
+    )
+    return ReceivedRead.model_validate(record)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,8 @@ class StatusApplied(BaseModel):
     ``applied``, ``unchanged`` (a later status was already shown) or ``duplicate`` (received before)."""
     quarantine_id: int | None = None
     """Set (with status 202 and no deliveries) when the sender's organ id is not in the directory."""
+    received_documents: list[uuid.UUID] = []
+    """A recall request (13) about documents we received: the ones it was labelled on (no deliveries)."""
 
     @classmethod
     def of(cls, status_code: str, applied: Applied) -> StatusApplied:
@@ -95,8 +98,48 @@ class ReceivedRead(BaseModel):
     promulgation_date: date | None
     due_date: date | None
     status: str
-    """Our last status package about it: 01 arrived, 03 accepted, 06 done."""
+    """Our furthest status package about it: 01 arrived, 02 refused, 03 registered, 04 assigned, 05
+    processing, 06 done."""
+    status_reason: str | None = None
+    status_by: str | None = None
+    status_at: datetime | None = None
     received_at: datetime
+    change_kind: Literal["update", "replace", "revoke", "recall"] | None = None
+    """The last change its sender asked for: an update package, a replacing document, a revocation
+    package, a recall request (status 13)."""
+    change_reason: str | None = None
+    change_package_id: uuid.UUID | None = None
+    """The update, replacing or revocation package (a received document of its own)."""
+    change_at: datetime | None = None
+    change_state: Literal["pending", "agreed", "refused"] | None = None
+    """``pending`` until the clerk agrees (15) or refuses (16)."""
+    change_answer_reason: str | None = None
+    change_answered_by: str | None = None
+    change_answered_at: datetime | None = None
+    recalled_at: datetime | None = None
+    """Set when the clerk agreed to its sender's recall or revocation."""
+
+
+REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class ReceivedStatusCreate(BaseModel):
+    """A person of the addressed unit answers the sender (docs/exchange.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["02", "03", "04", "05", "06"]
+    reason: str | None = Field(default=None, min_length=1, max_length=1000, pattern=REASON_PATTERN)
+    """Required to refuse (02): the sender is told why; otherwise an optional note."""
+
+
+class ReceivedChangeAnswer(BaseModel):
+    """The clerk's answer to an update, replacement or recall its sender asked for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["agree", "refuse"]
+    reason: str | None = Field(default=None, min_length=1, max_length=1000, pattern=REASON_PATTERN)
 
 
 class ReplyLinkCreate(BaseModel):

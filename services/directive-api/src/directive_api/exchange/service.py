@@ -353,23 +353,38 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=VIETNAM_TZ)
 
 
-async def find_directive(session: AsyncSession, reference: ResponseFor) -> Directive | None:
-    """Our document a ResponseFor points to (by DocumentId, else by number/notation and date)."""
+async def find_directive(
+    session: AsyncSession, reference: ResponseFor, settings: Settings | None = None
+) -> Directive | None:
+    """Our document a ResponseFor points to: by number/notation and date (from its DocumentId, else its
+    Code and PromulgationDate) and by its issuer's organ id (the DocumentId's, else ``OrganId``), since
+    two issuers may both have a 01/… of the same day. Without an organ id, the first such document."""
     notation = reference.code
     promulgated = reference.promulgation_date
+    organ = reference.organ_id
     if reference.document_id:
         try:
             parts = parse_document_id(reference.document_id)
             notation = f"{parts.code_number}/{parts.code_notation}"
             promulgated = parts.promulgation_date or promulgated
+            organ = parts.organ_id or organ
         except EdxmlError:
             pass
     if not notation:
         return None
-    statement = select(Directive).where(Directive.notation == notation)
+    statement = (
+        select(Directive, Unit)
+        .join(Unit, Unit.code == Directive.issuer_code)
+        .where(Directive.notation == notation)
+        .order_by(Directive.issued_on, Directive.created_at)
+    )
     if promulgated is not None:
         statement = statement.where(Directive.issued_on == promulgated)
-    return (await session.scalars(statement.limit(1))).first()
+    configured = settings.organ_ids if settings is not None else {}
+    for directive, issuer in (await session.execute(statement.limit(50))).all():
+        if not organ or organ in (issuer.organ_id, configured.get(issuer.code)):
+            return directive
+    return None
 
 
 async def _answer_arrived(
@@ -380,18 +395,20 @@ async def _answer_arrived(
     settings: Settings,
     store: FileStore,
     now: datetime,
+    codes: tuple[str, ...] = ("01", "03"),
 ) -> None:
     """Queue our status packages for a reply that reached us, as QCVN 102 asks: ``01`` (arrived) and,
     since the reply is registered against its delivery at once (no clerk has to file it), ``03``
-    (accepted, registered as incoming). The transport signs and sends them, once per answered
-    DocumentId and code."""
+    (accepted, registered as incoming); ``06`` (done) once the Office accepts the unit's report
+    (:func:`answer_reply_done`). The transport signs and sends them, once per answered DocumentId and
+    code."""
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None
     organ_id, document_id = organ_id_of(issuer, settings), package.header.document_id
     if organ_id is None or document_id is None:
         return
     stamp = now.astimezone(VIETNAM_TZ).replace(tzinfo=None)
-    for code in ("01", "03"):
+    for code in codes:
         status = make_status_package(
             sender=Organization(organ_id=organ_id, organ_name=issuer.name),
             document=response_for_document(package),
@@ -411,6 +428,28 @@ async def _answer_arrived(
                 "next_attempt_at": now,
             },
         )
+
+
+async def answer_reply_done(
+    session: AsyncSession,
+    event_type: str,
+    delivery: Delivery,
+    directive: Directive,
+    now: datetime,
+    *,
+    settings: Settings,
+    store: FileStore,
+) -> None:
+    """report-api: the Office's follow-up officer accepted the unit's report (``obligation.accepted``).
+    The unit's reply package linked to the delivery is then done here: ``06`` goes back to the unit,
+    once. A reply that arrives after the acceptance gets its ``06`` on arrival (:func:`apply_reply`)."""
+    if event_type != "obligation.accepted" or settings.exchange.vxp is None or delivery.reply_package_id is None:
+        return
+    reply = await session.get(ExchangePackage, delivery.reply_package_id)
+    if reply is None:
+        return
+    package = parse_document_package(await store.get_async(reply.sha256))
+    await _answer_arrived(session, package, directive, settings=settings, store=store, now=now, codes=("06",))
 
 
 def _dedupe_key(*parts: object) -> str:
@@ -466,7 +505,7 @@ async def apply_status_package(
     stored = await store.put_async(raw)
     at = _aware(package.timestamp) or now
     for reference in package.response_for:
-        directive = await find_directive(session, reference)
+        directive = await find_directive(session, reference, settings)
         if directive is None:
             continue
         delivery = await _delivery(session, directive, sender)
@@ -536,7 +575,7 @@ async def apply_reply(
     stored = await store.put_async(raw)
     result = Applied()
     for reference in package.header.response_for:
-        directive = await find_directive(session, reference)
+        directive = await find_directive(session, reference, settings)
         if directive is None:
             continue
         delivery = await _delivery(session, directive, sender)
@@ -576,7 +615,11 @@ async def apply_reply(
         )
         result.deliveries.append((delivery, directive, "applied"))
         if settings.exchange.vxp is not None:
-            await _answer_arrived(session, package, directive, settings=settings, store=store, now=now or utc_now())
+            # accepted before the reply package came (the report was filed in report-api): done at once
+            codes = ("01", "03", "06") if delivery.compliance_status == "accepted" else ("01", "03")
+            await _answer_arrived(
+                session, package, directive, settings=settings, store=store, now=now or utc_now(), codes=codes
+            )
     if not result.deliveries:
         raise UnknownDocumentError("the reply answers no document of ours sent to its sender")
     await session.flush()

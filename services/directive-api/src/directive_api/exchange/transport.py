@@ -158,7 +158,12 @@ async def _send_one(
             summary: str | None = row.package_key
             if row.received_document_id is not None:  # our answer about a document that reached us
                 unsigned, unit, sender = await received.status_package(
-                    session, row.received_document_id, row.status_code or "01", at=row.created_at, settings=settings
+                    session,
+                    row.received_document_id,
+                    row.status_code or "01",
+                    at=row.created_at,
+                    settings=settings,
+                    description=row.description,
                 )
                 data = await signing.sign(unsigned, pdf.keys, unit, settings)
             else:
@@ -243,7 +248,7 @@ async def apply_document(
     else a document sent to us (received.py), answered with our status packages."""
     package = parse_document_package(raw, limits=limits)
     for reference in package.header.response_for:
-        if await service.find_directive(session, reference) is not None:
+        if await service.find_directive(session, reference, pdf.settings) is not None:
             await service.apply_reply(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
             return
     await received.receive(
@@ -294,14 +299,17 @@ async def poll(
                     try:
                         async with session.begin_nested():
                             if message_type == "status":
-                                await service.apply_status_package(
-                                    session,
-                                    parse_status_package(raw, limits=limits),
-                                    raw,
-                                    settings=settings,
-                                    store=pdf.store,
-                                    now=now,
-                                )
+                                status = parse_status_package(raw, limits=limits)
+                                # a recall request about a document we received, else a status of ours
+                                if (
+                                    await received.apply_recall_request(
+                                        session, status, raw, settings=settings, now=now
+                                    )
+                                    is None
+                                ):
+                                    await service.apply_status_package(
+                                        session, status, raw, settings=settings, store=pdf.store, now=now
+                                    )
                             else:
                                 await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
                         outcomes.append((item, "done"))

@@ -1,0 +1,71 @@
+"""Constants of the exchange tests: the Office and Sở Nội vụ as members of the hub double."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import httpx
+
+from common.edxml import (
+    Code,
+    DocumentType,
+    MessageHeader,
+    Organization,
+    PromulgationInfo,
+    build_document_package,
+    make_document_package,
+    parse_status_package,
+)
+from common.vxp.client import VxpClient
+from common.webhooks import signature_headers
+
+OFFICE = Organization(organ_id="000.00.01.H13", organ_name="Văn phòng UBND thành phố Cần Thơ")
+SNV = "000.00.02.H13"
+INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+
+
+def letter(number: str) -> tuple[bytes, str]:
+    """A letter of the Office to Sở Nội vụ, and its DocumentId."""
+    document_id = f"{OFFICE.organ_id},2026/12/01,{number}/VPUB-TTĐH"
+    header = MessageHeader(
+        sender=OFFICE,
+        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"),),
+        document_id=document_id,
+        code=Code(code_number=number, code_notation="VPUB-TTĐH"),
+        promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
+        document_type=DocumentType(type=1, type_detail=0, type_name="Công văn"),
+        subject="V/v báo cáo kết quả theo dõi Kênh thông tin chính thức",
+        due_date=date(2026, 12, 15),
+        steering_type=1,
+    )
+    return build_document_package(make_document_package(header)), document_id
+
+
+async def answers(office: VxpClient) -> list[tuple[str, str, str | None]]:
+    """The status packages waiting for the Office (DocumentId, code, Description), acknowledged."""
+    found = []
+    for item in await office.received("status"):
+        package = parse_status_package(await office.fetch(item.doc_id))
+        assert package.sender.organ_id == SNV
+        (reference,) = package.response_for
+        assert reference.document_id is not None
+        found.append((reference.document_id, package.status_code, package.description))
+        await office.acknowledge(item.doc_id, "done")
+    return sorted(found, key=lambda a: a[1])
+
+
+async def report_api_event(client: httpx.AsyncClient, event_id: str, type_: str, received_id: str) -> bool:
+    event = {
+        "id": event_id,
+        "type": type_,
+        "source": "report-api",
+        "subject": f"obl-{received_id}",
+        "data": {"directive_id": received_id, "unit_code": "SNV", "obligation_id": "obl-1"},
+    }
+    body = json.dumps(event).encode()
+    headers = {**signature_headers(INBOX_SECRET, event_id, body), "Content-Type": "application/json"}
+    response = await client.post("/v1/inbox/events", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    applied: bool = response.json()["applied"]
+    return applied
