@@ -40,9 +40,10 @@ HEAVY = (
     "mako",
 )
 """Packages an idle web process must not hold (each one is megabytes resident)."""
-ONLY_WHERE_USED = {"directive_api": ("holidays",)}
+ONLY_WHERE_USED = {"directive_api": ("holidays", "PIL")}
 """What one service's web process loads only on the first request that needs it (directive-api counts
-working days only for a document received over the exchange; report-api preloads its calendar)."""
+working days only for a document received over the exchange, report-api preloads its calendar; the
+development PKI, drawn with Pillow, is created by a child process)."""
 
 _PROBE = """
 import json, sys
