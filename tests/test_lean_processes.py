@@ -38,6 +38,8 @@ HEAVY = (
     "signxml",
     "alembic",  # /readyz reads the head revision from the files (common.app.migration_heads)
     "mako",
+    "rich",  # httpx's command-line client, marked absent by common (the operator commands use rich)
+    "pygments",
 )
 """Packages an idle web process must not hold (each one is megabytes resident)."""
 ONLY_WHERE_USED = {"directive_api": ("holidays", "PIL")}
@@ -47,8 +49,8 @@ development PKI, drawn with Pillow, is created by a child process)."""
 
 _PROBE = """
 import json, sys
+from {package}.main import create_app  # first, as in `serve` (the test client imports httpx)
 from fastapi.testclient import TestClient
-from {package}.main import create_app
 
 app = create_app()
 with TestClient(app) as client:
