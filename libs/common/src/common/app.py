@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import gc
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -63,13 +65,40 @@ ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scop
 
 
 def migration_heads(script_location: str) -> set[str]:
-    """The head revision(s) of an Alembic script folder (read once, at start-up)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    """The head revision(s) of an Alembic script folder (read once, at start-up).
 
-    config = Config()
-    config.set_main_option("script_location", script_location)
-    return set(ScriptDirectory.from_config(config).get_heads())
+    Read from the revision files' ``revision`` and ``down_revision`` assignments (parsed, not run):
+    a web process does not import Alembic (with Mako and Pygments, ~11 MB resident) nor every
+    migration module just to answer ``/readyz``. A head is a revision no other revision revises.
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((Path(script_location) / "versions").glob("*.py")):
+        values = _revision_assignments(ast.parse(path.read_bytes(), filename=str(path)))
+        if "revision" not in values:
+            continue  # not a revision file (__init__.py)
+        revisions.add(str(values["revision"]))
+        down = values.get("down_revision")
+        if isinstance(down, str):
+            revised.add(down)
+        elif isinstance(down, tuple | list):
+            revised.update(str(d) for d in down)
+    return revisions - revised
+
+
+def _revision_assignments(module: ast.Module) -> dict[str, Any]:
+    """The literal values of ``revision`` and ``down_revision`` assigned at a module's top level."""
+    values: dict[str, Any] = {}
+    for node in module.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and value is not None:
+            values[target.id] = ast.literal_eval(value)
+    return values
 
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001

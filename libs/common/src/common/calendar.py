@@ -39,8 +39,6 @@ import threading
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-import holidays
-
 __all__ = ["DEADLINE_HORIZON", "WorkingCalendar", "parse_date_list"]
 
 _ONE_DAY = timedelta(days=1)
@@ -180,6 +178,10 @@ class WorkingCalendar:
                     # day into the previous one (e.g. 2015-01-02 off, worked on 2014-12-27), and
                     # observed days can spill over New Year.
                     years = [y for y in (year - 1, year, year + 1) if date.min.year <= y <= date.max.year]
+                    # Imported here: with its country tables it is ~9 MB resident, which a process
+                    # that never counts working days (directive-api's web process) does not hold.
+                    import holidays
+
                     vn = holidays.country_holidays("VN", years=years)
                     days_off = frozenset(d for d in vn if d.year == year)
                     workdays = frozenset(d for d in vn.weekend_workdays if d.year == year)

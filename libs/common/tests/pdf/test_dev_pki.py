@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
-from common.pdf.dev_pki import DevPki, ensure_dev_pki
+from common.pdf.dev_pki import DevPki, ensure_dev_pki, ensure_dev_pki_in_child
 from common.pdf.signing import SigningError, load_pkcs12_signer
 
 
@@ -120,3 +120,17 @@ def test_any_signer_and_any_seal_get_a_certificate_on_first_use(tmp_path: Path) 
     newer_cert = pkcs12.load_key_and_certificates(newer.read_bytes(), fresh.passphrase)[1]
     assert newer_cert is not None
     newer_cert.verify_directly_issued_by(x509.load_pem_x509_certificate(fresh.root_cert_pem.read_bytes()))
+
+
+def test_a_web_process_has_a_child_create_the_pki_and_reads_it_itself(tmp_path: Path) -> None:
+    created = ensure_dev_pki_in_child(tmp_path / "pki", revocation_url="http://127.0.0.1:8020")
+    assert created.revocation_url == "http://127.0.0.1:8020"
+    root = x509.load_pem_x509_certificate(created.root_cert_pem.read_bytes())
+    again = ensure_dev_pki(tmp_path / "pki", revocation_url="http://127.0.0.1:8020")
+    assert again.passphrase == created.passphrase  # the child's files, reused as they are
+    assert x509.load_pem_x509_certificate(again.root_cert_pem.read_bytes()) == root
+    # A changed CA URL re-issues the default certificates (in a child again), under the same root.
+    before = created.signer_p12.read_bytes()
+    moved = ensure_dev_pki_in_child(tmp_path / "pki", revocation_url="http://127.0.0.1:8021")
+    assert moved.revocation_url == "http://127.0.0.1:8021" and moved.signer_p12.read_bytes() != before
+    assert x509.load_pem_x509_certificate(moved.root_cert_pem.read_bytes()) == root

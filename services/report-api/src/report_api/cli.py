@@ -9,9 +9,8 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
@@ -30,9 +29,14 @@ from common.http_tracing import configure_process_tracing
 from common.observability import configure_logging
 from report_api.settings import Settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for ``url`` that works from an installed package too."""
+    from alembic.config import Config  # not in `serve`: a web process never runs a migration itself
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("report_api") / "migrations"))
     config.set_main_option("sqlalchemy.url", url)
@@ -41,6 +45,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Upgrade the database at ``url`` to the latest schema (creating an SQLite file's folder)."""
+    from alembic import command
+
     make_sqlite_folder(url)
     command.upgrade(alembic_config(url), "head")
 
@@ -157,6 +163,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             workers=args.workers,
             proxy_headers=True,
             access_log=False,  # the services' own access log (common.observability) has one line per request
+            ws="none",  # no WebSocket routes: the websockets library is not loaded
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
     elif args.command == "run-timers":

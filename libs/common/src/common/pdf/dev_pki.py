@@ -43,7 +43,15 @@ if TYPE_CHECKING:
 # (dev_ca) read the paths and issue certificates (``cryptography``) but never load the signing stack
 # (see common.pdf.pool).
 
-__all__ = ["DEV_ORGANISATION", "DEV_SIGNER_NAME", "DevPki", "draw_seal_image", "draw_signature_image", "ensure_dev_pki"]
+__all__ = [
+    "DEV_ORGANISATION",
+    "DEV_SIGNER_NAME",
+    "DevPki",
+    "draw_seal_image",
+    "draw_signature_image",
+    "ensure_dev_pki",
+    "ensure_dev_pki_in_child",
+]
 
 DEV_SIGNER_NAME = "Lê Xuân Hoa"
 DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
@@ -356,6 +364,40 @@ def ensure_dev_pki(directory: Path | str, *, revocation_url: str | None = None) 
             url_file.write_text(url or "")
         passphrase = passphrase_file.read_bytes().strip()
     return DevPki(directory=directory, passphrase=passphrase, revocation_url=url, **paths)
+
+
+def _up_to_date(directory: Path, revocation_url: str | None) -> bool:
+    """Whether :func:`ensure_dev_pki` would only read ``directory`` (every file there, same URL)."""
+    paths = _paths(directory)
+    if not (directory / "passphrase.txt").exists() or not all(path.exists() for path in paths.values()):
+        return False
+    if revocation_url is None:
+        return True
+    url_file = directory / "revocation-url.txt"
+    recorded = url_file.read_text().strip() or None if url_file.exists() else None
+    return (revocation_url.rstrip("/") or None) == recorded
+
+
+def ensure_dev_pki_in_child(directory: Path | str, *, revocation_url: str | None = None) -> DevPki:
+    """:func:`ensure_dev_pki` for a web process: what has to be created (keys, certificates, the
+    images drawn with Pillow) is created by a short-lived child process, so that the web process does
+    not keep the ~25 MB that creating them leaves resident; reading the folder is done here.
+
+    Args:
+        directory: As for :func:`ensure_dev_pki`.
+        revocation_url: As for :func:`ensure_dev_pki`.
+
+    Returns:
+        As :func:`ensure_dev_pki`.
+    """
+    directory = Path(directory)
+    if not _up_to_date(directory, revocation_url):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            child.submit(ensure_dev_pki, directory, revocation_url=revocation_url).result()
+    return ensure_dev_pki(directory, revocation_url=revocation_url)
 
 
 def _name(common_name: str, organisation: str | None = None) -> x509.Name:

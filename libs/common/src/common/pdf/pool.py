@@ -42,6 +42,7 @@ __all__ = [
     "WarmUp",
     "configure_default_executor",
     "default_executor",
+    "render_page_async",
     "render_pdf_async",
     "run",
     "sample_view",
@@ -287,3 +288,20 @@ async def render_pdf_async(
     )
     result: RenderedPdf = await asyncio.get_running_loop().run_in_executor(executor or default_executor(), job)
     return result
+
+
+async def render_page_async(document: str, executor: Executor | None = None) -> bytes:
+    """Print a standalone HTML page (a service's list, such as the outgoing register) to PDF in a
+    worker process (:func:`common.pdf.render.render_page`), without importing WeasyPrint here.
+
+    Args:
+        document: The page, with its own stylesheet; it may load only the bundled fonts (``file:``
+            URLs of :mod:`common.pdf.fontfiles`) and ``data:`` URLs.
+        executor: As for :func:`render_pdf_async`.
+
+    Returns:
+        The PDF file.
+    """
+    job = functools.partial(_call, "common.pdf.render", "render_page", (document,), {})
+    pdf: bytes = await asyncio.get_running_loop().run_in_executor(executor or default_executor(), job)
+    return pdf

@@ -46,6 +46,7 @@ __all__ = [
     "configure_default_executor",
     "default_executor",
     "render_html",
+    "render_page",
     "render_pdf",
     "render_pdf_async",
     "shutdown_render_executor",
@@ -531,3 +532,18 @@ def render_pdf(
         date_placeholder=_blank_date_line(view) if date_box is not None else None,
         annex_references=annex_references,
     )
+
+
+def render_page(document: str) -> bytes:
+    """Print a standalone HTML page with its own stylesheet to PDF (the PDF workers' side of
+    :func:`common.pdf.pool.render_page_async`). Only bundled files and ``data:`` URLs are fetched.
+
+    Args:
+        document: The HTML page.
+
+    Returns:
+        The PDF file.
+    """
+    pdf = HTML(string=document, base_url=str(_TEMPLATE_DIR) + os.sep, url_fetcher=_LocalOnlyFetcher()).write_pdf()
+    assert isinstance(pdf, bytes)
+    return pdf

@@ -11,9 +11,8 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import make_url
 
 from common.audit import ChainReport, verify_chain
@@ -33,12 +32,17 @@ from common.http_tracing import configure_process_tracing
 from common.observability import configure_logging
 from directive_api.settings import Settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATION_LOCK = "migrations:directive-api"
 """The advisory lock the migrations (migrations/env.py) and the seeding take."""
 
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for ``url`` that works from an installed package too."""
+    from alembic.config import Config  # not in `serve`: a web process never runs a migration itself
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("directive_api") / "migrations"))
     config.set_main_option("sqlalchemy.url", url)
@@ -47,6 +51,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Upgrade the database at ``url`` to the latest schema (creating an SQLite file's folder)."""
+    from alembic import command
+
     make_sqlite_folder(url)
     command.upgrade(alembic_config(url), "head")
 
@@ -240,6 +246,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
             workers=args.workers,
             proxy_headers=True,
             access_log=False,  # the services' own access log (common.observability) has one line per request
+            ws="none",  # no WebSocket routes: the websockets library is not loaded
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
     elif args.command == "mint-token":

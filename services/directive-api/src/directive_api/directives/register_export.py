@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pdf.fontfiles import font_path
+from common.pdf.pool import render_page_async
 from directive_api.directives import repository
 from directive_api.directives.models import Directive, Register, RegisterEntry
 from directive_api.directives.states import DOC_TYPES
@@ -182,10 +183,14 @@ def to_xlsx(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> b
     return buffer.getvalue()
 
 
-def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> bytes:
-    """The register printed on A4 landscape with the document fonts (for binding, "đóng sổ")."""
-    from weasyprint import HTML
+async def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> bytes:
+    """The register printed on A4 landscape with the document fonts (for binding, "đóng sổ"), rendered
+    in a PDF worker process like every other PDF: the web process never loads WeasyPrint."""
+    return await render_page_async(page_html(register, issuer, lines))
 
+
+def page_html(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> str:
+    """The printed register as one HTML page with its own stylesheet (fonts: the bundled faces)."""
     faces = "".join(
         f"@font-face {{ font-family: 'Doc'; src: url('{font_path(style).as_uri()}'); "
         f"font-weight: {'bold' if 'Bold' in style else 'normal'}; "
@@ -215,5 +220,4 @@ def to_pdf(register: Register, issuer: Unit, lines: Sequence[RegisterRow]) -> by
     <table><thead><tr>{"".join(f"<th>{esc(c)}</th>" for c in COLUMNS)}</tr>
     <tr>{"".join(f"<th>({i})</th>" for i in range(1, 11))}</tr></thead><tbody>{body_rows}</tbody></table>
     </body></html>"""
-    pdf: bytes = HTML(string=document).write_pdf()
-    return pdf
+    return document

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -438,7 +437,7 @@ async def export_register(
     if format == "xlsx":
         data, media_type = register_export.to_xlsx(register, issuer, lines), XLSX
     else:
-        data = await asyncio.to_thread(register_export.to_pdf, register, issuer, lines)
+        data = await register_export.to_pdf(register, issuer, lines)
         media_type = "application/pdf"
     return Response(data, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.pdf.dev_pki import DevPki, ensure_dev_pki
+from common.pdf.dev_pki import DevPki, ensure_dev_pki_in_child
 from common.pdf.results import trust_fingerprint
 from common.storage import FileStore
 from directive_api.orgs.models import Unit
@@ -34,7 +34,7 @@ class Keys:
     @classmethod
     def from_settings(cls, settings: SigningSettings) -> Keys:
         dev_dir = settings.dev_pki_dir if settings.use_dev_pki else None
-        pki = ensure_dev_pki(dev_dir) if dev_dir is not None else None
+        pki = ensure_dev_pki_in_child(dev_dir) if dev_dir is not None else None
         return cls(settings=settings, pki=pki)
 
     def _spec(self, source: KeySource) -> jobs.KeySpec:
