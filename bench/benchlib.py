@@ -29,6 +29,7 @@ from run_local import service_env, wait_ready  # noqa: E402
 from common.auth import ensure_dev_keys, mint_token  # noqa: E402
 from common.testing import PostgresServer, unique_name  # noqa: E402
 from directive_api.seed.loader import seed_letter  # noqa: E402
+from directive_api.settings import AUTH_AUDIENCE, AUTH_ISSUER  # noqa: E402
 
 OFFICE_ROLES: dict[str, str] = {
     "drafter": "tran-van-an",
@@ -138,7 +139,15 @@ class Tokens:
     headers: dict[str, str]
 
     def bearer(self, subject: str, roles: list[str], unit: str | None) -> str:
-        return "Bearer " + mint_token(self.private_key, subject=subject, roles=roles, unit=unit, name=subject)
+        return "Bearer " + mint_token(
+            self.private_key,
+            subject=subject,
+            roles=roles,
+            unit=unit,
+            name=subject,
+            issuer=AUTH_ISSUER,
+            audience=AUTH_AUDIENCE,
+        )
 
 
 def office_tokens(keys_dir: Path) -> tuple[Tokens, Path]:
@@ -147,7 +156,16 @@ def office_tokens(keys_dir: Path) -> tuple[Tokens, Path]:
     private = keys.private_key_file.read_bytes()
     headers = {
         role: "Bearer "
-        + mint_token(private, subject=person, roles=[role], unit="VPUB", name=person, ttl_seconds=4 * 3600)
+        + mint_token(
+            private,
+            subject=person,
+            roles=[role],
+            unit="VPUB",
+            name=person,
+            issuer=AUTH_ISSUER,
+            audience=AUTH_AUDIENCE,
+            ttl_seconds=4 * 3600,
+        )
         for role, person in OFFICE_ROLES.items()
     }
     return Tokens(private, headers), keys.public_key_file

@@ -29,6 +29,7 @@ from pathlib import Path
 from common.auth import ensure_dev_keys
 from common.pdf.dev_pki import ensure_dev_pki
 from common.webhooks import generate_secret
+from directive_api.settings import AUTH_AUDIENCE, AUTH_ISSUER
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "services" / "directive-api" / "src" / "directive_api" / "seed"
@@ -244,6 +245,8 @@ def start(
                 f"report-api:{env['REPORT_API_PAGES__OIDC_CLIENT_SECRET']}",
                 "--keys",
                 str(var / "keys"),
+                # Access tokens the APIs accept as bearer tokens: their issuer and audience.
+                *("--access-issuer", AUTH_ISSUER, "--access-audience", AUTH_AUDIENCE),
             ],
             env=env,
         ),

@@ -42,11 +42,14 @@ class AuthSettings(BaseModel):
     """How bearer tokens are checked.
 
     Exactly one key source is used: ``jwks_url`` (an OIDC provider), else ``public_key_pem`` inline,
-    else ``public_key_file``.
+    else ``public_key_file``. ``issuer`` and ``audience`` have no default here: they belong to the
+    deployment, and each service's settings give its own.
     """
 
-    issuer: str = "https://id.cantho.local"
-    audience: str = "cantho-directives"
+    issuer: str
+    """The ``iss`` every token must carry (the identity provider's issuer URL)."""
+    audience: str
+    """The ``aud`` every token must carry."""
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwks_url: str | None = None
     public_key_pem: SecretStr | None = None

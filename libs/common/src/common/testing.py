@@ -191,6 +191,12 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
+TEST_ISSUER = "https://id.example.invalid"
+"""The ``iss`` of the tokens :func:`token_factory` mints (and of its ``auth`` settings)."""
+TEST_AUDIENCE = "tests"
+"""The ``aud`` of the tokens :func:`token_factory` mints."""
+
+
 @dataclass(frozen=True)
 class TokenFactory:
     """Mints tokens the services under test accept."""
@@ -226,7 +232,7 @@ def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
     public_pem = keys.public_key_file.read_text()
     from pydantic import SecretStr
 
-    auth = AuthSettings(public_key_pem=SecretStr(public_pem))
+    auth = AuthSettings(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, public_key_pem=SecretStr(public_pem))
     return TokenFactory(keys.private_key_file.read_bytes(), public_pem, auth)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.observability import ObservabilitySettings
@@ -107,6 +107,13 @@ class ExchangeSettings(BaseModel):
     must carry a valid signature by that key, or they are refused."""
 
 
+AUTH_ISSUER = "https://id.cantho.local"
+"""Default ``AUTH__ISSUER``: the ``iss`` of the Office's identity provider (the development OIDC
+provider of ``make run`` signs with it too). Both services accept the same tokens."""
+AUTH_AUDIENCE = "cantho-directives"
+"""Default ``AUTH__AUDIENCE``: the ``aud`` of the tokens both services accept."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``DIRECTIVE_API_DATABASE__URL``)."""
 
@@ -115,7 +122,19 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/directive-api.db")
     )
-    auth: AuthSettings = Field(default_factory=lambda: AuthSettings(public_key_file=Path("var/keys/jwt-public.pem")))
+    auth: AuthSettings = Field(
+        default_factory=lambda: AuthSettings(
+            issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE, public_key_file=Path("var/keys/jwt-public.pem")
+        )
+    )
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_defaults(cls, value: object) -> object:
+        # ``AUTH__…`` variables arrive as a dict that replaces the default whole: an issuer or
+        # audience they leave out is still this service's.
+        return {"issuer": AUTH_ISSUER, "audience": AUTH_AUDIENCE, **value} if isinstance(value, dict) else value
+
     timezone: str = "Asia/Ho_Chi_Minh"
     """Time zone of the issuing office: issue dates and the register year follow it."""
     public_base_url: str = "http://127.0.0.1:8001"

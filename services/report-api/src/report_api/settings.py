@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.calendar import WorkingCalendar
@@ -28,6 +28,13 @@ class PagesSettings(BaseModel):
     """``Secure`` session cookies (HTTPS only); false only for plain-HTTP development on loopback."""
 
 
+AUTH_ISSUER = "https://id.cantho.local"
+"""Default ``AUTH__ISSUER``: the ``iss`` of the Office's identity provider (the development OIDC
+provider of ``make run`` signs with it too). Both services accept the same tokens."""
+AUTH_AUDIENCE = "cantho-directives"
+"""Default ``AUTH__AUDIENCE``: the ``aud`` of the tokens both services accept."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``REPORT_API_DATABASE__URL``)."""
 
@@ -36,7 +43,19 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/report-api.db")
     )
-    auth: AuthSettings = Field(default_factory=lambda: AuthSettings(public_key_file=Path("var/keys/jwt-public.pem")))
+    auth: AuthSettings = Field(
+        default_factory=lambda: AuthSettings(
+            issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE, public_key_file=Path("var/keys/jwt-public.pem")
+        )
+    )
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_defaults(cls, value: object) -> object:
+        # ``AUTH__…`` variables arrive as a dict that replaces the default whole: an issuer or
+        # audience they leave out is still this service's.
+        return {"issuer": AUTH_ISSUER, "audience": AUTH_AUDIENCE, **value} if isinstance(value, dict) else value
+
     timezone: str = "Asia/Ho_Chi_Minh"
     directive_api_url: str = "http://127.0.0.1:8001"
     """Where directive-api's event feed and webhooks come from."""
