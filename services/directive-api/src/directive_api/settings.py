@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
-from common.settings import AuthSettings, DatabaseSettings
+from common.settings import AuthSettings, DatabaseSettings, nested_defaults
 
 
 class KeySource(BaseModel):
@@ -122,18 +123,11 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/directive-api.db")
     )
-    auth: AuthSettings = Field(
+    auth: Annotated[AuthSettings, nested_defaults(issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE)] = Field(
         default_factory=lambda: AuthSettings(
             issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE, public_key_file=Path("var/keys/jwt-public.pem")
         )
     )
-
-    @field_validator("auth", mode="before")
-    @classmethod
-    def _auth_defaults(cls, value: object) -> object:
-        # ``AUTH__…`` variables arrive as a dict that replaces the default whole: an issuer or
-        # audience they leave out is still this service's.
-        return {"issuer": AUTH_ISSUER, "audience": AUTH_AUDIENCE, **value} if isinstance(value, dict) else value
 
     timezone: str = "Asia/Ho_Chi_Minh"
     """Time zone of the issuing office: issue dates and the register year follow it."""
