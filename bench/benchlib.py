@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-from run_local import service_env, wait_ready  # noqa: E402
+from run_local import service_env, stop, wait_ready  # noqa: E402
 
 from common.auth import ensure_dev_keys, mint_token  # noqa: E402
 from common.testing import PostgresServer, unique_name  # noqa: E402
@@ -201,16 +200,8 @@ def start_service(
 
 
 def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each process we started, SIGKILL after 15 s."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    """SIGTERM each process we started, SIGKILL after 15 s (a service flushing its PDF workers)."""
+    stop(processes, grace=15)
 
 
 def wait_all(urls: Sequence[str], processes: Sequence[subprocess.Popen[bytes]], log: Path) -> None:

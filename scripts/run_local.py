@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from common.auth import ensure_dev_keys
@@ -358,16 +359,17 @@ def watch(processes: list[subprocess.Popen[bytes]], *, poll: float = 0.5) -> sub
         time.sleep(poll)
 
 
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
+def stop(processes: Sequence[subprocess.Popen[bytes]], *, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     for process in processes:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=5)
 
 
 def main() -> int:

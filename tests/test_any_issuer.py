@@ -17,22 +17,13 @@ from stack_testing import office_stack
 
 from common.pdf.ltv import dss_counts
 from common.pdf.verify import verify_pdf
+from common.testing import nss_trust_db
 from directive_api.seed.loader import seed_letter
 
 PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
 
 
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
-
-
-def _nss_db(root_pem: Path, directory: Path) -> str:
-    directory.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
-        check=True,
-    )
-    return f"sql:{directory}"
 
 
 def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> None:
@@ -82,7 +73,7 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
         # The development CA (started first) stays up for pdfsig, which asks its OCSP responder.
         run_local.stop(stack.processes[1:])
         out = subprocess.run(
-            ["pdfsig", "-nssdir", _nss_db(root_pem, tmp_path / "nss"), str(issued)],
+            ["pdfsig", "-nssdir", nss_trust_db(root_pem, tmp_path / "nss"), str(issued)],
             capture_output=True,
             text=True,
             check=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -258,3 +259,15 @@ def state_machine_settings(**overrides: Any) -> Any:
         **overrides,
     }
     return settings(**values)
+
+
+def nss_trust_db(root_pem: Path, directory: Path) -> str:
+    """A new NSS database in ``directory`` (created) trusting ``root_pem``, for ``pdfsig -nssdir``:
+    the independent check that a PDF's signatures chain to that root."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
+        check=True,
+    )
+    return f"sql:{directory}"

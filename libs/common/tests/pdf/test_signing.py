@@ -26,6 +26,7 @@ from common.pdf.dev_pki import DevPki
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNATURE
 from common.pdf.signing import SigningError, fill_and_seal, sign_as_signer
 from common.pdf.verify import verify_pdf
+from common.testing import nss_trust_db
 
 SEED_FILE = Path(__file__).parent / "data" / "cong-van-vpub-ttdh-2025-11.txt"
 FACEBOOK_URL = "https://www.facebook.com/congthongtincantho"
@@ -200,24 +201,7 @@ def test_qr_codes_decode_with_zbar(sealed_path: Path, signed_letter: SignedLette
 
 @pytest.fixture(scope="module")
 def nss_db(dev_pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("nssdb")
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        [
-            "certutil",
-            "-A",
-            "-d",
-            f"sql:{directory}",
-            "-n",
-            "dev-root",
-            "-t",
-            "CT,C,C",
-            "-i",
-            str(dev_pki.root_cert_pem),
-        ],
-        check=True,
-    )
-    return f"sql:{directory}"
+    return nss_trust_db(dev_pki.root_cert_pem, tmp_path_factory.mktemp("nssdb"))
 
 
 def test_pdfsig_reports_two_valid_trusted_signatures(sealed_path: Path, nss_db: str) -> None:
