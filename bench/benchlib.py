@@ -7,28 +7,30 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-from run_local import service_env, wait_ready  # noqa: E402
+from run_local import service_env, stop, wait_ready  # noqa: E402
 
 from common.auth import ensure_dev_keys, mint_token  # noqa: E402
 from common.testing import PostgresServer, unique_name  # noqa: E402
 from directive_api.seed.loader import seed_letter  # noqa: E402
+from directive_api.settings import AUTH_AUDIENCE, AUTH_ISSUER  # noqa: E402
 
 OFFICE_ROLES: dict[str, str] = {
     "drafter": "tran-van-an",
@@ -138,7 +140,15 @@ class Tokens:
     headers: dict[str, str]
 
     def bearer(self, subject: str, roles: list[str], unit: str | None) -> str:
-        return "Bearer " + mint_token(self.private_key, subject=subject, roles=roles, unit=unit, name=subject)
+        return "Bearer " + mint_token(
+            self.private_key,
+            subject=subject,
+            roles=roles,
+            unit=unit,
+            name=subject,
+            issuer=AUTH_ISSUER,
+            audience=AUTH_AUDIENCE,
+        )
 
 
 def office_tokens(keys_dir: Path) -> tuple[Tokens, Path]:
@@ -147,7 +157,16 @@ def office_tokens(keys_dir: Path) -> tuple[Tokens, Path]:
     private = keys.private_key_file.read_bytes()
     headers = {
         role: "Bearer "
-        + mint_token(private, subject=person, roles=[role], unit="VPUB", name=person, ttl_seconds=4 * 3600)
+        + mint_token(
+            private,
+            subject=person,
+            roles=[role],
+            unit="VPUB",
+            name=person,
+            issuer=AUTH_ISSUER,
+            audience=AUTH_AUDIENCE,
+            ttl_seconds=4 * 3600,
+        )
         for role, person in OFFICE_ROLES.items()
     }
     return Tokens(private, headers), keys.public_key_file
@@ -181,16 +200,8 @@ def start_service(
 
 
 def stop_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each process we started, SIGKILL after 15 s."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    """SIGTERM each process we started, SIGKILL after 15 s (a service flushing its PDF workers)."""
+    stop(processes, grace=15)
 
 
 def wait_all(urls: Sequence[str], processes: Sequence[subprocess.Popen[bytes]], log: Path) -> None:
@@ -289,3 +300,77 @@ def start_directive_api_alone(
     base = f"http://127.0.0.1:{port}"
     wait_all([f"{base}/readyz"], processes, log)
     return tokens, base
+
+
+@dataclass(frozen=True)
+class OfficeStack:
+    """Both services as processes (``serve``, one worker each) on their own PostgreSQL databases,
+    wired like scripts/run_local.py (directive-api's in-process relay to report-api's inbox)."""
+
+    var: Path
+    tokens: Tokens
+    directive_db: str
+    base: str
+    """directive-api's URL."""
+    report_base: str
+    log: Path
+    """Where every process of the stack writes."""
+
+
+@contextlib.contextmanager
+def office_stack(
+    server: PostgresServer,
+    name: str,
+    *,
+    before: Callable[[Path, Path, list[subprocess.Popen[bytes]]], dict[str, str]] | None = None,
+) -> Iterator[OfficeStack]:
+    """Start :class:`OfficeStack` (databases ``bench_<name>_d``/``_r``, an office time zone where it
+    is before 16:00) and stop it on exit. ``before(var, log, processes)`` starts what the services
+    talk to (a hub double…), appends it to ``processes`` and returns settings for their environment."""
+    with (
+        temp_dir(f"bench-{name}-") as var,
+        database(server, f"bench_{name}_d") as directive_db,
+        database(server, f"bench_{name}_r") as report_db,
+    ):
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            tokens, _ = office_tokens(var / "keys")
+            log = var / "services.log"
+            extra = before(var, log, processes) if before is not None else {}
+            d_port, r_port = free_port(), free_port()
+            env = services_env(
+                var, directive_port=d_port, report_port=r_port, directive_db=directive_db, report_db=report_db
+            )
+            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
+            env.update(extra)
+            processes.append(start_service("directive-api", d_port, env, log))
+            processes.append(start_service("report-api", r_port, env, log))
+            base, report_base = f"http://127.0.0.1:{d_port}", f"http://127.0.0.1:{r_port}"
+            wait_all([f"{base}/readyz", f"{report_base}/readyz"], processes, log)
+            yield OfficeStack(var, tokens, directive_db, base, report_base, log)
+        finally:
+            stop_processes(processes)
+
+
+def libpq(url: str) -> str:
+    """An SQLAlchemy URL as psycopg takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def replace_communes(directive_db: str, tag: str, count: int, organ_id: Callable[[int], str] | None = None) -> None:
+    """Deactivate every unit of ``commune_level`` and add ``count`` synthetic active ones (codes
+    ``X<tag><i>``), with the organ id ``organ_id(i)`` when given."""
+    columns = "code, name, short_name, kind, group_code, is_active" + (", organ_id" if organ_id else "")
+    with psycopg.connect(libpq(directive_db)) as connection:
+        connection.execute("UPDATE units SET is_active = false WHERE group_code = 'commune_level'")
+        with connection.cursor().copy(f"COPY units ({columns}) FROM STDIN") as copy:
+            for i in range(count):
+                row = (
+                    f"X{tag}{i:05d}",
+                    f"Ủy ban nhân dân xã thử nghiệm {tag}-{i}",
+                    f"UBND xã {tag}-{i}",
+                    "commune",
+                    "commune_level",
+                    True,
+                )
+                copy.write_row((*row, organ_id(i)) if organ_id else row)

@@ -22,6 +22,7 @@ from benchlib import (
     Row,
     database,
     free_port,
+    libpq,
     office_tokens,
     percentile,
     services_env,
@@ -30,7 +31,6 @@ from benchlib import (
     temp_dir,
     wait_all,
 )
-from dispatch import libpq
 
 from common.testing import PostgresServer
 from report_api.cli import migrate

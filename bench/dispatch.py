@@ -11,60 +11,17 @@ Goals: ≤ 5 s for 3,321 communes; growth t(large)/t(small) no worse than linear
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-import psycopg
-from benchlib import (
-    Row,
-    Tokens,
-    database,
-    free_port,
-    issue_letter,
-    letter,
-    office_timezone,
-    office_tokens,
-    services_env,
-    start_service,
-    stop_processes,
-    temp_dir,
-    wait_all,
-)
-from sqlalchemy.engine import make_url
+from benchlib import Row, Tokens, issue_letter, letter, office_stack, replace_communes
 
 from common.testing import PostgresServer
 
 GOAL_SECONDS = 5.0
 NAME = "Dispatch to N communes: POST dispatch → report-api compliance shows N obligations"
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def replace_communes(directive_db: str, count: int, tag: str) -> None:
-    """Deactivate every unit of ``commune_level`` and add ``count`` synthetic active ones."""
-    with psycopg.connect(libpq(directive_db)) as connection:
-        connection.execute("UPDATE units SET is_active = false WHERE group_code = 'commune_level'")
-        with connection.cursor().copy(
-            "COPY units (code, name, short_name, kind, group_code, is_active) FROM STDIN"
-        ) as copy:
-            for i in range(count):
-                code = f"X{tag}{i:05d}"
-                copy.write_row(
-                    (
-                        code,
-                        f"Ủy ban nhân dân xã thử nghiệm {tag}-{i}",
-                        f"UBND xã {tag}-{i}",
-                        "commune",
-                        "commune_level",
-                        True,
-                    )
-                )
 
 
 async def _one(base: str, report_base: str, tokens: Tokens, count: int, wait_s: float) -> tuple[float, float]:
@@ -109,32 +66,13 @@ def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
     small, large = min(sizes), max(sizes)
     times: dict[int, tuple[float, float]] = {}
     failures: dict[int, str] = {}
-    with (
-        temp_dir("bench-dispatch-") as var,
-        database(server, "bench_dispatch_d") as directive_db,
-        database(server, "bench_dispatch_r") as report_db,
-    ):
-        processes: list[subprocess.Popen[bytes]] = []
-        try:
-            tokens, _ = office_tokens(var / "keys")
-            d_port, r_port = free_port(), free_port()
-            env = services_env(
-                var, directive_port=d_port, report_port=r_port, directive_db=directive_db, report_db=report_db
-            )
-            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
-            log = var / "services.log"
-            processes.append(start_service("directive-api", d_port, env, log))
-            processes.append(start_service("report-api", r_port, env, log))
-            base, report_base = f"http://127.0.0.1:{d_port}", f"http://127.0.0.1:{r_port}"
-            wait_all([f"{base}/readyz", f"{report_base}/readyz"], processes, log)
-            for size in sorted(set(sizes)):
-                replace_communes(directive_db, size, str(size))
-                try:
-                    times[size] = asyncio.run(_one(base, report_base, tokens, size, timeout))
-                except Exception as exc:
-                    failures[size] = f"N={size}: {exc}; {_log_problems(log)}"
-        finally:
-            stop_processes(processes)
+    with office_stack(server, "dispatch") as stack:
+        for size in sorted(set(sizes)):
+            replace_communes(stack.directive_db, str(size), size)
+            try:
+                times[size] = asyncio.run(_one(stack.base, stack.report_base, stack.tokens, size, timeout))
+            except Exception as exc:
+                failures[size] = f"N={size}: {exc}; {_log_problems(stack.log)}"
     if failures:
         measured = "; ".join(f"N={n}: {t:.2f} s" for n, (t, _) in sorted(times.items()))
         return Row(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import subprocess
 import sys
@@ -29,23 +30,8 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from benchlib import (
-    Row,
-    Tokens,
-    database,
-    free_port,
-    issue_letter,
-    letter,
-    office_timezone,
-    office_tokens,
-    services_env,
-    start_service,
-    stop_processes,
-    temp_dir,
-    wait_all,
-)
+from benchlib import Row, Tokens, free_port, issue_letter, letter, libpq, office_stack, replace_communes
 from run_local import OFFICE_ORGAN_ID, wait_ready
-from sqlalchemy.engine import make_url
 
 from common.edxml import Organization, build_status_package, make_status_package, parse_document_package
 from common.testing import PostgresServer
@@ -63,27 +49,6 @@ def organ_id(size_index: int, i: int) -> str:
     return f"{i // 100:03d}.{i % 100:02d}.{80 + size_index:02d}.H13"
 
 
-def replace_communes(directive_db: str, size_index: int, count: int) -> None:
-    """Deactivate every unit of ``commune_level`` and add ``count`` synthetic active ones with organ ids."""
-    with psycopg.connect(_libpq(directive_db)) as connection:
-        connection.execute("UPDATE units SET is_active = false WHERE group_code = 'commune_level'")
-        with connection.cursor().copy(
-            "COPY units (code, name, short_name, kind, group_code, is_active, organ_id) FROM STDIN"
-        ) as copy:
-            for i in range(count):
-                copy.write_row(
-                    (
-                        f"X{size_index}{i:05d}",
-                        f"Ủy ban nhân dân xã thử nghiệm {size_index}-{i}",
-                        f"UBND xã {size_index}-{i}",
-                        "commune",
-                        "commune_level",
-                        True,
-                        organ_id(size_index, i),
-                    )
-                )
-
-
 def hub_agencies(path: Path, sizes: Sequence[int]) -> None:
     gateway = [organ_id(k, i) for k, size in enumerate(sizes) for i in range(size)]
     path.write_text(
@@ -96,10 +61,6 @@ def hub_agencies(path: Path, sizes: Sequence[int]) -> None:
             }
         )
     )
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _one(
@@ -144,7 +105,7 @@ async def _one(
         # Counted in the database, not through GET …/recipients: listing N deliveries ten times a
         # second would load the very process whose worker applies the statuses.
         last = -1
-        with psycopg.connect(_libpq(directive_db)) as connection:
+        with psycopg.connect(libpq(directive_db)) as connection:
             while time.perf_counter() - started < wait_s:
                 row = connection.execute(
                     "SELECT count(*) FROM deliveries WHERE directive_id = %s AND status = '06'", (doc["id"],)
@@ -161,54 +122,51 @@ async def _one(
         )
 
 
+def start_hub(sizes: Sequence[int], var: Path, log: Path, processes: list[subprocess.Popen[bytes]]) -> dict[str, str]:
+    """The hub double with the Office and the gateway of every size's communes; directive-api's settings for it."""
+    port = free_port()
+    hub_agencies(var / "agencies.json", sizes)
+    with log.open("ab") as out:
+        processes.append(
+            subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "common.vxp.hub", "--port", str(port)),
+                    *("--store", str(var / "hub"), "--agencies", str(var / "agencies.json")),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    hub = f"http://127.0.0.1:{port}"
+    wait_ready(f"{hub}/healthz")
+    return {
+        "DIRECTIVE_API_EXCHANGE__VXP__BASE_URL": hub,
+        "DIRECTIVE_API_EXCHANGE__VXP__SYSTEM_ID": "vxp.vpub",
+        "DIRECTIVE_API_EXCHANGE__VXP__SECRET": OFFICE_SECRET,
+    }
+
+
 def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
     ordered = sorted(set(sizes))
     small, large = ordered[0], ordered[-1]
     times: dict[int, tuple[float, float, float]] = {}
     failures: dict[int, str] = {}
-    with (
-        temp_dir("bench-exchange-") as var,
-        database(server, "bench_exchange_d") as directive_db,
-        database(server, "bench_exchange_r") as report_db,
-    ):
-        processes: list[subprocess.Popen[bytes]] = []
-        try:
-            tokens, _ = office_tokens(var / "keys")
-            d_port, r_port, hub_port = free_port(), free_port(), free_port()
-            hub_agencies(var / "agencies.json", ordered)
-            log = var / "services.log"
-            with log.open("ab") as out:
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            *(sys.executable, "-m", "common.vxp.hub", "--port", str(hub_port)),
-                            *("--store", str(var / "hub"), "--agencies", str(var / "agencies.json")),
-                        ],
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
+    hub: dict[str, str] = {}
+
+    def before(var: Path, log: Path, processes: list[subprocess.Popen[bytes]]) -> dict[str, str]:
+        hub.update(start_hub(ordered, var, log, processes))
+        return hub
+
+    with office_stack(server, "exchange", before=before) as stack:
+        hub_url = hub["DIRECTIVE_API_EXCHANGE__VXP__BASE_URL"]
+        for index, size in enumerate(ordered):
+            replace_communes(stack.directive_db, str(index), size, functools.partial(organ_id, index))
+            try:
+                times[size] = asyncio.run(
+                    _one(stack.base, hub_url, stack.directive_db, stack.tokens, index, size, timeout)
                 )
-            hub = f"http://127.0.0.1:{hub_port}"
-            wait_ready(f"{hub}/healthz")
-            env = services_env(
-                var, directive_port=d_port, report_port=r_port, directive_db=directive_db, report_db=report_db
-            )
-            env["DIRECTIVE_API_TIMEZONE"] = office_timezone(dt.datetime.now(dt.UTC))
-            env["DIRECTIVE_API_EXCHANGE__VXP__BASE_URL"] = hub
-            env["DIRECTIVE_API_EXCHANGE__VXP__SYSTEM_ID"] = "vxp.vpub"
-            env["DIRECTIVE_API_EXCHANGE__VXP__SECRET"] = OFFICE_SECRET
-            processes.append(start_service("directive-api", d_port, env, log))
-            processes.append(start_service("report-api", r_port, env, log))
-            base = f"http://127.0.0.1:{d_port}"
-            wait_all([f"{base}/readyz", f"http://127.0.0.1:{r_port}/readyz"], processes, log)
-            for index, size in enumerate(ordered):
-                replace_communes(directive_db, index, size)
-                try:
-                    times[size] = asyncio.run(_one(base, hub, directive_db, tokens, index, size, timeout))
-                except Exception as exc:
-                    failures[size] = f"N={size}: {type(exc).__name__}: {exc}"
-        finally:
-            stop_processes(processes)
+            except Exception as exc:
+                failures[size] = f"N={size}: {type(exc).__name__}: {exc}"
     goal = f"≤ {GOAL_SECONDS:.0f} s at N={large}; growth ≤ N ratio"
     if failures:
         measured = "; ".join(f"N={n}: {t[2]:.2f} s" for n, t in sorted(times.items()))

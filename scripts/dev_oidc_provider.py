@@ -8,6 +8,7 @@ one and you are signed in as them. ID and access tokens carry ``sub``, ``name``,
 access token also works as a bearer token of the APIs).
 
     python scripts/dev_oidc_provider.py --port 8090 --people people.json [--keys var/keys]
+        [--access-issuer https://id.example --access-audience api]
 
 Never for production: anyone who reaches it can sign in as anyone.
 """
@@ -63,9 +64,9 @@ class Provider:
     people: list[Person]
     clients: dict[str, str]
     """client id → secret."""
-    access_audience: str = "cantho-directives"
-    access_issuer: str = "https://id.cantho.local"
-    """The APIs' expected ``iss``/``aud`` (``AUTH__ISSUER``/``AUTH__AUDIENCE`` defaults)."""
+    access_issuer: str
+    access_audience: str
+    """``iss``/``aud`` of the access tokens: the APIs' ``AUTH__ISSUER``/``AUTH__AUDIENCE``."""
     grants: dict[str, Grant] = field(default_factory=dict)
     kid: str = "dev-1"
 
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=Path, action="append", required=True)
     parser.add_argument("--client", action="append", default=[], help="client_id:secret (repeatable)")
     parser.add_argument("--keys", type=Path, help="Folder with jwt-private.pem (the development key pair)")
+    parser.add_argument("--access-issuer", help="iss of the access tokens (default: --issuer)")
+    parser.add_argument("--access-audience", default="api", help="aud of the access tokens (the APIs' AUTH__AUDIENCE)")
     args = parser.parse_args(argv)
     if args.keys is not None:
         loaded = serialization.load_pem_private_key((args.keys / "jwt-private.pem").read_bytes(), password=None)
@@ -278,11 +281,14 @@ def main(argv: list[str] | None = None) -> None:
     else:
         key = ec.generate_private_key(ec.SECP256R1())
     clients = dict(c.split(":", 1) for c in args.client) or {"report-api": "dev-secret"}
+    issuer = (args.issuer or f"http://{args.host}:{args.port}").rstrip("/")
     provider = Provider(
-        issuer=(args.issuer or f"http://{args.host}:{args.port}").rstrip("/"),
+        issuer=issuer,
         key=key,
         people=load_people(args.people),
         clients=clients,
+        access_issuer=args.access_issuer or issuer,
+        access_audience=args.access_audience,
     )
     uvicorn.run(create_app(provider), host=args.host, port=args.port, log_level="warning")
 

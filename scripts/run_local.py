@@ -24,11 +24,13 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from common.auth import ensure_dev_keys
 from common.pdf.dev_pki import ensure_dev_pki
 from common.webhooks import generate_secret
+from directive_api.settings import AUTH_AUDIENCE, AUTH_ISSUER
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "services" / "directive-api" / "src" / "directive_api" / "seed"
@@ -244,6 +246,8 @@ def start(
                 f"report-api:{env['REPORT_API_PAGES__OIDC_CLIENT_SECRET']}",
                 "--keys",
                 str(var / "keys"),
+                # Access tokens the APIs accept as bearer tokens: their issuer and audience.
+                *("--access-issuer", AUTH_ISSUER, "--access-audience", AUTH_AUDIENCE),
             ],
             env=env,
         ),
@@ -355,16 +359,17 @@ def watch(processes: list[subprocess.Popen[bytes]], *, poll: float = 0.5) -> sub
         time.sleep(poll)
 
 
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
+def stop(processes: Sequence[subprocess.Popen[bytes]], *, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     for process in processes:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=5)
 
 
 def main() -> int:

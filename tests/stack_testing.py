@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import run_local
 
 from common.auth import mint_token
 from directive_api.settings import Settings
@@ -54,3 +60,69 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The stack ``make run`` starts (:func:`run_local.start`), in a test's folder."""
+
+    var: Path
+    base: str
+    """directive-api's URL."""
+    processes: list[subprocess.Popen[bytes]]
+    """In start order (the development CA first)."""
+
+    def headers(self, subject: str, roles: list[str], unit: str, **extra: str) -> dict[str, str]:
+        """:func:`stack_headers` for this stack."""
+        return stack_headers(self.var, subject, roles, unit, **extra)
+
+
+@contextlib.contextmanager
+def office_stack(tmp_path: Path) -> Iterator[Stack]:
+    """``make run``'s stack with its state in ``tmp_path / "var"``, both services on free ports;
+    stopped on exit (processes a test stopped before are left alone)."""
+    var = tmp_path / "var"
+    port = free_port()
+    processes = run_local.start(var, directive_port=port, report_port=free_port())
+    try:
+        yield Stack(var, f"http://127.0.0.1:{port}", processes)
+    finally:
+        run_local.stop(processes)
+
+
+def office_people(stack: Stack) -> dict[str, dict[str, str]]:
+    """Headers of the Office's seeded administrator, drafter, signer (of the seed letter) and clerk."""
+    people = {
+        "admin": ("quan-tri-vien", "admin"),
+        "drafter": ("tran-van-an", "drafter"),
+        "signer": ("le-xuan-hoa", "signer"),
+        "clerk": ("vo-thi-thu", "clerk"),
+    }
+    return {key: stack.headers(person, [role], "VPUB") for key, (person, role) in people.items()}
+
+
+def submitted_letter(base: str, drafter: dict[str, str], letter: dict[str, Any]) -> dict[str, Any]:
+    """``letter`` created (with an idempotency key) and submitted by ``drafter``; the document."""
+    created = httpx.post(
+        f"{base}/v1/directives", json=letter, headers={**drafter, "Idempotency-Key": str(uuid.uuid4())}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    doc: dict[str, Any] = created.json()
+    submitted = httpx.post(
+        f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
+    )
+    assert submitted.status_code == 200, submitted.text
+    result: dict[str, Any] = submitted.json()
+    return result
+
+
+def set_signing_mode(base: str, admin: dict[str, str], person: str, mode: str, certificate: str) -> None:
+    """The administrator switches ``person`` to ``mode`` (``client``, ``remote``) with ``certificate`` (PEM)."""
+    etag = httpx.get(f"{base}/v1/people/{person}", headers=admin, timeout=10).headers["ETag"]
+    changed = httpx.patch(
+        f"{base}/v1/people/{person}",
+        json={"signing_mode": mode, "signing_certificate": certificate},
+        headers={**admin, "If-Match": etag},
+        timeout=10,
+    )
+    assert changed.status_code == 200, changed.text

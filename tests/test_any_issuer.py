@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import free_port, stack_headers
+from stack_testing import office_stack
 
 from common.pdf.ltv import dss_counts
 from common.pdf.verify import verify_pdf
+from common.testing import nss_trust_db
 from directive_api.seed.loader import seed_letter
 
 PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
@@ -25,25 +26,12 @@ PYHANKO_CLI = Path(sys.executable).parent / "pyhanko"
 pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
-def _nss_db(root_pem: Path, directory: Path) -> str:
-    directory.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
-        check=True,
-    )
-    return f"sql:{directory}"
-
-
 def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    port = free_port()
-    processes = run_local.start(var, directive_port=port, report_port=free_port())
-    try:
-        base = f"http://127.0.0.1:{port}"
-        drafter = stack_headers(var, "ubnd-chuyen-vien", ["drafter"], "UBND-TP")
-        vice_chair = stack_headers(var, "nguyen-thanh-long", ["signer"], "UBND-TP")
-        clerk = stack_headers(var, "ubnd-van-thu", ["clerk"], "UBND-TP")
+    with office_stack(tmp_path) as stack:
+        base, root_pem = stack.base, stack.var / "pki" / "root-ca.pem"
+        drafter = stack.headers("ubnd-chuyen-vien", ["drafter"], "UBND-TP")
+        vice_chair = stack.headers("nguyen-thanh-long", ["signer"], "UBND-TP")
+        clerk = stack.headers("ubnd-van-thu", ["clerk"], "UBND-TP")
 
         person = httpx.get(f"{base}/v1/people/nguyen-thanh-long", headers=drafter, timeout=10).json()
         assert person["unit_code"] == "UBND-TP"
@@ -82,11 +70,15 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
         assert pdf.status_code == 200
         issued = tmp_path / "issued.pdf"
         issued.write_bytes(pdf.content)
-    finally:
         # The development CA (started first) stays up for pdfsig, which asks its OCSP responder.
-        run_local.stop(processes[1:])
+        run_local.stop(stack.processes[1:])
+        out = subprocess.run(
+            ["pdfsig", "-nssdir", nss_trust_db(root_pem, tmp_path / "nss"), str(issued)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
-    root_pem = var / "pki" / "root-ca.pem"
     text = subprocess.run(["pdftotext", "-layout", str(issued), "-"], capture_output=True, text=True, check=True)
     lines = [line.strip() for line in text.stdout.splitlines()]
     # The letterhead (ô 2) is the committee's own name, wrapped as the layout chooses.
@@ -94,16 +86,6 @@ def test_a_city_committee_letter_is_issued_on_a_fresh_stack(tmp_path: Path) -> N
     assert " ".join(header.split()).startswith("ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"), header
     for authority_line in ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Thành Long"):
         assert any(line.endswith(authority_line) for line in lines), authority_line
-
-    try:
-        out = subprocess.run(
-            ["pdfsig", "-nssdir", _nss_db(root_pem, tmp_path / "nss"), str(issued)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        run_local.stop(processes[:1])
     # PAdES B-LT: the OCSP answers for the signer, the seal and the TSA are in the file.
     assert dss_counts(issued.read_bytes())[0] >= 3
     assert out.count("Signature Validation: Signature is Valid.") == 2

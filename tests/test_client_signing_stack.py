@@ -12,15 +12,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import run_local
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from stack_testing import free_port, stack_headers
+from stack_testing import office_people, office_stack, set_signing_mode, submitted_letter
 
 from common.pdf.dev_pki import ensure_dev_pki
 from common.pdf.ltv import dss_ocsp_statuses
@@ -31,39 +29,11 @@ pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 BIN = Path(sys.executable).parent
 
 
-def _register(base: str, admin: dict[str, str], certificate: str) -> None:
-    etag = httpx.get(f"{base}/v1/people/le-xuan-hoa", headers=admin, timeout=10).headers["ETag"]
-    changed = httpx.patch(
-        f"{base}/v1/people/le-xuan-hoa",
-        json={"signing_mode": "client", "signing_certificate": certificate},
-        headers={**admin, "If-Match": etag},
-        timeout=10,
-    )
-    assert changed.status_code == 200, changed.text
-
-
-def _submitted(base: str, drafter: dict[str, str]) -> dict[str, Any]:
-    created = httpx.post(f"{base}/v1/directives", json=seed_letter(), headers=drafter, timeout=30)
-    assert created.status_code == 201, created.text
-    doc: dict[str, Any] = created.json()
-    submitted = httpx.post(
-        f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
-    )
-    assert submitted.status_code == 200, submitted.text
-    result: dict[str, Any] = submitted.json()
-    return result
-
-
 def test_a_client_signer_with_a_dev_pki_certificate_signs_and_an_unknown_one_is_refused(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    port = free_port()
-    processes = run_local.start(var, directive_port=port, report_port=free_port())
-    try:
-        base = f"http://127.0.0.1:{port}"
-        admin = stack_headers(var, "quan-tri-vien", ["admin"], "VPUB")
-        drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
-        signer = stack_headers(var, "le-xuan-hoa", ["signer"], "VPUB")
-        clerk = stack_headers(var, "vo-thi-thu", ["clerk"], "VPUB")
+    with office_stack(tmp_path) as stack:
+        var, base = stack.var, stack.base
+        people = office_people(stack)
+        admin, drafter, signer, clerk = (people[k] for k in ("admin", "drafter", "signer", "clerk"))
 
         # The documented development path: a key and a certificate for the person.
         out = tmp_path / "token"
@@ -86,9 +56,9 @@ def test_a_client_signer_with_a_dev_pki_certificate_signs_and_an_unknown_one_is_
         assert issued.returncode == 0, issued.stderr
         body = json.loads((out / "register.json").read_text())
         assert body["signing_mode"] == "client"
-        _register(base, admin, body["signing_certificate"])
+        set_signing_mode(base, admin, "le-xuan-hoa", "client", body["signing_certificate"])
 
-        doc = _submitted(base, drafter)
+        doc = submitted_letter(base, drafter, seed_letter())
         approve = httpx.post(
             f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
         )
@@ -120,8 +90,8 @@ def test_a_client_signer_with_a_dev_pki_certificate_signs_and_an_unknown_one_is_
         stranger_pem = pki.certificate_for_key(stranger_key.public_key(), "Lê Xuân Hoa", "Văn phòng UBND")
         stranger = x509.load_pem_x509_certificate(stranger_pem)
         (var / "pki" / "issued" / f"{stranger.serial_number:x}.pem").unlink()
-        _register(base, admin, stranger_pem.decode())
-        doc = _submitted(base, drafter)
+        set_signing_mode(base, admin, "le-xuan-hoa", "client", stranger_pem.decode())
+        doc = submitted_letter(base, drafter, seed_letter())
         refused = httpx.post(
             f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
         )
@@ -131,5 +101,3 @@ def test_a_client_signer_with_a_dev_pki_certificate_signs_and_an_unknown_one_is_
         assert "'unknown'" in refused.json()["detail"]
         after = httpx.get(f"{base}/v1/directives/{doc['id']}", headers=drafter, timeout=10).json()
         assert after["status"] == "submitted" and after["etag"] == doc["etag"]
-    finally:
-        run_local.stop(processes)

@@ -89,7 +89,11 @@ def rendered(overlay: str) -> list[dict[str, Any]]:
 @cache
 def route_paths(service: str) -> frozenset[str]:
     database = DatabaseSettings(url="sqlite+aiosqlite:///:memory:")
-    auth = AuthSettings(jwks_url="https://id.example.invalid/.well-known/jwks.json")  # never fetched here
+    auth = AuthSettings(
+        issuer="https://id.example.invalid",
+        audience="tests",
+        jwks_url="https://id.example.invalid/.well-known/jwks.json",
+    )  # never fetched here
     app: FastAPI
     if service == "directive-api":
         app = create_directive_app(DirectiveSettings(database=database, auth=auth))

@@ -63,7 +63,11 @@ class Deployment:
 @cache
 def route_paths(service: str) -> frozenset[str]:
     database = DatabaseSettings(url="sqlite+aiosqlite:///:memory:")
-    auth = AuthSettings(jwks_url="https://id.example.invalid/.well-known/jwks.json")  # never fetched here
+    auth = AuthSettings(
+        issuer="https://id.example.invalid",
+        audience="tests",
+        jwks_url="https://id.example.invalid/.well-known/jwks.json",
+    )  # never fetched here
     if service == "directive-api":
         app = create_directive_app(DirectiveSettings(database=database, auth=auth))
     else:

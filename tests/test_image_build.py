@@ -216,7 +216,7 @@ from {package}.settings import Settings
 for module in (common, {package}):
     assert module.__file__.startswith({str(venv)!r}), module.__file__
 app = create_app(Settings(database=DatabaseSettings(url="sqlite+aiosqlite:///:memory:"),
-                          auth=AuthSettings(jwks_url="https://id.example.invalid/jwks.json")))
+                          auth=AuthSettings(issuer="https://id.example.invalid", audience="tests", jwks_url="https://id.example.invalid/jwks.json")))
 paths = app.openapi()["paths"]
 assert "/healthz" in paths and "/readyz" in paths
 from importlib import resources

@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter, free_port
+from stack_testing import dispatch_walked_letter, free_port, stack_headers
 
-from common.auth import mint_token
 from common.edxml import (
     Organization,
     build_status_package,
@@ -123,11 +122,7 @@ def _dispatch_and_follow(var: Path, directive_port: int, report_port: int) -> di
         return response.json() if response.status_code == 200 else {}
 
     _wait_for(lambda: compliance().get("total") == 122, "report-api to hold 122 obligations")
-    private = (var / "keys" / "jwt-private.pem").read_bytes()
-    ward = {
-        "Authorization": "Bearer "
-        + mint_token(private, subject="officer-x31299", roles=["unit_officer"], unit="X31299")
-    }
+    ward = stack_headers(var, "officer-x31299", ["unit_officer"], "X31299")
     inbox = httpx.get(f"{report}/v1/me/obligations", headers=ward, timeout=10).json()
     mine = [o for o in inbox["items"] if o["directive"]["id"] == doc["id"]]
     assert len(mine) == 1

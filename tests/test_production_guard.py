@@ -111,7 +111,9 @@ def test_a_production_configuration_starts_and_a_development_pki_does_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
-    auth = AuthSettings(public_key_file=_production_key(tmp_path))
+    auth = AuthSettings(
+        issuer="https://id.example.invalid", audience="tests", public_key_file=_production_key(tmp_path)
+    )
     database = DatabaseSettings(url="postgresql+asyncpg://directive:Vt3-kx9q@db.internal:5432/directive")
     directive = DirectiveSettings(
         database=database,

@@ -108,7 +108,11 @@ def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path
         monkeypatch.setenv(key, value)
     return Settings(
         database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"),
-        auth=AuthSettings(jwks_url="https://id.example.invalid/.well-known/jwks.json"),
+        auth=AuthSettings(
+            issuer="https://id.example.invalid",
+            audience="tests",
+            jwks_url="https://id.example.invalid/.well-known/jwks.json",
+        ),
         public_base_url="https://vanban.cantho.example.invalid",
         files_dir=tmp_path / "files",
     )

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import csc_service
 import httpx
 import pytest
-import run_local
 from cryptography import x509
-from stack_testing import free_port, stack_headers
+from stack_testing import office_people, office_stack, set_signing_mode, submitted_letter
 
 from common.pdf.ltv import dss_ocsp_statuses
 from common.pdf.verify import verify_pdf
@@ -23,16 +21,10 @@ pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 
 
 def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    port = free_port()
-    processes = run_local.start(var, directive_port=port, report_port=free_port())
-    try:
-        base = f"http://127.0.0.1:{port}"
-        admin = stack_headers(var, "quan-tri-vien", ["admin"], "VPUB")
-        drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
-        signer = stack_headers(var, "le-xuan-hoa", ["signer"], "VPUB")
-        clerk = stack_headers(var, "vo-thi-thu", ["clerk"], "VPUB")
-
+    with office_stack(tmp_path) as stack:
+        var, base = stack.var, stack.base
+        people = office_people(stack)
+        signer, clerk = people["signer"], people["clerk"]
         made = csc_service.enroll(
             var / "csc" / "csc.json",
             credential_id="le-xuan-hoa",
@@ -40,21 +32,8 @@ def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) 
             organisation="Văn phòng UBND thành phố Cần Thơ",
             pki_dir=var / "pki",
         )
-        etag = httpx.get(f"{base}/v1/people/le-xuan-hoa", headers=admin, timeout=10).headers["ETag"]
-        changed = httpx.patch(
-            f"{base}/v1/people/le-xuan-hoa",
-            json={"signing_mode": "remote", "signing_certificate": made["certificate"]},
-            headers={**admin, "If-Match": etag},
-            timeout=10,
-        )
-        assert changed.status_code == 200, changed.text
-
-        created = httpx.post(f"{base}/v1/directives", json=seed_letter(), headers=drafter, timeout=30)
-        assert created.status_code == 201, created.text
-        doc: dict[str, Any] = created.json()
-        doc = httpx.post(
-            f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
-        ).json()
+        set_signing_mode(base, people["admin"], "le-xuan-hoa", "remote", made["certificate"])
+        doc = submitted_letter(base, people["drafter"], seed_letter())
         approve = httpx.post(
             f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
         )
@@ -70,8 +49,6 @@ def test_a_remote_signer_approves_through_the_local_csc_service(tmp_path: Path) 
         )
         assert issued.status_code == 200, issued.text
         pdf = httpx.get(f"{base}/v1/directives/{doc['id']}/pdf", headers=clerk, timeout=30).content
-    finally:
-        run_local.stop(processes)
     report = verify_pdf(pdf, [(var / "pki" / "root-ca.pem").read_bytes()])
     assert not report.altered
     assert len(report.signatures) == 2

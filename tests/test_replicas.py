@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from stack_testing import dispatch_walked_letter
+from stack_testing import dispatch_walked_letter, stack_headers
 
-from common.auth import ensure_dev_keys, mint_token
+from common.auth import ensure_dev_keys
 from common.testing import PostgresServer, unique_name
 from common.webhooks import generate_secret
 from directive_api.cli import migrate as migrate_directive
@@ -268,8 +268,5 @@ def test_two_of_everything_does_everything_once(stack: dict[str, Any]) -> None:
         urls["report"],
         "SELECT max(n) FROM (SELECT count(*) AS n FROM reminders WHERE sequence = 1 GROUP BY obligation_id, kind) s",
     ) == [(1,)]
-    ward = {
-        "Authorization": "Bearer "
-        + mint_token(stack["private"], subject="officer", roles=["unit_officer"], unit="X31299")
-    }
+    ward = stack_headers(stack["keys"].parent, "officer", ["unit_officer"], "X31299")
     assert httpx.get(f"{b2}/v1/me/obligations", headers=ward, timeout=10).status_code == 200

@@ -4,26 +4,20 @@ refused with a problem saying so and the document stays ``submitted``."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
-import run_local
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
-from stack_testing import free_port, stack_headers
+from stack_testing import office_stack, stack_headers, submitted_letter
 
 from common.pdf.dev_pki import ensure_dev_pki
 from directive_api.seed.loader import seed_letter
 
 
 def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    port = free_port()
-    processes = run_local.start(var, directive_port=port, report_port=free_port())
-    try:
-        base = f"http://127.0.0.1:{port}"
+    with office_stack(tmp_path) as stack:
+        var, base = stack.var, stack.base
         letter = seed_letter()  # VPUB's letter, signed by le-xuan-hoa
         drafter = stack_headers(var, "tran-van-an", ["drafter"], "VPUB")
         person = httpx.get(f"{base}/v1/people/{letter['signer_id']}", headers=drafter, timeout=10).json()
@@ -40,19 +34,7 @@ def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> No
         assert certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
         pki.revoke(certificate.serial_number)
 
-        created = httpx.post(
-            f"{base}/v1/directives",
-            json=letter,
-            headers={**drafter, "Idempotency-Key": str(uuid.uuid4())},
-            timeout=30,
-        )
-        assert created.status_code == 201, created.text
-        doc: dict[str, Any] = created.json()
-        submitted = httpx.post(
-            f"{base}/v1/directives/{doc['id']}/submit", headers={**drafter, "If-Match": doc["etag"]}, timeout=30
-        )
-        assert submitted.status_code == 200, submitted.text
-        doc = submitted.json()
+        doc = submitted_letter(base, drafter, letter)
 
         refused = httpx.post(
             f"{base}/v1/directives/{doc['id']}/approve", headers={**signer, "If-Match": doc["etag"]}, timeout=120
@@ -65,5 +47,3 @@ def test_a_revoked_signer_certificate_refuses_the_approval(tmp_path: Path) -> No
 
         after = httpx.get(f"{base}/v1/directives/{doc['id']}", headers=drafter, timeout=10).json()
         assert after["status"] == "submitted" and after["etag"] == doc["etag"]
-    finally:
-        run_local.stop(processes)

@@ -47,7 +47,7 @@ async def _dispatch(url: str, secret: str, tmp_path: Path) -> None:
     keys = ensure_dev_keys(tmp_path)
     settings = Settings(
         database=DatabaseSettings(url=url),
-        auth=AuthSettings(public_key_file=keys.public_key_file),
+        auth=AuthSettings(issuer="https://id.example.invalid", audience="tests", public_key_file=keys.public_key_file),
         webhook_secrets=secret,
         evidence_dir=tmp_path / "evidence",
     )

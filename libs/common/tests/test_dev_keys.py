@@ -34,7 +34,14 @@ def test_services_starting_together_create_one_key_pair(tmp_path: Path) -> None:
     keys = ensure_dev_keys(tmp_path)
     public = keys.public_key_file.read_bytes()
     assert seen == {public}
-    token = mint_token(keys.private_key_file.read_bytes(), subject="an", roles=["drafter"], unit="VPUB")
+    token = mint_token(
+        keys.private_key_file.read_bytes(),
+        subject="an",
+        roles=["drafter"],
+        unit="VPUB",
+        issuer="https://id.example.invalid",
+        audience="tests",
+    )
     claims = jwt.decode(
         token,
         key=serialization.load_pem_public_key(public),  # type: ignore[arg-type]

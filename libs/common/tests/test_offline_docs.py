@@ -16,7 +16,11 @@ async def test_swagger_ui_is_served_by_the_service() -> None:
         version="0",
         description="",
         database=DatabaseSettings(url="sqlite+aiosqlite:///:memory:"),
-        auth=AuthSettings(jwks_url="https://id.example.invalid/.well-known/jwks.json"),
+        auth=AuthSettings(
+            issuer="https://id.example.invalid",
+            audience="tests",
+            jwks_url="https://id.example.invalid/.well-known/jwks.json",
+        ),
         routers=[],
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -231,12 +231,15 @@ def mint_token(
     roles: Iterable[str],
     unit: str | None,
     name: str | None = None,
-    issuer: str = AuthSettings().issuer,
-    audience: str = AuthSettings().audience,
+    issuer: str,
+    audience: str,
     ttl_seconds: int = 3600,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    """A signed token for development and tests (ES256 for EC keys, RS256 for RSA keys)."""
+    """A signed token for development and tests (ES256 for EC keys, RS256 for RSA keys).
+
+    ``issuer`` and ``audience`` are those the receiving service checks (its ``AUTH__ISSUER`` and
+    ``AUTH__AUDIENCE``)."""
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     algorithm = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
     now = int(time.time())

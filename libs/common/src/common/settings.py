@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr
 
 
 class DatabaseSettings(BaseModel):
@@ -42,11 +42,14 @@ class AuthSettings(BaseModel):
     """How bearer tokens are checked.
 
     Exactly one key source is used: ``jwks_url`` (an OIDC provider), else ``public_key_pem`` inline,
-    else ``public_key_file``.
+    else ``public_key_file``. ``issuer`` and ``audience`` have no default here: they belong to the
+    deployment, and each service's settings give its own.
     """
 
-    issuer: str = "https://id.cantho.local"
-    audience: str = "cantho-directives"
+    issuer: str
+    """The ``iss`` every token must carry (the identity provider's issuer URL)."""
+    audience: str
+    """The ``aud`` every token must carry."""
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwks_url: str | None = None
     public_key_pem: SecretStr | None = None
@@ -55,3 +58,17 @@ class AuthSettings(BaseModel):
     max_lifetime_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     """A token whose ``exp`` lies further in the future than this is refused: a stolen or mis-minted
     token must not work for years."""
+
+
+def nested_defaults(**defaults: object) -> BeforeValidator:
+    """For a nested field of a service's settings (``Annotated[AuthSettings, nested_defaults(...)]``):
+    what its ``PREFIX_FIELD__…`` variables leave out keeps the service's ``defaults``.
+
+    pydantic-settings builds a nested field from its variables alone, without the field's default: a
+    deployment that sets ``AUTH__JWKS_URL`` would otherwise have to repeat every value the service
+    gives a default."""
+
+    def fill(value: object) -> object:
+        return {**defaults, **value} if isinstance(value, dict) else value
+
+    return BeforeValidator(fill)

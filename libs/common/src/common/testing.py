@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -191,6 +192,12 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
+TEST_ISSUER = "https://id.example.invalid"
+"""The ``iss`` of the tokens :func:`token_factory` mints (and of its ``auth`` settings)."""
+TEST_AUDIENCE = "tests"
+"""The ``aud`` of the tokens :func:`token_factory` mints."""
+
+
 @dataclass(frozen=True)
 class TokenFactory:
     """Mints tokens the services under test accept."""
@@ -226,7 +233,7 @@ def token_factory(tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
     public_pem = keys.public_key_file.read_text()
     from pydantic import SecretStr
 
-    auth = AuthSettings(public_key_pem=SecretStr(public_pem))
+    auth = AuthSettings(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, public_key_pem=SecretStr(public_pem))
     return TokenFactory(keys.private_key_file.read_bytes(), public_pem, auth)
 
 
@@ -252,3 +259,15 @@ def state_machine_settings(**overrides: Any) -> Any:
         **overrides,
     }
     return settings(**values)
+
+
+def nss_trust_db(root_pem: Path, directory: Path) -> str:
+    """A new NSS database in ``directory`` (created) trusting ``root_pem``, for ``pdfsig -nssdir``:
+    the independent check that a PDF's signatures chain to that root."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
+        check=True,
+    )
+    return f"sql:{directory}"

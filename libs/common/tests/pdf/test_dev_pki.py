@@ -23,8 +23,8 @@ def test_certificates_chain_to_the_root(dev_pki: DevPki) -> None:
     root = x509.load_pem_x509_certificate(dev_pki.root_cert_pem.read_bytes())
     assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     expected = {
-        dev_pki.signer_p12: ("Lê Xuân Hoa", ec.EllipticCurvePrivateKey),
-        dev_pki.seal_p12: ("Văn phòng Ủy ban nhân dân thành phố Cần Thơ", ec.EllipticCurvePrivateKey),
+        dev_pki.signer_p12: ("Nguyễn Văn A", ec.EllipticCurvePrivateKey),
+        dev_pki.seal_p12: ("Cơ quan thử nghiệm", ec.EllipticCurvePrivateKey),
         dev_pki.tsa_p12: ("Development Time Stamping Authority", rsa.RSAPrivateKey),
     }
     for path, (name, key_type) in expected.items():

@@ -37,6 +37,7 @@ from common.pdf.render import render_pdf
 from common.pdf.signing import RevocationError, fill_and_seal, load_pkcs12_signer, sign_as_signer
 from common.pdf.text import format_date_line, format_number
 from common.pdf.verify import verify_pdf
+from common.testing import nss_trust_db
 
 ROOT = Path(__file__).resolve().parents[4]
 PYHANKO = Path(sys.executable).parent / "pyhanko"
@@ -193,14 +194,6 @@ def test_the_ca_answers_good_revoked_and_unknown_and_lists_revocations_in_its_cr
         pki.revoke(unknown.serial_number)
 
 
-def _nss_db(root: Path, folder: Path) -> str:
-    folder.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
-    command = ["certutil", "-A", "-d", f"sql:{folder}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root)]
-    subprocess.run(command, check=True)
-    return f"sql:{folder}"
-
-
 def test_the_issued_letter_carries_ocsp_answers_for_signer_seal_and_tsa_and_validates_offline(
     tmp_path: Path, seed_view: Callable[..., DocumentView]
 ) -> None:
@@ -215,7 +208,7 @@ def test_the_issued_letter_carries_ocsp_answers_for_signer_seal_and_tsa_and_vali
         checked_online = _pyhanko_validate(online, pki.root_cert_pem, "--executive-summary")
         # poppler's pdfsig (NSS) asks the CA's OCSP responder itself; it does not read the /DSS.
         pdfsig = subprocess.run(
-            ["pdfsig", "-nssdir", _nss_db(pki.root_cert_pem, tmp_path / "nss"), str(online)],
+            ["pdfsig", "-nssdir", nss_trust_db(pki.root_cert_pem, tmp_path / "nss"), str(online)],
             capture_output=True,
             text=True,
             check=True,
@@ -272,7 +265,7 @@ def test_a_certificate_revoked_after_signing_fails_validation_with_revocation_ch
     assert after.returncode != 0
     assert "revoked" in (after.stdout + after.stderr).lower()
     pdfsig = subprocess.run(
-        ["pdfsig", "-nssdir", _nss_db(pki.root_cert_pem, tmp_path / "nss"), str(path)],
+        ["pdfsig", "-nssdir", nss_trust_db(pki.root_cert_pem, tmp_path / "nss"), str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -105,12 +105,12 @@ def test_pkcs11_key_signs_and_validates(
         load_pkcs11_signer(SOFTHSM_MODULE, token_label=TOKEN, user_pin=USER_PIN, key_label="signer", ca_chain=(root,))
         is signer
     )  # the session is cached
-    assert signer.signing_cert.subject.native["common_name"] == "Lê Xuân Hoa"
+    assert signer.signing_cert.subject.native["common_name"] == "Nguyễn Văn A"
 
     signed = sign_as_signer(render_pdf(seed_view(), for_signing=True), signer, signature_image=dev_pki.signature_png)
     report = verify_pdf(signed, [root])
     (sig,) = report.signatures
-    assert sig.field_name == FIELD_SIGNATURE and sig.signer_common_name == "Lê Xuân Hoa"
+    assert sig.field_name == FIELD_SIGNATURE and sig.signer_common_name == "Nguyễn Văn A"
     assert sig.intact and sig.valid and sig.trusted and not report.altered
 
 

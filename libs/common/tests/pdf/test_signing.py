@@ -26,6 +26,7 @@ from common.pdf.dev_pki import DevPki
 from common.pdf.fields import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNATURE
 from common.pdf.signing import SigningError, fill_and_seal, sign_as_signer
 from common.pdf.verify import verify_pdf
+from common.testing import nss_trust_db
 
 SEED_FILE = Path(__file__).parent / "data" / "cong-van-vpub-ttdh-2025-11.txt"
 FACEBOOK_URL = "https://www.facebook.com/congthongtincantho"
@@ -200,24 +201,7 @@ def test_qr_codes_decode_with_zbar(sealed_path: Path, signed_letter: SignedLette
 
 @pytest.fixture(scope="module")
 def nss_db(dev_pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("nssdb")
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        [
-            "certutil",
-            "-A",
-            "-d",
-            f"sql:{directory}",
-            "-n",
-            "dev-root",
-            "-t",
-            "CT,C,C",
-            "-i",
-            str(dev_pki.root_cert_pem),
-        ],
-        check=True,
-    )
-    return f"sql:{directory}"
+    return nss_trust_db(dev_pki.root_cert_pem, tmp_path_factory.mktemp("nssdb"))
 
 
 def test_pdfsig_reports_two_valid_trusted_signatures(sealed_path: Path, nss_db: str) -> None:
@@ -226,8 +210,8 @@ def test_pdfsig_reports_two_valid_trusted_signatures(sealed_path: Path, nss_db: 
     ).stdout
     assert out.count("Signature Validation: Signature is Valid.") == 2
     assert out.count("Certificate Validation: Certificate is Trusted.") == 2
-    assert "Signer Certificate Common Name: Lê Xuân Hoa" in out
-    assert "Signer Certificate Common Name: Văn phòng Ủy ban nhân dân thành phố Cần Thơ" in out
+    assert "Signer Certificate Common Name: Nguyễn Văn A" in out
+    assert "Signer Certificate Common Name: Cơ quan thử nghiệm" in out
     assert "Total document signed" in out.split("Signature #2")[1]
 
 
@@ -276,8 +260,8 @@ def test_verify_pdf_reports_form_filling_then_a_covering_seal(signed_letter: Sig
     report = verify_pdf(signed_letter.sealed, [signed_letter.pki.root_certificate()])
     assert not report.altered and report.all_trusted_and_unaltered
     signer, seal = report.signatures
-    assert (signer.field_name, signer.signer_common_name) == (FIELD_SIGNATURE, "Lê Xuân Hoa")
-    assert (seal.field_name, seal.signer_common_name) == (FIELD_SEAL, "Văn phòng Ủy ban nhân dân thành phố Cần Thơ")
+    assert (signer.field_name, signer.signer_common_name) == (FIELD_SIGNATURE, "Nguyễn Văn A")
+    assert (seal.field_name, seal.signer_common_name) == (FIELD_SEAL, "Cơ quan thử nghiệm")
     for sig in (signer, seal):
         assert sig.intact and sig.valid and sig.trusted and sig.timestamp_present
         assert sig.signing_time is not None and sig.signing_time.tzinfo is not None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
-from common.settings import AuthSettings, DatabaseSettings
+from common.settings import AuthSettings, DatabaseSettings, nested_defaults
 
 
 class KeySource(BaseModel):
@@ -107,6 +108,13 @@ class ExchangeSettings(BaseModel):
     must carry a valid signature by that key, or they are refused."""
 
 
+AUTH_ISSUER = "https://id.cantho.local"
+"""Default ``AUTH__ISSUER``: the ``iss`` of the Office's identity provider (the development OIDC
+provider of ``make run`` signs with it too). Both services accept the same tokens."""
+AUTH_AUDIENCE = "cantho-directives"
+"""Default ``AUTH__AUDIENCE``: the ``aud`` of the tokens both services accept."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``DIRECTIVE_API_DATABASE__URL``)."""
 
@@ -115,7 +123,12 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/directive-api.db")
     )
-    auth: AuthSettings = Field(default_factory=lambda: AuthSettings(public_key_file=Path("var/keys/jwt-public.pem")))
+    auth: Annotated[AuthSettings, nested_defaults(issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE)] = Field(
+        default_factory=lambda: AuthSettings(
+            issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE, public_key_file=Path("var/keys/jwt-public.pem")
+        )
+    )
+
     timezone: str = "Asia/Ho_Chi_Minh"
     """Time zone of the issuing office: issue dates and the register year follow it."""
     public_base_url: str = "http://127.0.0.1:8001"

@@ -30,6 +30,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 
 from common.db import transaction
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
+from common.testing import nss_trust_db
 from directive_api.signing import service as signing
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -137,16 +138,6 @@ async def _status(api: Api, doc_id: str) -> str:
     return status
 
 
-def _nss_db(root_pem: Path, directory: Path) -> str:
-    directory.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
-        check=True,
-    )
-    return f"sql:{directory}"
-
-
 async def test_the_token_signs_and_the_issued_pdf_carries_the_directorys_certificate(
     api: Api, actors: Actors, letter: dict[str, Any], client_signer: Token, pki_dir: Path, tmp_path: Path
 ) -> None:
@@ -187,7 +178,7 @@ async def test_the_token_signs_and_the_issued_pdf_carries_the_directorys_certifi
     path = tmp_path / "issued.pdf"
     path.write_bytes(pdf.content)
     out = subprocess.run(
-        ["pdfsig", "-nssdir", _nss_db(ensure_dev_pki(pki_dir).root_cert_pem, tmp_path / "nss"), str(path)],
+        ["pdfsig", "-nssdir", nss_trust_db(ensure_dev_pki(pki_dir).root_cert_pem, tmp_path / "nss"), str(path)],
         capture_output=True,
         text=True,
         check=True,

@@ -29,6 +29,7 @@ from directive_testing import Actors, Api, Clock
 from pydantic import SecretStr
 
 from common.pdf.dev_pki import ensure_dev_pki
+from common.testing import nss_trust_db
 from directive_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -141,16 +142,6 @@ def _admin(actors: Actors) -> dict[str, str]:
     return actors.tokens.headers("quan-tri-vien", ["admin"], "VPUB")
 
 
-def _nss_db(root_pem: Path, directory: Path) -> str:
-    directory.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{directory}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root_pem)],
-        check=True,
-    )
-    return f"sql:{directory}"
-
-
 def test_the_csc_service_speaks_the_protocol_and_keeps_credentials_apart(csc: Csc) -> None:
     listed = httpx.post(
         f"{csc.url}/csc/v2/credentials/list", json={}, headers={"Authorization": f"Bearer {CLIENT_TOKEN}"}
@@ -217,7 +208,7 @@ async def test_remote_signing_through_the_csc_service(
     path = tmp_path / "issued.pdf"
     path.write_bytes(pdf.content)
     out = subprocess.run(
-        ["pdfsig", "-nssdir", _nss_db(ensure_dev_pki(pki_dir).root_cert_pem, tmp_path / "nss"), str(path)],
+        ["pdfsig", "-nssdir", nss_trust_db(ensure_dev_pki(pki_dir).root_cert_pem, tmp_path / "nss"), str(path)],
         capture_output=True,
         text=True,
         check=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from common.calendar import WorkingCalendar
 from common.observability import ObservabilitySettings
 from common.outbox import WebhookSettings
-from common.settings import AuthSettings, DatabaseSettings
+from common.settings import AuthSettings, DatabaseSettings, nested_defaults
 
 
 class PagesSettings(BaseModel):
@@ -28,6 +29,13 @@ class PagesSettings(BaseModel):
     """``Secure`` session cookies (HTTPS only); false only for plain-HTTP development on loopback."""
 
 
+AUTH_ISSUER = "https://id.cantho.local"
+"""Default ``AUTH__ISSUER``: the ``iss`` of the Office's identity provider (the development OIDC
+provider of ``make run`` signs with it too). Both services accept the same tokens."""
+AUTH_AUDIENCE = "cantho-directives"
+"""Default ``AUTH__AUDIENCE``: the ``aud`` of the tokens both services accept."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service; nested ones use ``__`` (``REPORT_API_DATABASE__URL``)."""
 
@@ -36,7 +44,12 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(
         default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/report-api.db")
     )
-    auth: AuthSettings = Field(default_factory=lambda: AuthSettings(public_key_file=Path("var/keys/jwt-public.pem")))
+    auth: Annotated[AuthSettings, nested_defaults(issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE)] = Field(
+        default_factory=lambda: AuthSettings(
+            issuer=AUTH_ISSUER, audience=AUTH_AUDIENCE, public_key_file=Path("var/keys/jwt-public.pem")
+        )
+    )
+
     timezone: str = "Asia/Ho_Chi_Minh"
     directive_api_url: str = "http://127.0.0.1:8001"
     """Where directive-api's event feed and webhooks come from."""

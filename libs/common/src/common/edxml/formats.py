@@ -179,13 +179,13 @@ def make_document_id(organ_id: str, promulgation_date: date, code_number: str, c
     """Build a DocumentId by the QCVN 102 rule ``OrganId,yyyy/MM/dd,<số>/<ký hiệu>``.
 
     Args:
-        organ_id: Identifier of the issuing organisation, e.g. ``000.00.00.H13``.
+        organ_id: Identifier of the issuing organisation, e.g. ``000.00.00.X01``.
         promulgation_date: Date of promulgation.
         code_number: Số, e.g. ``123``.
-        code_notation: Ký hiệu, e.g. ``VPUB-TTĐH``.
+        code_notation: Ký hiệu, e.g. ``VP-TTĐH``.
 
     Returns:
-        e.g. ``000.00.00.H13,2025/11/05,123/VPUB-TTĐH``.
+        e.g. ``000.00.00.X01,2025/11/05,123/VP-TTĐH``.
 
     Raises:
         EdxmlError: ``invalid_document_id`` if a part is empty or contains a comma (or the
@@ -254,7 +254,7 @@ def classify_organ_id(organ_id: str) -> OrganIdFormat:
     """Tell which scheme an organisation identifier follows.
 
     Args:
-        organ_id: e.g. ``000.00.00.H13``.
+        organ_id: e.g. ``000.00.00.X01``.
 
     Returns:
         The scheme; ``UNKNOWN`` for anything else.

@@ -123,7 +123,7 @@ class Organization(_Model):
     """An organisation (XML ``From`` / ``To``).
 
     Attributes:
-        organ_id: ``OrganId`` (mã định danh), e.g. ``000.00.00.H13``.
+        organ_id: ``OrganId`` (mã định danh), e.g. ``000.00.00.X01``.
         organ_name: ``OrganName``.
         organization_in_charge: ``OrganizationInCharge`` (parent body; ``OrganInCharge`` is read too).
         organ_add: ``OrganAdd`` (address).
@@ -148,7 +148,7 @@ class Code(_Model):
 
     Attributes:
         code_number: ``CodeNumber`` (kept as text: real packages carry non-numeric values).
-        code_notation: ``CodeNotation``, e.g. ``VPUB-TTĐH``.
+        code_notation: ``CodeNotation``, e.g. ``VP-TTĐH``.
     """
 
     code_number: NonEmptyText
@@ -156,7 +156,7 @@ class Code(_Model):
 
     @property
     def text(self) -> str:
-        """The code as written on the document, e.g. ``123/VPUB-TTĐH``."""
+        """The code as written on the document, e.g. ``123/VP-TTĐH``."""
         return format_code(self.code_number, self.code_notation)
 
 

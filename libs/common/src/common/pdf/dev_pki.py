@@ -53,8 +53,12 @@ __all__ = [
     "ensure_dev_pki_in_child",
 ]
 
-DEV_SIGNER_NAME = "Lê Xuân Hoa"
-DEV_ORGANISATION = "Văn phòng Ủy ban nhân dân thành phố Cần Thơ"
+DEV_SIGNER_NAME = "Nguyễn Văn A"
+"""CN of the default signer certificate (a placeholder name: the services issue one per person with
+:meth:`DevPki.signer_for`)."""
+DEV_ORGANISATION = "Cơ quan thử nghiệm"
+"""Organisation of the default signer and seal certificates, and the name around the default seal
+image (the services issue a seal per unit with :meth:`DevPki.seal_for`)."""
 DEV_PKI_ORGANISATION = "Development PKI"
 """The organisation of the development CA and TSA: every certificate it makes names it (as subject or issuer)."""
 
@@ -71,7 +75,7 @@ class DevPki:
         directory: Where the files are.
         passphrase: Passphrase of every PKCS#12 file (random, stored in ``passphrase.txt``).
         root_cert_pem: The root CA certificate (PEM); give it as trust root to verifiers.
-        signer_p12: The signer's key and certificate chain (ECDSA P-256, CN "Lê Xuân Hoa").
+        signer_p12: The signer's key and certificate chain (ECDSA P-256, CN :data:`DEV_SIGNER_NAME`).
         seal_p12: The organisation's key and certificate chain (ECDSA P-256).
         tsa_p12: The time-stamping authority's key and chain (RSA-2048: pyHanko's in-process TSA
             signs with RSA only).
@@ -332,8 +336,8 @@ def ensure_dev_pki(directory: Path | str, *, revocation_url: str | None = None) 
     """Create the development PKI and images under ``directory``, or reuse the ones already there.
 
     The first call creates a root CA (its key kept, encrypted, to issue more certificates: see
-    :meth:`DevPki.signer_for` and :meth:`DevPki.seal_for`), a signer certificate (CN "Lê Xuân
-    Hoa"), an organisation seal certificate (CN "Văn phòng Ủy ban nhân dân thành phố Cần Thơ") and a
+    :meth:`DevPki.signer_for` and :meth:`DevPki.seal_for`), a signer certificate (CN
+    :data:`DEV_SIGNER_NAME`), an organisation seal certificate (CN :data:`DEV_ORGANISATION`) and a
     TSA certificate, each as a PKCS#12 file protected by a random passphrase, plus a blue signature
     PNG and a red seal PNG. Later calls reuse the files. Safe to call from several processes at once (file lock).
 

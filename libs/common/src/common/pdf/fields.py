@@ -2,7 +2,7 @@
 
 The document number (ô 3) and the place-and-date line (ô 4) of a document that is not issued yet are
 AcroForm text fields whose value is empty and whose appearance shows the blank, reserved line
-("Số:      /VPUB-TTĐH"). After the signer's certification signature the clerk fills them (new ``/V``
+("Số:      /VP-TTĐH"). After the signer's certification signature the clerk fills them (new ``/V``
 and ``/AP``, read-only), which validators classify as form filling. The signer's and the seal's
 signature fields are created by :func:`common.pdf.signing.prepare_signature_fields`.
 """
@@ -204,7 +204,7 @@ def default_appearance(name: str) -> str:
 
 # --- The annex reference line -----------------------------------------------------------------------
 #
-# "(Kèm theo Quyết định số 01/QĐ-UBND ngày 27 tháng 11 năm 2026 của Chủ tịch …)" under an annex's
+# "(Kèm theo Quyết định số 01/QĐ-VP ngày 27 tháng 11 năm 2026 của Chủ tịch …)" under an annex's
 # title repeats the number and date of the document, which exist only once the signer has signed.
 # Like the header's number and date, each line of it is a text field of the signer's revision
 # showing the blank form, filled at issue (form filling, within the signer's DocMDP and field lock).
@@ -286,7 +286,7 @@ def fill_annex_references(writer: Any, number_text: str | None, date_text: str |
 
     Args:
         writer: The incremental writer of the issuing revision.
-        number_text: The number, as filled in the header (``01/QĐ-UBND``).
+        number_text: The number, as filled in the header (``01/QĐ-VP``).
         date_text: The place-and-date line as filled in the header; its ``ngày … năm …`` phrase is used.
 
     Raises:

@@ -161,8 +161,8 @@ class QrBlock(_Frozen):
 class Authority(_Frozen):
     """The enacting authority line of a nghị quyết, quyết định or công điện, centred and bold.
 
-    ``CHỦ TỊCH ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ`` (a decision of the chairman: an individual
-    signs) or ``ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ`` (the collective decides: ``TM.`` signs). It is
+    ``CHỦ TỊCH ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI`` (a decision of the chairman: an individual
+    signs) or ``ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI`` (the collective decides: ``TM.`` signs). It is
     data of the document, printed as given, so that it can later be filled from the signer's
     directory entry for the issuer.
     """
@@ -344,11 +344,11 @@ class DocumentView(_Frozen):
     """Everything needed to draw one administrative document.
 
     Attributes:
-        parent_body: Parent body line (ô 2), e.g. ``"UBND THÀNH PHỐ CẦN THƠ"``; None when there is none.
+        parent_body: Parent body line (ô 2), e.g. ``"ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI"``; None when there is none.
         issuer_name: Issuing body (ô 2, bold), e.g. ``"VĂN PHÒNG"``.
-        notation: Notation after the slash (ô 3), e.g. ``"VPUB-TTĐH"``.
+        notation: Notation after the slash (ô 3), e.g. ``"VP-TTĐH"``.
         number: Registered number; None while not issued (a box is reserved and filled after signing).
-        place: Place name of the date line (ô 4), e.g. ``"Cần Thơ"``.
+        place: Place name of the date line (ô 4), e.g. ``"Hà Nội"``.
         issued_date: Issue date; None while not issued (the date line is reserved and filled after
             signing).
         draft_month: Month printed in the reserved date line while ``issued_date`` is None.

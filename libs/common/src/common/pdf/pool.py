@@ -45,7 +45,6 @@ __all__ = [
     "render_page_async",
     "render_pdf_async",
     "run",
-    "sample_view",
     "shutdown_render_executor",
     "start_workers",
 ]
@@ -100,26 +99,6 @@ class _SpawnProcessIgnoringCtrlC(multiprocessing.context.SpawnProcess):
 
 class _SpawnContextIgnoringCtrlC(multiprocessing.context.SpawnContext):
     Process = _SpawnProcessIgnoringCtrlC
-
-
-def sample_view() -> DocumentView:
-    """A small công văn with every block a letter has (the throw-away document of the warm-up)."""
-    from common.pdf.model import DocumentView, Paragraph, SignatureBlock
-
-    return DocumentView(
-        parent_body="ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
-        issuer_name="VĂN PHÒNG",
-        notation="VPUB-TTĐH",
-        place="Cần Thơ",
-        draft_month=1,
-        draft_year=2026,
-        subject="khởi động bộ dựng văn bản",
-        addressees=("Sở Nội vụ",),
-        body=(Paragraph(text="Văn bản thử, không lưu, dùng để nạp phông chữ và mẫu trình bày."),),
-        signature=SignatureBlock(authority_lines=("CHÁNH VĂN PHÒNG",), signer_name="Nguyễn Văn A"),
-        recipients=("Như trên",),
-        archive_line="Lưu: VT.",
-    )
 
 
 def _worker_init(warm_up: WarmUp | None) -> None:

@@ -192,7 +192,7 @@ _WIDEST_NUMBER = 999_999
 
 
 def _reference_parts(view: DocumentView, annex: Annex) -> tuple[ReferencePart, ...]:
-    """``(Kèm theo Quyết định số 01/QĐ-UBND ngày 27 tháng 11 năm 2026 của …)``, in parts.
+    """``(Kèm theo Quyết định số 01/QĐ-VP ngày 27 tháng 11 năm 2026 của …)``, in parts.
 
     The number and the ``ngày … năm …`` phrase are slots while the document has none (their text is
     the blank form, Phụ lục I); once known, literal text.
@@ -276,8 +276,8 @@ def warm_resources() -> None:
 
 # Words that open a new phrase of an organisation's name: an administrative unit ("THÀNH PHỐ CẦN
 # THƠ"), or the second half of a compound name ("SỞ NÔNG NGHIỆP / VÀ MÔI TRƯỜNG"). A name is broken
-# only between phrases, so that "ỦY BAN NHÂN DÂN / THÀNH PHỐ CẦN THƠ" never becomes "ỦY BAN NHÂN DÂN
-# THÀNH / PHỐ CẦN THƠ".
+# only between phrases, so that "ỦY BAN NHÂN DÂN / THÀNH PHỐ HÀ NỘI" never becomes "ỦY BAN NHÂN DÂN
+# THÀNH / PHỐ HÀ NỘI".
 _PHRASE_OPENERS = (
     ("THÀNH", "PHỐ"),
     ("THỊ", "XÃ"),
@@ -324,13 +324,13 @@ def name_lines(name: str, style: FontStyle, size_pt: float, width_pt: float) -> 
     between its words.
 
     Args:
-        name: The name, e.g. ``"ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ"``.
+        name: The name, e.g. ``"ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI"``.
         style: The face it is set in.
         size_pt: Its size.
         width_pt: The width available.
 
     Returns:
-        The lines, e.g. ``("ỦY BAN NHÂN DÂN", "THÀNH PHỐ CẦN THƠ")``.
+        The lines, e.g. ``("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HÀ NỘI")``.
     """
     lines: list[str] = []
     for typed_line in name.splitlines():
@@ -471,8 +471,8 @@ def render_pdf(
 ) -> RenderedPdf:
     """Render a document to an unsigned PDF (A4, Decree 30 layout, fonts embedded).
 
-    A document without a number or issue date shows the blank, reserved line (``Số:      /VPUB-TTĐH``,
-    ``Cần Thơ, ngày      tháng 11 năm 2025``). Printed in the page by default (previews, reports);
+    A document without a number or issue date shows the blank, reserved line (``Số:      /VP-TTĐH``,
+    ``Hà Nội, ngày      tháng 11 năm 2025``). Printed in the page by default (previews, reports);
     with ``for_signing`` the line is left empty and its box returned: :func:`~common.pdf.signing.
     sign_as_signer` creates there, in the signer's own revision, the text field that shows the blank
     line and that is filled at issue. One revision less, and no second pass over the file here.

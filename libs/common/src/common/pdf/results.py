@@ -45,9 +45,9 @@ __all__ = [
 ]
 
 FIELD_NUMBER = "doc_number"
-"""Text field holding the number line (value: ``01/VPUB-TTĐH``)."""
+"""Text field holding the number line (value: ``01/VP-TTĐH``)."""
 FIELD_DATE = "issue_date"
-"""Text field holding the place-and-date line (value: ``Cần Thơ, ngày 27 tháng 11 năm 2026``)."""
+"""Text field holding the place-and-date line (value: ``Hà Nội, ngày 27 tháng 11 năm 2026``)."""
 FIELD_SIGNATURE = "signer_signature"
 """Signature field of the competent signer (blue signature image)."""
 FIELD_SEAL = "organisation_seal"

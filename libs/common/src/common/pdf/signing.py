@@ -407,7 +407,7 @@ def _form_fields(writer: IncrementalPdfFileWriter) -> dict[str, Any]:
 def add_blank_text_fields(writer: IncrementalPdfFileWriter, rendered: RenderedPdf) -> None:
     """Create the empty number and date text fields of a document rendered for signing.
 
-    Each field shows the blank line (``Số:      /VPUB-TTĐH``) until it is filled at issue. A field
+    Each field shows the blank line (``Số:      /VP-TTĐH``) until it is filled at issue. A field
     the document already has is left as it is.
 
     Args:
@@ -549,7 +549,7 @@ def _empty_text_fields(writer: IncrementalPdfFileWriter) -> set[str]:
 def _fill(writer: IncrementalPdfFileWriter, name: str, shown: str) -> None:
     style = number_style() if name == FIELD_NUMBER else date_style()
     populate_static_text_field(writer, name, style, shown)
-    # The value is what the appearance shows (``Số: 01/VPUB-TTĐH``), and pyHanko drops the field's
+    # The value is what the appearance shows (``Số: 01/VP-TTĐH``), and pyHanko drops the field's
     # /DA: put it back, so that a viewer regenerating the appearance from the value draws the same
     # line in the same embedded face and size (both allowed changes when filling a form).
     ref = _form_fields(writer)[name]
@@ -619,7 +619,7 @@ def fill_and_seal(
     """Fill the number and date into a signer-signed document and apply the organisation's seal.
 
     Both happen in one incremental revision, so no numbered but unsealed file ever exists. The
-    fields get their value (the whole line as shown, ``Số: 01/VPUB-TTĐH``), an appearance in embedded
+    fields get their value (the whole line as shown, ``Số: 01/VP-TTĐH``), an appearance in embedded
     Liberation Serif, a ``/DA`` naming that font and the read-only flag; a
     field that is already filled is refused (a document is never numbered twice). The seal
     signature is an approval signature with DocMDP "no changes": nothing may change after it.
@@ -628,10 +628,10 @@ def fill_and_seal(
         signed_pdf: Output of :func:`sign_as_signer`.
         seal_signer: The organisation's key.
         seal_image: The red seal PNG, drawn at the seal box (the seal's real size).
-        number_text: Number and notation, e.g. ``"01/VPUB-TTĐH"`` (see
-            :func:`~common.pdf.text.format_number`); shown as ``Số: 01/VPUB-TTĐH``. None when the
+        number_text: Number and notation, e.g. ``"01/VP-TTĐH"`` (see
+            :func:`~common.pdf.text.format_number`); shown as ``Số: 01/VP-TTĐH``. None when the
             number was printed at rendering.
-        date_text: The place-and-date line, e.g. ``"Cần Thơ, ngày 27 tháng 11 năm 2026"`` (see
+        date_text: The place-and-date line, e.g. ``"Hà Nội, ngày 27 tháng 11 năm 2026"`` (see
             :func:`~common.pdf.text.format_date_line`). None when the date was printed at rendering.
         timestamper: RFC 3161 TSA (URL or pyHanko ``TimeStamper``), or None.
         revocation: Trust roots to validate against and embed OCSP/CRL data for (see

@@ -22,10 +22,10 @@ def format_number(number: int, notation: str) -> str:
 
     Args:
         number: The registered number (1 or more).
-        notation: The notation, e.g. ``"VPUB-TTĐH"``.
+        notation: The notation, e.g. ``"VP-TTĐH"``.
 
     Returns:
-        E.g. ``"01/VPUB-TTĐH"``.
+        E.g. ``"01/VP-TTĐH"``.
     """
     if number < 1:
         raise ValueError("number must be positive")
@@ -33,7 +33,7 @@ def format_number(number: int, notation: str) -> str:
 
 
 def format_number_line(number_text: str | None, notation: str) -> str:
-    """Return the whole ô 3 line: ``Số: 01/VPUB-TTĐH``, or ``Số:      /VPUB-TTĐH`` when not numbered.
+    """Return the whole ô 3 line: ``Số: 01/VP-TTĐH``, or ``Số:      /VP-TTĐH`` when not numbered.
 
     Args:
         number_text: Output of :func:`format_number`, or None for the blank, reserved form.
@@ -53,11 +53,11 @@ def format_date_line(place: str, date: dt.date) -> str:
     Days below 10 and the months January and February are written with a leading zero.
 
     Args:
-        place: The place name, e.g. ``"Cần Thơ"``.
+        place: The place name, e.g. ``"Hà Nội"``.
         date: The issue date.
 
     Returns:
-        E.g. ``"Cần Thơ, ngày 27 tháng 11 năm 2026"``.
+        E.g. ``"Hà Nội, ngày 27 tháng 11 năm 2026"``.
     """
     return nfc(f"{place}, ngày {date.day:02d} tháng {_month(date.month)} năm {date.year}")
 
@@ -71,7 +71,7 @@ def placeholder_date_line(place: str, month: int | None, year: int | None) -> st
         year: The expected year, printed when given.
 
     Returns:
-        E.g. ``"Cần Thơ, ngày      tháng 11 năm 2025"``.
+        E.g. ``"Hà Nội, ngày      tháng 11 năm 2025"``.
     """
     month_text = _BLANK_MONTH if month is None else _month(month)
     year_text = _BLANK_YEAR if year is None else str(year)

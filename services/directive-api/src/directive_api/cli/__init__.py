@@ -7,54 +7,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import make_url
 
-from common.audit import ChainReport, verify_chain
 from common.auth import ensure_dev_keys, mint_token
-from common.cli import (
-    apply_database_url,
-    database_options,
-    fail,
-    make_sqlite_folder,
-    missing_sqlite_file,
-    no_database,
-    run_reporting_errors,
-)
+from common.cli import ServiceCommands, fail
 from common.db import advisory_lock_async, create_engine, create_sessionmaker, engine_for, transaction
 from common.health import heartbeat_file
 from common.http_tracing import configure_process_tracing
 from common.observability import configure_logging
-from directive_api.settings import Settings
+from directive_api.settings import Settings, production_problems
 
-if TYPE_CHECKING:
-    from alembic.config import Config
+COMMANDS = ServiceCommands(
+    prog="directive-api", package="directive_api", database_env="DIRECTIVE_API_DATABASE__URL", port=8001
+)
+alembic_config = COMMANDS.alembic_config
+migrate = COMMANDS.migrate
 
 MIGRATION_LOCK = "migrations:directive-api"
 """The advisory lock the migrations (migrations/env.py) and the seeding take."""
-
-
-def alembic_config(url: str) -> Config:
-    """An Alembic configuration for ``url`` that works from an installed package too."""
-    from alembic.config import Config  # not in `serve`: a web process never runs a migration itself
-
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("directive_api") / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
-    return config
-
-
-def migrate(url: str) -> None:
-    """Upgrade the database at ``url`` to the latest schema (creating an SQLite file's folder)."""
-    from alembic import command
-
-    make_sqlite_folder(url)
-    command.upgrade(alembic_config(url), "head")
 
 
 async def seed(url: str) -> dict[str, int]:
@@ -68,18 +41,6 @@ async def seed(url: str) -> dict[str, int]:
             # none seeds while another is still changing the schema.
             await advisory_lock_async(session, MIGRATION_LOCK)
             return await load_directory(session)
-    finally:
-        await engine.dispose()
-
-
-async def verify_audit(url: str) -> ChainReport:
-    """Recompute the history's hash chain."""
-    from directive_api.directives.models import DirectiveHistory
-
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            return await verify_chain(session, DirectiveHistory)
     finally:
         await engine.dispose()
 
@@ -100,7 +61,6 @@ async def _worker(settings: Settings) -> None:
         await engine.dispose()
 
 
-DATABASE_ENV = "DIRECTIVE_API_DATABASE__URL"
 # Commands that read an existing database: from a folder without it they say so in one line.
 NEEDS_DATABASE = frozenset(
     {"seed", "relay", "verify-audit", "check-invariants", "add-unit", "add-person", "export-directory",
@@ -112,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``directive-api`` command line."""
     parser = argparse.ArgumentParser(prog="directive-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    db = [database_options(DATABASE_ENV)]
+    db = [COMMANDS.database_options()]
     migrate_ = sub.add_parser(
         "migrate",
         parents=db,
@@ -120,12 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate_.add_argument("--no-seed", action="store_true", help="only migrate; do not load the directory")
     sub.add_parser("seed", parents=db, help="load the organisation directory and people (safe to rerun)")
-    serve = sub.add_parser("serve", parents=db, help="migrate, seed and serve over HTTP")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8001, help="port to listen on (default: %(default)s)")
-    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
-    serve.add_argument(
-        "--no-migrate", action="store_true", help="skip migrations and seeding (replicas: a migration job does them)"
+    COMMANDS.add_serve(
+        sub,
+        summary="migrate, seed and serve over HTTP",
+        no_migrate="skip migrations and seeding (replicas: a migration job does them)",
     )
     token = sub.add_parser("mint-token", help="print a development token for a person")
     token.add_argument("person", help="person id, e.g. le-xuan-hoa, or any id with --roles")
@@ -140,9 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "relay", parents=db, help="worker: relay events to webhooks and dispatch due documents (SIGTERM stops it)"
     )
-    sub.add_parser(
-        "verify-audit", parents=db, help="recompute the hash chain of the history; exit 1 and say where it breaks"
-    )
+    COMMANDS.add_verify_audit(sub, summary="recompute the hash chain of the history; exit 1 and say where it breaks")
     sub.add_parser(
         "check-invariants", parents=db, help="numbers, history, hash chain, stored PDFs, outbox; exit 1 on any problem"
     )
@@ -208,18 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``directive-api`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    apply_database_url(args, DATABASE_ENV)
-    settings = Settings()
-    if args.command in ("serve", "relay"):
-        from common.production import refused_at_start
-        from directive_api.settings import production_problems
-
-        if refused_at_start(production_problems(settings)):
-            return 2
-    if args.command in NEEDS_DATABASE and (missing := missing_sqlite_file(settings.database.url)) is not None:
-        return no_database(parser.prog, missing, DATABASE_ENV)
-    return run_reporting_errors(parser.prog, settings.database.url, lambda: _run(parser, args, settings))
+    return COMMANDS.main(
+        parser,
+        argv,
+        settings=Settings,
+        run=lambda args, settings: _run(parser, args, settings),
+        guarded={"serve", "relay"},
+        production_problems=production_problems,
+        needs_database=NEEDS_DATABASE,
+    )
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> int:
@@ -231,24 +184,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
     elif args.command == "seed":
         print("seeded", asyncio.run(seed(settings.database.url)))
     elif args.command == "serve":
-        import uvicorn
 
-        if settings.auth.public_key_file is not None and not settings.auth.public_key_file.exists():
-            ensure_dev_keys(settings.auth.public_key_file.parent)
-        if not args.no_migrate:
+        def prepare() -> None:
             migrate(settings.database.url)
             asyncio.run(seed(settings.database.url))
-        uvicorn.run(
-            "directive_api.main:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            proxy_headers=True,
-            access_log=False,  # the services' own access log (common.observability) has one line per request
-            ws="none",  # no WebSocket routes: the websockets library is not loaded
-            log_level=os.environ.get("LOG_LEVEL", "info").lower(),
-        )
+
+        COMMANDS.serve(args, settings, prepare)
     elif args.command == "mint-token":
         from directive_api.seed.loader import read_json
 
@@ -284,12 +225,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
         configure_process_tracing("directive-api-relay", observability.otlp_endpoint)
         asyncio.run(_worker(settings))
     elif args.command == "verify-audit":
-        report = asyncio.run(verify_audit(settings.database.url))
-        print(f"{report.table}: {report.checked} entries checked")
-        for problem in report.problems:
-            print(f"  ✗ {problem}")
-        print("  ✓ the chain is intact" if report.ok else f"  first bad entry: {report.first_bad_seq}")
-        return 0 if report.ok else 1
+        from directive_api.directives.models import DirectiveHistory
+
+        return COMMANDS.verify_audit(settings.database.url, DirectiveHistory)
     elif args.command in (
         "check-invariants",
         "add-unit",

@@ -21,6 +21,7 @@ from common.pdf.results import PreparedSignature, RenderedPdf, VerificationRepor
 
 if TYPE_CHECKING:
     from common.pdf.ltv import RevocationSpec
+    from common.pdf.model import DocumentView
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,26 @@ def verify_job(pdf: bytes, roots: tuple[bytes, ...], max_bytes: int) -> Verifica
     return verify_pdf(pdf, list(roots), max_bytes=max_bytes)
 
 
+def _warm_up_view() -> DocumentView:
+    """A small công văn with every block a letter has (the throw-away document of the warm-up)."""
+    from common.pdf.model import DocumentView, Paragraph, SignatureBlock
+
+    return DocumentView(
+        parent_body="ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
+        issuer_name="VĂN PHÒNG",
+        notation="VPUB-TTĐH",
+        place="Cần Thơ",
+        draft_month=1,
+        draft_year=2026,
+        subject="khởi động bộ dựng văn bản",
+        addressees=("Sở Nội vụ",),
+        body=(Paragraph(text="Văn bản thử, không lưu, dùng để nạp phông chữ và mẫu trình bày."),),
+        signature=SignatureBlock(authority_lines=("CHÁNH VĂN PHÒNG",), signer_name="Nguyễn Văn A"),
+        recipients=("Như trên",),
+        archive_line="Lưu: VT.",
+    )
+
+
 def warm_up_job(
     signer: KeySpec | None,
     signer_image: str | None,
@@ -188,7 +209,7 @@ def warm_up_job(
     from common.pdf.render import render_pdf
     from common.pdf.verify import verify_pdf
 
-    rendered = render_pdf(pool.sample_view(), for_signing=True)
+    rendered = render_pdf(_warm_up_view(), for_signing=True)
     if signer is None or signer_image is None:
         return
     signed = sign_job(rendered, signer, signer_image, tsa, "Khởi động")
