@@ -188,7 +188,7 @@ def test_replicas_killed_and_restarted_under_load_do_everything_once(databases: 
         f" {walked - ready:.0f} s ({DOCUMENTS / (walked - ready) * 60:.1f} documents/min), settle"
         f" {finished - walked:.0f} s, total {finished - started:.0f} s; events {events} → report-api,"
         f" {back[0]} → directive-api; proxy {directive_proxy.served}, {directive_proxy.skipped} refused\n"
-        f"CPU seconds per document after start-up: "
+        f"CPU seconds per document from ready to settled (the PDF workers' warm-up included): "
         + ", ".join(f"{k} {(cpu_done[k] - cpu_ready.get(k, 0.0)) / DOCUMENTS:.2f}" for k in sorted(cpu_done))
         + "\n"
     )
