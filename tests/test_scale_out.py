@@ -7,7 +7,8 @@ every event of each service is delivered once to its one subscriber and applied 
 
 ``SCALE_OUT_DOCUMENTS`` sets N, default 200 (the scenario of issue 21); ``SCALE_OUT_CONCURRENCY`` the
 documents walked at once (default 6). Measured on 2 cores at load ≈ 3: 171 s in all (start 37 s, walk
-130 s, 92 documents per minute, settle 3 s); on a host shared with other work it takes far longer
+130 s, 92 documents per minute, settle 3 s), 279 s in a second run as other work started; on a host
+shared with other work it takes far longer
 (docs/operations.md has the figures, and the CPU seconds per document this test prints). The
 workers poll at the services' default interval: PostgreSQL ``NOTIFY`` wakes them on a commit, and a
 faster poll only burnt CPU the walk needs (measured side by side).
