@@ -33,8 +33,9 @@ from report_api.cli import migrate as migrate_report
 NAME = "scale-out: documents issued per minute, 3 directive-api replicas / 1"
 
 
-def _throughput(server: PostgresServer, replicas: int, documents: int, concurrency: int) -> float:
-    """Documents per minute walked to dispatched through a stack of ``replicas`` directive-api replicas."""
+def _throughput(server: PostgresServer, replicas: int, documents: int, concurrency: int) -> tuple[float, float]:
+    """Documents per minute walked to dispatched through a stack of ``replicas`` directive-api replicas,
+    and the CPU seconds its processes (not PostgreSQL) used per document meanwhile."""
     with (
         temp_dir("bench-scale") as folder,
         database(server, "bench_scale_d") as d_url,
@@ -87,15 +88,18 @@ def _throughput(server: PostgresServer, replicas: int, documents: int, concurren
                         await asyncio.gather(*(walker(client) for _ in range(concurrency)))
                         return time.perf_counter() - started
 
+                before = stack.cpu_seconds()
                 seconds = asyncio.run(walk())
+                after = stack.cpu_seconds()
             finally:
                 stack.stop()
-    return documents / seconds * 60
+    cpu = sum(after.values()) - sum(before.values())
+    return documents / seconds * 60, cpu / documents
 
 
-def run(server: PostgresServer, *, documents: int = 40, concurrency: int = 6) -> Row:
-    one = _throughput(server, 1, documents, concurrency)
-    three = _throughput(server, 3, documents, concurrency)
+def run(server: PostgresServer, *, documents: int = 200, concurrency: int = 6) -> Row:
+    one, one_cpu = _throughput(server, 1, documents, concurrency)
+    three, three_cpu = _throughput(server, 3, documents, concurrency)
     return Row(
         NAME,
         f"{documents} documents × 122 units, {concurrency} at a time:"
@@ -105,6 +109,8 @@ def run(server: PostgresServer, *, documents: int = 40, concurrency: int = 6) ->
         None if one <= 0 else True,
         notes=[
             "each side: its own databases, proxies and processes; every directive-api replica has 1 PDF worker;"
-            " the machine's cores bound both sides (see the module's docstring)"
+            " the machine's cores bound both sides (see the module's docstring)",
+            f"CPU seconds per document (the services' processes, not PostgreSQL): 1 replica {one_cpu:.2f},"
+            f" 3 replicas {three_cpu:.2f}",
         ],
     )

@@ -131,6 +131,8 @@ class Stack:
     report_replicas: int = 2
     timer_workers: int = 2
     pdf_workers: int = 1
+    poll_interval: float = 1.0
+    """The workers' idle poll (the services' default; PostgreSQL ``NOTIFY`` wakes them on a commit)."""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -148,7 +150,7 @@ class Stack:
         for i in range(1, self.relays + 1):
             self.commands[f"relay-{i}"] = ["directive-api", "relay"]
         for i in range(1, self.timer_workers + 1):
-            self.commands[f"timers-{i}"] = ["report-api", "run-timers", "--interval", "0.2"]
+            self.commands[f"timers-{i}"] = ["report-api", "run-timers", "--interval", str(self.poll_interval)]
 
     @property
     def directive_backends(self) -> list[str]:
@@ -171,7 +173,7 @@ class Stack:
             "DIRECTIVE_API_RUN_WORKERS_IN_PROCESS": "false",
             "DIRECTIVE_API_PDF_WORKERS": str(self.pdf_workers),
             "DIRECTIVE_API_WEBHOOKS__ALLOW_HOSTS": json.dumps([report_proxy]),
-            "DIRECTIVE_API_WEBHOOKS__POLL_INTERVAL_SECONDS": "0.2",
+            "DIRECTIVE_API_WEBHOOKS__POLL_INTERVAL_SECONDS": str(self.poll_interval),
             "DIRECTIVE_API_SUBSCRIBERS": json.dumps(
                 [
                     {
@@ -191,7 +193,7 @@ class Stack:
             "REPORT_API_DIRECTIVE_API_INBOX_URL": f"{directive_proxy}/v1/inbox/events",
             "REPORT_API_DIRECTIVE_API_INBOX_SECRET": to_directive,
             "REPORT_API_WEBHOOKS__ALLOW_HOSTS": json.dumps([directive_proxy]),
-            "REPORT_API_WEBHOOKS__POLL_INTERVAL_SECONDS": "0.2",
+            "REPORT_API_WEBHOOKS__POLL_INTERVAL_SECONDS": str(self.poll_interval),
             "REPORT_API_EVIDENCE_DIR": str(self.folder / "evidence"),
             "LOG_LEVEL": "warning",
         }
@@ -230,6 +232,19 @@ class Stack:
                     raise RuntimeError(f"{name} not ready: {self.log_tail()}")
                 time.sleep(0.3)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each kind of process (``directive``, ``relay``,
+        ``report``, ``timers``; ``pdf`` for directive-api's PDF worker processes), from ``/proc``: what
+        the running processes used (a killed one's CPU is gone with it)."""
+        used: dict[str, float] = {}
+        for name, process in self.processes.items():
+            kind = name.rsplit("-", 1)[0]
+            used[kind] = used.get(kind, 0.0) + _cpu(process.pid)
+            for child in _children(process.pid):
+                key = "pdf" if kind == "directive" else kind
+                used[key] = used.get(key, 0.0) + _cpu(child)
+        return used
+
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
 
@@ -243,6 +258,27 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if parent == pid:
+                found.append(int(entry.name))
+    return found
 
 
 class WalkError(RuntimeError):

@@ -5,9 +5,13 @@ directive-api replica and one relay are killed (SIGKILL) and restarted.
 Every number is gapless (1..N in the register, each once), every obligation exists once (N × 122),
 every event of each service is delivered once to its one subscriber and applied once there.
 
-``SCALE_OUT_DOCUMENTS`` sets N (the issue asks for 200; the default, 12, keeps ``make test`` within
-a few minutes on a 2-core machine: 307 s measured on a heavily loaded one, see docs/operations.md);
-``SCALE_OUT_CONCURRENCY`` the documents walked at once (default 6).
+``SCALE_OUT_DOCUMENTS`` sets N, default 200 (the scenario of issue 21); ``SCALE_OUT_CONCURRENCY`` the
+documents walked at once (default 6). Measured on 2 cores at load ≈ 3: 171 s in all (start 37 s, walk
+130 s, 92 documents per minute, settle 3 s), 279 s in a second run as other work started; on a host
+shared with other work it takes far longer
+(docs/operations.md has the figures, and the CPU seconds per document this test prints). The
+workers poll at the services' default interval: PostgreSQL ``NOTIFY`` wakes them on a commit, and a
+faster poll only burnt CPU the walk needs (measured side by side).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from report_api.cli import migrate as migrate_report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from scale_stack import RoundRobinProxy, Stack, issue_and_dispatch, serve_proxy
 
-DOCUMENTS = int(os.environ.get("SCALE_OUT_DOCUMENTS", "12"))
+DOCUMENTS = int(os.environ.get("SCALE_OUT_DOCUMENTS", "200"))
 CONCURRENCY = int(os.environ.get("SCALE_OUT_CONCURRENCY", "6"))
 UNITS = 122
 
@@ -68,7 +72,8 @@ def databases(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
             postgres_server.drop_database(name)
 
 
-@pytest.mark.timeout(1800)  # nine services and their PDF workers start on two cores
+@pytest.mark.serial  # it keeps both cores busy for minutes: alone, it neither starves nor waits on others
+@pytest.mark.timeout(3600)  # nine services and their PDF workers start on two cores, maybe shared
 def test_replicas_killed_and_restarted_under_load_do_everything_once(databases: dict[str, str], tmp_path: Path) -> None:
     started = time.monotonic()
     keys = ensure_dev_keys(tmp_path / "keys")
@@ -87,6 +92,7 @@ def test_replicas_killed_and_restarted_under_load_do_everything_once(databases: 
             stack.start(stack.env(generate_secret(), generate_secret()))
             stack.wait_ready()
             ready = time.monotonic()
+            cpu_ready = stack.cpu_seconds()
 
             async def run() -> list[str]:
                 done: list[str] = []
@@ -154,6 +160,7 @@ def test_replicas_killed_and_restarted_under_load_do_everything_once(databases: 
                 300,
                 pending,
             )
+            cpu_done = stack.cpu_seconds()
         finally:
             stack.stop()
     finished = time.monotonic()
@@ -182,4 +189,7 @@ def test_replicas_killed_and_restarted_under_load_do_everything_once(databases: 
         f" {walked - ready:.0f} s ({DOCUMENTS / (walked - ready) * 60:.1f} documents/min), settle"
         f" {finished - walked:.0f} s, total {finished - started:.0f} s; events {events} → report-api,"
         f" {back[0]} → directive-api; proxy {directive_proxy.served}, {directive_proxy.skipped} refused\n"
+        f"CPU seconds per document from ready to settled (the PDF workers' warm-up included): "
+        + ", ".join(f"{k} {(cpu_done[k] - cpu_ready.get(k, 0.0)) / DOCUMENTS:.2f}" for k in sorted(cpu_done))
+        + "\n"
     )
