@@ -212,9 +212,10 @@ async def apply_document(
     )
 
 
-async def _limited(calls: list[Awaitable[T]]) -> list[T | BaseException]:
-    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time."""
-    limit = asyncio.Semaphore(IN_FLIGHT)
+async def _limited(calls: list[Awaitable[T]], limit: asyncio.Semaphore | None = None) -> list[T | BaseException]:
+    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time (or as many as
+    ``limit``, shared with other calls, lets through)."""
+    limit = limit or asyncio.Semaphore(IN_FLIGHT)
 
     async def one(call: Awaitable[T]) -> T:
         async with limit:
@@ -319,18 +320,26 @@ async def poll(
     acknowledging: list[asyncio.Future[list[BaseException | None]]] = []
     acknowledged: list[list[tuple[Knobstick, str]]] = []
     fetching: asyncio.Future[list[bytes | BaseException]] | None = None
+    # One limit for every call of the round: fetches of the next batch and acknowledgements of
+    # earlier ones overlap, and more connections would only make each request slower (the HTTP
+    # client checks every pooled connection on each request).
+    hub = asyncio.Semaphore(2 * IN_FLIGHT)
     try:
         for message_type in ("status", "edoc"):
             items = await client.received(message_type)
             batches = [items[start : start + POLL_BATCH] for start in range(0, len(items), POLL_BATCH)]
             fetching = (
-                asyncio.ensure_future(_limited([client.fetch(item.doc_id) for item in batches[0]])) if batches else None
+                asyncio.ensure_future(_limited([client.fetch(item.doc_id) for item in batches[0]], hub))
+                if batches
+                else None
             )
             for number, batch in enumerate(batches):
                 assert fetching is not None
                 fetched = await fetching
                 if number + 1 < len(batches):
-                    fetching = asyncio.ensure_future(_limited([client.fetch(i.doc_id) for i in batches[number + 1]]))
+                    fetching = asyncio.ensure_future(
+                        _limited([client.fetch(i.doc_id) for i in batches[number + 1]], hub)
+                    )
                 ready: list[tuple[Knobstick, bytes]] = []
                 for item, raw in zip(batch, fetched, strict=True):
                     if isinstance(raw, BaseException):
@@ -345,7 +354,9 @@ async def poll(
                 refused += sum(1 for _item, outcome in outcomes if outcome == "fail")
                 acknowledged.append(outcomes)
                 acknowledging.append(
-                    asyncio.ensure_future(_limited([client.acknowledge(i.doc_id, outcome) for i, outcome in outcomes]))
+                    asyncio.ensure_future(
+                        _limited([client.acknowledge(i.doc_id, outcome) for i, outcome in outcomes], hub)
+                    )
                 )
     finally:
         if fetching is not None and not fetching.done():  # the round failed: what it fetched comes back
