@@ -55,7 +55,7 @@ BATCH = 20
 POLL_BATCH = 200
 """Packages applied in one transaction."""
 IN_FLIGHT = 8
-"""Fetches and acknowledgements in flight at once."""
+"""Hub calls in flight at once (a poll round: twice as many, fetches and acknowledgements together)."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
 
