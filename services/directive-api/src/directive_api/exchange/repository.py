@@ -220,3 +220,20 @@ async def due_packages(session: AsyncSession, *, now: datetime, limit: int) -> l
         .with_for_update(skip_locked=True)
     )
     return list((await session.scalars(statement)).all())
+
+
+async def quarantined(
+    session: AsyncSession, *, state: str | None, sender_organ_id: str | None = None
+) -> list[QuarantinedPackage]:
+    """Quarantined packages in arrival order (in this state, from this sender, when given)."""
+    statement = select(QuarantinedPackage).order_by(QuarantinedPackage.id)
+    if state is not None:
+        statement = statement.where(QuarantinedPackage.state == state)
+    if sender_organ_id is not None:
+        statement = statement.where(QuarantinedPackage.sender_organ_id == sender_organ_id)
+    return list((await session.scalars(statement)).all())
+
+
+async def unit_with_organ_id(session: AsyncSession, organ_id: str) -> Unit | None:
+    """The directory unit that has this exchange identifier."""
+    return await session.scalar(select(Unit).where(Unit.organ_id == organ_id))
