@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from security_testing import SyncApi
 from sqlalchemy import text
 
-from common.edxml import Organization, ResponseFor, build_status_package, make_status_package
+from common.db import transaction
+from common.edxml import Organization, ResponseFor, build_status_package, make_status_package, parse_status_package
 from directive_api.deliveries.status_order import STAGE, StatusPoint, supersedes
+from directive_api.exchange import service
 
 OURS = ResponseFor(organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH")
 SNV = Organization(organ_id="000.00.02.H13", organ_name="Sở Nội vụ")
@@ -134,8 +136,8 @@ package_sets = st.lists(
 
 def _dispatch_sync(api: SyncApi, actors: Actors, letter: dict[str, Any]) -> str:
     def act(doc: dict[str, Any], action: str, headers: dict[str, str]) -> dict[str, Any]:
-        response = api.request(
-            "POST", f"/v1/directives/{doc['id']}/{action}", headers={**headers, "If-Match": doc["etag"]}
+        response = api.request(  # approving renders and signs the PDF: slow on a loaded machine
+            "POST", f"/v1/directives/{doc['id']}/{action}", headers={**headers, "If-Match": doc["etag"]}, timeout=180
         )
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
@@ -187,5 +189,97 @@ def test_any_order_and_duplication_of_packages_ends_in_the_same_delivery_state(
         for package in data.draw(st.permutations(packages + extra)):
             post(shuffled, package)
         assert state_of(shuffled["code"]) == state_of(in_order["code"])
+
+    check()
+
+
+def test_a_batch_in_any_order_and_duplication_ends_where_packages_one_by_one_do(
+    sync_api: SyncApi, actors: Actors, letter: dict[str, Any]
+) -> None:
+    """The transport applies what it polled in batches (service.apply_status_packages, a few bulk
+    statements): split anywhere, shuffled and repeated, they end in the state, records and events
+    that the packages posted one by one in order give."""
+    doc_id = _dispatch_sync(sync_api, actors, letter)
+    recipients = sync_api.request("GET", f"/v1/directives/{doc_id}/recipients", headers=actors.clerk).json()
+    codes = {item["unit_code"] for item in recipients["items"]}
+    units = [u for u in sync_api.request("GET", "/v1/orgs", headers=actors.clerk).json() if u["code"] in codes]
+    pairs = iter(zip(units[0::2], units[1::2], strict=True))
+    app = sync_api.app
+    pdf = app.state.pdf
+
+    def state_of(code: str) -> tuple[str, str | None, str]:
+        items = sync_api.request("GET", f"/v1/directives/{doc_id}/recipients", headers=actors.clerk).json()["items"]
+        item = next(i for i in items if i["unit_code"] == code)
+        return item["status"], item["status_reason"], item["status_at"]
+
+    def count(sql: str, **params: str) -> int:
+        async def run() -> int:
+            async with app.state.engine.connect() as connection:
+                return int((await connection.execute(text(sql), params)).scalar_one())
+
+        return sync_api.runner.run(run())
+
+    def trail(unit: dict[str, Any]) -> tuple[int, int, int]:
+        """Packages recorded from the unit, its status log entries, status_changed events (all)."""
+        return (
+            count("SELECT count(*) FROM exchange_packages WHERE sender_organ_id = :o", o=unit["organ_id"]),
+            count(
+                "SELECT count(*) FROM delivery_status_log l JOIN deliveries d ON d.id = l.delivery_id "
+                "WHERE d.unit_code = :u AND l.source = 'edxml'",
+                u=unit["code"],
+            ),
+            count("SELECT count(*) FROM outbox_events WHERE type = 'delivery.status_changed'"),
+        )
+
+    def apply(unit: dict[str, Any], packages: list[tuple[str, int, str | None]]) -> list[str]:
+        sender = Organization(organ_id=unit["organ_id"], organ_name=unit["name"])
+        raws = [_status(sender, *package) for package in packages]
+
+        async def run() -> list[str]:
+            async with transaction(app.state.sessionmaker) as session:
+                results = await service.apply_status_packages(
+                    session,
+                    [(parse_status_package(raw), raw) for raw in raws],
+                    settings=pdf.settings,
+                    store=pdf.store,
+                    now=datetime.now(UTC),
+                )
+            outcomes = []
+            for result in results:
+                assert isinstance(result, service.Applied), result
+                outcomes += [outcome for _delivery, _directive, outcome in result.deliveries]
+            return outcomes
+
+        return sync_api.runner.run(run())
+
+    def post(unit: dict[str, Any], package: tuple[str, int, str | None]) -> None:
+        sender = Organization(organ_id=unit["organ_id"], organ_name=unit["name"])
+        response = sync_api.request(
+            "POST", "/v1/edxml/status", content=_status(sender, *package), headers=_xml(_own(actors, unit["code"]))
+        )
+        assert response.status_code == 200, response.text
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    )
+    @given(packages=package_sets, data=st.data())
+    def check(packages: list[tuple[str, int, str | None]], data: st.DataObject) -> None:
+        one_by_one, batched = next(pairs)
+        for package in sorted(packages, key=lambda p: p[1]):
+            post(one_by_one, package)
+        extra = data.draw(st.lists(st.sampled_from(packages), max_size=4))
+        received = data.draw(st.permutations(packages + extra))
+        split = data.draw(st.integers(0, len(received)))
+        events_before = trail(batched)[2]
+        outcomes = apply(batched, received[:split]) + apply(batched, received[split:])
+        assert outcomes.count("duplicate") == len(extra)
+        assert state_of(batched["code"]) == state_of(one_by_one["code"])
+        recorded, logged, events_after = trail(batched)
+        assert recorded == len(packages)  # each package recorded once
+        # One log entry and one event per change, none for a duplicate or an overtaken package.
+        assert logged == events_after - events_before == outcomes.count("applied")
 
     check()

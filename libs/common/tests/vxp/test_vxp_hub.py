@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from common.edxml import (
     build_status_package,
     make_status_package,
     parse_document_package,
+    parse_status_package,
 )
 from common.vxp import VxpError, hash_file
 from common.vxp.client import VxpClient
@@ -148,3 +150,26 @@ async def test_the_hub_refuses_bad_signatures_foreign_senders_and_changed_header
             ),
         )
         assert count.json()["count"] == 1
+
+
+async def test_concurrent_sends_and_acknowledgements_all_survive_a_restart(hub: HubProcess) -> None:
+    """Calls arriving together share one journal fsync (group commit): each is still on disk before
+    it is answered, so a restart finds every package and every acknowledgement that was answered."""
+    codes = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
+    async with httpx.AsyncClient(timeout=30) as http:
+        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
+        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+        await asyncio.gather(*(snv.send(_status(code), sender=SNV, message_type="status") for code in codes))
+        waiting = await office.received("status")
+        assert len(waiting) == len(codes)
+        done, kept = waiting[: len(codes) // 2 + 1], waiting[len(codes) // 2 + 1 :]
+        await asyncio.gather(*(office.acknowledge(item.doc_id, "done") for item in done))
+        assert [k.doc_id for k in await office.received("status")] == [k.doc_id for k in kept]
+
+    hub.stop()
+    hub.start()
+    async with httpx.AsyncClient(timeout=10) as http:
+        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
+        assert [k.doc_id for k in await office.received("status")] == [k.doc_id for k in kept]
+        fetched = {parse_status_package(await office.fetch(k.doc_id)).status_code for k in kept}
+        assert len(fetched) == len(kept)  # each kept knobstick still serves its own package

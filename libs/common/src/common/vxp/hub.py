@@ -86,16 +86,23 @@ class Hub:
     """The hub's state on disk: ``packages/<sha256>.edxml`` and ``journal.jsonl``.
 
     The journal is appended to (one line per new knobstick or status change) and replayed at start,
-    so a call costs the same however many packages the hub holds."""
+    so a call costs the same however many packages the hub holds. A call is answered only once its
+    lines are on disk (``fsync``); the calls that arrive while one ``fsync`` runs share the next one
+    (group commit, off the event loop), so many members sending and acknowledging at once do not
+    queue behind one disk flush each."""
 
     def __init__(self, store: Path, agencies: list[Agency]) -> None:
         self.store = store
         (store / "packages").mkdir(parents=True, exist_ok=True)
         self.agencies = {a.system_id: a for a in agencies}
-        self.lock = asyncio.Lock()
         self.state = State()
         self.by_id: dict[str, Item] = {}
         self.by_recipient: dict[str, list[Item]] = {}
+        # Knobsticks not yet acknowledged ``done``/``fail``, per recipient, in arrival order: what an
+        # inbox lists, without walking everything the hub ever held.
+        self.waiting: dict[str, dict[str, Item]] = {}
+        self.pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self.flusher: asyncio.Task[None] | None = None
         self.journal = store / "journal.jsonl"
         if self.journal.exists():
             for line in self.journal.read_text().splitlines():
@@ -103,29 +110,55 @@ class Hub:
                 if "item" in entry:
                     self._add(Item(**entry["item"]))
                 else:
-                    item = self.by_id[entry["doc_id"]]
-                    item.status, item.updated_time = entry["status"], entry["updated_time"]
+                    self._set(self.by_id[entry["doc_id"]], entry["status"], entry["updated_time"])
 
     def _add(self, item: Item) -> None:
         self.state.items.append(item)
         self.by_id[item.doc_id] = item
         self.by_recipient.setdefault(item.recipient, []).append(item)
+        if item.status not in ("done", "fail"):
+            self.waiting.setdefault(item.recipient, {})[item.doc_id] = item
 
-    def _append(self, entries: list[dict[str, Any]]) -> None:
+    def _set(self, item: Item, status: str, updated_time: str) -> None:
+        item.status, item.updated_time = status, updated_time
+        if status in ("done", "fail"):
+            self.waiting.get(item.recipient, {}).pop(item.doc_id, None)
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
         with self.journal.open("a") as journal:
             journal.write("".join(json.dumps(e) + "\n" for e in entries))
             journal.flush()
             os.fsync(journal.fileno())
 
-    def add(self, items: list[Item]) -> None:
-        self._append([{"item": asdict(i)} for i in items])
+    async def _append(self, entries: list[dict[str, Any]]) -> None:
+        """Return once ``entries`` are durable in the journal (written and fsynced, in call order)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((entries, done))
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            try:
+                await asyncio.to_thread(self._write, [e for entries, _ in batch for e in entries])
+            except Exception as exc:  # the callers answer FAIL; nothing was taken for done
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def add(self, items: list[Item]) -> None:
+        await self._append([{"item": asdict(i)} for i in items])
         for item in items:
             self._add(item)
 
-    def set_status(self, item: Item, status: str) -> None:
+    async def set_status(self, item: Item, status: str) -> None:
         now = _now()
-        self._append([{"doc_id": item.doc_id, "status": status, "updated_time": now}])
-        item.status, item.updated_time = status, now
+        await self._append([{"doc_id": item.doc_id, "status": status, "updated_time": now}])
+        self._set(item, status, now)
 
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
@@ -193,33 +226,32 @@ class Hub:
         recipients = self.recipients(data, message_type, logical.get("to"))
         if not recipients:
             raise HubError("400", "Khong co don vi nhan")
-        async with self.lock:
-            self.put(data)
-            sender_doc_id = secrets.token_hex(12)
-            now = _now()
-            self.add(
-                [
-                    Item(
-                        doc_id=str(uuid.uuid4()),
-                        sender_doc_id=sender_doc_id,
-                        message_type=message_type,
-                        sender=sender,
-                        recipient=organ,
-                        sha256=digest,
-                        created_time=now,
-                        updated_time=now,
-                    )
-                    for organ in recipients
-                ]
-            )
+        self.put(data)
+        sender_doc_id = secrets.token_hex(12)
+        now = _now()
+        await self.add(
+            [
+                Item(
+                    doc_id=str(uuid.uuid4()),
+                    sender_doc_id=sender_doc_id,
+                    message_type=message_type,
+                    sender=sender,
+                    recipient=organ,
+                    sha256=digest,
+                    created_time=now,
+                    updated_time=now,
+                )
+                for organ in recipients
+            ]
+        )
         return sender_doc_id
 
     def inbox(self, agency: Agency, message_type: str | None) -> list[Item]:
         return [
             i
             for organ in agency.organ_ids
-            for i in self.by_recipient.get(organ, ())
-            if i.status not in ("done", "fail") and (message_type is None or i.message_type == message_type)
+            for i in self.waiting.get(organ, {}).values()
+            if message_type is None or i.message_type == message_type
         ]
 
     def own(self, agency: Agency, doc_id: str) -> Item:
@@ -316,8 +348,7 @@ def create_hub_app(store: Path, agencies: list[Agency]) -> FastAPI:
             status = logical.get("status", "")
             if status not in ACK_STATUSES:
                 raise HubError("400", "Trang thai khong hop le")
-            async with hub.lock:
-                hub.set_status(hub.own(agency, logical.get("docid", "")), status)
+            await hub.set_status(hub.own(agency, logical.get("docid", "")), status)
         except HubError as exc:
             return fail(exc)
         return envelope()

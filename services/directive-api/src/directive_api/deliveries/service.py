@@ -138,9 +138,11 @@ async def apply_status(
     source: str,
     at: datetime,
     directive: Directive,
+    flush: bool = True,
 ) -> bool:
     """Move a delivery to an edXML status if it comes later in the status order (status_order.py);
-    False when it does not (a duplicate, or a package overtaken by a later one): nothing changes."""
+    False when it does not (a duplicate, or a package overtaken by a later one): nothing changes.
+    ``flush=False`` leaves the writes in the session (a caller applying a batch flushes once)."""
     if status not in DELIVERY_STATUSES:
         raise UnprocessableError(f"unknown delivery status {status!r}")
     incoming = StatusPoint(status, at, reason or None)
@@ -148,7 +150,8 @@ async def apply_status(
         return False
     if delivery.status == status and (delivery.status_reason or None) == (reason or None):
         delivery.status_at = at  # the same word said again later: only its time moves
-        await session.flush()
+        if flush:
+            await session.flush()
         return False
     delivery.status = DeliveryStatus(status)
     delivery.status_reason = reason
@@ -166,7 +169,8 @@ async def apply_status(
         at=at.isoformat(),
         source=source,
     )
-    await session.flush()
+    if flush:
+        await session.flush()
     return True
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.edxml import parse_document_package, parse_status_package
 from common.problems import ConflictError, ProblemError
 from common.storage import FileStore
-from directive_api.exchange import service
+from directive_api.exchange import repository, service
 from directive_api.exchange.errors import (
     QuarantinedPackageNotFoundError,
     QuarantineResolvedError,
@@ -23,10 +22,7 @@ from directive_api.settings import Settings
 
 
 async def list_packages(session: AsyncSession, *, state: str | None) -> Sequence[QuarantinedPackage]:
-    statement = select(QuarantinedPackage).order_by(QuarantinedPackage.id)
-    if state is not None:
-        statement = statement.where(QuarantinedPackage.state == state)
-    return (await session.scalars(statement)).all()
+    return await repository.quarantined(session, state=state)
 
 
 async def _pending(session: AsyncSession, package_id: int) -> QuarantinedPackage:
@@ -75,19 +71,14 @@ async def map_to_unit(
     if unit is None:
         raise UnknownUnitError(f"no unit has the code {unit_code!r}")
     organ_id = record.sender_organ_id
-    holder = await session.scalar(select(Unit).where(Unit.organ_id == organ_id))
+    holder = await repository.unit_with_organ_id(session, organ_id)
     if holder is not None and holder.code != unit.code:
         raise ConflictError(f"{organ_id} is already the identifier of {holder.code}")
     if unit.organ_id not in (None, organ_id) and not unit.organ_id_development:
         raise ConflictError(f"{unit.code} already has the identifier {unit.organ_id}")
     unit.organ_id, unit.organ_id_development = organ_id, False
     await session.flush()
-    same_sender = await session.scalars(
-        select(QuarantinedPackage)
-        .where(QuarantinedPackage.sender_organ_id == organ_id, QuarantinedPackage.state == "pending")
-        .order_by(QuarantinedPackage.id)
-    )
-    resolved = list(same_sender)
+    resolved = await repository.quarantined(session, state="pending", sender_organ_id=organ_id)
     for item in resolved:
         item.resolution = await _apply(session, item, settings=settings, store=store, now=now)
         item.state, item.unit_code, item.resolved_by, item.resolved_at = "mapped", unit.code, actor_id, now

@@ -1,17 +1,22 @@
-"""Rows of the exchange that must be written once even when the same package arrives concurrently."""
+"""The exchange slice's SQL: rows that must be written once even when the same package arrives
+concurrently, the lookups that apply incoming packages in bulk, and the transport's outbox."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
-from directive_api.deliveries.models import ExchangePackage
+from directive_api.deliveries.models import Delivery, ExchangePackage
+from directive_api.directives.models import Directive
 from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage, ReceivedDocument, ReplyLink
+from directive_api.orgs.models import Unit
+from directive_api.pdfs.models import DirectiveFile
 
 
 async def _insert_once(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
@@ -110,3 +115,158 @@ async def reply_link(session: AsyncSession, directive_id: uuid.UUID) -> Received
     """The received document our document answers, if it answers one."""
     statement = select(ReceivedDocument).join(ReplyLink, ReplyLink.received_document_id == ReceivedDocument.id)
     return await session.scalar(statement.where(ReplyLink.directive_id == directive_id))
+
+
+async def record_incoming_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Keep incoming packages about documents in one statement; the ``dedupe_key`` of those that are
+    new (a key recorded before, or twice in ``rows``, is kept once)."""
+    if not rows:
+        return set()
+    table = ExchangePackage.__table__
+    dialect = session.get_bind().dialect.name
+    statement: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    statement = statement.values([{"direction": "in", **row} for row in rows]).on_conflict_do_nothing()
+    return set((await session.execute(statement.returning(table.c.dedupe_key))).scalars())
+
+
+async def units_for_organs(session: AsyncSession, organ_ids: set[str], configured: dict[str, str]) -> dict[str, Unit]:
+    """The directory units these exchange identifiers belong to (the directory's ``organ_id``, else
+    the unit code configured for it in ``configured``: unit code → organ id)."""
+    codes = [code for code, organ in configured.items() if organ in organ_ids]
+    if not organ_ids:
+        return {}
+    units = await session.scalars(select(Unit).where(or_(Unit.organ_id.in_(organ_ids), Unit.code.in_(codes))))
+    found: dict[str, Unit] = {}
+    for unit in units:
+        for organ in (unit.organ_id, configured.get(unit.code)):
+            if organ in organ_ids:
+                found.setdefault(organ, unit)
+    return found
+
+
+async def directives_by_notation(
+    session: AsyncSession, notation: str, promulgated: date | None
+) -> list[tuple[Directive, Unit]]:
+    """Our documents with this number/notation (issued that day, when given), oldest first, each
+    with its issuer (whose organ id tells two issuers' 01/… apart)."""
+    statement = (
+        select(Directive, Unit)
+        .join(Unit, Unit.code == Directive.issuer_code)
+        .where(Directive.notation == notation)
+        .order_by(Directive.issued_on, Directive.created_at)
+        .limit(50)
+    )
+    if promulgated is not None:
+        statement = statement.where(Directive.issued_on == promulgated)
+    return [(directive, issuer) for directive, issuer in (await session.execute(statement)).all()]
+
+
+async def deliveries_for_update(session: AsyncSession, directive_id: uuid.UUID, unit_codes: set[str]) -> list[Delivery]:
+    """The document's deliveries to these units, locked in id order (packages about one delivery
+    applied concurrently take turns; one order, so two batches cannot deadlock)."""
+    statement = (
+        select(Delivery)
+        .where(Delivery.directive_id == directive_id, Delivery.unit_code.in_(unit_codes))
+        .order_by(Delivery.id)
+        .with_for_update()
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def issued_page_count(session: AsyncSession, directive: Directive) -> int | None:
+    """The page count of the document's issued PDF."""
+    return await session.scalar(
+        select(DirectiveFile.page_count).where(
+            DirectiveFile.directive_id == directive.id, DirectiveFile.sha256 == directive.issued_sha256
+        )
+    )
+
+
+# --- the transport's outbox ------------------------------------------------------------------------
+
+SENT_KINDS = ("document", "update", "replacement")
+
+
+async def dispatched_unqueued(session: AsyncSession, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Dispatched documents with a delivery on the ``edxml`` channel and no package queued yet,
+    oldest first (a letter before its correction), with the kind of package each leaves as
+    (``update`` for a đính chính, ``replacement`` for a replacing document). A recalled or replaced
+    document never sent gets nothing: there is nothing to take back."""
+    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(SENT_KINDS))
+    rows = await session.execute(
+        select(Directive.id, Directive.corrects_id, Directive.replaces_id)
+        .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
+        .where(Directive.status.not_in(("recalled", "replaced")))
+        .where(select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists())
+        .order_by(Directive.dispatched_at, Directive.created_at)
+        .limit(limit)
+    )
+    return [
+        (directive_id, "update" if corrects else "replacement" if replaces else "document")
+        for directive_id, corrects, replaces in rows.all()
+    ]
+
+
+async def declared_replacements(session: AsyncSession) -> list[uuid.UUID]:
+    """Documents sent as new ones, then named the replacement of another (a replacement package is due)."""
+    sent = select(ExchangeOutbox.directive_id).where(
+        ExchangeOutbox.kind.in_(SENT_KINDS), ExchangeOutbox.state == "sent"
+    )
+    replacing = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "replacement")
+    found = await session.scalars(
+        select(Directive.id).where(
+            Directive.replaces_id.is_not(None), Directive.id.in_(sent), Directive.id.not_in(replacing)
+        )
+    )
+    return list(found.all())
+
+
+async def recalled_sent(session: AsyncSession) -> list[uuid.UUID]:
+    """Recalled documents that were sent and have no revocation package queued."""
+    sent = select(ExchangeOutbox.directive_id).where(
+        ExchangeOutbox.kind.in_(SENT_KINDS), ExchangeOutbox.state == "sent"
+    )
+    revoked = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "revocation")
+    found = await session.scalars(
+        select(Directive.id).where(Directive.status == "recalled", Directive.id.in_(sent), Directive.id.not_in(revoked))
+    )
+    return list(found.all())
+
+
+async def queue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Outbox rows, each once per ``package_key``; how many are new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ExchangeOutbox.__table__)
+    result = await session.execute(insert.on_conflict_do_nothing(), rows)
+    return max(0, int(getattr(result, "rowcount", 0) or 0))
+
+
+async def due_packages(session: AsyncSession, *, now: datetime, limit: int) -> list[ExchangeOutbox]:
+    """Pending outbox rows due now, oldest first, locked; rows another worker holds are skipped."""
+    statement = (
+        select(ExchangeOutbox)
+        .where(ExchangeOutbox.state == "pending", ExchangeOutbox.next_attempt_at <= now)
+        .order_by(ExchangeOutbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def quarantined(
+    session: AsyncSession, *, state: str | None, sender_organ_id: str | None = None
+) -> list[QuarantinedPackage]:
+    """Quarantined packages in arrival order (in this state, from this sender, when given)."""
+    statement = select(QuarantinedPackage).order_by(QuarantinedPackage.id)
+    if state is not None:
+        statement = statement.where(QuarantinedPackage.state == state)
+    if sender_organ_id is not None:
+        statement = statement.where(QuarantinedPackage.sender_organ_id == sender_organ_id)
+    return list((await session.scalars(statement)).all())
+
+
+async def unit_with_organ_id(session: AsyncSession, organ_id: str) -> Unit | None:
+    """The directory unit that has this exchange identifier."""
+    return await session.scalar(select(Unit).where(Unit.organ_id == organ_id))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
@@ -40,10 +42,10 @@ from common.edxml import (
     parse_document_package,
     response_for_document,
 )
-from common.problems import ConflictError, UnprocessableError
+from common.problems import ConflictError, ProblemError, UnprocessableError
 from common.storage import FileStore
 from directive_api.deliveries import service as dispatching
-from directive_api.deliveries.models import Delivery, ExchangePackage
+from directive_api.deliveries.models import DELIVERY_STATUSES, Delivery, ExchangePackage
 from directive_api.directives.lifecycle import DOC_TYPES, PRE_ISSUE_STATUSES, format_number, notation_suffix
 from directive_api.directives.models import Directive
 from directive_api.exchange import repository, signing
@@ -55,7 +57,6 @@ from directive_api.exchange.errors import (
     UnknownDocumentError,
 )
 from directive_api.orgs.models import Unit
-from directive_api.pdfs.models import DirectiveFile
 from directive_api.pdfs.service import Keys, addressee_lines
 from directive_api.people.models import Person
 from directive_api.settings import SenderContact, Settings
@@ -70,9 +71,7 @@ def organ_id_of(unit: Unit, settings: Settings) -> str | None:
 
 async def unit_for_organ(session: AsyncSession, organ_id: str, settings: Settings) -> Unit | None:
     """The directory unit an exchange identifier belongs to (partners are known by organ id only)."""
-    configured = [code for code, value in settings.organ_ids.items() if value == organ_id]
-    statement = select(Unit).where(or_(Unit.organ_id == organ_id, Unit.code.in_(configured)))
-    return (await session.scalars(statement.limit(1))).first()
+    return (await repository.units_for_organs(session, {organ_id}, dict(settings.organ_ids))).get(organ_id)
 
 
 async def bound_sender(session: AsyncSession, actor: Principal, organ_id: str, settings: Settings) -> Unit | None:
@@ -154,11 +153,7 @@ async def document_package(
     due = due_date(directive)
     parent = await session.get(Unit, issuer.parent_code) if issuer.parent_code else None
     contact = settings.exchange.contacts.get(issuer.code) or SenderContact()
-    issued_file = await session.scalar(
-        select(DirectiveFile.page_count).where(
-            DirectiveFile.directive_id == directive.id, DirectiveFile.sha256 == directive.issued_sha256
-        )
-    )
+    issued_file = await repository.issued_page_count(session, directive)
     header = MessageHeader(
         sender=Organization(
             organ_id=sender_id,
@@ -372,16 +367,8 @@ async def find_directive(
             pass
     if not notation:
         return None
-    statement = (
-        select(Directive, Unit)
-        .join(Unit, Unit.code == Directive.issuer_code)
-        .where(Directive.notation == notation)
-        .order_by(Directive.issued_on, Directive.created_at)
-    )
-    if promulgated is not None:
-        statement = statement.where(Directive.issued_on == promulgated)
     configured = settings.organ_ids if settings is not None else {}
-    for directive, issuer in (await session.execute(statement.limit(50))).all():
+    for directive, issuer in await repository.directives_by_notation(session, notation, promulgated):
         if not organ or organ in (issuer.organ_id, configured.get(issuer.code)):
             return directive
     return None
@@ -484,9 +471,9 @@ async def _quarantine(
 
 
 async def _delivery(session: AsyncSession, directive: Directive, unit: Unit) -> Delivery | None:
-    statement = select(Delivery).where(Delivery.directive_id == directive.id, Delivery.unit_code == unit.code)
     # Packages about one delivery applied concurrently take turns.
-    return await session.scalar(statement.with_for_update())
+    found = await repository.deliveries_for_update(session, directive.id, {unit.code})
+    return found[0] if found else None
 
 
 async def apply_status_package(
@@ -495,59 +482,131 @@ async def apply_status_package(
     """Move the sender's delivery of each referenced document to the package's status, in the status
     order (deliveries/status_order.py): a duplicate is recorded once, an overtaken one changes nothing.
     A package from an organ id the directory does not know is quarantined."""
-    sender = await unit_for_organ(session, package.sender.organ_id, settings)
-    if sender is None:
-        return await _quarantine(
-            session, kind="status", sender=package.sender, summary=package.description, raw=raw, store=store
-        )
-    signing.check_partner_signature(raw, package.sender.organ_id, settings)
-    result = Applied()
-    stored = await store.put_async(raw)
-    at = _aware(package.timestamp) or now
-    for reference in package.response_for:
-        directive = await find_directive(session, reference, settings)
-        if directive is None:
+    (result,) = await apply_status_packages(session, [(package, raw)], settings=settings, store=store, now=now)
+    if isinstance(result, ProblemError):
+        raise result
+    return result
+
+
+def _reference_key(reference: ResponseFor) -> tuple[str | None, str | None, object]:
+    return (reference.document_id, reference.code, reference.promulgation_date)
+
+
+async def apply_status_packages(
+    session: AsyncSession,
+    packages: Sequence[tuple[StatusPackage, bytes]],
+    *,
+    settings: Settings,
+    store: FileStore,
+    now: datetime,
+) -> list[Applied | ProblemError]:
+    """Apply status packages in the caller's transaction, with the rules of
+    :func:`apply_status_package` and the result of applying them one by one in the given order, but
+    with a few statements for the whole batch (the transport applies what it polled at once): the
+    senders, the documents and the deliveries (locked) are read once, the packages recorded in one
+    INSERT (its ``ON CONFLICT`` tells the duplicates) and the status changes flushed together.
+
+    Per package: what it did, or the problem that refuses it (it then wrote nothing)."""
+    results: list[Applied | ProblemError | None] = [None] * len(packages)
+    senders = await repository.units_for_organs(
+        session, {package.sender.organ_id for package, _raw in packages}, dict(settings.organ_ids)
+    )
+    kept: list[int] = []
+    for index, (package, raw) in enumerate(packages):
+        sender = senders.get(package.sender.organ_id)
+        if sender is None:
+            results[index] = await _quarantine(
+                session, kind="status", sender=package.sender, summary=package.description, raw=raw, store=store
+            )
             continue
-        delivery = await _delivery(session, directive, sender)
-        if delivery is None:
+        try:
+            signing.check_partner_signature(raw, package.sender.organ_id, settings)
+            if package.status_code not in DELIVERY_STATUSES:
+                raise UnprocessableError(f"unknown delivery status {package.status_code!r}")
+        except ProblemError as exc:
+            results[index] = exc
+            continue
+        kept.append(index)
+    # Each package is on disk before the transaction that records it commits; written concurrently,
+    # their fsyncs share the file system's journal commits.
+    stored = dict(zip(kept, await asyncio.gather(*(store.put_async(packages[i][1]) for i in kept)), strict=True))
+    directives: dict[tuple[str | None, str | None, object], Directive | None] = {}
+    wanted: dict[uuid.UUID, set[str]] = {}
+    matches: list[tuple[int, Directive]] = []  # (package, document) in package order
+    for index in kept:
+        package = packages[index][0]
+        for reference in package.response_for:
+            ref = _reference_key(reference)
+            if ref not in directives:
+                directives[ref] = await find_directive(session, reference, settings)
+            directive = directives[ref]
+            if directive is not None:
+                matches.append((index, directive))
+                wanted.setdefault(directive.id, set()).add(senders[package.sender.organ_id].code)
+    deliveries: dict[tuple[uuid.UUID, str], Delivery] = {}
+    for directive_id, codes in sorted(wanted.items(), key=lambda item: str(item[0])):
+        for locked in await repository.deliveries_for_update(session, directive_id, codes):
+            deliveries[(directive_id, locked.unit_code)] = locked
+    rows: list[dict[str, object]] = []
+    found: list[tuple[int, Directive, Delivery, str]] = []
+    for index, directive in matches:
+        package = packages[index][0]
+        match = deliveries.get((directive.id, senders[package.sender.organ_id].code))
+        if match is None:
             continue
         key = _dedupe_key(
             "status",
             package.sender.organ_id,
             directive.id,
             package.status_code,
-            package.timestamp.isoformat() if package.timestamp else stored.sha256,
+            package.timestamp.isoformat() if package.timestamp else stored[index].sha256,
             package.description,
         )
-        fresh = await repository.record_incoming(
-            session,
+        found.append((index, directive, match, key))
+        rows.append(
             {
                 "kind": "status",
                 "directive_id": directive.id,
                 "sender_organ_id": package.sender.organ_id,
                 "status_code": package.status_code,
-                "sha256": stored.sha256,
-                "size": stored.size,
+                "sha256": stored[index].sha256,
+                "size": stored[index].size,
                 "summary": package.description,
                 "dedupe_key": key,
-            },
+            }
         )
+    fresh = await repository.record_incoming_many(session, rows)
+    for index in kept:
+        results[index] = Applied()
+    for index, directive, delivery, key in found:  # in package order: as if applied one by one
+        package = packages[index][0]
         outcome = "duplicate"
-        if fresh:
+        if key in fresh:
+            fresh.discard(key)  # the same package twice in the batch: the second is a duplicate
             moved = await dispatching.apply_status(
                 session,
                 delivery,
                 status=package.status_code,
                 reason=package.description,
                 source="edxml",
-                at=at,
+                at=_aware(package.timestamp) or now,
                 directive=directive,
+                flush=False,
             )
             outcome = "applied" if moved else "unchanged"
-        result.deliveries.append((delivery, directive, outcome))
-    if not result.deliveries:
-        raise UnknownDocumentError("no delivery of ours matches the package's sender and ResponseFor")
-    return result
+        applied = results[index]
+        assert isinstance(applied, Applied)
+        applied.deliveries.append((delivery, directive, outcome))
+    for index in kept:
+        applied = results[index]
+        if isinstance(applied, Applied) and not applied.deliveries:
+            results[index] = UnknownDocumentError("no delivery of ours matches the package's sender and ResponseFor")
+    await session.flush()
+    done: list[Applied | ProblemError] = []
+    for result in results:
+        assert result is not None  # every package is applied, quarantined or refused above
+        done.append(result)
+    return done
 
 
 async def apply_reply(

@@ -15,11 +15,13 @@ One round (:func:`step`), run by the worker:
    back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
-3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time),
-   applied in batches, each in its own savepoint (the same rules as ``POST /v1/edxml/status`` and
-   ``/inbox``: ordered, de-duplicated, unknown senders quarantined) and acknowledged ``done``; a
-   package that cannot be applied is acknowledged ``fail`` and logged. An acknowledgement lost after
-   the commit only makes the package come back once more, and applying it again changes nothing.
+3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time, the
+   next batch while one is applied), applied in batches of :data:`POLL_BATCH` in one transaction
+   each (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated, unknown
+   senders quarantined; status packages with a few bulk statements per batch, documents each in its
+   own savepoint) and, once that transaction committed, acknowledged ``done``; a package that cannot
+   be applied is acknowledged ``fail`` and logged. An acknowledgement lost after the commit only
+   makes the package come back once more, and applying it again changes nothing.
 """
 
 from __future__ import annotations
@@ -32,19 +34,23 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import transaction
-from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
+from common.edxml import (
+    EdxmlError,
+    ParseLimits,
+    StatusCode,
+    StatusPackage,
+    parse_document_package,
+    parse_status_package,
+)
 from common.problems import ProblemError
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from common.vxp.protocol import Knobstick
-from directive_api.deliveries.models import Delivery
 from directive_api.directives.models import Directive
-from directive_api.exchange import received, service, signing
+from directive_api.exchange import received, repository, service, signing
 from directive_api.exchange.models import ExchangeOutbox
 from directive_api.orgs.models import Unit
 from directive_api.pdfs.service import PdfContext
@@ -53,10 +59,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH = 20
-POLL_BATCH = 100
-"""Packages applied in one transaction (each in its own savepoint)."""
+POLL_BATCH = 200
+"""Packages applied in one transaction."""
 IN_FLIGHT = 8
-"""Fetches and acknowledgements in flight at once."""
+"""Hub calls in flight at once (a poll round: twice as many, fetches and acknowledgements together)."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -74,50 +80,13 @@ class Round:
         return self.enqueued + self.sent + self.failed + self.applied + self.refused
 
 
-async def _enqueue(session: AsyncSession, rows: list[dict[str, object]]) -> int:
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ExchangeOutbox.__table__)
-    result = await session.execute(insert.on_conflict_do_nothing(), rows)
-    return max(0, int(getattr(result, "rowcount", 0) or 0))
-
-
 async def enqueue(session: AsyncSession, *, now: datetime) -> int:
     """Outbox rows for dispatched documents (a đính chính as an update package, a replacing document
     as a replacement package), for a document declared the replacement of another after it was sent,
     and for recalls of documents that were sent."""
-    kinds = ("document", "update", "replacement")
-    queued = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds))
-    dispatched = (
-        await session.execute(
-            select(Directive.id, Directive.corrects_id, Directive.replaces_id)
-            .where(Directive.dispatched_at.is_not(None), Directive.id.not_in(queued))
-            .where(Directive.status.not_in(("recalled", "replaced")))  # never sent: nothing to take back
-            .where(
-                select(Delivery.id).where(Delivery.directive_id == Directive.id, Delivery.channel == "edxml").exists()
-            )
-            .order_by(Directive.dispatched_at, Directive.created_at)  # oldest first: a letter before its correction
-            .limit(200)
-        )
-    ).all()
-    sent = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind.in_(kinds), ExchangeOutbox.state == "sent")
-    replacing = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "replacement")
-    declared = await session.scalars(  # sent as a new document, then named the replacement of another
-        select(Directive.id).where(
-            Directive.replaces_id.is_not(None), Directive.id.in_(sent), Directive.id.not_in(replacing)
-        )
-    )
-    revoked = select(ExchangeOutbox.directive_id).where(ExchangeOutbox.kind == "revocation")
-    recalled = await session.scalars(
-        select(Directive.id).where(Directive.status == "recalled", Directive.id.in_(sent), Directive.id.not_in(revoked))
-    )
-    pairs = [
-        (directive_id, "update" if corrects else "replacement" if replaces else "document")
-        for directive_id, corrects, replaces in dispatched
-    ]
-    pairs += [(directive_id, "replacement") for directive_id in declared.all()]
-    pairs += [(directive_id, "revocation") for directive_id in recalled.all()]
+    pairs = await repository.dispatched_unqueued(session, limit=200)
+    pairs += [(directive_id, "replacement") for directive_id in await repository.declared_replacements(session)]
+    pairs += [(directive_id, "revocation") for directive_id in await repository.recalled_sent(session)]
     rows: list[dict[str, object]] = [
         {
             "package_key": f"{directive_id}:{kind}",
@@ -131,7 +100,7 @@ async def enqueue(session: AsyncSession, *, now: datetime) -> int:
         }
         for directive_id, kind in pairs
     ]
-    return await _enqueue(session, rows)
+    return await repository.queue_many(session, rows)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -225,15 +194,7 @@ async def send_due(
 ) -> tuple[int, int]:
     """Send the due packages; (sent, failed)."""
     async with transaction(maker) as session:
-        due = (
-            await session.scalars(
-                select(ExchangeOutbox)
-                .where(ExchangeOutbox.state == "pending", ExchangeOutbox.next_attempt_at <= now)
-                .order_by(ExchangeOutbox.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        due = await repository.due_packages(session, now=now, limit=BATCH)
         for row in due:  # leased: another worker skips them while this one sends
             row.next_attempt_at = now + LEASE
         ids = [row.id for row in due]
@@ -263,9 +224,10 @@ async def apply_document(
     )
 
 
-async def _limited(calls: list[Awaitable[T]]) -> list[T | BaseException]:
-    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time."""
-    limit = asyncio.Semaphore(IN_FLIGHT)
+async def _limited(calls: list[Awaitable[T]], limit: asyncio.Semaphore | None = None) -> list[T | BaseException]:
+    """The calls' results (or exceptions), at most :data:`IN_FLIGHT` at a time (or as many as
+    ``limit``, shared with other calls, lets through)."""
+    limit = limit or asyncio.Semaphore(IN_FLIGHT)
 
     async def one(call: Awaitable[T]) -> T:
         async with limit:
@@ -274,55 +236,154 @@ async def _limited(calls: list[Awaitable[T]]) -> list[T | BaseException]:
     return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
 
 
+async def _apply_statuses(
+    maker: async_sessionmaker[AsyncSession],
+    items: list[tuple[Knobstick, bytes]],
+    *,
+    limits: ParseLimits,
+    pdf: PdfContext,
+    now: datetime,
+) -> list[tuple[Knobstick, str]]:
+    """Status packages applied in one transaction (service.apply_status_packages: a few statements
+    for the batch); each item ``done`` or ``fail``. Should the batch fail as a whole, it is applied
+    again one package at a time, each in its own savepoint, so that one package cannot hold back
+    the others."""
+    outcomes: list[tuple[Knobstick, str]] = []
+    parsed: list[tuple[Knobstick, StatusPackage, bytes]] = []
+    recall_requests: list[tuple[Knobstick, bytes]] = []
+    for item, raw in items:
+        try:
+            package = parse_status_package(raw, limits=limits)
+        except EdxmlError as exc:
+            logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
+            outcomes.append((item, "fail"))
+            continue
+        if package.status_code == StatusCode.RECALL_REQUEST.value:  # maybe about a document we received
+            recall_requests.append((item, raw))
+        else:
+            parsed.append((item, package, raw))
+    if recall_requests:
+        outcomes += await _apply_one_by_one(maker, recall_requests, "status", limits=limits, pdf=pdf, now=now)
+    if not parsed:
+        return outcomes
+    try:
+        async with transaction(maker) as session:
+            results = await service.apply_status_packages(
+                session,
+                [(package, raw) for _item, package, raw in parsed],
+                settings=pdf.settings,
+                store=pdf.store,
+                now=now,
+            )
+    except Exception:
+        logger.exception("a batch of %d status packages failed; applying them one by one", len(parsed))
+        return outcomes + await _apply_one_by_one(
+            maker, [(item, raw) for item, _package, raw in parsed], "status", limits=limits, pdf=pdf, now=now
+        )
+    for (item, _package, _raw), result in zip(parsed, results, strict=True):
+        if isinstance(result, ProblemError):
+            logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, result)
+            outcomes.append((item, "fail"))
+        else:
+            outcomes.append((item, "done"))
+    return outcomes
+
+
+async def _apply_one_by_one(
+    maker: async_sessionmaker[AsyncSession],
+    items: list[tuple[Knobstick, bytes]],
+    message_type: str,
+    *,
+    limits: ParseLimits,
+    pdf: PdfContext,
+    now: datetime,
+) -> list[tuple[Knobstick, str]]:
+    """Packages applied in one transaction, each in its own savepoint (one that cannot be applied
+    spoils nothing else); each item ``done`` or ``fail``."""
+    outcomes: list[tuple[Knobstick, str]] = []
+    async with transaction(maker) as session:
+        for item, raw in items:
+            try:
+                async with session.begin_nested():
+                    if message_type == "status":
+                        status = parse_status_package(raw, limits=limits)
+                        # a recall request about a document we received, else a status of ours
+                        if (
+                            await received.apply_recall_request(session, status, raw, settings=pdf.settings, now=now)
+                            is None
+                        ):
+                            await service.apply_status_package(
+                                session, status, raw, settings=pdf.settings, store=pdf.store, now=now
+                            )
+                    else:
+                        await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
+                outcomes.append((item, "done"))
+            except (EdxmlError, ProblemError) as exc:
+                logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
+                outcomes.append((item, "fail"))
+    return outcomes
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
     """Apply and acknowledge what waits at the hub; (applied, refused).
 
-    Packages are fetched and acknowledged a few at a time and applied in batches, each package in
-    its own savepoint (one that cannot be applied spoils nothing else). One that could not be
-    fetched is left at the hub for the next round; a batch that fails as a whole (the database) is
-    acknowledged for none of its packages, which come back."""
+    Packages are fetched a few at a time (the protocol fetches one package a call) and applied in
+    batches of :data:`POLL_BATCH`: status packages with a few statements per batch, documents each
+    in its own savepoint. The next batch is fetched while one is applied, and a batch is
+    acknowledged only after its transaction committed, while the next one is applied. One that
+    could not be fetched is left at the hub for the next round; a batch that fails as a whole (the
+    database) is acknowledged for none of its packages, which come back."""
     settings = pdf.settings
     limits = ParseLimits(max_bytes=settings.max_exchange_bytes, max_attachment_bytes=settings.max_exchange_bytes)
     applied = refused = 0
-    for message_type in ("status", "edoc"):
-        items = await client.received(message_type)
-        for start in range(0, len(items), POLL_BATCH):
-            fetched = await _limited([client.fetch(item.doc_id) for item in items[start : start + POLL_BATCH]])
-            outcomes: list[tuple[Knobstick, str]] = []
-            async with transaction(maker) as session:
-                for item, raw in zip(items[start : start + POLL_BATCH], fetched, strict=True):
+    acknowledging: list[asyncio.Future[list[BaseException | None]]] = []
+    acknowledged: list[list[tuple[Knobstick, str]]] = []
+    fetching: asyncio.Future[list[bytes | BaseException]] | None = None
+    # One limit for every call of the round: fetches of the next batch and acknowledgements of
+    # earlier ones overlap, and more connections would only make each request slower (the HTTP
+    # client checks every pooled connection on each request).
+    hub = asyncio.Semaphore(2 * IN_FLIGHT)
+    try:
+        for message_type in ("status", "edoc"):
+            items = await client.received(message_type)
+            batches = [items[start : start + POLL_BATCH] for start in range(0, len(items), POLL_BATCH)]
+            fetching = (
+                asyncio.ensure_future(_limited([client.fetch(item.doc_id) for item in batches[0]], hub))
+                if batches
+                else None
+            )
+            for number, batch in enumerate(batches):
+                assert fetching is not None
+                fetched = await fetching
+                if number + 1 < len(batches):
+                    fetching = asyncio.ensure_future(
+                        _limited([client.fetch(i.doc_id) for i in batches[number + 1]], hub)
+                    )
+                ready: list[tuple[Knobstick, bytes]] = []
+                for item, raw in zip(batch, fetched, strict=True):
                     if isinstance(raw, BaseException):
                         logger.warning("exchange package %s could not be fetched: %s", item.doc_id, raw)
-                        continue
-                    try:
-                        async with session.begin_nested():
-                            if message_type == "status":
-                                status = parse_status_package(raw, limits=limits)
-                                # a recall request about a document we received, else a status of ours
-                                if (
-                                    await received.apply_recall_request(
-                                        session, status, raw, settings=settings, now=now
-                                    )
-                                    is None
-                                ):
-                                    await service.apply_status_package(
-                                        session, status, raw, settings=settings, store=pdf.store, now=now
-                                    )
-                            else:
-                                await apply_document(session, item, raw, limits=limits, pdf=pdf, now=now)
-                        outcomes.append((item, "done"))
-                        applied += 1
-                    except (EdxmlError, ProblemError) as exc:
-                        logger.warning("exchange package %s from %s refused: %s", item.doc_id, item.sender, exc)
-                        outcomes.append((item, "fail"))
-                        refused += 1
-            for (item, _outcome), result in zip(
-                outcomes,
-                await _limited([client.acknowledge(item.doc_id, outcome) for item, outcome in outcomes]),
-                strict=True,
-            ):
+                    else:
+                        ready.append((item, raw))
+                if message_type == "status":
+                    outcomes = await _apply_statuses(maker, ready, limits=limits, pdf=pdf, now=now)
+                else:
+                    outcomes = await _apply_one_by_one(maker, ready, message_type, limits=limits, pdf=pdf, now=now)
+                applied += sum(1 for _item, outcome in outcomes if outcome == "done")
+                refused += sum(1 for _item, outcome in outcomes if outcome == "fail")
+                acknowledged.append(outcomes)
+                acknowledging.append(
+                    asyncio.ensure_future(
+                        _limited([client.acknowledge(i.doc_id, outcome) for i, outcome in outcomes], hub)
+                    )
+                )
+    finally:
+        if fetching is not None and not fetching.done():  # the round failed: what it fetched comes back
+            fetching.cancel()
+        for outcomes, results in zip(acknowledged, await asyncio.gather(*acknowledging), strict=True):
+            for (item, _outcome), result in zip(outcomes, results, strict=True):
                 if isinstance(result, BaseException):  # it comes back; applying it again changes nothing
                     logger.warning("exchange package %s not acknowledged: %s", item.doc_id, result)
     return applied, refused
