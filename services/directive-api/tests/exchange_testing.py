@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
+from fastapi import FastAPI
 
 from common.edxml import (
     Code,
@@ -18,6 +21,7 @@ from common.edxml import (
     parse_status_package,
 )
 from common.vxp.client import VxpClient
+from common.vxp.hub import HubProcess
 from common.webhooks import signature_headers
 
 OFFICE = Organization(organ_id="000.00.01.H13", organ_name="Văn phòng UBND thành phố Cần Thơ")
@@ -25,12 +29,29 @@ SNV = "000.00.02.H13"
 INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
 
-def letter(number: str) -> tuple[bytes, str]:
-    """A letter of the Office to Sở Nội vụ, and its DocumentId."""
+@contextlib.asynccontextmanager
+async def hub_clients(
+    department: FastAPI, hub: HubProcess
+) -> AsyncIterator[tuple[httpx.AsyncClient, VxpClient, VxpClient]]:
+    """The department's API (in process), and the Office's and the department's hub memberships."""
+    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
+    async with (
+        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        yield (
+            client,
+            VxpClient(hub.url, "vxp.vpub", "office-secret", http),
+            VxpClient(hub.url, "vxp.snv", "snv-secret", http),
+        )
+
+
+def letter(number: str, *, also: tuple[Organization, ...] = ()) -> tuple[bytes, str]:
+    """A letter of the Office to Sở Nội vụ (and ``also`` to these), and its DocumentId."""
     document_id = f"{OFFICE.organ_id},2026/12/01,{number}/VPUB-TTĐH"
     header = MessageHeader(
         sender=OFFICE,
-        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"),),
+        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"), *also),
         document_id=document_id,
         code=Code(code_number=number, code_notation="VPUB-TTĐH"),
         promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
@@ -55,14 +76,20 @@ async def answers(office: VxpClient) -> list[tuple[str, str, str | None]]:
     return sorted(found, key=lambda a: a[1])
 
 
-async def report_api_event(client: httpx.AsyncClient, event_id: str, type_: str, received_id: str) -> bool:
-    event = {
+async def report_api_event(
+    client: httpx.AsyncClient, event_id: str, type_: str, received_id: str, sequence: int | None = None
+) -> bool:
+    """report-api's event about Sở Nội vụ's obligation for the received document, posted to the
+    inbox; whether it changed anything."""
+    event: dict[str, object] = {
         "id": event_id,
         "type": type_,
         "source": "report-api",
         "subject": f"obl-{received_id}",
         "data": {"directive_id": received_id, "unit_code": "SNV", "obligation_id": "obl-1"},
     }
+    if sequence is not None:
+        event["sequence"] = sequence
     body = json.dumps(event).encode()
     headers = {**signature_headers(INBOX_SECRET, event_id, body), "Content-Type": "application/json"}
     response = await client.post("/v1/inbox/events", content=body, headers=headers)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import httpx
 from directive_testing import Clock
-from exchange_testing import OFFICE, answers, letter, report_api_event
+from exchange_testing import OFFICE, answers, hub_clients, letter, report_api_event
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from common.testing import TokenFactory
-from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
@@ -31,13 +30,7 @@ async def test_the_clerk_registers_assigns_processes_and_closes_each_once_never_
     leader = token_factory.headers("ho-thi-lan", ["signer"], "SNV")
     handler = token_factory.headers("nguyen-van-nam", ["drafter"], "SNV")
     office_clerk = token_factory.headers("vo-thi-thu", ["clerk"], "VPUB")
-    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
-    async with (
-        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
-        httpx.AsyncClient(timeout=30) as http,
-    ):
-        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
-        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+    async with hub_clients(department, hub) as (client, office, snv):
         data, document_id = letter("07")
         await office.send(data, sender=OFFICE.organ_id, message_type="edoc")
         assert (await transport.step(department.state.sessionmaker, snv, department.state.pdf, now=clock())).applied
@@ -102,13 +95,7 @@ async def test_a_refusal_needs_a_reason_is_final_and_closes_the_obligation(
     department: FastAPI, hub: HubProcess, clock: Clock, token_factory: TokenFactory
 ) -> None:
     clerk = token_factory.headers("le-minh-tam", ["clerk"], "SNV")
-    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
-    async with (
-        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
-        httpx.AsyncClient(timeout=30) as http,
-    ):
-        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
-        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+    async with hub_clients(department, hub) as (client, office, snv):
         data, document_id = letter("08")
         await office.send(data, sender=OFFICE.organ_id, message_type="edoc")
         await transport.step(department.state.sessionmaker, snv, department.state.pdf, now=clock())

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import httpx
 from directive_testing import Clock
-from exchange_testing import OFFICE, SNV, answers, letter
+from exchange_testing import OFFICE, SNV, answers, hub_clients, letter
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -29,7 +28,6 @@ from common.edxml import (
     parse_document_package,
 )
 from common.testing import TokenFactory
-from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
@@ -40,13 +38,7 @@ async def test_an_update_then_a_recall_request_are_labelled_and_answered_15_then
 ) -> None:
     clerk = token_factory.headers("le-minh-tam", ["clerk"], "SNV")
     handler = token_factory.headers("nguyen-van-nam", ["drafter"], "SNV")
-    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
-    async with (
-        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
-        httpx.AsyncClient(timeout=30) as http,
-    ):
-        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
-        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+    async with hub_clients(department, hub) as (client, office, snv):
 
         async def step() -> transport.Round:
             return await transport.step(department.state.sessionmaker, snv, department.state.pdf, now=clock())
@@ -149,13 +141,7 @@ async def test_an_agreed_revocation_marks_it_recalled_and_an_agreed_replacement_
     department: FastAPI, hub: HubProcess, clock: Clock, token_factory: TokenFactory
 ) -> None:
     clerk = token_factory.headers("le-minh-tam", ["clerk"], "SNV")
-    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
-    async with (
-        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
-        httpx.AsyncClient(timeout=30) as http,
-    ):
-        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
-        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+    async with hub_clients(department, hub) as (client, office, snv):
 
         async def step() -> transport.Round:
             return await transport.step(department.state.sessionmaker, snv, department.state.pdf, now=clock())

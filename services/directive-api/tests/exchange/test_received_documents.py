@@ -4,14 +4,13 @@ the sender with its status packages: 01 on arrival, 03 when its officer acknowle
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives.serialization import pkcs12
 from directive_testing import Clock
-from exchange_testing import INBOX_SECRET, OFFICE, SNV
+from exchange_testing import OFFICE, SNV, hub_clients, letter, report_api_event
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
@@ -30,7 +29,6 @@ from common.edxml.signature import verify_package
 from common.pdf.dev_pki import ensure_dev_pki
 from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
-from common.webhooks import signature_headers
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import transport
 from directive_api.exchange.models import ExchangeOutbox, ReceivedDocument
@@ -40,36 +38,8 @@ STP = "000.00.03.H13"
 DOCUMENT_ID = f"{OFFICE.organ_id},2026/12/01,07/VPUB-TTĐH"
 
 
-def _letter() -> bytes:
-    header = MessageHeader(
-        sender=OFFICE,
-        recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"), Organization(organ_id=STP)),
-        document_id=DOCUMENT_ID,
-        code=Code(code_number="07", code_notation="VPUB-TTĐH"),
-        promulgation_info=PromulgationInfo(place="Cần Thơ", promulgation_date=date(2026, 12, 1)),
-        document_type=DocumentType(type=1, type_detail=0, type_name="Công văn"),
-        subject="V/v báo cáo kết quả theo dõi Kênh thông tin chính thức",
-        due_date=date(2026, 12, 15),
-        steering_type=1,
-    )
-    return build_document_package(make_document_package(header))
-
-
-async def _event(client: httpx.AsyncClient, event_id: str, type_: str, directive_id: str, sequence: int) -> bool:
-    event = {
-        "id": event_id,
-        "type": type_,
-        "source": "report-api",
-        "subject": f"obl-{directive_id}",
-        "sequence": sequence,
-        "data": {"directive_id": directive_id, "unit_code": "SNV", "obligation_id": "obl-1"},
-    }
-    body = json.dumps(event).encode()
-    headers = {**signature_headers(INBOX_SECRET, event_id, body), "Content-Type": "application/json"}
-    response = await client.post("/v1/inbox/events", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-    applied: bool = response.json()["applied"]
-    return applied
+def letter_to_both() -> tuple[bytes, str]:
+    return letter("07", also=(Organization(organ_id=STP),))
 
 
 async def _codes(office: VxpClient) -> list[str]:
@@ -88,20 +58,14 @@ async def _codes(office: VxpClient) -> list[str]:
 async def test_a_received_letter_is_answered_01_then_03_then_06_once_each(
     department: FastAPI, hub: HubProcess, clock: Clock, pki_dir: Path
 ) -> None:
-    asgi = httpx.ASGITransport(app=department, raise_app_exceptions=False)
-    async with (
-        httpx.AsyncClient(transport=asgi, base_url="http://directive-api.test") as client,
-        httpx.AsyncClient(timeout=30) as http,
-    ):
-        office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
-        snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
+    async with hub_clients(department, hub) as (client, office, snv):
         maker = department.state.sessionmaker
 
         async def step() -> transport.Round:
             return await transport.step(maker, snv, department.state.pdf, now=clock())
 
-        letter = _letter()
-        await office.send(letter, sender=OFFICE.organ_id, message_type="edoc")
+        package, _ = letter_to_both()
+        await office.send(package, sender=OFFICE.organ_id, message_type="edoc")
         first = await step()
         assert (first.applied, first.refused) == (1, 0)
         assert await snv.received("edoc") == []  # acknowledged done
@@ -131,22 +95,24 @@ async def test_a_received_letter_is_answered_01_then_03_then_06_once_each(
         assert await _codes(office) == ["01"]
 
         # The same letter delivered again is recorded once and answered once.
-        await office.send(letter, sender=OFFICE.organ_id, message_type="edoc")
+        await office.send(package, sender=OFFICE.organ_id, message_type="edoc")
         again = await step()
         assert (again.applied, again.sent) == (1, 0)
         assert (await step()).sent == 0
 
         # The officer acknowledges (03) and reports (06) in report-api; events come twice and late.
-        assert await _event(client, "evt-1", "obligation.acknowledged", received_id, 1)
-        assert await _event(client, "evt-2", "obligation.submitted", received_id, 2)
-        assert not await _event(client, "evt-3", "obligation.acknowledged", received_id, 3)  # 06 said already
-        assert not await _event(client, "evt-4", "obligation.accepted", received_id, 4)
+        assert await report_api_event(client, "evt-1", "obligation.acknowledged", received_id, 1)
+        assert await report_api_event(client, "evt-2", "obligation.submitted", received_id, 2)
+        assert not await report_api_event(client, "evt-3", "obligation.acknowledged", received_id, 3)  # 06 said already
+        assert not await report_api_event(client, "evt-4", "obligation.accepted", received_id, 4)
         assert (await step()).sent == 2
         assert (await step()).sent == 0
         assert await _codes(office) == ["03", "06"]
 
         # An event about a document that is neither ours nor received changes nothing.
-        assert not await _event(client, "evt-5", "obligation.acknowledged", "9" * 8 + "-0000-4000-8000-" + "0" * 12, 5)
+        assert not await report_api_event(
+            client, "evt-5", "obligation.acknowledged", "9" * 8 + "-0000-4000-8000-" + "0" * 12, 5
+        )
         async with department.state.engine.connect() as connection:
             rows = await connection.execute(
                 select(ExchangeOutbox.package_key, ExchangeOutbox.state).order_by(ExchangeOutbox.id)
