@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign import signers
-from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -44,7 +44,6 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from common.pdf import aio
 from common.pdf.fields import FIELD_SIGNATURE
 from common.pdf.ltv import RevocationSpec, ltv_metadata, ocsp_refusal, revocation_context
-from common.pdf.model import nfc
 from common.pdf.results import (
     CertificateError,
     PreparedSignature,
@@ -55,10 +54,12 @@ from common.pdf.results import (
     load_certificate,
 )
 from common.pdf.signing import (
+    DIGEST_ALGORITHM,
     ImageSource,
     TimestamperSpec,
     _bytes_reserved,
     _revocation_error,
+    _signature_metadata,
     _stamp_style,
     _timestamper,
     _writer,
@@ -77,7 +78,6 @@ __all__ = [
     "validate_certificate",
 ]
 
-DIGEST_ALGORITHM = "sha256"
 
 _CertificateStore: Any = SimpleCertificateStore  # its constructor is untyped
 
@@ -118,12 +118,7 @@ async def prepare_deferred_async(
     reserve = _bytes_reserved(external, None) + (2 * 8_192 if timestamped else 0)
     async with revocation_context(revocation, certificate) as context:
         meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_SIGNATURE,
-            md_algorithm=DIGEST_ALGORITHM,
-            subfilter=SigSeedSubFilter.PADES,
-            certify=True,
-            docmdp_permissions=MDPPerm.FILL_FORMS,
-            reason=nfc(reason) if reason else None,
+            **_signature_metadata(FIELD_SIGNATURE, certify=True, docmdp=MDPPerm.FILL_FORMS, reason=reason),
             **ltv_metadata(context),
         )
         # The timestamper is only asked for its chain's validation data here; the signature

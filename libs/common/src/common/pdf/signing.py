@@ -94,6 +94,9 @@ ImageSource = Path | str | bytes | Image.Image
 TimestamperSpec = TimeStamper | str | None
 """An RFC 3161 time-stamping authority: a pyHanko ``TimeStamper``, a TSA URL, or None (no timestamp)."""
 
+DIGEST_ALGORITHM = "sha256"
+"""The message digest of every signature made here (and of the deferred signer's signed attributes)."""
+
 _CMS_OVERHEAD_BYTES = 2_048
 """DER bytes of a CMS blob besides its certificates: signed attributes, algorithm identifiers and a
 signature value of up to 512 bytes (RSA-4096)."""
@@ -139,6 +142,42 @@ async def _sign_ltv(
     certificate = pdf_signer.signature_meta.validation_context and pdf_signer.signer.signing_cert
     if certificate and (refusal := ocsp_refusal(pdf_signer.signature_meta.validation_context, certificate)):
         raise RevocationError(refusal)  # the output is the caller's buffer, which it then drops
+
+
+def _signature_metadata(
+    field_name: str, *, docmdp: MDPPerm, certify: bool = False, reason: str | None = None
+) -> dict[str, Any]:
+    """``PdfSignatureMetadata`` arguments of every signature made here: PAdES (``ETSI.CAdES.detached``),
+    SHA-256, the field's DocMDP level, and the reason in NFC. The validation data of
+    :func:`~common.pdf.ltv.ltv_metadata` is added inside the revocation context."""
+    return {
+        "field_name": field_name,
+        "md_algorithm": DIGEST_ALGORITHM,
+        "subfilter": SigSeedSubFilter.PADES,
+        "certify": certify,
+        "docmdp_permissions": docmdp,
+        "reason": nfc(reason) if reason else None,
+    }
+
+
+async def _sign_field(
+    writer: IncrementalPdfFileWriter,
+    signer: Signer,
+    metadata: dict[str, Any],
+    *,
+    image: ImageSource,
+    timestamper: TimestamperSpec,
+    revocation: RevocationSpec | None,
+) -> bytes:
+    """Apply one signature (``metadata`` of :func:`_signature_metadata`) with its stamp image, B-LT
+    when ``revocation`` is given; the signed file."""
+    stamper = _timestamper(timestamper)
+    out = io.BytesIO()
+    async with revocation_context(revocation, signer.signing_cert) as context:
+        meta = signers.PdfSignatureMetadata(**metadata, **ltv_metadata(context))
+        pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=stamper, stamp_style=_stamp_style(image))
+        await _sign_ltv(pdf_signer, writer, out, _bytes_reserved(signer, stamper))
+    return out.getvalue()
 
 
 class CachedKeySigner(signers.SimpleSigner):
@@ -478,22 +517,14 @@ async def sign_as_signer_async(
     writer = _writer(rendered.pdf)
     add_blank_text_fields(writer, rendered)
     prepare_signature_fields(writer, rendered)
-    stamper = _timestamper(timestamper)
-    out = io.BytesIO()
-    async with revocation_context(revocation, signer.signing_cert) as context:
-        meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_SIGNATURE,
-            md_algorithm="sha256",
-            subfilter=SigSeedSubFilter.PADES,
-            certify=True,
-            docmdp_permissions=MDPPerm.FILL_FORMS,
-            reason=nfc(reason) if reason else None,
-            **ltv_metadata(context),
-        )
-        style = _stamp_style(signature_image)
-        pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=stamper, stamp_style=style)
-        await _sign_ltv(pdf_signer, writer, out, _bytes_reserved(signer, stamper))
-    return out.getvalue()
+    return await _sign_field(
+        writer,
+        signer,
+        _signature_metadata(FIELD_SIGNATURE, certify=True, docmdp=MDPPerm.FILL_FORMS, reason=reason),
+        image=signature_image,
+        timestamper=timestamper,
+        revocation=revocation,
+    )
 
 
 def sign_as_signer(
@@ -590,20 +621,14 @@ async def fill_and_seal_async(
     except Exception as exc:
         raise SigningError("cannot fill the number and date fields") from exc
 
-    stamper = _timestamper(timestamper)
-    out = io.BytesIO()
-    async with revocation_context(revocation, seal_signer.signing_cert) as context:
-        meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_SEAL,
-            md_algorithm="sha256",
-            subfilter=SigSeedSubFilter.PADES,
-            docmdp_permissions=MDPPerm.NO_CHANGES,
-            **ltv_metadata(context),
-        )
-        style = _stamp_style(seal_image)
-        pdf_signer = signers.PdfSigner(meta, signer=seal_signer, timestamper=stamper, stamp_style=style)
-        await _sign_ltv(pdf_signer, writer, out, _bytes_reserved(seal_signer, stamper))
-    return out.getvalue()
+    return await _sign_field(
+        writer,
+        seal_signer,
+        _signature_metadata(FIELD_SEAL, docmdp=MDPPerm.NO_CHANGES),
+        image=seal_image,
+        timestamper=timestamper,
+        revocation=revocation,
+    )
 
 
 def fill_and_seal(
