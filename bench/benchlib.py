@@ -72,6 +72,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def get_latencies(client: httpx.Client, path: str, headers: dict[str, str], count: int) -> list[float]:
+    """Seconds each of ``count`` sequential GETs of ``path`` took (a failed answer raises)."""
+    out: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        out.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return out
+
+
 def _cpu_times() -> tuple[int, int] | None:
     """(idle, total) jiffies of all CPUs from /proc/stat, or None where there is no such file."""
     try:

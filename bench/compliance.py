@@ -22,6 +22,7 @@ from benchlib import (
     Row,
     database,
     free_port,
+    get_latencies,
     libpq,
     office_tokens,
     percentile,
@@ -115,16 +116,6 @@ def fill(url: str, directives: int) -> int:
         return int(row[0])
 
 
-def _timed(client: httpx.Client, path: str, headers: dict[str, str], count: int) -> list[float]:
-    out: list[float] = []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(path, headers=headers)
-        out.append(time.perf_counter() - started)
-        response.raise_for_status()
-    return out
-
-
 def run(server: PostgresServer, *, directives: int, requests: int) -> list[Row]:
     with temp_dir("bench-compliance-") as var, database(server, "bench_compliance") as url:
         processes: list[subprocess.Popen[bytes]] = []
@@ -159,18 +150,18 @@ def run(server: PostgresServer, *, directives: int, requests: int) -> list[Row]:
                 inbox = client.get("/v1/me/obligations", headers=unit).json()
                 if body["total"] != UNITS or not inbox["items"]:
                     raise RuntimeError(f"unexpected answers: total={body['total']}, inbox={len(inbox['items'])}")
-                _timed(client, f"/v1/directives/{BIG}/compliance", office, 5)
-                _timed(client, "/v1/me/obligations", unit, 20)
-                comp = _timed(client, f"/v1/directives/{BIG}/compliance", office, requests)
-                mine = _timed(client, "/v1/me/obligations", unit, requests * 4)
+                get_latencies(client, f"/v1/directives/{BIG}/compliance", office, 5)
+                get_latencies(client, "/v1/me/obligations", unit, 20)
+                comp = get_latencies(client, f"/v1/directives/{BIG}/compliance", office, requests)
+                mine = get_latencies(client, "/v1/me/obligations", unit, requests * 4)
                 size_kib = len(client.get(f"/v1/directives/{BIG}/compliance", headers=office).content) // 1024
                 portfolio_page = client.get("/pages", headers=monitor_page)
                 if portfolio_page.status_code != 200 or portfolio_page.text.count('data-testid="row"') != 50:
                     raise RuntimeError(f"unexpected portfolio page: HTTP {portfolio_page.status_code}")
-                _timed(client, "/pages", monitor_page, 3)
-                _timed(client, "/pages/inbox", officer_page, 5)
-                portfolio = _timed(client, "/pages", monitor_page, requests)
-                inbox_page = _timed(client, "/pages/inbox", officer_page, requests)
+                get_latencies(client, "/pages", monitor_page, 3)
+                get_latencies(client, "/pages/inbox", officer_page, 5)
+                portfolio = get_latencies(client, "/pages", monitor_page, requests)
+                inbox_page = get_latencies(client, "/pages/inbox", officer_page, requests)
         finally:
             stop_processes(processes)
     p50_comp, p50_mine = percentile(comp, 50) * 1000, percentile(mine, 50) * 1000

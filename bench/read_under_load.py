@@ -34,6 +34,7 @@ from benchlib import (
     Row,
     Tokens,
     database,
+    get_latencies,
     issue_letter,
     percentile,
     quiesce,
@@ -87,16 +88,6 @@ def _load(base: str, tokens: Tokens, concurrency: int, go: EventType, stop: Even
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
     asyncio.run(main())
-
-
-def _latencies(client: httpx.Client, url: str, headers: dict[str, str], count: int) -> list[float]:
-    out: list[float] = []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(url, headers=headers)
-        out.append(time.perf_counter() - started)
-        response.raise_for_status()
-    return out
 
 
 @dataclass(frozen=True)
@@ -153,12 +144,12 @@ def _alternate(
     headers = {"Authorization": tokens.headers["monitor"]}
     with httpx.Client(base_url=read_base) as client:
         path = f"/v1/directives/{doc_id}"
-        _latencies(client, path, headers, 100)  # warm-up
+        get_latencies(client, path, headers, 100)  # warm-up
         for _ in range(rounds):
-            idle += _latencies(client, path, headers, block)
+            idle += get_latencies(client, path, headers, block)
             load(True)
             started = time.perf_counter()
-            loaded += _latencies(client, path, headers, block)
+            loaded += get_latencies(client, path, headers, block)
             elapsed += time.perf_counter() - started
             load(False)
     return idle, loaded, elapsed
