@@ -13,6 +13,7 @@ responder answers "unknown" for any other serial) and :meth:`DevPki.revoke` revo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -162,9 +163,7 @@ class DevPki:
         Returns:
             The certificate, PEM.
         """
-        root_key = serialization.load_pem_private_key(self.root_key_pem.read_bytes(), self.passphrase)
-        assert isinstance(root_key, ec.EllipticCurvePrivateKey)
-        root_cert = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes())
+        root_key, root_cert, _ = _load_root(self.root_key_pem, self.root_cert_pem, self.passphrase)
         cert = _certificate(
             _name(common_name, organisation),
             public_key,
@@ -214,23 +213,9 @@ class DevPki:
         return folder / f"{digest[:32]}{suffix}"
 
     def _issue(self, path: Path, subject: x509.Name, *, label: str) -> None:
-        root_key = serialization.load_pem_private_key(self.root_key_pem.read_bytes(), self.passphrase)
-        assert isinstance(root_key, ec.EllipticCurvePrivateKey)
-        root_cert = x509.load_pem_x509_certificate(self.root_cert_pem.read_bytes())
+        root = _load_root(self.root_key_pem, self.root_cert_pem, self.passphrase)
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _certificate(
-            subject,
-            key.public_key(),
-            root_cert.subject,
-            root_key,
-            ca=False,
-            key_usage=_key_usage(),
-            revocation_url=self.revocation_url,
-        )
-        _record_issued(self.directory, cert)
-        encryption = serialization.BestAvailableEncryption(self.passphrase)
-        data = pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
-        _write_private(path, data)
+        _write_private(path, _issue_p12(root, self.directory, label, subject, key, revocation_url=self.revocation_url))
 
     def issued_certificate(self, serial: int) -> x509.Certificate | None:
         """The certificate this CA issued with ``serial``, or None."""
@@ -453,6 +438,44 @@ def _certificate(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+_Root = tuple[ec.EllipticCurvePrivateKey, x509.Certificate, bytes]
+"""The CA's key, its certificate and the passphrase of the files it issues."""
+
+
+def _load_root(key_pem: Path, cert_pem: Path, passphrase: bytes) -> _Root:
+    root_key = serialization.load_pem_private_key(key_pem.read_bytes(), passphrase)
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    return root_key, x509.load_pem_x509_certificate(cert_pem.read_bytes()), passphrase
+
+
+def _issue_p12(
+    root: _Root,
+    directory: Path,
+    label: str,
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    *,
+    revocation_url: str | None,
+    extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+    non_repudiation: bool = True,
+) -> bytes:
+    """A certificate for ``key`` from the root, recorded in ``issued/``, with the key as PKCS#12."""
+    root_key, root_cert, passphrase = root
+    cert = _certificate(
+        subject,
+        key.public_key(),
+        root_cert.subject,
+        root_key,
+        ca=False,
+        key_usage=_key_usage(non_repudiation=non_repudiation),
+        extended_key_usage=extended_key_usage,
+        revocation_url=revocation_url,
+    )
+    _record_issued(directory, cert)
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    return pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
+
+
 def _record_issued(directory: Path, cert: x509.Certificate) -> None:
     """Keep every issued certificate, by serial: the OCSP responder answers only for these."""
     folder = directory / "issued"
@@ -511,31 +534,8 @@ def _create(paths: dict[str, Path], passphrase_file: Path, revocation_url: str |
 def _issue_defaults(paths: dict[str, Path], passphrase: bytes, revocation_url: str | None) -> None:
     """(Re-)issue the default signer, seal and TSA certificates from the root."""
     directory = paths["root_cert_pem"].parent
-    root_key = serialization.load_pem_private_key(paths["root_key_pem"].read_bytes(), passphrase)
-    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
-    root_cert = x509.load_pem_x509_certificate(paths["root_cert_pem"].read_bytes())
-    encryption = serialization.BestAvailableEncryption(passphrase)
-
-    def issue(
-        label: str,
-        subject: x509.Name,
-        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
-        extended_key_usage: list[x509.ObjectIdentifier] | None = None,
-        non_repudiation: bool = True,
-    ) -> bytes:
-        cert = _certificate(
-            subject,
-            key.public_key(),
-            root_cert.subject,
-            root_key,
-            ca=False,
-            key_usage=_key_usage(non_repudiation=non_repudiation),
-            extended_key_usage=extended_key_usage,
-            revocation_url=revocation_url,
-        )
-        _record_issued(directory, cert)
-        return pkcs12.serialize_key_and_certificates(label.encode(), key, cert, [root_cert], encryption)
-
+    root = _load_root(paths["root_key_pem"], paths["root_cert_pem"], passphrase)
+    issue = functools.partial(_issue_p12, root, directory, revocation_url=revocation_url)
     signer_p12 = issue("signer", _name(DEV_SIGNER_NAME, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
     seal_p12 = issue("seal", _name(DEV_ORGANISATION, DEV_ORGANISATION), ec.generate_private_key(ec.SECP256R1()))
     tsa_p12 = issue(
