@@ -33,13 +33,20 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
+from asn1crypto.x509 import Certificate
 from benchlib import Row, free_port, temp_dir
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from seedpdf import build_seed_view
 
 from common.pdf import aio
-from common.pdf.deferred import finish_deferred, load_certificate, prepare_deferred, validate_certificate
+from common.pdf.deferred import (
+    PreparedSignature,
+    finish_deferred,
+    load_certificate,
+    prepare_deferred,
+    validate_certificate,
+)
 from common.pdf.dev_pki import DevPki, ensure_dev_pki
 from common.pdf.ltv import RevocationSpec
 from common.pdf.render import render_pdf
@@ -157,23 +164,30 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
             )
             return time.perf_counter() - started
 
-        def client() -> float:
-            started = time.perf_counter()
-            rendered = render_pdf(view, for_signing=True)
-            prepared = prepare_deferred(
-                rendered,
-                certificate,
+        def prepare(signer_certificate: Certificate) -> PreparedSignature:
+            """The server's first half of a deferred signature: render and prepare the revision."""
+            return prepare_deferred(
+                render_pdf(view, for_signing=True),
+                signer_certificate,
                 signature_image=pki.signature_png,
                 timestamped=True,
                 revocation=revocation,
                 timestamper=stamper,
             )
+
+        def finish(prepared: PreparedSignature, signer_certificate: Certificate, signature: bytes) -> None:
+            """The server's second half: check the certificate, embed the signature, verify the result."""
+            validate_certificate(signer_certificate, [], [root], moment=dt.datetime.now(dt.UTC))
+            signed = finish_deferred(prepared, signer_certificate, [], signature, timestamper=stamper)
+            verify_pdf(signed, roots, max_bytes=len(signed))
+
+        def client() -> float:
+            started = time.perf_counter()
+            prepared = prepare(certificate)
             elapsed = time.perf_counter() - started
             signature = key.sign(prepared.signed_attributes, padding.PKCS1v15(), hashes.SHA256())
             started = time.perf_counter()
-            validate_certificate(certificate, [], [root], moment=dt.datetime.now(dt.UTC))
-            signed = finish_deferred(prepared, certificate, [], signature, timestamper=stamper)
-            verify_pdf(signed, roots, max_bytes=len(signed))
+            finish(prepared, certificate, signature)
             return elapsed + time.perf_counter() - started
 
         csc_process, csc_url, otp_secret = _csc_service(folder / "csc", pki)
@@ -187,15 +201,7 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
 
         def remote() -> float:
             started = time.perf_counter()
-            rendered = render_pdf(view, for_signing=True)
-            prepared = prepare_deferred(
-                rendered,
-                remote_cert,
-                signature_image=pki.signature_png,
-                timestamped=True,
-                revocation=revocation,
-                timestamper=stamper,
-            )
+            prepared = prepare(remote_cert)
             made = aio.run(
                 csc.sign(
                     service_url=csc_url,
@@ -206,9 +212,7 @@ def _measure(rounds: int) -> tuple[list[float], list[float], list[float]]:
                     otp=totp(otp_secret, time.time()),
                 )
             )
-            validate_certificate(remote_cert, [], [root], moment=dt.datetime.now(dt.UTC))
-            signed = finish_deferred(prepared, remote_cert, [], made.signature, timestamper=stamper)
-            verify_pdf(signed, roots, max_bytes=len(signed))
+            finish(prepared, remote_cert, made.signature)
             return time.perf_counter() - started
 
         try:
