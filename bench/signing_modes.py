@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -105,18 +106,13 @@ def _csc_service(folder: Path, pki: DevPki) -> tuple[subprocess.Popen[bytes], st
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            headers = {"Authorization": f"Bearer {CLIENT_TOKEN}"}
-            if httpx.post(f"{url}/csc/v2/credentials/list", json={}, headers=headers).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the CSC service did not start")
-        time.sleep(0.2)
+    headers = {"Authorization": f"Bearer {CLIENT_TOKEN}"}
+    _started(
+        process,
+        lambda: httpx.post(f"{url}/csc/v2/credentials/list", json={}, headers=headers).status_code == 200,
+        timeout=60,
+        name="the CSC service",
+    )
     return process, url, otp_secret
 
 
@@ -125,16 +121,27 @@ def _dev_ca(pki_dir: Path) -> subprocess.Popen[bytes]:
     port = free_port()
     command = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(pki_dir), "--port", str(port)]
     process = subprocess.Popen(command)
-    deadline = time.monotonic() + 90
+    _started(
+        process,
+        lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
+        timeout=90,
+        name="the development CA",
+    )
+    return process
+
+
+def _started(process: subprocess.Popen[bytes], ready: Callable[[], bool], *, timeout: float, name: str) -> None:
+    """Poll ``ready`` until it holds; kill ``process`` if it exits or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
+            if ready():
+                return
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("the development CA did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.2)
 
 
