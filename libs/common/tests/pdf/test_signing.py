@@ -215,45 +215,24 @@ def test_pdfsig_reports_two_valid_trusted_signatures(sealed_path: Path, nss_db: 
     assert "Total document signed" in out.split("Signature #2")[1]
 
 
+def _pyhanko_validate(path: Path, root: Path, output: str) -> subprocess.CompletedProcess[str]:
+    """pyhanko-cli's validation of ``path`` against ``root`` alone (no revocation check), ``output``
+    naming the report's form (``--executive-summary``, ``--pretty-print``)."""
+    command = [str(PYHANKO_CLI), "sign", "validate", "--trust", str(root), "--trust-replace"]
+    return subprocess.run([*command, "--no-revocation-check", output, str(path)], capture_output=True, text=True)
+
+
 @pytest.mark.slow
 def test_pyhanko_cli_reports_two_valid_signatures(sealed_path: Path, dev_pki: DevPki) -> None:
     assert PYHANKO_CLI.exists(), "pyhanko-cli is not installed in the venv"
-    result = subprocess.run(
-        [
-            str(PYHANKO_CLI),
-            "sign",
-            "validate",
-            "--trust",
-            str(dev_pki.root_cert_pem),
-            "--trust-replace",
-            "--no-revocation-check",
-            "--executive-summary",
-            str(sealed_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = _pyhanko_validate(sealed_path, dev_pki.root_cert_pem, "--executive-summary")
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = dict(line.split(":")[0::2] for line in result.stdout.split())
     assert verdicts == {FIELD_SIGNATURE: "VALID", FIELD_SEAL: "VALID"}
 
-    details = subprocess.run(
-        [
-            str(PYHANKO_CLI),
-            "sign",
-            "validate",
-            "--trust",
-            str(dev_pki.root_cert_pem),
-            "--trust-replace",
-            "--no-revocation-check",
-            "--pretty-print",
-            str(sealed_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "form filling" in details
+    details = _pyhanko_validate(sealed_path, dev_pki.root_cert_pem, "--pretty-print")
+    assert details.returncode == 0, details.stdout + details.stderr
+    assert "form filling" in details.stdout
 
 
 def test_verify_pdf_reports_form_filling_then_a_covering_seal(signed_letter: SignedLetter) -> None:
