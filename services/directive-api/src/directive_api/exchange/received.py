@@ -55,7 +55,6 @@ from common.edxml import (
 from common.outbox import emit
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
-from directive_api.directives.models import Directive
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import repository, service, signing
 from directive_api.exchange.models import ReceivedDocument, ReplyLink
@@ -319,10 +318,9 @@ async def status_package(
     """Our status package ``code`` about a received document, stamped ``at`` (when it was decided),
     with ``description`` (else the code's standard wording), unsigned; the unit that answers and its
     organ id."""
-    received = await session.get(ReceivedDocument, received_id)
-    assert received is not None  # the outbox row's foreign key
-    unit = await session.get(Unit, received.unit_code)
-    assert unit is not None
+    found = await repository.received_with_unit(session, received_id)
+    assert found is not None  # the outbox row's foreign key
+    received, unit = found
     organ_id = service.organ_id_of(unit, settings)
     if organ_id is None:
         raise UnprocessableError(f"{unit.code} has no organ id to answer from")
@@ -449,7 +447,7 @@ async def answer_change(
         received.recalled_at = now
         _announce_withdrawn(session, received, received.change_reason or "Thu hồi văn bản", now)
     elif agree and received.change_kind == "replace" and received.change_package_id is not None:
-        successor = await session.get(ReceivedDocument, received.change_package_id)
+        successor = await repository.received_document(session, received.change_package_id)
         assert successor is not None  # a foreign key
         emit(
             session,
@@ -482,16 +480,22 @@ async def link_reply(
     received = await repository.received_for_update(session, received_id, actor.unit or "")
     if received is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
-    directive = await session.get(Directive, directive_id)
-    if directive is None or directive.issuer_code != received.unit_code:
+    directive = await repository.unit_directive_for_update(session, directive_id, received.unit_code)
+    if directive is None:
         raise UnprocessableError("the reply must be a document of the unit the received document is addressed to")
     if directive.dispatched_at is not None:
         raise ConflictError("the reply was dispatched already: link it before dispatching")
-    link = await session.get(ReplyLink, directive.id)
+    link = await repository.reply_link_of(session, directive.id)
     if link is None:
-        link = ReplyLink(directive_id=directive.id, received_document_id=received.id, linked_by=actor.id, linked_at=now)
-        session.add(link)
-    elif link.received_document_id != received.id:
+        return await repository.add_reply_link(
+            session,
+            {
+                "directive_id": directive.id,
+                "received_document_id": received.id,
+                "linked_by": actor.id,
+                "linked_at": now,
+            },
+        )
+    if link.received_document_id != received.id:
         raise ConflictError("the document already answers another received document")
-    await session.flush()
     return link

@@ -270,3 +270,39 @@ async def quarantined(
 async def unit_with_organ_id(session: AsyncSession, organ_id: str) -> Unit | None:
     """The directory unit that has this exchange identifier."""
     return await session.scalar(select(Unit).where(Unit.organ_id == organ_id))
+
+
+# --- received documents (received.py) ---------------------------------------------------------------
+
+
+async def received_with_unit(session: AsyncSession, received_id: uuid.UUID) -> tuple[ReceivedDocument, Unit] | None:
+    """A received document and the unit of ours it is addressed to (which answers it)."""
+    statement = (
+        select(ReceivedDocument, Unit)
+        .join(Unit, Unit.code == ReceivedDocument.unit_code)
+        .where(ReceivedDocument.id == received_id)
+    )
+    found = (await session.execute(statement)).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
+async def received_document(session: AsyncSession, received_id: uuid.UUID) -> ReceivedDocument | None:
+    return await session.scalar(select(ReceivedDocument).where(ReceivedDocument.id == received_id))
+
+
+async def unit_directive_for_update(session: AsyncSession, directive_id: uuid.UUID, unit_code: str) -> Directive | None:
+    """The unit's own document (it issues it), locked: it is about to be linked as a reply."""
+    statement = select(Directive).where(Directive.id == directive_id, Directive.issuer_code == unit_code)
+    return await session.scalar(statement.with_for_update())
+
+
+async def reply_link_of(session: AsyncSession, directive_id: uuid.UUID) -> ReplyLink | None:
+    """The link that makes our document the reply to a received one, if it has one."""
+    return await session.scalar(select(ReplyLink).where(ReplyLink.directive_id == directive_id))
+
+
+async def add_reply_link(session: AsyncSession, values: dict[str, Any]) -> ReplyLink:
+    link = ReplyLink(**values)
+    session.add(link)
+    await session.flush()
+    return link
