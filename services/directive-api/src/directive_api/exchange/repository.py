@@ -7,14 +7,20 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from directive_api.deliveries.models import Delivery, ExchangePackage
 from directive_api.directives.models import Directive
-from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage, ReceivedDocument, ReplyLink
+from directive_api.exchange.models import (
+    ExchangeOutbox,
+    QuarantinedPackage,
+    ReceivedChange,
+    ReceivedDocument,
+    ReplyLink,
+)
 from directive_api.orgs.models import Unit
 from directive_api.pdfs.models import DirectiveFile
 
@@ -306,3 +312,53 @@ async def add_reply_link(session: AsyncSession, values: dict[str, Any]) -> Reply
     session.add(link)
     await session.flush()
     return link
+
+
+async def record_change(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """A change its sender asked for about a document, once per (sender, changed DocumentId, request);
+    True when it is new."""
+    return await _insert_once(session, ReceivedChange, {"state": "pending", **values})
+
+
+async def attach_waiting_changes(session: AsyncSession, received: ReceivedDocument) -> int:
+    """The changes that arrived before this document (its sender, its DocumentId, for its unit or any)
+    now label it; how many."""
+    statement = (
+        update(ReceivedChange)
+        .where(
+            ReceivedChange.sender_organ_id == received.sender_organ_id,
+            ReceivedChange.target_document_id == received.document_id,
+            ReceivedChange.received_document_id.is_(None),
+            or_(ReceivedChange.unit_code.is_(None), ReceivedChange.unit_code == received.unit_code),
+            or_(ReceivedChange.package_id.is_(None), ReceivedChange.package_id != received.id),
+        )
+        .values(received_document_id=received.id)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def changes_of(session: AsyncSession, received_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ReceivedChange]]:
+    """The changes asked about each of these received documents, in arrival order."""
+    found: dict[uuid.UUID, list[ReceivedChange]] = {received_id: [] for received_id in received_ids}
+    if not received_ids:
+        return found
+    statement = (
+        select(ReceivedChange).where(ReceivedChange.received_document_id.in_(received_ids)).order_by(ReceivedChange.id)
+    )
+    for change in await session.scalars(statement):
+        assert change.received_document_id is not None
+        found[change.received_document_id].append(change)
+    return found
+
+
+async def changes_for_update(session: AsyncSession, received_id: uuid.UUID) -> list[ReceivedChange]:
+    """The changes asked about a received document, in arrival order, locked (answered in turn)."""
+    statement = (
+        select(ReceivedChange)
+        .where(ReceivedChange.received_document_id == received_id)
+        .order_by(ReceivedChange.id)
+        .with_for_update()
+    )
+    return list((await session.scalars(statement)).all())
