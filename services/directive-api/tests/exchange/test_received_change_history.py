@@ -13,7 +13,7 @@ import httpx
 from directive_testing import Clock
 from exchange_testing import OFFICE, SNV, STRANGER, answers, hub_clients, letter
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from common.edxml import (
     ResponseFor,
@@ -213,6 +213,16 @@ async def test_a_revocation_and_a_recall_that_come_first_label_their_documents_o
         assert (await step()).applied == 1
         assert len(await _changes(department)) == 2
 
+        # Applied concurrently, the letter's transaction may not see the request's row to mark it: the
+        # request still counts for the letter, and is marked when it is answered.
+        async with department.state.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(ReceivedChange).where(ReceivedChange.kind == "recall").values(received_document_id=None)
+            )
+        listed = await _received(client, clerk)
+        assert [c["kind"] for c in listed["09/VPUB-TTĐH"]["changes"]] == ["recall"]
+        assert listed["09/VPUB-TTĐH"]["change_state"] == "pending"
+
         agreed = await client.post(
             f"/v1/edxml/received/{listed['08/VPUB-TTĐH']['id']}/change", json={"decision": "agree"}, headers=clerk
         )
@@ -225,6 +235,8 @@ async def test_a_revocation_and_a_recall_that_come_first_label_their_documents_o
         )
         assert refused.status_code == 200, refused.text
         assert refused.json()["recalled_at"] is None
+        assert [(c["kind"], c["state"]) for c in refused.json()["changes"]] == [("recall", "refused")]
+        assert await _changes(department) == [("recall", recalled_id, True), ("revoke", revoked_id, True)]
 
         await step()
         got = await answers(office)

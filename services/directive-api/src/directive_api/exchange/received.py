@@ -512,7 +512,7 @@ async def answer_change(
     received = await repository.received_for_update(session, received_id, actor.unit or "")
     if received is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
-    changes = await repository.changes_for_update(session, received.id)
+    changes = (await repository.changes_of(session, [received], lock=True))[received.id]
     change = _chosen(changes, change_id)
     wanted = "agreed" if agree else "refused"
     if change.state == wanted:
@@ -525,6 +525,7 @@ async def answer_change(
             answered="recalled",
         )
     code = "15" if agree else "16"
+    change.received_document_id = received.id  # one that came first, marked now if not yet
     change.state, change.answer_reason, change.answered_by, change.answered_at = wanted, reason, actor.id, now
     queued = await _queue(
         session, received, code, now=now, description=_description(code, reason), change_key=change.change_key
@@ -562,7 +563,7 @@ class ChangeNotNamedError(ConflictError):
 
 async def labelled(session: AsyncSession, documents: list[ReceivedDocument]) -> list[Labelled]:
     """The documents with the changes asked about each."""
-    changes = await repository.changes_of(session, [document.id for document in documents])
+    changes = await repository.changes_of(session, documents)
     return [Labelled(document, changes[document.id]) for document in documents]
 
 

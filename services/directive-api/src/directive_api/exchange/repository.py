@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +85,10 @@ async def received_for_update(session: AsyncSession, received_id: uuid.UUID, uni
     return await session.scalar(statement.with_for_update())
 
 
+TARGET_TYPES = (0, 3)
+"""The business types a change can be about: new and replacing documents, not change packages."""
+
+
 async def received_targets(
     session: AsyncSession,
     sender_organ_id: str,
@@ -100,7 +104,7 @@ async def received_targets(
     statement = select(ReceivedDocument).where(
         ReceivedDocument.sender_organ_id == sender_organ_id,
         ReceivedDocument.document_id.in_(document_ids),
-        ReceivedDocument.business_doc_type.in_((0, 3)),
+        ReceivedDocument.business_doc_type.in_(TARGET_TYPES),
     )
     if unit_code is not None:
         statement = statement.where(ReceivedDocument.unit_code == unit_code)
@@ -339,26 +343,47 @@ async def attach_waiting_changes(session: AsyncSession, received: ReceivedDocume
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def changes_of(session: AsyncSession, received_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ReceivedChange]]:
-    """The changes asked about each of these received documents, in arrival order."""
-    found: dict[uuid.UUID, list[ReceivedChange]] = {received_id: [] for received_id in received_ids}
-    if not received_ids:
-        return found
-    statement = (
-        select(ReceivedChange).where(ReceivedChange.received_document_id.in_(received_ids)).order_by(ReceivedChange.id)
+def _waits_for(change: ReceivedChange, document: ReceivedDocument) -> bool:
+    """A change kept before its document reached us is about this document (as
+    :func:`attach_waiting_changes` matches it)."""
+    return (
+        change.received_document_id is None
+        and document.business_doc_type in TARGET_TYPES
+        and (change.sender_organ_id, change.target_document_id) == (document.sender_organ_id, document.document_id)
+        and change.unit_code in (None, document.unit_code)
+        and change.package_id != document.id
     )
-    for change in await session.scalars(statement):
-        assert change.received_document_id is not None
-        found[change.received_document_id].append(change)
-    return found
 
 
-async def changes_for_update(session: AsyncSession, received_id: uuid.UUID) -> list[ReceivedChange]:
-    """The changes asked about a received document, in arrival order, locked (answered in turn)."""
+async def changes_of(
+    session: AsyncSession, documents: list[ReceivedDocument], *, lock: bool = False
+) -> dict[uuid.UUID, list[ReceivedChange]]:
+    """The changes asked about each of these received documents, in arrival order (locked when
+    ``lock``: they are answered in turn). Those that came before their document count as soon as it
+    is here, whether or not :func:`attach_waiting_changes` has marked them yet (a change and its
+    document applied concurrently each miss the other's uncommitted row)."""
+    found: dict[uuid.UUID, list[ReceivedChange]] = {document.id: [] for document in documents}
+    if not documents:
+        return found
+    awaited = {d.document_id for d in documents if d.business_doc_type in TARGET_TYPES}
     statement = (
         select(ReceivedChange)
-        .where(ReceivedChange.received_document_id == received_id)
+        .where(
+            or_(
+                ReceivedChange.received_document_id.in_(list(found)),
+                and_(
+                    ReceivedChange.received_document_id.is_(None),
+                    ReceivedChange.target_document_id.in_(sorted(awaited)),
+                ),
+            )
+        )
         .order_by(ReceivedChange.id)
-        .with_for_update()
     )
-    return list((await session.scalars(statement)).all())
+    for change in await session.scalars(statement.with_for_update() if lock else statement):
+        if change.received_document_id is not None:
+            found[change.received_document_id].append(change)
+            continue
+        for document in documents:
+            if _waits_for(change, document):
+                found[document.id].append(change)
+    return found
