@@ -158,13 +158,14 @@ class ReceivedChange(Model):
     """One change a sender asked for about one document it sent us: labelled on the received document,
     applied only when the addressed unit's clerk agrees (15), as the vendors' systems do.
 
-    Kept once per (sender, changed DocumentId, request). The exchange does not guarantee order: a
+    Kept once per (changed DocumentId, sender, request). The exchange does not guarantee order: a
     change that arrives before the document it names waits here (``received_document_id`` empty) and
     labels the document when it arrives."""
 
     __tablename__ = "received_changes"
     __table_args__ = (
-        UniqueConstraint("sender_organ_id", "target_document_id", "change_key", name="uq_received_changes_request"),
+        # Its index also finds the changes waiting for a document (by DocumentId and sender).
+        UniqueConstraint("target_document_id", "sender_organ_id", "change_key", name="uq_received_changes_request"),
         CheckConstraint(f"kind IN ({', '.join(repr(s) for s in CHANGE_KINDS)})", name="kind_known"),
         CheckConstraint(f"state IN ({', '.join(repr(s) for s in CHANGE_STATES)})", name="state_known"),
     )

@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["unit_code"], ["units.code"], name=op.f("fk_received_changes_unit_code_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_received_changes")),
         sa.UniqueConstraint(
-            "sender_organ_id", "target_document_id", "change_key", name=op.f("uq_received_changes_request")
+            "target_document_id", "sender_organ_id", "change_key", name=op.f("uq_received_changes_request")
         ),
     )
     with op.batch_alter_table("received_changes", schema=None) as batch_op:
