@@ -26,6 +26,8 @@ from common.webhooks import signature_headers
 
 OFFICE = Organization(organ_id="000.00.01.H13", organ_name="Văn phòng UBND thành phố Cần Thơ")
 SNV = "000.00.02.H13"
+STRANGER = Organization(organ_id="000.00.99.H13", organ_name="Một cơ quan chưa có trong danh bạ")
+"""An organisation no directory of the tests knows (a member of the hub double all the same)."""
 INBOX_SECRET = "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
 
@@ -46,11 +48,11 @@ async def hub_clients(
         )
 
 
-def letter(number: str, *, also: tuple[Organization, ...] = ()) -> tuple[bytes, str]:
-    """A letter of the Office to Sở Nội vụ (and ``also`` to these), and its DocumentId."""
-    document_id = f"{OFFICE.organ_id},2026/12/01,{number}/VPUB-TTĐH"
+def letter(number: str, *, also: tuple[Organization, ...] = (), sender: Organization = OFFICE) -> tuple[bytes, str]:
+    """A letter of the Office (or ``sender``) to Sở Nội vụ (and ``also`` to these), and its DocumentId."""
+    document_id = f"{sender.organ_id},2026/12/01,{number}/VPUB-TTĐH"
     header = MessageHeader(
-        sender=OFFICE,
+        sender=sender,
         recipients=(Organization(organ_id=SNV, organ_name="Sở Nội vụ"), *also),
         document_id=document_id,
         code=Code(code_number=number, code_notation="VPUB-TTĐH"),

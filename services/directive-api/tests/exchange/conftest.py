@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from directive_testing import Clock
-from exchange_testing import INBOX_SECRET, OFFICE, SNV
+from exchange_testing import INBOX_SECRET, OFFICE, SNV, STRANGER
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -24,6 +24,7 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
             "agencies": [
                 {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE.organ_id]},
                 {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV]},
+                {"system_id": "vxp.xa", "secret": "xa-secret", "organ_ids": [STRANGER.organ_id]},
             ]
         },
     )

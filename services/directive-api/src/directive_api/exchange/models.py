@@ -88,10 +88,6 @@ class ExchangeOutbox(Model):
 
 
 RECEIVED_STATUSES = ("01", "02", "03", "04", "05", "06")
-CHANGE_KINDS = ("update", "replace", "revoke", "recall")
-"""What a received document's sender asked after sending it: an update package (BussinessDocType 2), a
-replacing document (3), a revocation package (1) or a recall request (status package 13)."""
-CHANGE_STATES = ("pending", "agreed", "refused")
 
 
 class ReceivedDocument(Model):
@@ -107,14 +103,6 @@ class ReceivedDocument(Model):
             "sender_organ_id", "document_id", "business_doc_type", name="uq_received_documents_sender_document"
         ),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in RECEIVED_STATUSES)})", name="status_known"),
-        CheckConstraint(
-            f"change_kind IS NULL OR change_kind IN ({', '.join(repr(s) for s in CHANGE_KINDS)})",
-            name="change_kind_known",
-        ),
-        CheckConstraint(
-            f"change_state IS NULL OR change_state IN ({', '.join(repr(s) for s in CHANGE_STATES)})",
-            name="change_state_known",
-        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -145,20 +133,6 @@ class ReceivedDocument(Model):
     status_by: Mapped[str | None] = mapped_column(String(64))
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    change_kind: Mapped[str | None] = mapped_column(String(10))
-    """The last change its sender asked for (:data:`CHANGE_KINDS`): labelled, applied only when the
-    addressed unit's clerk agrees (15), as the vendors' systems do."""
-    change_key: Mapped[str | None] = mapped_column(String(200))
-    """What makes the change the same one when it arrives again (the package's id, or the request's
-    time and reason)."""
-    change_reason: Mapped[str | None] = mapped_column(Text)
-    change_package_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_documents.id"))
-    """The update, replacing or revocation package (itself a received document); none for a request."""
-    change_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    change_state: Mapped[str | None] = mapped_column(String(10))
-    change_answer_reason: Mapped[str | None] = mapped_column(Text)
-    change_answered_by: Mapped[str | None] = mapped_column(String(64))
-    change_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Its sender took it back and the clerk agreed: nothing more is answered about it."""
 
@@ -172,3 +146,48 @@ class ReplyLink(Model):
     received_document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("received_documents.id"), index=True)
     linked_by: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+CHANGE_KINDS = ("update", "replace", "revoke", "recall")
+"""What a received document's sender asked after sending it: an update package (BussinessDocType 2), a
+replacing document (3), a revocation package (1) or a recall request (status package 13)."""
+CHANGE_STATES = ("pending", "agreed", "refused")
+
+
+class ReceivedChange(Model):
+    """One change a sender asked for about one document it sent us: labelled on the received document,
+    applied only when the addressed unit's clerk agrees (15), as the vendors' systems do.
+
+    Kept once per (changed DocumentId, sender, request). The exchange does not guarantee order: a
+    change that arrives before the document it names waits here (``received_document_id`` empty) and
+    labels the document when it arrives."""
+
+    __tablename__ = "received_changes"
+    __table_args__ = (
+        # Its index also finds the changes waiting for a document (by DocumentId and sender).
+        UniqueConstraint("target_document_id", "sender_organ_id", "change_key", name="uq_received_changes_request"),
+        CheckConstraint(f"kind IN ({', '.join(repr(s) for s in CHANGE_KINDS)})", name="kind_known"),
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in CHANGE_STATES)})", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender_organ_id: Mapped[str] = mapped_column(String(35))
+    target_document_id: Mapped[str] = mapped_column(String(200))
+    """The DocumentId of the document it changes."""
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    """Our unit the change package was addressed to (a recall request names none)."""
+    received_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_documents.id"), index=True)
+    """The received document it is about, once that has arrived."""
+    kind: Mapped[str] = mapped_column(String(10))
+    change_key: Mapped[str] = mapped_column(String(200))
+    """What makes the request the same one when it arrives again (the change package's id, or a recall
+    request's time and reason)."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    package_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_documents.id"))
+    """The update, replacing or revocation package (itself a received document); none for a request."""
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    """When the request reached us."""
+    answer_reason: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

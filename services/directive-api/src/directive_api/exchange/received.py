@@ -26,15 +26,17 @@ A received document with a ``DueDate`` becomes an obligation of the addressed un
 through the ``directive.dispatched`` event report-api already reads; one without is information only.
 
 Update, replacing and revocation packages (``BussinessDocType`` 2, 3, 1) and recall requests (status
-``13``) about a document we received are recorded and labelled on it, not applied: the addressed
-unit's clerk agrees (``15``; an agreed recall marks it recalled and closes its obligation) or refuses
-(``16``), as the vendors' systems do.
+``13``) about a document we received are kept (``received_changes``, every one) and labelled on it, not
+applied: the addressed unit's clerk agrees (``15``; an agreed recall marks it recalled and closes its
+obligation) or refuses (``16``) each one, as the vendors' systems do. The exchange does not guarantee
+order: a change that arrives before its document waits for it and labels it on arrival.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,10 +57,9 @@ from common.edxml import (
 from common.outbox import emit
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
-from directive_api.directives.models import Directive
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import repository, service, signing
-from directive_api.exchange.models import ReceivedDocument, ReplyLink
+from directive_api.exchange.models import ReceivedChange, ReceivedDocument, ReplyLink
 from directive_api.orgs.models import Unit
 from directive_api.settings import Settings
 
@@ -183,6 +184,8 @@ async def receive(
     await _queue(session, received, "01", now=now)
     if kind is not BusinessDocType.NEW:
         await _label_changed(session, package, received, now=now)
+    if kind in (BusinessDocType.NEW, BusinessDocType.REPLACE):  # a revocation or recall may have come first
+        await repository.attach_waiting_changes(session, received)
     if kind in (BusinessDocType.NEW, BusinessDocType.REPLACE):
         emit(
             session,
@@ -268,16 +271,16 @@ async def act(
     *,
     actor: Principal,
     now: datetime,
-) -> tuple[ReceivedDocument, bool]:
-    """A person of the addressed unit answers the sender with ``code`` (02 … 06); the record and whether
-    a status package was queued (the same code again: nothing new)."""
+) -> tuple[Labelled, bool]:
+    """A person of the addressed unit answers the sender with ``code`` (02 … 06); the record (with the
+    changes asked about it) and whether a status package was queued (the same code again: nothing new)."""
     if not actor.has_any(*ACTION_ROLES[code]):
         raise ForbiddenError(f"{code} is answered by the addressed unit's {' or '.join(ACTION_ROLES[code])}")
     received = await repository.received_for_update(session, received_id, actor.unit or "")
     if received is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
     if code == received.status:
-        return received, False
+        return (await labelled(session, [received]))[0], False
     problem = _transition_problem(received, code)
     if problem is None and code in ("04", "05", "06") and received.status == "01":
         problem = "register the document (03) before it is assigned, processed or closed"
@@ -290,7 +293,7 @@ async def act(
     if code == "02":
         _announce_withdrawn(session, received, f"Từ chối tiếp nhận: {reason}", now)
     await session.flush()
-    return received, queued
+    return (await labelled(session, [received]))[0], queued
 
 
 async def answer_compliance(
@@ -319,10 +322,9 @@ async def status_package(
     """Our status package ``code`` about a received document, stamped ``at`` (when it was decided),
     with ``description`` (else the code's standard wording), unsigned; the unit that answers and its
     organ id."""
-    received = await session.get(ReceivedDocument, received_id)
-    assert received is not None  # the outbox row's foreign key
-    unit = await session.get(Unit, received.unit_code)
-    assert unit is not None
+    found = await repository.received_with_unit(session, received_id)
+    assert found is not None  # the outbox row's foreign key
+    received, unit = found
     organ_id = service.organ_id_of(unit, settings)
     if organ_id is None:
         raise UnprocessableError(f"{unit.code} has no organ id to answer from")
@@ -344,6 +346,21 @@ async def status_package(
 CHANGE_OF = {BusinessDocType.UPDATE: "update", BusinessDocType.REPLACE: "replace", BusinessDocType.REVOKE: "revoke"}
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A received document and every change its sender asked about it, in arrival order."""
+
+    document: ReceivedDocument
+    changes: list[ReceivedChange]
+
+    @property
+    def current(self) -> ReceivedChange | None:
+        """The change shown on the document: the latest one waiting for an answer, else the latest."""
+        pending = [change for change in self.changes if change.state == "pending"]
+        shown = pending or self.changes
+        return shown[-1] if shown else None
+
+
 def _changed_documents(package: DocumentPackage) -> list[str]:
     """The DocumentIds an update, replacing or revocation package changes: ``Bussiness/DocumentId``
     (revocation, update) and each ``ReplacementInfo`` (replacement, đính chính); else its own id (an
@@ -356,62 +373,125 @@ def _changed_documents(package: DocumentPackage) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _label(
-    target: ReceivedDocument, kind: str, *, key: str, reason: str | None, package_id: uuid.UUID | None, now: datetime
-) -> bool:
-    """Show on a received document the change its sender asked for; False when nothing is new (the
-    same change again, or a document already recalled)."""
-    if target.change_key == key or target.recalled_at is not None:
-        return False
-    target.change_kind, target.change_key, target.change_reason = kind, key, reason
-    target.change_package_id, target.change_at, target.change_state = package_id, now, "pending"
-    target.change_answer_reason = target.change_answered_by = None
-    target.change_answered_at = None
-    return True
+async def _request_change(
+    session: AsyncSession,
+    *,
+    sender_organ_id: str,
+    document_ids: list[str],
+    unit_code: str | None,
+    kind: str,
+    key: str,
+    reason: str | None,
+    package_id: uuid.UUID | None,
+    now: datetime,
+) -> tuple[list[ReceivedDocument], list[str]]:
+    """Keep a change the sender asked for, once per request and changed DocumentId: on the document
+    it names when that has reached us (to ``unit_code`` when given), else waiting for it (the exchange
+    does not guarantee order; :func:`receive` labels the document when it comes). The documents found
+    (one already recalled gets nothing: nothing more is answered about it), and the DocumentIds waited for."""
+    targets = await repository.received_targets(session, sender_organ_id, document_ids, unit_code, exclude=package_id)
+    waiting: list[str] = []
+    for document_id in document_ids:
+        target = next((t for t in targets if t.document_id == document_id), None)
+        if target is not None and target.recalled_at is not None:
+            continue
+        if target is None:
+            waiting.append(document_id)
+        await repository.record_change(
+            session,
+            {
+                "sender_organ_id": sender_organ_id,
+                "target_document_id": document_id,
+                "unit_code": unit_code,
+                "received_document_id": target.id if target else None,
+                "kind": kind,
+                "change_key": key,
+                "reason": reason,
+                "package_id": package_id,
+                "requested_at": now,
+            },
+        )
+    return targets, waiting
 
 
 async def _label_changed(
     session: AsyncSession, package: DocumentPackage, changing: ReceivedDocument, *, now: datetime
 ) -> None:
-    """Label the documents of ours that an update, replacing or revocation package changes."""
+    """Keep the change an update, replacing or revocation package asks for the documents it names."""
     business = package.trace_header_list.business
-    targets = await repository.received_targets(
-        session, changing.sender_organ_id, _changed_documents(package), changing.unit_code, exclude=changing.id
+    await _request_change(
+        session,
+        sender_organ_id=changing.sender_organ_id,
+        document_ids=_changed_documents(package),
+        unit_code=changing.unit_code,
+        kind=CHANGE_OF[package.business_doc_type],
+        key=str(changing.id),
+        reason=business.business_doc_reason if business else None,
+        package_id=changing.id,
+        now=now,
     )
-    for target in targets:
-        _label(
-            target,
-            CHANGE_OF[package.business_doc_type],
-            key=str(changing.id),
-            reason=business.business_doc_reason if business else None,
-            package_id=changing.id,
-            now=now,
-        )
+
+
+@dataclass(frozen=True)
+class RecallRequest:
+    """What a recall request about documents sent to us did."""
+
+    labelled: list[ReceivedDocument]
+    """The received documents it is about."""
+    waiting_for: list[str]
+    """The DocumentIds it names that have not reached us: it labels them when they arrive."""
 
 
 async def apply_recall_request(
     session: AsyncSession, package: StatusPackage, raw: bytes, *, settings: Settings, now: datetime
-) -> list[ReceivedDocument] | None:
-    """A status package ``13`` (yêu cầu lấy lại) by the sender of documents we received: labelled on
-    them for the clerk to answer; None when it is about no document we received (then it is a status
-    about one of ours)."""
+) -> RecallRequest | None:
+    """A status package ``13`` (yêu cầu lấy lại) by the sender of documents sent to us: kept for the
+    clerk to answer, on the documents it names or until they arrive; None when it is about one of our
+    own documents (then it is a status about one of ours) or names no DocumentId."""
     if package.status_code != StatusCode.RECALL_REQUEST.value:
         return None
-    targets: list[ReceivedDocument] = []
-    for reference in package.response_for:
-        if reference.document_id:
-            targets += await repository.received_targets(
-                session, package.sender.organ_id, [reference.document_id], None, exclude=None
-            )
-    if not targets:
+    document_ids = list(dict.fromkeys(r.document_id for r in package.response_for if r.document_id))
+    if not document_ids:
         return None
-    signing.check_partner_signature(raw, package.sender.organ_id, settings)
+    sender = package.sender.organ_id
+    if not await repository.received_targets(session, sender, document_ids, None, exclude=None):
+        for reference in package.response_for:
+            if await service.find_directive(session, reference, settings) is not None:
+                return None
+    signing.check_partner_signature(raw, sender, settings)
     stamp = package.timestamp.isoformat() if package.timestamp else ""
     key = "recall:" + hashlib.sha256(f"{stamp}\x1f{package.description or ''}".encode()).hexdigest()[:40]
-    for target in targets:
-        _label(target, "recall", key=key, reason=package.description, package_id=None, now=now)
+    targets, waiting = await _request_change(
+        session,
+        sender_organ_id=sender,
+        document_ids=document_ids,
+        unit_code=None,
+        kind="recall",
+        key=key,
+        reason=package.description,
+        package_id=None,
+        now=now,
+    )
     await session.flush()
-    return targets
+    return RecallRequest(labelled=targets, waiting_for=waiting)
+
+
+def _chosen(changes: list[ReceivedChange], change_id: int | None) -> ReceivedChange:
+    """The change a clerk answers: the one named, else the only one waiting for an answer, else (the
+    same answer again) the latest."""
+    if not changes:
+        raise NoChangeRequestedError("its sender asked for no update, replacement or recall")
+    if change_id is not None:
+        for change in changes:
+            if change.id == change_id:
+                return change
+        raise ReceivedChangeNotFoundError(f"no change {change_id} was asked about this document")
+    pending = [change for change in changes if change.state == "pending"]
+    if len(pending) > 1:
+        raise ChangeNotNamedError(
+            "several changes wait for an answer: name one with change_id", pending=[c.id for c in pending]
+        )
+    return (pending or changes)[-1]
 
 
 async def answer_change(
@@ -420,36 +500,41 @@ async def answer_change(
     agree: bool,
     reason: str | None,
     *,
+    change_id: int | None = None,
     actor: Principal,
     now: datetime,
-) -> tuple[ReceivedDocument, bool]:
-    """The addressed unit's clerk agrees (15) or refuses (16) the change the sender asked for; the
-    record and whether a status package was queued (the same answer again: nothing new). An agreed
-    recall or revocation marks the document recalled and closes its obligation in report-api; an agreed
-    replacement closes it in favour of the replacing document's."""
+) -> tuple[Labelled, bool]:
+    """The addressed unit's clerk agrees (15) or refuses (16) a change the sender asked for (``change_id``,
+    or the only one waiting); the document with its changes and whether a status package was queued
+    (the same answer again: nothing new). An agreed recall or revocation marks the document recalled and
+    closes its obligation in report-api; an agreed replacement closes it in favour of the replacing
+    document's."""
     received = await repository.received_for_update(session, received_id, actor.unit or "")
     if received is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
-    if received.change_kind is None or received.change_state is None:
-        raise NoChangeRequestedError("its sender asked for no update, replacement or recall")
+    changes = (await repository.changes_of(session, [received], lock=True))[received.id]
+    change = _chosen(changes, change_id)
     wanted = "agreed" if agree else "refused"
-    if received.change_state == wanted:
-        return received, False
-    if received.change_state != "pending":
+    if change.state == wanted:
+        return Labelled(received, changes), False
+    if change.state != "pending":
+        raise StatusTransitionError(f"the {change.kind} was {change.state} already", answered=change.state)
+    if received.recalled_at is not None:
         raise StatusTransitionError(
-            f"the {received.change_kind} was {received.change_state} already", answered=received.change_state
+            "its sender took the document back and the recall was agreed: nothing more is answered about it",
+            answered="recalled",
         )
     code = "15" if agree else "16"
-    received.change_state, received.change_answer_reason = wanted, reason
-    received.change_answered_by, received.change_answered_at = actor.id, now
+    change.received_document_id = received.id  # one that came first, marked now if not yet
+    change.state, change.answer_reason, change.answered_by, change.answered_at = wanted, reason, actor.id, now
     queued = await _queue(
-        session, received, code, now=now, description=_description(code, reason), change_key=received.change_key
+        session, received, code, now=now, description=_description(code, reason), change_key=change.change_key
     )
-    if agree and received.change_kind in ("revoke", "recall"):
+    if agree and change.kind in ("revoke", "recall"):
         received.recalled_at = now
-        _announce_withdrawn(session, received, received.change_reason or "Thu hồi văn bản", now)
-    elif agree and received.change_kind == "replace" and received.change_package_id is not None:
-        successor = await session.get(ReceivedDocument, received.change_package_id)
+        _announce_withdrawn(session, received, change.reason or "Thu hồi văn bản", now)
+    elif agree and change.kind == "replace" and change.package_id is not None:
+        successor = await repository.received_document(session, change.package_id)
         assert successor is not None  # a foreign key
         emit(
             session,
@@ -461,17 +546,33 @@ async def answer_change(
             occurred_at=now,
         )
     await session.flush()
-    return received, queued
+    return Labelled(received, changes), queued
 
 
 class ReceivedNotFoundError(NotFoundError):
     title = "Received document not found"
 
 
-async def list_for(session: AsyncSession, actor: Principal, settings: Settings) -> list[ReceivedDocument]:
+class ReceivedChangeNotFoundError(NotFoundError):
+    title = "No such change was asked about the document"
+
+
+class ChangeNotNamedError(ConflictError):
+    title = "Several changes wait for an answer: name one"
+
+
+async def labelled(session: AsyncSession, documents: list[ReceivedDocument]) -> list[Labelled]:
+    """The documents with the changes asked about each."""
+    changes = await repository.changes_of(session, documents)
+    return [Labelled(document, changes[document.id]) for document in documents]
+
+
+async def list_for(session: AsyncSession, actor: Principal, settings: Settings) -> list[Labelled]:
     """Received documents the caller may see: its unit's (the Office's admin and auditor: all)."""
     everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
-    return await repository.received_documents(session, None if everyone else [actor.unit or ""])
+    return await labelled(
+        session, await repository.received_documents(session, None if everyone else [actor.unit or ""])
+    )
 
 
 async def link_reply(
@@ -482,16 +583,22 @@ async def link_reply(
     received = await repository.received_for_update(session, received_id, actor.unit or "")
     if received is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
-    directive = await session.get(Directive, directive_id)
-    if directive is None or directive.issuer_code != received.unit_code:
+    directive = await repository.unit_directive_for_update(session, directive_id, received.unit_code)
+    if directive is None:
         raise UnprocessableError("the reply must be a document of the unit the received document is addressed to")
     if directive.dispatched_at is not None:
         raise ConflictError("the reply was dispatched already: link it before dispatching")
-    link = await session.get(ReplyLink, directive.id)
+    link = await repository.reply_link_of(session, directive.id)
     if link is None:
-        link = ReplyLink(directive_id=directive.id, received_document_id=received.id, linked_by=actor.id, linked_at=now)
-        session.add(link)
-    elif link.received_document_id != received.id:
+        return await repository.add_reply_link(
+            session,
+            {
+                "directive_id": directive.id,
+                "received_document_id": received.id,
+                "linked_by": actor.id,
+                "linked_at": now,
+            },
+        )
+    if link.received_document_id != received.id:
         raise ConflictError("the document already answers another received document")
-    await session.flush()
     return link

@@ -7,14 +7,20 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import utc_now
 from directive_api.deliveries.models import Delivery, ExchangePackage
 from directive_api.directives.models import Directive
-from directive_api.exchange.models import ExchangeOutbox, QuarantinedPackage, ReceivedDocument, ReplyLink
+from directive_api.exchange.models import (
+    ExchangeOutbox,
+    QuarantinedPackage,
+    ReceivedChange,
+    ReceivedDocument,
+    ReplyLink,
+)
 from directive_api.orgs.models import Unit
 from directive_api.pdfs.models import DirectiveFile
 
@@ -79,6 +85,10 @@ async def received_for_update(session: AsyncSession, received_id: uuid.UUID, uni
     return await session.scalar(statement.with_for_update())
 
 
+TARGET_TYPES = (0, 3)
+"""The business types a change can be about: new and replacing documents, not change packages."""
+
+
 async def received_targets(
     session: AsyncSession,
     sender_organ_id: str,
@@ -94,7 +104,7 @@ async def received_targets(
     statement = select(ReceivedDocument).where(
         ReceivedDocument.sender_organ_id == sender_organ_id,
         ReceivedDocument.document_id.in_(document_ids),
-        ReceivedDocument.business_doc_type.in_((0, 3)),
+        ReceivedDocument.business_doc_type.in_(TARGET_TYPES),
     )
     if unit_code is not None:
         statement = statement.where(ReceivedDocument.unit_code == unit_code)
@@ -270,3 +280,110 @@ async def quarantined(
 async def unit_with_organ_id(session: AsyncSession, organ_id: str) -> Unit | None:
     """The directory unit that has this exchange identifier."""
     return await session.scalar(select(Unit).where(Unit.organ_id == organ_id))
+
+
+# --- received documents (received.py) ---------------------------------------------------------------
+
+
+async def received_with_unit(session: AsyncSession, received_id: uuid.UUID) -> tuple[ReceivedDocument, Unit] | None:
+    """A received document and the unit of ours it is addressed to (which answers it)."""
+    statement = (
+        select(ReceivedDocument, Unit)
+        .join(Unit, Unit.code == ReceivedDocument.unit_code)
+        .where(ReceivedDocument.id == received_id)
+    )
+    found = (await session.execute(statement)).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
+async def received_document(session: AsyncSession, received_id: uuid.UUID) -> ReceivedDocument | None:
+    return await session.scalar(select(ReceivedDocument).where(ReceivedDocument.id == received_id))
+
+
+async def unit_directive_for_update(session: AsyncSession, directive_id: uuid.UUID, unit_code: str) -> Directive | None:
+    """The unit's own document (it issues it), locked: it is about to be linked as a reply."""
+    statement = select(Directive).where(Directive.id == directive_id, Directive.issuer_code == unit_code)
+    return await session.scalar(statement.with_for_update())
+
+
+async def reply_link_of(session: AsyncSession, directive_id: uuid.UUID) -> ReplyLink | None:
+    """The link that makes our document the reply to a received one, if it has one."""
+    return await session.scalar(select(ReplyLink).where(ReplyLink.directive_id == directive_id))
+
+
+async def add_reply_link(session: AsyncSession, values: dict[str, Any]) -> ReplyLink:
+    link = ReplyLink(**values)
+    session.add(link)
+    await session.flush()
+    return link
+
+
+async def record_change(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """A change its sender asked for about a document, once per (sender, changed DocumentId, request);
+    True when it is new."""
+    return await _insert_once(session, ReceivedChange, {"state": "pending", **values})
+
+
+async def attach_waiting_changes(session: AsyncSession, received: ReceivedDocument) -> int:
+    """The changes that arrived before this document (its sender, its DocumentId, for its unit or any)
+    now label it; how many."""
+    statement = (
+        update(ReceivedChange)
+        .where(
+            ReceivedChange.sender_organ_id == received.sender_organ_id,
+            ReceivedChange.target_document_id == received.document_id,
+            ReceivedChange.received_document_id.is_(None),
+            or_(ReceivedChange.unit_code.is_(None), ReceivedChange.unit_code == received.unit_code),
+            or_(ReceivedChange.package_id.is_(None), ReceivedChange.package_id != received.id),
+        )
+        .values(received_document_id=received.id)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _waits_for(change: ReceivedChange, document: ReceivedDocument) -> bool:
+    """A change kept before its document reached us is about this document (as
+    :func:`attach_waiting_changes` matches it)."""
+    return (
+        change.received_document_id is None
+        and document.business_doc_type in TARGET_TYPES
+        and (change.sender_organ_id, change.target_document_id) == (document.sender_organ_id, document.document_id)
+        and change.unit_code in (None, document.unit_code)
+        and change.package_id != document.id
+    )
+
+
+async def changes_of(
+    session: AsyncSession, documents: list[ReceivedDocument], *, lock: bool = False
+) -> dict[uuid.UUID, list[ReceivedChange]]:
+    """The changes asked about each of these received documents, in arrival order (locked when
+    ``lock``: they are answered in turn). Those that came before their document count as soon as it
+    is here, whether or not :func:`attach_waiting_changes` has marked them yet (a change and its
+    document applied concurrently each miss the other's uncommitted row)."""
+    found: dict[uuid.UUID, list[ReceivedChange]] = {document.id: [] for document in documents}
+    if not documents:
+        return found
+    awaited = {d.document_id for d in documents if d.business_doc_type in TARGET_TYPES}
+    statement = (
+        select(ReceivedChange)
+        .where(
+            or_(
+                ReceivedChange.received_document_id.in_(list(found)),
+                and_(
+                    ReceivedChange.received_document_id.is_(None),
+                    ReceivedChange.target_document_id.in_(sorted(awaited)),
+                ),
+            )
+        )
+        .order_by(ReceivedChange.id)
+    )
+    for change in await session.scalars(statement.with_for_update() if lock else statement):
+        if change.received_document_id is not None:
+            found[change.received_document_id].append(change)
+            continue
+        for document in documents:
+            if _waits_for(change, document):
+                found[document.id].append(change)
+    return found

@@ -148,7 +148,8 @@ async def receive_status(
     """An incoming status package (01 arrived … 06 done, 13/15/16 recall and update answers):
     moves the sender's delivery of the referenced document to that status if it is further along
     (docs/events.md); a duplicate changes nothing. A recall request (13) by the sender of documents
-    we received is labelled on them for their clerk to answer (`received_documents`, no deliveries).
+    sent to us is kept for their clerk to answer (`received_documents`, no deliveries); one about a
+    document that has not reached us yet (`waiting_for`) labels it when it arrives.
     From an organ id the directory does not know, the package is quarantined (202, `quarantine_id`).
     The caller speaks for the sender: its own unit's token, or an exchange integration configured to
     relay for it (403 otherwise)."""
@@ -163,10 +164,13 @@ async def receive_status(
     pdf: PdfContext = request.app.state.pdf
     await service.bound_sender(session, actor, package.sender.organ_id, pdf.settings)
     now = request.app.state.clock()
-    labelled = await received.apply_recall_request(session, package, raw, settings=pdf.settings, now=now)
-    if labelled is not None:
+    recall = await received.apply_recall_request(session, package, raw, settings=pdf.settings, now=now)
+    if recall is not None:
         return StatusApplied(
-            status_code=package.status_code, deliveries=[], received_documents=[r.id for r in labelled]
+            status_code=package.status_code,
+            deliveries=[],
+            received_documents=[r.id for r in recall.labelled],
+            waiting_for=recall.waiting_for,
         )
     applied = await service.apply_status_package(session, package, raw, settings=pdf.settings, store=pdf.store, now=now)
     if applied.quarantine_id is not None:
@@ -281,10 +285,11 @@ RECEIVED_ROLES = ("clerk", "admin", "monitor", "auditor", "drafter")
 @router.get("/edxml/received", response_model=list[ReceivedRead], responses=problem_responses(ForbiddenError))
 async def list_received(session: SessionDep, actor: CurrentPrincipal, request: Request) -> list[ReceivedRead]:
     """Documents other organisations sent to the caller's unit over the exchange (newest first, 500 at
-    most), with the furthest status we answered (01 arrived, 03 accepted, 06 done: docs/exchange.md)."""
+    most), with the furthest status we answered (01 arrived, 03 accepted, 06 done: docs/exchange.md)
+    and every update, replacement or recall their sender asked (`changes`)."""
     require_roles(actor, *RECEIVED_ROLES)
     found = await received.list_for(session, actor, request.app.state.settings)
-    return [ReceivedRead.model_validate(r) for r in found]
+    return [ReceivedRead.of(r) for r in found]
 
 
 @router.post(
@@ -327,7 +332,7 @@ async def answer_received(
     record, _queued = await received.act(
         session, received_id, body.code, body.reason, actor=actor, now=request.app.state.clock()
     )
-    return ReceivedRead.model_validate(record)
+    return ReceivedRead.of(record)
 
 
 @router.post(
@@ -337,18 +342,27 @@ async def answer_received(
         BadRequestError,
         ForbiddenError,
         received.ReceivedNotFoundError,
+        received.ReceivedChangeNotFoundError,
         received.NoChangeRequestedError,
+        received.ChangeNotNamedError,
         received.StatusTransitionError,
     ),
 )
 async def answer_change(
     received_id: uuid.UUID, body: ReceivedChangeAnswer, session: SessionDep, actor: CurrentPrincipal, request: Request
 ) -> ReceivedRead:
-    """The addressed unit's clerk agrees (`15`) or refuses (`16`) the update, replacement or recall its
-    sender asked for (`change_kind`); an agreed recall marks the document recalled. The same answer
-    again changes nothing; the other one after it is a 409."""
+    """The addressed unit's clerk agrees (`15`) or refuses (`16`) an update, replacement or recall its
+    sender asked for: the one `change_id` names (one of `changes`), else the only one waiting for an
+    answer (409 `…/change-not-named` when several wait). An agreed recall or revocation marks the
+    document recalled. The same answer again changes nothing; the other one after it is a 409."""
     require_roles(actor, "clerk")
     record, _queued = await received.answer_change(
-        session, received_id, body.decision == "agree", body.reason, actor=actor, now=request.app.state.clock()
+        session,
+        received_id,
+        body.decision == "agree",
+        body.reason,
+        change_id=body.change_id,
+        actor=actor,
+        now=request.app.state.clock(),
     )
-    return ReceivedRead.model_validate(record)
+    return ReceivedRead.of(record)

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from directive_api.exchange.models import ReceivedDocument
+from directive_api.exchange.received import Labelled
 from directive_api.exchange.service import Applied
 
 
@@ -19,7 +21,10 @@ class StatusApplied(BaseModel):
     quarantine_id: int | None = None
     """Set (with status 202 and no deliveries) when the sender's organ id is not in the directory."""
     received_documents: list[uuid.UUID] = []
-    """A recall request (13) about documents we received: the ones it was labelled on (no deliveries)."""
+    """A recall request (13) about documents sent to us: the ones it is about (no deliveries)."""
+    waiting_for: list[str] = []
+    """A recall request (13): the DocumentIds it names that have not reached us yet (it labels them
+    when they arrive)."""
 
     @classmethod
     def of(cls, status_code: str, applied: Applied) -> StatusApplied:
@@ -80,10 +85,29 @@ class Reject(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
 
 
-class ReceivedRead(BaseModel):
-    """A document that reached us over the exchange, and the furthest status we answered."""
+class ReceivedChangeRead(BaseModel):
+    """An update, replacement or recall the sender of a received document asked for."""
 
     model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: Literal["update", "replace", "revoke", "recall"]
+    """An update package, a replacing document, a revocation package, a recall request (status 13)."""
+    reason: str | None
+    package_id: uuid.UUID | None
+    """The update, replacing or revocation package (a received document of its own)."""
+    requested_at: datetime
+    """When it reached us (before the document itself, when the exchange delivered it first)."""
+    state: Literal["pending", "agreed", "refused"]
+    """``pending`` until the clerk agrees (15) or refuses (16)."""
+    answer_reason: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+
+
+class ReceivedRead(BaseModel):
+    """A document that reached us over the exchange, the furthest status we answered, and the changes
+    its sender asked for."""
 
     id: uuid.UUID
     sender_organ_id: str
@@ -104,20 +128,44 @@ class ReceivedRead(BaseModel):
     status_by: str | None = None
     status_at: datetime | None = None
     received_at: datetime
+    changes: list[ReceivedChangeRead] = []
+    """Every change its sender asked for, in arrival order, each answered on its own."""
+    change_id: int | None = None
+    """The ``change_*`` fields repeat one of ``changes``: the latest waiting for an answer, else the
+    latest."""
     change_kind: Literal["update", "replace", "revoke", "recall"] | None = None
-    """The last change its sender asked for: an update package, a replacing document, a revocation
-    package, a recall request (status 13)."""
     change_reason: str | None = None
     change_package_id: uuid.UUID | None = None
-    """The update, replacing or revocation package (a received document of its own)."""
     change_at: datetime | None = None
     change_state: Literal["pending", "agreed", "refused"] | None = None
-    """``pending`` until the clerk agrees (15) or refuses (16)."""
     change_answer_reason: str | None = None
     change_answered_by: str | None = None
     change_answered_at: datetime | None = None
     recalled_at: datetime | None = None
     """Set when the clerk agreed to its sender's recall or revocation."""
+
+    @classmethod
+    def of(cls, labelled: Labelled) -> ReceivedRead:
+        document, current = labelled.document, labelled.current
+        shown = (
+            {
+                "change_id": current.id,
+                "change_kind": current.kind,
+                "change_reason": current.reason,
+                "change_package_id": current.package_id,
+                "change_at": current.requested_at,
+                "change_state": current.state,
+                "change_answer_reason": current.answer_reason,
+                "change_answered_by": current.answered_by,
+                "change_answered_at": current.answered_at,
+            }
+            if current is not None
+            else {}
+        )
+        columns = {name: getattr(document, name) for name in cls.model_fields if hasattr(ReceivedDocument, name)}
+        return cls.model_validate(
+            {**columns, "changes": [ReceivedChangeRead.model_validate(c) for c in labelled.changes], **shown}
+        )
 
 
 REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -140,6 +188,8 @@ class ReceivedChangeAnswer(BaseModel):
 
     decision: Literal["agree", "refuse"]
     reason: str | None = Field(default=None, min_length=1, max_length=1000, pattern=REASON_PATTERN)
+    change_id: int | None = Field(default=None, ge=1)
+    """Which of the document's ``changes``; without it, the only one waiting for an answer."""
 
 
 class ReplyLinkCreate(BaseModel):
