@@ -422,7 +422,7 @@ def main() -> int:
         f"CSC service    http://127.0.0.1:{args.csc_port} (remote-signing double, CSC API v2)\n"
         f"state          {args.var}\n"
         f"a token        .venv/bin/directive-api mint-token tran-van-an --keys {keys}\n"
-        f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys}\n"
+        f"the seed walk  .venv/bin/directive-api walk-seed --keys {keys} --base-url http://127.0.0.1:{args.directive_port}\n"
         f"remote signing .venv/bin/python scripts/csc_service.py --config {args.var / 'csc' / 'csc.json'} "
         f"--enroll <person id> --name '<full name>' --pki {args.var / 'pki'}  (then set the person's signing_mode "
         "remote and signing_certificate; see docs/api.md)\n"

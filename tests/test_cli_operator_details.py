@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -182,3 +183,15 @@ def test_dev_pki_issue_gives_a_key_and_a_recorded_certificate_of_the_existing_pk
     assert pki.issued_certificate(certificate.serial_number) == certificate  # the CA answers "good"
     assert (tmp_path / "token" / "signing-key.pem").stat().st_mode & 0o077 == 0
     assert (tmp_path / "token" / "root-ca.pem").read_bytes() == pki.root_cert_pem.read_bytes()
+
+
+def test_the_seed_walk_against_no_service_is_one_line_naming_the_url(tmp_path: Path, cli: Cli) -> None:
+    """A walk against a directive-api on another port (``make run ARGS=…``) than the one given."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    done = cli("directive-api", "walk-seed", "--keys", str(tmp_path / "keys"), "--base-url", url, cwd=tmp_path)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"directive-api walk-seed: directive-api does not answer at {url}")
+    assert "--base-url" in done.stderr and "Traceback" not in done.stderr

@@ -45,5 +45,11 @@ async def test_if_match_star_is_refused_for_documents(
     assert response.headers["content-type"] == "application/problem+json"
     submitted = await api.client.post(f"{url}/submit", headers={**actors.drafter, "If-Match": if_match})
     assert submitted.status_code == 428, submitted.text
+    attached = await api.client.post(
+        f"{url}/attachments?name=Phụ lục.pdf",
+        content=b"%PDF-1.4\n",
+        headers={**actors.drafter, "If-Match": if_match, "Content-Type": "application/pdf"},
+    )
+    assert attached.status_code == 428, attached.text
     after = (await api.get(doc["id"], actors.drafter)).json()
     assert (after["version"], after["status"], after["subject"]) == (1, "draft", doc["subject"])

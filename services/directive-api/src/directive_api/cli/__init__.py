@@ -243,9 +243,19 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
     elif args.command == "dev-pki":
         return _dev_pki_issue(parser, args)
     elif args.command == "walk-seed":
+        import httpx
+
         from directive_api.cli.walk import walk_seed_letter
 
-        return walk_seed_letter(args.base_url, args.keys, out=sys.stdout)
+        try:
+            return walk_seed_letter(args.base_url, args.keys, out=sys.stdout)
+        except httpx.TransportError as error:
+            print(
+                f"directive-api walk-seed: directive-api does not answer at {args.base_url}"
+                f" ({error or type(error).__name__}); start it (make run) or give its URL with --base-url",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 

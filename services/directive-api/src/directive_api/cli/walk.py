@@ -31,8 +31,20 @@ def tokens(keys_dir: Path, settings: Settings | None = None) -> dict[str, str]:
     }
 
 
+class _Refused(Exception):
+    """A step answered 4xx/5xx: said on ``out`` already."""
+
+
 def walk_seed_letter(base_url: str, keys_dir: Path, *, out: TextIO) -> int:
-    """Create, submit, return, edit, resubmit, approve and issue the seed letter; 0 on success."""
+    """Create, submit, return, edit, resubmit, approve and issue the seed letter; 0 on success, 1
+    when a step is refused (the step and the problem are written to ``out``)."""
+    try:
+        return _walk(base_url, keys_dir, out)
+    except _Refused:
+        return 1
+
+
+def _walk(base_url: str, keys_dir: Path, out: TextIO) -> int:
     token = tokens(keys_dir)
 
     def call(method: str, path: str, who: str, **kwargs: Any) -> httpx.Response:
@@ -40,7 +52,7 @@ def walk_seed_letter(base_url: str, keys_dir: Path, *, out: TextIO) -> int:
         response = client.request(method, path, headers=headers, **kwargs)
         if response.status_code >= 400:
             out.write(f"  ✗ {method} {path} → {response.status_code} {response.text}\n")
-            response.raise_for_status()
+            raise _Refused
         return response
 
     # Issuing renders and signs the PDF: seconds on a quiet machine, minutes on a loaded one (a CI

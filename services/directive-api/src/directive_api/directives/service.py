@@ -330,7 +330,7 @@ async def add_attachment(
     directive = await get_directive(session, directive_id, actor=actor)
     require_roles(actor, *EDIT_ROLES)
     _ensure_office_member(actor, directive.issuer_code)
-    require_if_match(if_match, directive.version)
+    require_if_match(if_match, directive.version, allow_any=False)
     if directive.status not in EDITABLE_STATUSES:
         raise DirectiveNotEditableError(
             f"a document in status '{directive.status}' cannot be edited", current_status=directive.status
