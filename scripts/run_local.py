@@ -207,10 +207,12 @@ def start(
     idp_port: int | None = None,
     ca_port: int | None = None,
     csc_port: int | None = None,
+    pdf_workers: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Start the hub double, the identity provider double, the remote-signing service (CSC API v2), the
     development CA's CRL/OCSP service and both services, and wait until they are ready (``vxp_port``,
-    ``idp_port``, ``ca_port``, ``csc_port``: free ports when not given)."""
+    ``idp_port``, ``ca_port``, ``csc_port``: free ports when not given; ``pdf_workers``: directive-api's
+    ``PDF_WORKERS``, else the environment's or one per core)."""
     var.mkdir(parents=True, exist_ok=True)
     vxp_port = vxp_port or _free_port()
     idp_port = idp_port or _free_port()
@@ -222,6 +224,8 @@ def start(
     ca_command = [sys.executable, str(ROOT / "scripts" / "dev_ca.py"), "--pki", str(var / "pki")]
     ca_command += ["--port", str(ca_port)]
     env = service_env(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port)
+    if pdf_workers is not None:
+        env["DIRECTIVE_API_PDF_WORKERS"] = str(pdf_workers)
     agencies = hub_agencies(var)
     bin_dir = Path(sys.executable).parent
     hub = [sys.executable, "-m", "common.vxp.hub", "--port", str(vxp_port), "--store", str(var / "vxp" / "store")]
@@ -292,15 +296,25 @@ def department_env(
 
 
 def start_department(
-    var: Path, office_var: Path, *, directive_port: int, report_port: int, vxp_port: int, idp_port: int = 8090
+    var: Path,
+    office_var: Path,
+    *,
+    directive_port: int,
+    report_port: int,
+    vxp_port: int,
+    idp_port: int = 8090,
+    pdf_workers: int | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Start Sở Nội vụ's own directive-api and report-api (``var``: its state), receiving from and
     sending to the hub double the Office's :func:`start` runs on ``vxp_port``. The directory is the
-    seed's; SNV issues documents (notation ``SNV``) with its own drafter, director and clerk."""
+    seed's; SNV issues documents (notation ``SNV``) with its own drafter, director and clerk
+    (``pdf_workers``: as in :func:`start`)."""
     var.mkdir(parents=True, exist_ok=True)
     env = department_env(
         var, office_var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, idp_port=idp_port
     )
+    if pdf_workers is not None:
+        env["DIRECTIVE_API_PDF_WORKERS"] = str(pdf_workers)
     cli = str(Path(sys.executable).parent / "directive-api")
     subprocess.run([cli, "migrate"], env=env, check=True)
     subprocess.run(
