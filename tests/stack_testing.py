@@ -77,13 +77,19 @@ class Stack:
         return stack_headers(self.var, subject, roles, unit, **extra)
 
 
+PDF_WORKERS = 1
+"""directive-api's PDF worker processes in the stacks the tests start: one, not one per core. Each
+worker warms up at start (imports, a throw-away render, signature, seal and verification: seconds of
+CPU), and with two test processes on two cores a second worker per stack only competes for them."""
+
+
 @contextlib.contextmanager
 def office_stack(tmp_path: Path) -> Iterator[Stack]:
-    """``make run``'s stack with its state in ``tmp_path / "var"``, both services on free ports;
-    stopped on exit (processes a test stopped before are left alone)."""
+    """``make run``'s stack with its state in ``tmp_path / "var"``, both services on free ports and
+    :data:`PDF_WORKERS` PDF workers; stopped on exit (processes a test stopped before are left alone)."""
     var = tmp_path / "var"
     port = free_port()
-    processes = run_local.start(var, directive_port=port, report_port=free_port())
+    processes = run_local.start(var, directive_port=port, report_port=free_port(), pdf_workers=PDF_WORKERS)
     try:
         yield Stack(var, f"http://127.0.0.1:{port}", processes)
     finally:

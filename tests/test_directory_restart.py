@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import free_port
+from stack_testing import PDF_WORKERS, free_port
 
 from common.auth import mint_token
 from directive_api.settings import Settings
@@ -42,7 +42,7 @@ def test_rest_changes_survive_a_restart_and_the_seed(tmp_path: Path) -> None:
     var = tmp_path / "var"
     ports = {"directive_port": free_port(), "report_port": free_port()}
     base = f"http://127.0.0.1:{ports['directive_port']}"
-    processes = run_local.start(var, **ports)
+    processes = run_local.start(var, **ports, pdf_workers=PDF_WORKERS)
     try:
         admin = _admin(var)
 
@@ -79,7 +79,7 @@ def test_rest_changes_survive_a_restart_and_the_seed(tmp_path: Path) -> None:
     finally:
         run_local.stop(processes)
 
-    processes = run_local.start(var, **ports)  # serve migrates and seeds again on start
+    processes = run_local.start(var, **ports, pdf_workers=PDF_WORKERS)  # serve migrates and seeds again on start
     try:
         after = _directory(base, admin)
         assert after == before

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter, free_port, stack_headers
+from stack_testing import PDF_WORKERS, dispatch_walked_letter, free_port, stack_headers
 
 from common.edxml import (
     Organization,
@@ -32,7 +32,9 @@ pytestmark = pytest.mark.slow  # real processes of both services (a whole stack)
 def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
     var = tmp_path / "var"
     directive_port, report_port, vxp_port = free_port(), free_port(), free_port()
-    processes = run_local.start(var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port)
+    processes = run_local.start(
+        var, directive_port=directive_port, report_port=report_port, vxp_port=vxp_port, pdf_workers=PDF_WORKERS
+    )
     try:
         assert (var / "keys" / "jwt-private.pem").exists()
         assert (var / "directive-api.db").exists()
@@ -51,7 +53,7 @@ def test_embedded_stack_walks_the_seed_letter(tmp_path: Path) -> None:
     finally:
         run_local.stop(processes)
     # A second start reuses keys and data: the next issued letter gets number 02.
-    processes = run_local.start(var, directive_port=directive_port, report_port=report_port)
+    processes = run_local.start(var, directive_port=directive_port, report_port=report_port, pdf_workers=PDF_WORKERS)
     try:
         out = io.StringIO()
         walk_seed_letter(f"http://127.0.0.1:{directive_port}", var / "keys", out=out)

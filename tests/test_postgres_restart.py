@@ -1,8 +1,10 @@
 """Fault test: PostgreSQL is restarted under load; directive-api degrades to 503 and heals by itself.
 
-directive-api runs as a real process on a fresh, migrated and seeded PostgreSQL database of the
-local Debian cluster (15/main). Two client threads list documents and create drafts without pause
-while the test restarts the cluster twice: ``pg_ctlcluster restart`` and stop, 2 s, start.
+directive-api runs as a real process on a fresh, migrated and seeded PostgreSQL database of a
+cluster of its own (PostgreSQL 15's ``initdb`` in a temporary folder, on a free port: restarting it
+disturbs no other test, so this one runs in the parallel part of ``make test``). Two client threads
+list documents and create drafts without pause while the test restarts the cluster twice:
+``pg_ctl restart`` and stop, 2 s, start.
 
 - every answer is a success or a 503 ``application/problem+json`` with ``Retry-After`` — never a
   500, never a request left hanging past the client's timeout;
@@ -11,16 +13,18 @@ while the test restarts the cluster twice: ``pg_ctlcluster restart`` and stop, 2
 - nothing is half-written: every draft the client was told was created exists with its one history
   entry, and ``directive-api check-invariants`` exits 0.
 
-The cluster is always started again (and waited for) in ``finally``: other tests run after this one.
+The cluster is always started again (and waited for) in ``finally``, and removed at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -33,16 +37,15 @@ import httpx
 import psycopg
 import pytest
 from security_testing import letter_to
-from sqlalchemy.engine import make_url
 
 from common.auth import ensure_dev_keys
-from common.testing import PostgresServer, unique_name
+from common.testing import PostgresServer
 from directive_api.cli import migrate as migrate_directive
 from directive_api.cli import seed as seed_directive
 from directive_api.cli.walk import tokens as seed_tokens
 
 BIN = Path(sys.executable).parent
-CLUSTER = ("15", "main")
+PG_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's PostgreSQL 15 (scripts/ensure-postgres)
 REQUEST_TIMEOUT = 15.0
 RECOVERY_SECONDS = 20.0
 
@@ -69,18 +72,45 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _pg_isready() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0
+class Cluster:
+    """A PostgreSQL cluster of this test's own: ``initdb`` in a temporary folder, served on a free
+    loopback port (run as the ``postgres`` user when the tests run as root, as ``initdb`` requires)."""
 
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="pg-restart-"))
+        self.data = self.folder / "data"
+        self.port = _port()
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        self.server = PostgresServer(admin_url=f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
 
-def _pg_ctl(action: str) -> None:
-    subprocess.run(["pg_ctlcluster", *CLUSTER, action], check=True, capture_output=True, timeout=60)
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        command = [str(PG_BIN / program), *args]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=check, capture_output=True, timeout=60)
 
+    def ctl(self, action: str, *, check: bool = True) -> None:
+        """``pg_ctl start|stop|restart`` (fast shutdown, as ``pg_ctlcluster``'s), waiting until done."""
+        mode = ["-m", "fast"] if action != "start" else []
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        log = str(self.folder / "log")
+        self._run("pg_ctl", action, "-D", str(self.data), "-w", *mode, "-o", options, "-l", log, check=check)
 
-def _ensure_postgres_running() -> None:
-    if not _pg_isready():
-        subprocess.run(["pg_ctlcluster", *CLUSTER, "start"], check=False, capture_output=True, timeout=60)
-    _wait(_pg_isready, "PostgreSQL to accept connections again", 60)
+    def is_ready(self) -> bool:
+        command = ["pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-q"]
+        return subprocess.run(command, check=False).returncode == 0
+
+    def ensure_running(self) -> None:
+        if not self.is_ready():
+            self.ctl("start", check=False)
+        _wait(self.is_ready, "PostgreSQL to accept connections again", 60)
+
+    def remove(self) -> None:
+        self.ctl("stop", check=False)  # whatever state the test left it in (already stopped: a no-op)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -102,14 +132,18 @@ class Outcome:
 
 
 @pytest.fixture
-def service(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    url = make_url(postgres_server.admin_url)
-    assert (url.host, url.port or 5432) in {("127.0.0.1", 5432), ("localhost", 5432)}, (
-        "this test restarts the local cluster 15/main: PostgreSQL must be that server",
-        url.render_as_string(),
-    )
-    name = unique_name("pg_restart")
-    database_url = postgres_server.create_database(name)
+def cluster() -> Iterator[Cluster]:
+    made = Cluster()
+    try:
+        made.ctl("start")
+        yield made
+    finally:
+        made.remove()
+
+
+@pytest.fixture
+def service(cluster: Cluster, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    database_url = cluster.server.create_database("pg_restart")
     process: subprocess.Popen[bytes] | None = None
     try:
         migrate_directive(database_url)
@@ -134,6 +168,7 @@ def service(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[st
             )
             _wait(lambda: _ready(f"http://127.0.0.1:{port}/readyz"), "directive-api to be ready")
             yield {
+                "cluster": cluster,
                 "base": f"http://127.0.0.1:{port}",
                 "url": database_url,
                 "env": env,
@@ -142,14 +177,13 @@ def service(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[st
                 "process": process,
             }
     finally:
-        _ensure_postgres_running()
+        cluster.ensure_running()
         if process is not None:
             process.terminate()
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        postgres_server.drop_database(name)
 
 
 def _issue_documents(base: str, tokens: dict[str, str], count: int) -> None:
@@ -248,11 +282,10 @@ def _recovered_at(load: Load, back: float) -> float:
     raise AssertionError(f"the service did not recover within {RECOVERY_SECONDS} s after PostgreSQL came back")
 
 
-@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_restart_under_load_gives_503_then_heals(service: dict[str, Any]) -> None:
-    base = service["base"]
+    base, cluster = service["base"], service["cluster"]
     tokens = seed_tokens(service["keys"])
     _issue_documents(base, tokens, 2)
     report: list[str] = []
@@ -262,14 +295,14 @@ def test_postgres_restart_under_load_gives_503_then_heals(service: dict[str, Any
             begun = time.monotonic()
             try:
                 if mode == "restart":
-                    _pg_ctl("restart")
+                    cluster.ctl("restart")
                 else:
-                    _pg_ctl("stop")
+                    cluster.ctl("stop")
                     time.sleep(2)
-                    _pg_ctl("start")
-                _wait(_pg_isready, "PostgreSQL to accept connections", 60)
+                    cluster.ctl("start")
+                _wait(cluster.is_ready, "PostgreSQL to accept connections", 60)
             finally:
-                _ensure_postgres_running()
+                cluster.ensure_running()
             back = time.monotonic()
             recovery = _recovered_at(load, back)
             assert recovery <= RECOVERY_SECONDS, (mode, recovery)

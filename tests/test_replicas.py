@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from stack_testing import dispatch_walked_letter, stack_headers
+from stack_testing import PDF_WORKERS, dispatch_walked_letter, stack_headers
 
 from common.auth import ensure_dev_keys
 from common.testing import PostgresServer, unique_name
@@ -111,6 +111,7 @@ def stack(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[str,
             "REPORT_API_WEBHOOKS__ALLOW_HOSTS": json.dumps([f"http://127.0.0.1:{ports['a2']}"]),
             "REPORT_API_WEBHOOKS__POLL_INTERVAL_SECONDS": "0.2",
             "REPORT_API_EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "DIRECTIVE_API_PDF_WORKERS": str(PDF_WORKERS),
             "LOG_LEVEL": "warning",
         }
         log = open(tmp_path / "processes.log", "wb")  # noqa: SIM115 - closed with the processes
@@ -127,7 +128,7 @@ def stack(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[dict[str,
         for command in commands:
             processes.append(subprocess.Popen([str(BIN / command[0]), *command[1:]], env=env, stdout=log, stderr=log))
         for name in ("a1", "a2", "b1", "b2"):
-            # Eight processes warm their PDF pools at once on two cores: on a loaded host that takes
+            # The web processes warm their PDF pools at once on two cores: on a loaded host that takes
             # minutes, not seconds; the log says what they were doing when time ran out.
             _wait(
                 lambda name=name: _ready(f"http://127.0.0.1:{ports[name]}/readyz"),  # type: ignore[misc]

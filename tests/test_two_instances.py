@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import run_local
-from stack_testing import dispatch_walked_letter, free_port, stack_headers
+from stack_testing import PDF_WORKERS, dispatch_walked_letter, free_port, stack_headers
 
 from common.edxml import OrganIdFormat, classify_organ_id, parse_document_package
 from common.vxp.client import VxpClient
@@ -101,7 +101,12 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
     snv = f"http://127.0.0.1:{snv_port}"
     snv_reports = f"http://127.0.0.1:{snv_report}"
     processes = run_local.start(
-        office_var, directive_port=office_port, report_port=office_report, vxp_port=vxp_port, idp_port=idp_port
+        office_var,
+        directive_port=office_port,
+        report_port=office_report,
+        vxp_port=vxp_port,
+        idp_port=idp_port,
+        pdf_workers=PDF_WORKERS,
     )
     try:
         tokens = {k: {"Authorization": f"Bearer {v}"} for k, v in walk_tokens(office_var / "keys").items()}
@@ -123,7 +128,13 @@ def test_the_office_and_a_department_exchange_a_letter_its_statuses_and_a_reply(
 
         # Sở Nội vụ's own copy starts and its worker takes the letter in.
         processes += run_local.start_department(
-            snv_var, office_var, directive_port=snv_port, report_port=snv_report, vxp_port=vxp_port, idp_port=idp_port
+            snv_var,
+            office_var,
+            directive_port=snv_port,
+            report_port=snv_report,
+            vxp_port=vxp_port,
+            idp_port=idp_port,
+            pdf_workers=PDF_WORKERS,
         )
         snv_clerk = stack_headers(snv_var, "le-minh-tam", ["clerk"], "SNV")
 
