@@ -17,17 +17,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from alembic import command
 from directive_testing import Actors
 from security_testing import SyncApi, letter_to
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select, text
 
 from common.db import transaction, utc_now
 from common.outbox import Relay
 from common.testing import TokenFactory
+from directive_api.cli import alembic_config
 from directive_api.deliveries import repository as deliveries_repository
 from directive_api.deliveries.service import apply_status
 from directive_api.directives.models import Directive
-from directive_api.events.models import OUTBOX, WebhookDelivery
+from directive_api.events.models import OUTBOX, OutboxEvent, WebhookDelivery
 from directive_api.events.service import emit_event, emit_received_event
 from directive_api.events.visibility import webhook_audience
 
@@ -53,9 +55,9 @@ def _issue_to_both(api: SyncApi, actors: Actors) -> dict[str, Any]:
     return response.json()
 
 
-def _progress(api: SyncApi, directive_id: str) -> None:
+def _progress(api: SyncApi, directive_id: str, *, partner: bool = True) -> None:
     """Both units' deliveries move through the statuses, interleaved; SNV replies; a partner sends
-    the Office a document."""
+    the Office a document (an event only, unless ``partner`` is false)."""
 
     async def run() -> None:
         at = utc_now()
@@ -89,6 +91,8 @@ def _progress(api: SyncApi, directive_id: str) -> None:
                     "document_id": "x",
                 },
             )
+            if not partner:
+                return
             emit_received_event(
                 session,
                 "directive.dispatched",
@@ -216,3 +220,55 @@ def test_webhooks_of_a_unit_get_its_own_delivery_events_only(
         assert delivered[subs[unit]] == expected, unit
     snv_reasons = {e["id"] for e in office if e["data"].get("unit_code") == "SNV"}
     assert snv_reasons and delivered[subs["X31299"]].isdisjoint(snv_reasons)
+
+
+# --- migration 0012_hfeed: the backfill gives what emitting gives, on both databases ----------------
+
+RECEIVED = text(
+    "INSERT INTO received_documents (id, sender_organ_id, unit_code, document_id, business_doc_type, subject,"
+    " sha256, size, status, received_at) VALUES (:id, '000.00.01.H13', 'SNV', '000.00.01.H13,2026/12/01,07/VPUB',"
+    " 0, 'V/v báo cáo kết quả', 'ab', 1, '01', '2026-12-01 10:00:00+00:00')"
+)
+
+
+def test_the_backfill_gives_what_emitting_gives(sync_api: SyncApi, actors: Actors, database_url: str) -> None:
+    url = make_url(database_url)
+    sync = url.set(drivername="sqlite" if url.get_backend_name() == "sqlite" else "postgresql+psycopg")
+    doc = _issue_to_both(sync_api, actors)
+    _progress(sync_api, doc["id"], partner=False)
+    received = uuid.uuid4()
+    engine = create_engine(sync)
+    with engine.begin() as connection:
+        connection.execute(RECEIVED, {"id": received.hex if url.get_backend_name() == "sqlite" else str(received)})
+
+    async def emit_and_read() -> list[tuple[str, str, uuid.UUID | None, str | None]]:
+        async with transaction(sync_api.app.state.sessionmaker) as session:
+            emit_received_event(
+                session, "directive.recalled", received, unit_code="SNV", data={"reason": "x"}, occurred_at=utc_now()
+            )
+        async with sync_api.app.state.sessionmaker() as session:
+            rows = await session.execute(
+                select(OutboxEvent.id, OutboxEvent.type, OutboxEvent.directive_id, OutboxEvent.unit_code)
+            )
+            return sorted(tuple(row) for row in rows)
+
+    emitted = sync_api.runner.run(emit_and_read())
+    assert {(t, u) for _i, t, _d, u in emitted} >= {
+        ("delivery.status_changed", "SNV"),
+        ("delivery.status_changed", "X31299"),
+        ("delivery.reply_received", "SNV"),
+        ("directive.issued", None),
+        ("directive.recalled", "SNV"),  # the received document's, sent to SNV
+    }
+    sync_api.runner.run(sync_api.app.state.engine.dispose())
+    config = alembic_config(database_url)
+    try:
+        command.downgrade(config, "0011_h18r")
+        command.upgrade(config, "0012_hfeed")
+        with engine.begin() as connection:
+            rows = connection.execute(text("SELECT id, type, directive_id, unit_code FROM outbox_events")).all()
+        backfilled = sorted((i, t, uuid.UUID(str(d)) if d is not None else None, u) for i, t, d, u in rows)
+        assert backfilled == emitted
+    finally:
+        command.upgrade(config, "head")
+        engine.dispose()
