@@ -52,7 +52,8 @@ def _issue_to_both(api: SyncApi, actors: Actors) -> dict[str, Any]:
         "POST", f"/v1/directives/{doc['id']}/dispatch", headers={**actors.clerk, "If-Match": doc["etag"]}
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    dispatched: dict[str, Any] = response.json()
+    return dispatched
 
 
 def _progress(api: SyncApi, directive_id: str, *, partner: bool = True) -> None:

@@ -38,7 +38,7 @@ class OutboxEvent(OutboxEventMixin, Model):
 class WebhookSubscription(WebhookSubscriptionMixin, Model):
     """``owner`` is the client (the token's ``sub``); with ``owner_unit`` it names who owns the
     subscription, and ``owner_roles`` the roles it subscribed with: an event goes to it only when
-    that principal could read the event's document. ``system`` rows come from the configuration
+    that principal may see it (``events.visibility``). ``system`` rows come from the configuration
     (report-api): they receive every event and are shown to no one but the Office's admin."""
 
     __tablename__ = "webhook_subscriptions"
