@@ -31,7 +31,8 @@ async def list_events(
 ) -> EventPage:
     """The pull feed of events for systems that cannot receive webhooks (see docs/events.md)."""
     require_roles(actor, *service.FEED_ROLES)
-    # The same rule as reads and webhooks: an event shows only if the caller could read its document.
+    # The same rule as reads and webhooks (events.visibility): a document's events for its readers,
+    # one recipient unit's delivery events for the issuing office and that unit only.
     return await service.list_events(session, actor, after=after, limit=limit)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,8 +42,10 @@ def directive_summary(directive: Directive) -> dict[str, Any]:
 
 
 def emit_event(session: AsyncSession, type_: str, directive: Directive, **data: Any) -> OutboxEvent:
-    """Write an event in the caller's transaction."""
-    return emit(
+    """Write an event about one of our documents in the caller's transaction. A ``unit_code`` in
+    ``data`` makes it an event about that recipient unit (``delivery.*``): the issuing office and
+    that unit see it, the document's other addressees do not (``events.visibility``)."""
+    event = emit(
         session,
         OutboxEvent,
         type=type_,
@@ -49,13 +53,35 @@ def emit_event(session: AsyncSession, type_: str, directive: Directive, **data: 
         data={"directive": directive_summary(directive), **data},
         source=SOURCE,
     )
+    event.directive_id = directive.id
+    unit_code = data.get("unit_code")
+    event.unit_code = str(unit_code) if unit_code is not None else None
+    return event
+
+
+def emit_received_event(
+    session: AsyncSession,
+    type_: str,
+    received_id: uuid.UUID,
+    *,
+    unit_code: str,
+    data: Mapping[str, Any],
+    occurred_at: datetime,
+) -> OutboxEvent:
+    """Write an event about a document a partner sent to ``unit_code``: only that unit's office
+    roles (and the configured subscribers) see it."""
+    event = emit(
+        session, OutboxEvent, type=type_, subject=str(received_id), data=data, source=SOURCE, occurred_at=occurred_at
+    )
+    event.unit_code = unit_code
+    return event
 
 
 async def list_events(session: AsyncSession, actor: Principal, *, after: int, limit: int) -> EventPage:
-    """A page of the feed: the events whose document ``actor`` could read."""
-    items, cursor = await repository.feed_page(session, after=after, limit=limit)
-    # The cursor still moves past the events left out, so a page may hold fewer than `limit`.
-    return EventPage(items=await visibility.visible_items(session, items, actor), next_cursor=cursor)
+    """A page of the feed: the events ``actor`` may see (``events.visibility``), selected in SQL,
+    so a page is full while visible events remain and the cursor skips or repeats none."""
+    items, cursor = await visibility.feed_page(session, actor, after=after, limit=limit)
+    return EventPage(items=items, next_cursor=cursor)
 
 
 def _ownership(office_unit: str) -> SubscriptionOwnership:

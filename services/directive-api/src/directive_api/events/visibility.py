@@ -4,15 +4,17 @@ A principal of the issuing office (any office role) reads its documents; a unit 
 documents addressed or copied to its unit once they are issued (a draft addressed to it is
 "not visible yet": 403, not 404); nobody else learns that the document exists (404).
 
-The pull feed applies it to the caller; webhooks to the subscription's owner, with the unit and
-roles it subscribed with. Subscriptions from the configuration (``system``: report-api's inbox)
-receive every event.
+Events follow it, narrowed for the events about one recipient unit (``delivery.*``): those go to the
+issuing office and to that unit only, never to the document's other addressees; the events about a
+document received from a partner go to the office roles of the unit it was sent to. The pull feed
+applies it to the caller, webhooks to the subscription's owner with the unit and roles it subscribed
+with, both in SQL (``repository.visible_to``). Subscriptions from the configuration (``system``:
+report-api's inbox) receive every event.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -24,7 +26,7 @@ from directive_api.directives.models import Directive
 from directive_api.events import repository
 from directive_api.events.errors import DirectiveNotFoundError, DirectiveNotVisibleError
 from directive_api.events.models import WebhookSubscription
-from directive_api.events.repository import Reader
+from directive_api.events.repository import EventReader, Reader
 
 DirectiveRecord = Directive | Row[Any]
 """A document as an ORM object, or as a Core row of the ``directives`` table (same attribute names)."""
@@ -57,26 +59,23 @@ async def can_read(reader: Reader, directive: DirectiveRecord, actor: Principal)
     return True
 
 
-def _directive_id(subject: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(subject))
-    except ValueError:
+def event_reader(actor: Principal) -> EventReader | None:
+    """The caller as the events' rule sees it (:func:`repository.visible_to`); None without a unit."""
+    if not actor.unit:
         return None
+    return EventReader(
+        unit=actor.unit, office=actor.has_any(*OFFICE_ROLES), unit_officer=actor.has_any(Role.unit_officer.value)
+    )
 
 
-async def _documents(session: AsyncSession, subjects: Collection[Any]) -> dict[str, Directive]:
-    return await repository.directives_by_id(session, {i for i in map(_directive_id, subjects) if i is not None})
-
-
-async def _readable(session: AsyncSession, documents: dict[str, Directive], principal: Principal) -> set[str]:
-    return {key for key, directive in documents.items() if await can_read(session, directive, principal)}
-
-
-async def visible_items(session: AsyncSession, items: list[dict[str, Any]], actor: Principal) -> list[dict[str, Any]]:
-    """The feed's envelopes ``actor`` may see (an event's ``subject`` is its document's id)."""
-    documents = await _documents(session, [item.get("subject") for item in items])
-    readable = await _readable(session, documents, actor)
-    return [item for item in items if str(_directive_id(item.get("subject"))) in readable]
+async def feed_page(
+    session: AsyncSession, actor: Principal, *, after: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the events ``actor`` may see, filtered in SQL (full pages, a cursor that skips none)."""
+    reader = event_reader(actor)
+    if reader is None:
+        return [], max(0, int(after))
+    return await repository.feed_page(session, reader, after=after, limit=limit)
 
 
 def owner_principal(subscription: WebhookSubscription) -> Principal | None:
@@ -95,21 +94,15 @@ def owner_principal(subscription: WebhookSubscription) -> Principal | None:
 async def webhook_audience(
     session: AsyncSession, events: Sequence[tuple[str, str, str]], subscription_ids: Sequence[str]
 ) -> set[tuple[str, str]]:
-    """The relay's audience rule (:data:`common.outbox.Audience`)."""
+    """The relay's audience rule (:data:`common.outbox.Audience`): configured (``system``)
+    subscriptions get every event, the others what their owner could see in the feed."""
     subscriptions = await repository.subscriptions_by_id(session, subscription_ids)
-    documents = await _documents(session, [subject for _id, _type, subject in events])
-    allowed: set[tuple[str, str]] = set()
+    event_ids = [event_id for event_id, _type, _subject in events]
+    allowed = {(event_id, s.id) for s in subscriptions if s.system for event_id in event_ids}
+    readers = []
     for subscription in subscriptions:
-        if subscription.system:
-            allowed.update((event_id, subscription.id) for event_id, _type, _subject in events)
-            continue
-        principal = owner_principal(subscription)
-        if principal is None:
-            continue
-        readable = await _readable(session, documents, principal)
-        allowed.update(
-            (event_id, subscription.id)
-            for event_id, _type, subject in events
-            if str(_directive_id(subject)) in readable
-        )
-    return allowed
+        principal = None if subscription.system else owner_principal(subscription)
+        reader = event_reader(principal) if principal is not None else None
+        if reader is not None:
+            readers.append((subscription.id, str(reader.unit), bool(reader.office), bool(reader.unit_officer)))
+    return allowed | await repository.webhook_pairs(session, event_ids, readers)

@@ -54,16 +54,13 @@ from common.edxml import (
     build_status_package,
     make_status_package,
 )
-from common.outbox import emit
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
-from directive_api.events.models import OutboxEvent
+from directive_api.events.service import emit_received_event
 from directive_api.exchange import repository, service, signing
 from directive_api.exchange.models import ReceivedChange, ReceivedDocument, ReplyLink
 from directive_api.orgs.models import Unit
 from directive_api.settings import Settings
-
-SOURCE = "directive-api"
 
 COMPLIANCE_TO_STATUS = {
     "obligation.acknowledged": "03",
@@ -187,11 +184,11 @@ async def receive(
     if kind in (BusinessDocType.NEW, BusinessDocType.REPLACE):  # a revocation or recall may have come first
         await repository.attach_waiting_changes(session, received)
     if kind in (BusinessDocType.NEW, BusinessDocType.REPLACE):
-        emit(
+        emit_received_event(
             session,
-            OutboxEvent,
-            type="directive.dispatched",
-            subject=str(received.id),
+            "directive.dispatched",
+            received.id,
+            unit_code=received.unit_code,
             data={
                 "directive": _summary(received),
                 "addressees": [
@@ -199,7 +196,6 @@ async def receive(
                 ],
                 "information_recipients": [],
             },
-            source=SOURCE,
             occurred_at=now,
         )
     await session.flush()
@@ -252,13 +248,12 @@ async def answer(session: AsyncSession, received: ReceivedDocument, code: str, *
 
 def _announce_withdrawn(session: AsyncSession, received: ReceivedDocument, reason: str, now: datetime) -> None:
     """report-api closes the addressed unit's obligation: the document was refused or recalled."""
-    emit(
+    emit_received_event(
         session,
-        OutboxEvent,
-        type="directive.recalled",
-        subject=str(received.id),
+        "directive.recalled",
+        received.id,
+        unit_code=received.unit_code,
         data={"directive": {**_summary(received), "status": "recalled"}, "reason": reason},
-        source=SOURCE,
         occurred_at=now,
     )
 
@@ -536,13 +531,12 @@ async def answer_change(
     elif agree and change.kind == "replace" and change.package_id is not None:
         successor = await repository.received_document(session, change.package_id)
         assert successor is not None  # a foreign key
-        emit(
+        emit_received_event(
             session,
-            OutboxEvent,
-            type="directive.replaced",
-            subject=str(received.id),
+            "directive.replaced",
+            received.id,
+            unit_code=received.unit_code,
             data={"directive": {**_summary(received), "status": "replaced"}, "replaced_by": _summary(successor)},
-            source=SOURCE,
             occurred_at=now,
         )
     await session.flush()
