@@ -44,3 +44,14 @@ def test_heads_read_from_the_files_are_alembics(
         _revision(tmp_path, f"{index:04d}_{revision}", revision, down, typed=index % 2 == 0)
     assert migration_heads(str(tmp_path)) == expected
     assert _alembic_heads(tmp_path) == expected
+
+
+def test_a_revision_file_changed_in_place_is_read_again(tmp_path: Path) -> None:
+    """Each file is parsed once per process (applications are built per test); a file rewritten in
+    place — a branch merged, a revision renamed — is parsed again, never answered from the cache."""
+    (tmp_path / "versions").mkdir()
+    for index, (revision, down) in enumerate([("a", None), ("b", "a"), ("c", "a")]):
+        _revision(tmp_path, f"{index:04d}_{revision}", revision, down, typed=False)
+    assert migration_heads(str(tmp_path)) == {"b", "c"}
+    _revision(tmp_path, "0002_c", "c", "b", typed=False)  # same path, now after b
+    assert migration_heads(str(tmp_path)) == {"c"} == _alembic_heads(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import re
@@ -74,7 +75,8 @@ def migration_heads(script_location: str) -> set[str]:
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in sorted((Path(script_location) / "versions").glob("*.py")):
-        values = _revision_assignments(ast.parse(path.read_bytes(), filename=str(path)))
+        stat = path.stat()
+        values = _revision_file(str(path), stat.st_mtime_ns, stat.st_size)
         if "revision" not in values:
             continue  # not a revision file (__init__.py)
         revisions.add(str(values["revision"]))
@@ -84,6 +86,14 @@ def migration_heads(script_location: str) -> set[str]:
         elif isinstance(down, tuple | list):
             revised.update(str(d) for d in down)
     return revisions - revised
+
+
+@functools.lru_cache(maxsize=512)
+def _revision_file(path: str, mtime_ns: int, size: int) -> dict[str, Any]:  # noqa: ARG001 (the cache key)
+    """:func:`_revision_assignments` of one revision file, parsed once per version of the file: every
+    application built in a process (one per test) reads the same files, and parsing them was most of
+    what building an application cost."""
+    return _revision_assignments(ast.parse(Path(path).read_bytes(), filename=path))
 
 
 def _revision_assignments(module: ast.Module) -> dict[str, Any]:
