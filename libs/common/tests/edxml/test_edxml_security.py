@@ -94,7 +94,7 @@ def _refused(data: bytes, limits: ParseLimits | None = None) -> tuple[EdxmlError
 def test_dtd_is_refused_before_any_expansion(data: bytes) -> None:
     code, elapsed = _refused(data)
     assert code is EdxmlErrorCode.FORBIDDEN_DTD
-    assert elapsed < 5.0  # a hang guard (nothing is expanded), not a performance goal
+    assert elapsed < 30.0  # a hang guard (nothing is expanded; an expansion runs for minutes), not a performance goal
 
 
 def test_xxe_content_never_leaks() -> None:
@@ -124,7 +124,7 @@ def test_oversized_input_is_refused_before_parsing() -> None:
     huge = b"<" + b"a" * (50 * 1024 * 1024)
     code, elapsed = _refused(huge)
     assert code is EdxmlErrorCode.TOO_LARGE
-    assert elapsed < 5.0  # a hang guard (nothing is expanded), not a performance goal
+    assert elapsed < 30.0  # a hang guard (nothing is expanded; an expansion runs for minutes), not a performance goal
 
 
 def test_configurable_byte_cap(read_sample: Reader) -> None:
@@ -150,7 +150,7 @@ def test_depth_bomb_is_refused() -> None:
     data = _status(extra_header="<x>" * depth + "</x>" * depth)
     code, elapsed = _refused(data)
     assert code is EdxmlErrorCode.TOO_COMPLEX
-    assert elapsed < 10.0  # a hang guard (stops early), not a performance goal
+    assert elapsed < 30.0  # a hang guard (stops early), not a performance goal
 
 
 def test_element_count_cap() -> None:
@@ -161,9 +161,15 @@ def test_element_count_cap() -> None:
 
 def test_wide_flood_stops_early() -> None:
     flood = _status(extra_header="<a/>" * 3_000_000)  # ~12 MB of elements
-    code, elapsed = _refused(flood)
-    assert code is EdxmlErrorCode.TOO_COMPLEX
-    assert elapsed < 10.0  # a hang guard (stops early), not a performance goal
+    started = time.perf_counter()
+    with pytest.raises(EdxmlError) as caught:
+        parse_package(flood)
+    elapsed = time.perf_counter() - started
+    assert caught.value.code is EdxmlErrorCode.TOO_COMPLEX
+    # The element count refused it while the chunks were fed, before any tree of 3 M elements was built.
+    assert "XML elements" in str(caught.value), caught.value
+    # Only a hang guard: generous, since a loaded CI host once took 10 s for what takes 1.2 s alone.
+    assert elapsed < 60.0
 
 
 # --- not XML, not edXML, not a usable package ------------------------------------------------------
