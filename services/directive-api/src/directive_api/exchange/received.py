@@ -45,14 +45,17 @@ from common.auth import Principal
 from common.edxml import (
     STATUS_DESCRIPTIONS,
     VIETNAM_TZ,
+    Attachment,
     BusinessDocType,
     DocumentPackage,
     Organization,
+    ParseLimits,
     ResponseFor,
     StatusCode,
     StatusPackage,
     build_status_package,
     make_status_package,
+    parse_document_package,
 )
 from common.outbox import emit
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
@@ -71,6 +74,10 @@ COMPLIANCE_TO_STATUS = {
     "obligation.accepted": "06",
 }
 """report-api's events about the obligation of a received document → the status we answer."""
+
+
+REPORT_API_ACTOR = "report-api"
+"""``status_by`` of an answer that report-api's events made (the unit's acknowledgement or report)."""
 
 
 STAGE = {"01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5}
@@ -244,7 +251,9 @@ async def answer(session: AsyncSession, received: ReceivedDocument, code: str, *
     we answered before; True when a package was queued. Late or repeated events change nothing."""
     if code == received.status or _transition_problem(received, code) is not None:
         return False
-    received.status = code
+    # report-api's obligation events name no person: the answer is recorded as report-api's, so the
+    # list never shows the person and time of an earlier answer for this one.
+    received.status, received.status_reason, received.status_by, received.status_at = code, None, REPORT_API_ACTOR, now
     queued = await _queue(session, received, code, now=now)
     await session.flush()
     return queued
@@ -602,3 +611,52 @@ async def link_reply(
     if link.received_document_id != received.id:
         raise ConflictError("the document already answers another received document")
     return link
+
+
+class ReceivedAttachmentNotFoundError(NotFoundError):
+    title = "The received document has no such attachment"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A received document, the changes asked about it, and its package as it reached us."""
+
+    labelled: Labelled
+    package: DocumentPackage
+
+
+async def _visible(session: AsyncSession, received_id: uuid.UUID, actor: Principal, settings: Settings) -> Labelled:
+    """The received document if the caller may see it in :func:`list_for` (404 otherwise, as for one
+    that does not exist: another unit's mail is not even confirmed)."""
+    everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
+    found = await repository.received_visible(session, received_id, None if everyone else actor.unit or "")
+    if found is None:
+        raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
+    return (await labelled(session, [found]))[0]
+
+
+async def open_received(
+    session: AsyncSession, received_id: uuid.UUID, *, actor: Principal, settings: Settings, store: FileStore
+) -> Opened:
+    """A received document with its package read back from the file store (its header and attachments)."""
+    shown = await _visible(session, received_id, actor, settings)
+    raw = await store.get_async(shown.document.sha256)
+    # It was parsed under the limits of its day on arrival: read it back whatever they are now.
+    limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
+    return Opened(shown, parse_document_package(raw, limits=limits))
+
+
+def attachment_of(opened: Opened, key: str) -> tuple[int, Attachment]:
+    """The attachment ``key`` names: its position (from 0) when all digits, else its ``AttachmentName``."""
+    attachments = opened.package.attachments
+    if key.isdigit():
+        index = int(key)
+        if index < len(attachments):
+            return index, attachments[index]
+    else:
+        for index, attachment in enumerate(attachments):
+            if attachment.attachment_name == key:
+                return index, attachment
+    raise ReceivedAttachmentNotFoundError(
+        f"the document has {len(attachments)} attachment(s); none is {key!r}", attachments=len(attachments)
+    )

@@ -42,6 +42,7 @@ from directive_api.exchange.schemas import (
     MapToUnit,
     QuarantinedRead,
     ReceivedChangeAnswer,
+    ReceivedDetail,
     ReceivedRead,
     ReceivedStatusCreate,
     Reject,
@@ -60,6 +61,9 @@ XML_TYPES = ("application/xml", "text/xml", "application/edxml+xml", "applicatio
 
 XML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/xml": {}}, "description": "The edXML package"}
+}
+ATTACHMENT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The attachment's bytes"}
 }
 
 
@@ -290,6 +294,52 @@ async def list_received(session: SessionDep, actor: CurrentPrincipal, request: R
     require_roles(actor, *RECEIVED_ROLES)
     found = await received.list_for(session, actor, request.app.state.settings)
     return [ReceivedRead.of(r) for r in found]
+
+
+@router.get(
+    "/edxml/received/{received_id}",
+    response_model=ReceivedDetail,
+    responses=problem_responses(ForbiddenError, received.ReceivedNotFoundError),
+)
+async def get_received(
+    received_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReceivedDetail:
+    """A received document as listed, with its package's header (code, subject, type, sender,
+    promulgation and due dates, signer) and its attachments' names, media types and sizes. Seen by
+    whoever sees it in the list (404 for anyone else, as for one that does not exist)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    opened = await received.open_received(
+        session, received_id, actor=actor, settings=request.app.state.settings, store=pdf.store
+    )
+    return ReceivedDetail.opened(opened)
+
+
+@router.get(
+    "/edxml/received/{received_id}/attachments/{attachment}",
+    response_class=Response,
+    responses=ATTACHMENT_RESPONSE
+    | problem_responses(ForbiddenError, received.ReceivedNotFoundError, received.ReceivedAttachmentNotFoundError),
+)
+async def get_received_attachment(
+    received_id: uuid.UUID, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """One attachment of a received document, by its position (from 0: all digits) or its
+    `AttachmentName`, with the media type the package gives (`application/octet-stream` if none)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    opened = await received.open_received(
+        session, received_id, actor=actor, settings=request.app.state.settings, store=pdf.store
+    )
+    _index, found = received.attachment_of(opened, attachment)
+    return Response(
+        found.content or b"",
+        media_type=found.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(found.attachment_name),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post(
