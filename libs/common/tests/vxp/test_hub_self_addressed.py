@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from common.edxml import Organization, ResponseFor, build_status_package, make_status_package
+from common.edxml import Organization, ResponseFor, build_status_package, make_status_package, parse_status_package
 from common.vxp import VxpError, hash_file
 from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
@@ -86,3 +86,24 @@ async def test_a_recall_request_without_to_is_refused_and_with_to_reaches_the_re
         assert (waiting.sender, waiting.recipient) == (OFFICE, SNV)
         assert await snv.fetch(waiting.doc_id) == request
         assert await office.received("status") == []
+
+
+def test_the_status_package_of_docs_exchange_md_is_what_the_builder_writes() -> None:
+    """An integrator copies the example of docs/exchange.md: it must be a package the product writes and reads."""
+    doc = (Path(__file__).resolve().parents[4] / "docs" / "exchange.md").read_text(encoding="utf-8")
+    section = doc.split("### A partner's calls, complete", 1)[1]
+    example = section.split("```xml\n", 1)[1].split("```", 1)[0].encode()
+    package = make_status_package(
+        sender=Organization(organ_id=SNV, organ_name="Sở Nội vụ"),
+        document=ResponseFor(
+            organ_id=OFFICE,
+            code="07/VPUB-TTĐH",
+            promulgation_date=date(2026, 12, 1),
+            document_id=f"{OFFICE},2026/12/01,07/VPUB-TTĐH",
+        ),
+        status_code="03",
+        timestamp=datetime(2026, 12, 2, 9, 15),
+    )
+    assert example == build_status_package(package)
+    assert parse_status_package(example).response_for[0].document_id == f"{OFFICE},2026/12/01,07/VPUB-TTĐH"
+    assert '"XroadVnpt-to":"[\\"000.00.01.H13\\"]"' in section  # the `to` header as the client signs it
