@@ -272,6 +272,29 @@ def _announce_withdrawn(session: AsyncSession, received: ReceivedDocument, reaso
     )
 
 
+def _announce_answered(session: AsyncSession, received: ReceivedDocument, *, actor_id: str, now: datetime) -> None:
+    """report-api acknowledges the addressed unit's obligation when its clerk registered the document
+    here (03, or a later answer): the unit's delivery of it moved, as ``delivery.status_changed`` says
+    of our own deliveries. Not for report-api's own events (:func:`answer`): it knows already."""
+    emit(
+        session,
+        OutboxEvent,
+        type="delivery.status_changed",
+        subject=str(received.id),
+        data={
+            "directive": _summary(received),
+            "unit_code": received.unit_code,
+            "status": received.status,
+            "reason": received.status_reason,
+            "at": now.isoformat(),
+            "source": "received",
+            "by": actor_id,
+        },
+        source=SOURCE,
+        occurred_at=now,
+    )
+
+
 async def act(
     session: AsyncSession,
     received_id: uuid.UUID,
@@ -301,6 +324,8 @@ async def act(
     queued = await _queue(session, received, code, now=now, description=_description(code, reason))
     if code == "02":
         _announce_withdrawn(session, received, f"Từ chối tiếp nhận: {reason}", now)
+    else:
+        _announce_answered(session, received, actor_id=actor.id, now=now)
     await session.flush()
     return (await labelled(session, [received]))[0], queued
 
