@@ -1,0 +1,74 @@
+"""A unit's reply document linked to its delivery shows on the document's recipients: its code,
+subject and DocumentId, for the issuing office and for the replying unit, not on other deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from directive_testing import Actors, Api
+
+from common.edxml import (
+    Organization,
+    build_document_package,
+    make_document_package,
+    parse_document_package,
+    response_for_document,
+)
+
+SUBJECT = "Báo cáo kết quả theo dõi, chia sẻ Kênh thông tin chính thức"
+
+
+async def _reply(client: httpx.AsyncClient, actors: Actors, ours: bytes, unit: Organization, code: str) -> str:
+    letter = parse_document_package(ours)
+    number, notation = code.split("/", 1)
+    document_id = f"{unit.organ_id},2026/12/01,{code}"
+    header = letter.header.model_copy(
+        update={
+            "sender": unit,
+            "recipients": (letter.header.sender,),
+            "subject": SUBJECT,
+            "document_id": document_id,
+            "code": letter.header.code.model_copy(update={"code_number": number, "code_notation": notation})
+            if letter.header.code
+            else None,
+            "response_for": (response_for_document(letter),),
+        }
+    )
+    headers = {**actors.tokens.headers("clerk-snv", ["clerk"], "SNV"), "Content-Type": "application/xml"}
+    response = await client.post(
+        "/v1/edxml/inbox", content=build_document_package(make_document_package(header)), headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return document_id
+
+
+async def test_the_linked_reply_shows_on_the_units_delivery(
+    client: httpx.AsyncClient, api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    doc = await api.advance(await api.approved(letter), "issue", actors.clerk)
+    doc = await api.advance(doc, "dispatch", actors.clerk)
+    ours = (await client.get(f"/v1/directives/{doc['id']}/edxml", headers=actors.clerk)).content
+    organ = parse_document_package(ours).header.recipients
+    snv = next(o for o in organ if o.organ_id and o.organ_name and "Nội vụ" in o.organ_name)
+    url = f"/v1/directives/{doc['id']}/recipients"
+
+    before = (await client.get(url, headers=actors.clerk)).json()
+    assert all(item["reply"] is None for item in before["items"])
+
+    document_id = await _reply(
+        client, actors, ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV"
+    )
+    items = (await client.get(url, headers=actors.clerk)).json()["items"]
+    (linked,) = [item for item in items if item["reply"] is not None]
+    assert linked["unit_code"] == "SNV"
+    reply = linked["reply"]
+    assert (reply["code"], reply["subject"], reply["document_id"]) == ("15/BC-SNV", SUBJECT, document_id)
+    assert isinstance(reply["package_id"], int) and reply["received_at"]
+
+    # The replying unit sees its own delivery with it; the same reply again changes nothing.
+    own = (await client.get(url, headers=actors.unit_officer("SNV"))).json()["items"]
+    assert [(i["unit_code"], i["reply"]["code"]) for i in own] == [("SNV", "15/BC-SNV")]
+    await _reply(client, actors, ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV")
+    again = (await client.get(url, headers=actors.clerk)).json()["items"]
+    assert [i["reply"] for i in again if i["reply"]] == [reply]
