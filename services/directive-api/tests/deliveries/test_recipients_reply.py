@@ -9,6 +9,7 @@ import httpx
 from directive_testing import Actors, Api
 
 from common.edxml import (
+    Attachment,
     Organization,
     build_document_package,
     make_document_package,
@@ -16,6 +17,7 @@ from common.edxml import (
     response_for_document,
 )
 
+REPORT_PDF = b"%PDF-1.7\n" + b"bao cao " * 500 + b"\n%%EOF\n"
 SUBJECT = "Báo cáo kết quả theo dõi, chia sẻ Kênh thông tin chính thức"
 
 
@@ -37,7 +39,21 @@ async def _reply(client: httpx.AsyncClient, actors: Actors, ours: bytes, unit: O
     )
     headers = {**actors.tokens.headers("clerk-snv", ["clerk"], "SNV"), "Content-Type": "application/xml"}
     response = await client.post(
-        "/v1/edxml/inbox", content=build_document_package(make_document_package(header)), headers=headers
+        "/v1/edxml/inbox",
+        content=build_document_package(
+            make_document_package(
+                header,
+                attachments=(
+                    Attachment(
+                        content_id="r1",
+                        attachment_name="15-BC-SNV.pdf",
+                        content_type="application/pdf",
+                        content=REPORT_PDF,
+                    ),
+                ),
+            )
+        ),
+        headers=headers,
     )
     assert response.status_code == 202, response.text
     return document_id
@@ -72,3 +88,27 @@ async def test_the_linked_reply_shows_on_the_units_delivery(
     await _reply(client, actors, ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV")
     again = (await client.get(url, headers=actors.clerk)).json()["items"]
     assert [i["reply"] for i in again if i["reply"]] == [reply]
+
+    # It opens from there: its header and its attachment, for the office and the replying unit only.
+    opened = await client.get(f"/v1/edxml/replies/{reply['package_id']}", headers=actors.clerk)
+    assert opened.status_code == 200, opened.text
+    body = opened.json()
+    assert (body["directive_id"], body["unit_code"], body["code"], body["subject"]) == (
+        doc["id"],
+        "SNV",
+        "15/BC-SNV",
+        SUBJECT,
+    )
+    assert body["sender"]["organ_id"] == snv.organ_id
+    assert [(a["index"], a["name"], a["size"]) for a in body["attachments"]] == [(0, "15-BC-SNV.pdf", len(REPORT_PDF))]
+    pdf = await client.get(f"/v1/edxml/replies/{reply['package_id']}/attachments/0", headers=actors.unit_officer("SNV"))
+    assert (pdf.status_code, pdf.headers["content-type"], pdf.content) == (200, "application/pdf", REPORT_PDF)
+    for path, who in (
+        (f"/v1/edxml/replies/{reply['package_id']}", actors.unit_officer("STP")),
+        (f"/v1/edxml/replies/{reply['package_id']}/attachments/0", actors.unit_officer("STP")),
+        (f"/v1/edxml/replies/{reply['package_id']}/attachments/1", actors.clerk),
+        (f"/v1/edxml/replies/{reply['package_id'] + 1000}", actors.clerk),
+    ):
+        missing = await client.get(path, headers=who)
+        assert missing.status_code == 404, (path, missing.text)
+        assert missing.headers["content-type"] == "application/problem+json"

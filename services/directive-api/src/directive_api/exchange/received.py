@@ -60,6 +60,8 @@ from common.edxml import (
 from common.outbox import emit
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
+from directive_api.deliveries import service as deliveries
+from directive_api.deliveries.models import ExchangePackage
 from directive_api.events.models import OutboxEvent
 from directive_api.exchange import repository, service, signing
 from directive_api.exchange.models import ReceivedChange, ReceivedDocument, ReplyLink
@@ -671,9 +673,9 @@ async def open_received(
     return Opened(shown, parse_document_package(raw, limits=limits))
 
 
-def attachment_of(opened: Opened, key: str) -> tuple[int, Attachment]:
+def attachment_of(package: DocumentPackage, key: str) -> tuple[int, Attachment]:
     """The attachment ``key`` names: its position (from 0) when all digits, else its ``AttachmentName``."""
-    attachments = opened.package.attachments
+    attachments = package.attachments
     if key.isdigit():
         index = int(key)
         if index < len(attachments):
@@ -685,3 +687,36 @@ def attachment_of(opened: Opened, key: str) -> tuple[int, Attachment]:
     raise ReceivedAttachmentNotFoundError(
         f"the document has {len(attachments)} attachment(s); none is {key!r}", attachments=len(attachments)
     )
+
+
+class ReplyNotFoundError(NotFoundError):
+    title = "Reply not found"
+
+
+@dataclass(frozen=True)
+class OpenedReply:
+    """A unit's reply package linked to its delivery of one of our documents, read back."""
+
+    record: ExchangePackage
+    directive_id: uuid.UUID
+    unit_code: str
+    package: DocumentPackage
+
+
+async def open_reply(session: AsyncSession, package_id: int, *, actor: Principal, store: FileStore) -> OpenedReply:
+    """The reply package ``package_id`` for whoever sees it on the document's recipients (the issuing
+    office, the replying unit; 404 for anyone else, as for one that does not exist)."""
+    found = await repository.linked_reply(session, package_id)
+    if found is None:
+        raise ReplyNotFoundError(f"no reply {package_id}")
+    record, delivery = found
+    assert record.directive_id is not None  # a reply is linked to a delivery of the document
+    try:
+        page = await deliveries.list_recipients(session, record.directive_id, actor=actor)
+    except (NotFoundError, ForbiddenError):
+        raise ReplyNotFoundError(f"no reply {package_id}") from None
+    if not any(item.id == delivery.id for item in page.items):
+        raise ReplyNotFoundError(f"no reply {package_id}")
+    raw = await store.get_async(record.sha256)
+    limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
+    return OpenedReply(record, record.directive_id, delivery.unit_code, parse_document_package(raw, limits=limits))

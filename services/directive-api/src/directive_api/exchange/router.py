@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal, require_roles
-from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
+from common.edxml import Attachment, EdxmlError, ParseLimits, parse_document_package, parse_status_package
 from common.http import read_capped_body
 from common.problems import (
     BadRequestError,
@@ -46,6 +46,7 @@ from directive_api.exchange.schemas import (
     ReceivedRead,
     ReceivedStatusCreate,
     Reject,
+    ReplyDetail,
     ReplyLinkCreate,
     ReplyLinked,
     ReplyLinkRead,
@@ -74,6 +75,17 @@ async def _read_package(request: Request) -> bytes:
         media_types=XML_TYPES,
         expected="application/xml",
         what="package",
+    )
+
+
+def _attachment_response(found: Attachment) -> Response:
+    return Response(
+        found.content or b"",
+        media_type=found.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(found.attachment_name),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -331,15 +343,8 @@ async def get_received_attachment(
     opened = await received.open_received(
         session, received_id, actor=actor, settings=request.app.state.settings, store=pdf.store
     )
-    _index, found = received.attachment_of(opened, attachment)
-    return Response(
-        found.content or b"",
-        media_type=found.content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": content_disposition(found.attachment_name),
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    _index, found = received.attachment_of(opened.package, attachment)
+    return _attachment_response(found)
 
 
 @router.post(
@@ -416,3 +421,32 @@ async def answer_change(
         now=request.app.state.clock(),
     )
     return ReceivedRead.of(record)
+
+
+@router.get(
+    "/edxml/replies/{package_id}",
+    response_model=ReplyDetail,
+    responses=problem_responses(received.ReplyNotFoundError),
+)
+async def get_reply(package_id: int, session: SessionDep, actor: CurrentPrincipal, request: Request) -> ReplyDetail:
+    """A unit's reply document linked to its delivery (`reply.package_id` on the document's
+    recipients): its package's header and attachments, for whoever sees that delivery there (404 for
+    anyone else, as for one that does not exist)."""
+    pdf: PdfContext = request.app.state.pdf
+    return ReplyDetail.opened(await received.open_reply(session, package_id, actor=actor, store=pdf.store))
+
+
+@router.get(
+    "/edxml/replies/{package_id}/attachments/{attachment}",
+    response_class=Response,
+    responses=ATTACHMENT_RESPONSE
+    | problem_responses(received.ReplyNotFoundError, received.ReceivedAttachmentNotFoundError),
+)
+async def get_reply_attachment(
+    package_id: int, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """One attachment of a reply, by its position (from 0) or its `AttachmentName`."""
+    pdf: PdfContext = request.app.state.pdf
+    reply = await received.open_reply(session, package_id, actor=actor, store=pdf.store)
+    _index, found = received.attachment_of(reply.package, attachment)
+    return _attachment_response(found)
