@@ -676,7 +676,7 @@ async def open_received(
 def attachment_of(package: DocumentPackage, key: str) -> tuple[int, Attachment]:
     """The attachment ``key`` names: its position (from 0) when all digits, else its ``AttachmentName``."""
     attachments = package.attachments
-    if key.isdigit():
+    if key.isascii() and key.isdigit():
         index = int(key)
         if index < len(attachments):
             return index, attachments[index]

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from common.app import SessionDep
@@ -76,6 +76,10 @@ async def _read_package(request: Request) -> bytes:
         expected="application/xml",
         what="package",
     )
+
+
+PackageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A kept package's id (an INTEGER column: anything larger is no package, not a database error)."""
 
 
 def _attachment_response(found: Attachment) -> Response:
@@ -428,7 +432,9 @@ async def answer_change(
     response_model=ReplyDetail,
     responses=problem_responses(received.ReplyNotFoundError),
 )
-async def get_reply(package_id: int, session: SessionDep, actor: CurrentPrincipal, request: Request) -> ReplyDetail:
+async def get_reply(
+    package_id: PackageId, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReplyDetail:
     """A unit's reply document linked to its delivery (`reply.package_id` on the document's
     recipients): its package's header and attachments, for whoever sees that delivery there (404 for
     anyone else, as for one that does not exist)."""
@@ -443,7 +449,7 @@ async def get_reply(package_id: int, session: SessionDep, actor: CurrentPrincipa
     | problem_responses(received.ReplyNotFoundError, received.ReceivedAttachmentNotFoundError),
 )
 async def get_reply_attachment(
-    package_id: int, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
+    package_id: PackageId, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
 ) -> Response:
     """One attachment of a reply, by its position (from 0) or its `AttachmentName`."""
     pdf: PdfContext = request.app.state.pdf
