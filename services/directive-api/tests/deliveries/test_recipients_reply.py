@@ -21,7 +21,8 @@ REPORT_PDF = b"%PDF-1.7\n" + b"bao cao " * 500 + b"\n%%EOF\n"
 SUBJECT = "Báo cáo kết quả theo dõi, chia sẻ Kênh thông tin chính thức"
 
 
-async def _reply(client: httpx.AsyncClient, actors: Actors, ours: bytes, unit: Organization, code: str) -> str:
+def _reply_package(ours: bytes, unit: Organization, code: str) -> tuple[bytes, str]:
+    """The unit's reply to our letter (one package, so posting it twice is the same package), and its DocumentId."""
     letter = parse_document_package(ours)
     number, notation = code.split("/", 1)
     document_id = f"{unit.organ_id},2026/12/01,{code}"
@@ -37,26 +38,25 @@ async def _reply(client: httpx.AsyncClient, actors: Actors, ours: bytes, unit: O
             "response_for": (response_for_document(letter),),
         }
     )
-    headers = {**actors.tokens.headers("clerk-snv", ["clerk"], "SNV"), "Content-Type": "application/xml"}
-    response = await client.post(
-        "/v1/edxml/inbox",
-        content=build_document_package(
-            make_document_package(
-                header,
-                attachments=(
-                    Attachment(
-                        content_id="r1",
-                        attachment_name="15-BC-SNV.pdf",
-                        content_type="application/pdf",
-                        content=REPORT_PDF,
-                    ),
+    return build_document_package(
+        make_document_package(
+            header,
+            attachments=(
+                Attachment(
+                    content_id="r1",
+                    attachment_name="15-BC-SNV.pdf",
+                    content_type="application/pdf",
+                    content=REPORT_PDF,
                 ),
-            )
-        ),
-        headers=headers,
-    )
+            ),
+        )
+    ), document_id
+
+
+async def _post(client: httpx.AsyncClient, actors: Actors, package: bytes) -> None:
+    headers = {**actors.tokens.headers("clerk-snv", ["clerk"], "SNV"), "Content-Type": "application/xml"}
+    response = await client.post("/v1/edxml/inbox", content=package, headers=headers)
     assert response.status_code == 202, response.text
-    return document_id
 
 
 async def test_the_linked_reply_shows_on_the_units_delivery(
@@ -72,9 +72,10 @@ async def test_the_linked_reply_shows_on_the_units_delivery(
     before = (await client.get(url, headers=actors.clerk)).json()
     assert all(item["reply"] is None for item in before["items"])
 
-    document_id = await _reply(
-        client, actors, ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV"
+    package, document_id = _reply_package(
+        ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV"
     )
+    await _post(client, actors, package)
     items = (await client.get(url, headers=actors.clerk)).json()["items"]
     (linked,) = [item for item in items if item["reply"] is not None]
     assert linked["unit_code"] == "SNV"
@@ -85,7 +86,7 @@ async def test_the_linked_reply_shows_on_the_units_delivery(
     # The replying unit sees its own delivery with it; the same reply again changes nothing.
     own = (await client.get(url, headers=actors.unit_officer("SNV"))).json()["items"]
     assert [(i["unit_code"], i["reply"]["code"]) for i in own] == [("SNV", "15/BC-SNV")]
-    await _reply(client, actors, ours, Organization(organ_id=snv.organ_id, organ_name="Sở Nội vụ"), "15/BC-SNV")
+    await _post(client, actors, package)
     again = (await client.get(url, headers=actors.clerk)).json()["items"]
     assert [i["reply"] for i in again if i["reply"]] == [reply]
 
