@@ -91,6 +91,17 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/edxml/quarantine/{package_id}/map"): {"admin"},
     ("POST", "/v1/edxml/quarantine/{package_id}/reject"): {"admin"},
     ("GET", "/v1/edxml/received"): {"clerk", "admin", "monitor", "auditor", "drafter"},
+    ("GET", "/v1/edxml/received/{received_id}"): {"clerk", "admin", "monitor", "auditor", "drafter"},
+    ("GET", "/v1/edxml/received/{received_id}/attachments/{attachment}"): {
+        "clerk",
+        "admin",
+        "monitor",
+        "auditor",
+        "drafter",
+    },
+    # A reply is seen by whoever sees its delivery on the recipients (none here: 404 for all).
+    ("GET", "/v1/edxml/replies/{package_id}"): AUTHENTICATED,
+    ("GET", "/v1/edxml/replies/{package_id}/attachments/{attachment}"): AUTHENTICATED,
     ("POST", "/v1/edxml/received/{received_id}/reply"): {"clerk", "drafter"},
     # 03 (registering) is the registry's alone: signers, monitors and drafters answer other codes.
     ("POST", "/v1/edxml/received/{received_id}/status"): {"clerk"},
@@ -195,6 +206,7 @@ def _url(path: str, doc: dict[str, Any]) -> str:
         received_id="00000000-0000-0000-0000-000000000000",
         request_id="00000000-0000-0000-0000-000000000000",
         sha256="0" * 64,
+        attachment="0",
     )
 
 

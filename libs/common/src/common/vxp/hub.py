@@ -226,6 +226,10 @@ class Hub:
         recipients = self.recipients(data, message_type, logical.get("to"))
         if not recipients:
             raise HubError("400", "Khong co don vi nhan")
+        if set(recipients) == {sender}:
+            # A status package without `to` goes to its ResponseFor organ id: about a document the
+            # sender received, that is the sender itself, and the answer would never leave it.
+            raise HubError("400", f"Don vi nhan chi la don vi gui {sender}: goi tin trang thai can header to")
         self.put(data)
         sender_doc_id = secrets.token_hex(12)
         now = _now()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directive_api.deliveries.models import Delivery, DeliveryStatusLog, RecordsFile
+from directive_api.deliveries.models import Delivery, DeliveryStatusLog, ExchangePackage, RecordsFile
 from directive_api.directives.models import Directive
+from directive_api.events.models import OutboxEvent
 from directive_api.orgs.models import Unit
 
 
@@ -25,6 +27,27 @@ async def deliveries_of(
     if unit_code is not None:
         statement = statement.where(Delivery.unit_code == unit_code)
     return (await session.scalars(statement.order_by(Delivery.role, Delivery.unit_code))).all()
+
+
+async def linked_replies(
+    session: AsyncSession, directive_id: uuid.UUID, package_ids: list[int]
+) -> dict[int, tuple[ExchangePackage, dict[str, Any]]]:
+    """The reply packages linked to a document's deliveries, each with the ``reply`` its
+    ``delivery.reply_received`` event announced (code, subject, DocumentId), by package id."""
+    if not package_ids:
+        return {}
+    packages = await session.scalars(select(ExchangePackage).where(ExchangePackage.id.in_(package_ids)))
+    announced: dict[int, dict[str, Any]] = {}
+    events = await session.scalars(
+        select(OutboxEvent.data).where(
+            OutboxEvent.type == "delivery.reply_received", OutboxEvent.subject == str(directive_id)
+        )
+    )
+    for data in events:
+        reply = (data or {}).get("reply") or {}
+        if isinstance(reply.get("package_id"), int):
+            announced[reply["package_id"]] = reply
+    return {package.id: (package, announced.get(package.id, {})) for package in packages}
 
 
 async def delivery_for_update(session: AsyncSession, directive_id: uuid.UUID, unit_code: str) -> Delivery | None:

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+
+class LinkedReplyRead(BaseModel):
+    """The unit's reply document (edXML ``ResponseFor`` to this document) linked to its delivery."""
+
+    package_id: int
+    """The kept package (``exchange_packages``)."""
+    code: str | None
+    """Its số/ký hiệu."""
+    subject: str | None
+    document_id: str | None
+    """Its edXML ``DocumentId``."""
+    received_at: datetime
 
 
 class DeliveryRead(BaseModel):
@@ -20,6 +34,8 @@ class DeliveryRead(BaseModel):
     status_reason: str | None
     status_at: Any
     compliance_status: str | None
+    reply: LinkedReplyRead | None = None
+    """The unit's reply that answers this document, once one arrived over the exchange."""
 
 
 class DeliveryPage(BaseModel):

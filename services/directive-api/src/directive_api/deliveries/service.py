@@ -25,7 +25,7 @@ from directive_api.deliveries.models import (
     DeliveryStatusLog,
     RecordsFile,
 )
-from directive_api.deliveries.schemas import DeliveryPage, DeliveryRead, InboxResult
+from directive_api.deliveries.schemas import DeliveryPage, DeliveryRead, InboxResult, LinkedReplyRead
 from directive_api.deliveries.status_order import StatusPoint, is_further_along, supersedes
 from directive_api.directives.lifecycle import FROZEN_STATUSES, OFFICE_ROLES
 from directive_api.directives.models import Directive
@@ -126,7 +126,23 @@ async def list_recipients(session: AsyncSession, directive_id: uuid.UUID, *, act
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    return DeliveryPage(directive_id=directive.id, counts=counts, items=[DeliveryRead.model_validate(r) for r in rows])
+    replies = await repository.linked_replies(
+        session, directive.id, [r.reply_package_id for r in rows if r.reply_package_id is not None]
+    )
+    items = []
+    for row in rows:
+        item = DeliveryRead.model_validate(row)
+        if row.reply_package_id in replies:
+            package, announced = replies[row.reply_package_id]
+            item.reply = LinkedReplyRead(
+                package_id=package.id,
+                code=announced.get("code"),
+                subject=announced.get("subject") or package.summary,
+                document_id=announced.get("document_id"),
+                received_at=package.created_at,
+            )
+        items.append(item)
+    return DeliveryPage(directive_id=directive.id, counts=counts, items=items)
 
 
 async def apply_status(

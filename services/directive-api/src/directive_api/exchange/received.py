@@ -45,17 +45,22 @@ from common.auth import Principal
 from common.edxml import (
     STATUS_DESCRIPTIONS,
     VIETNAM_TZ,
+    Attachment,
     BusinessDocType,
     DocumentPackage,
     Organization,
+    ParseLimits,
     ResponseFor,
     StatusCode,
     StatusPackage,
     build_status_package,
     make_status_package,
+    parse_document_package,
 )
 from common.problems import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from common.storage import FileStore
+from directive_api.deliveries import service as deliveries
+from directive_api.deliveries.models import ExchangePackage
 from directive_api.events.service import emit_received_event
 from directive_api.exchange import repository, service, signing
 from directive_api.exchange.models import ReceivedChange, ReceivedDocument, ReplyLink
@@ -68,6 +73,10 @@ COMPLIANCE_TO_STATUS = {
     "obligation.accepted": "06",
 }
 """report-api's events about the obligation of a received document → the status we answer."""
+
+
+REPORT_API_ACTOR = "report-api"
+"""``status_by`` of an answer that report-api's events made (the unit's acknowledgement or report)."""
 
 
 STAGE = {"01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5}
@@ -240,7 +249,9 @@ async def answer(session: AsyncSession, received: ReceivedDocument, code: str, *
     we answered before; True when a package was queued. Late or repeated events change nothing."""
     if code == received.status or _transition_problem(received, code) is not None:
         return False
-    received.status = code
+    # report-api's obligation events name no person: the answer is recorded as report-api's, so the
+    # list never shows the person and time of an earlier answer for this one.
+    received.status, received.status_reason, received.status_by, received.status_at = code, None, REPORT_API_ACTOR, now
     queued = await _queue(session, received, code, now=now)
     await session.flush()
     return queued
@@ -254,6 +265,28 @@ def _announce_withdrawn(session: AsyncSession, received: ReceivedDocument, reaso
         received.id,
         unit_code=received.unit_code,
         data={"directive": {**_summary(received), "status": "recalled"}, "reason": reason},
+        occurred_at=now,
+    )
+
+
+def _announce_answered(session: AsyncSession, received: ReceivedDocument, *, actor_id: str, now: datetime) -> None:
+    """report-api acknowledges the addressed unit's obligation when its clerk registered the document
+    here (03, or a later answer): the unit's delivery of it moved, as ``delivery.status_changed`` says
+    of our own deliveries. Not for report-api's own events (:func:`answer`): it knows already."""
+    emit_received_event(
+        session,
+        "delivery.status_changed",
+        received.id,
+        unit_code=received.unit_code,
+        data={
+            "directive": _summary(received),
+            "unit_code": received.unit_code,
+            "status": received.status,
+            "reason": received.status_reason,
+            "at": now.isoformat(),
+            "source": "received",
+            "by": actor_id,
+        },
         occurred_at=now,
     )
 
@@ -287,6 +320,8 @@ async def act(
     queued = await _queue(session, received, code, now=now, description=_description(code, reason))
     if code == "02":
         _announce_withdrawn(session, received, f"Từ chối tiếp nhận: {reason}", now)
+    else:
+        _announce_answered(session, received, actor_id=actor.id, now=now)
     await session.flush()
     return (await labelled(session, [received]))[0], queued
 
@@ -596,3 +631,85 @@ async def link_reply(
     if link.received_document_id != received.id:
         raise ConflictError("the document already answers another received document")
     return link
+
+
+class ReceivedAttachmentNotFoundError(NotFoundError):
+    title = "The received document has no such attachment"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A received document, the changes asked about it, and its package as it reached us."""
+
+    labelled: Labelled
+    package: DocumentPackage
+
+
+async def _visible(session: AsyncSession, received_id: uuid.UUID, actor: Principal, settings: Settings) -> Labelled:
+    """The received document if the caller may see it in :func:`list_for` (404 otherwise, as for one
+    that does not exist: another unit's mail is not even confirmed)."""
+    everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
+    found = await repository.received_visible(session, received_id, None if everyone else actor.unit or "")
+    if found is None:
+        raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
+    return (await labelled(session, [found]))[0]
+
+
+async def open_received(
+    session: AsyncSession, received_id: uuid.UUID, *, actor: Principal, settings: Settings, store: FileStore
+) -> Opened:
+    """A received document with its package read back from the file store (its header and attachments)."""
+    shown = await _visible(session, received_id, actor, settings)
+    raw = await store.get_async(shown.document.sha256)
+    # It was parsed under the limits of its day on arrival: read it back whatever they are now.
+    limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
+    return Opened(shown, parse_document_package(raw, limits=limits))
+
+
+def attachment_of(package: DocumentPackage, key: str) -> tuple[int, Attachment]:
+    """The attachment ``key`` names: its position (from 0) when all digits, else its ``AttachmentName``."""
+    attachments = package.attachments
+    if key.isascii() and key.isdigit():
+        index = int(key)
+        if index < len(attachments):
+            return index, attachments[index]
+    else:
+        for index, attachment in enumerate(attachments):
+            if attachment.attachment_name == key:
+                return index, attachment
+    raise ReceivedAttachmentNotFoundError(
+        f"the document has {len(attachments)} attachment(s); none is {key!r}", attachments=len(attachments)
+    )
+
+
+class ReplyNotFoundError(NotFoundError):
+    title = "Reply not found"
+
+
+@dataclass(frozen=True)
+class OpenedReply:
+    """A unit's reply package linked to its delivery of one of our documents, read back."""
+
+    record: ExchangePackage
+    directive_id: uuid.UUID
+    unit_code: str
+    package: DocumentPackage
+
+
+async def open_reply(session: AsyncSession, package_id: int, *, actor: Principal, store: FileStore) -> OpenedReply:
+    """The reply package ``package_id`` for whoever sees it on the document's recipients (the issuing
+    office, the replying unit; 404 for anyone else, as for one that does not exist)."""
+    found = await repository.linked_reply(session, package_id)
+    if found is None:
+        raise ReplyNotFoundError(f"no reply {package_id}")
+    record, delivery = found
+    assert record.directive_id is not None  # a reply is linked to a delivery of the document
+    try:
+        page = await deliveries.list_recipients(session, record.directive_id, actor=actor)
+    except (NotFoundError, ForbiddenError):
+        raise ReplyNotFoundError(f"no reply {package_id}") from None
+    if not any(item.id == delivery.id for item in page.items):
+        raise ReplyNotFoundError(f"no reply {package_id}")
+    raw = await store.get_async(record.sha256)
+    limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
+    return OpenedReply(record, record.directive_id, delivery.unit_code, parse_document_package(raw, limits=limits))

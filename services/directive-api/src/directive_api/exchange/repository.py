@@ -121,6 +121,27 @@ async def received_documents(session: AsyncSession, unit_codes: list[str] | None
     return list((await session.scalars(statement)).all())
 
 
+async def received_visible(
+    session: AsyncSession, received_id: uuid.UUID, unit_code: str | None
+) -> ReceivedDocument | None:
+    """The received document, if it is addressed to ``unit_code`` (any unit when None)."""
+    statement = select(ReceivedDocument).where(ReceivedDocument.id == received_id)
+    if unit_code is not None:
+        statement = statement.where(ReceivedDocument.unit_code == unit_code)
+    return await session.scalar(statement)
+
+
+async def linked_reply(session: AsyncSession, package_id: int) -> tuple[ExchangePackage, Delivery] | None:
+    """A reply package we received and the delivery it is linked to."""
+    statement = (
+        select(ExchangePackage, Delivery)
+        .join(Delivery, Delivery.reply_package_id == ExchangePackage.id)
+        .where(ExchangePackage.id == package_id, ExchangePackage.kind == "reply", ExchangePackage.direction == "in")
+    )
+    found = (await session.execute(statement.limit(1))).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
 async def reply_link(session: AsyncSession, directive_id: uuid.UUID) -> ReceivedDocument | None:
     """The received document our document answers, if it answers one."""
     statement = select(ReceivedDocument).join(ReplyLink, ReplyLink.received_document_id == ReceivedDocument.id)

@@ -6,12 +6,12 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from common.app import SessionDep
 from common.auth import CurrentPrincipal, require_roles
-from common.edxml import EdxmlError, ParseLimits, parse_document_package, parse_status_package
+from common.edxml import Attachment, EdxmlError, ParseLimits, parse_document_package, parse_status_package
 from common.http import read_capped_body
 from common.problems import (
     BadRequestError,
@@ -42,9 +42,11 @@ from directive_api.exchange.schemas import (
     MapToUnit,
     QuarantinedRead,
     ReceivedChangeAnswer,
+    ReceivedDetail,
     ReceivedRead,
     ReceivedStatusCreate,
     Reject,
+    ReplyDetail,
     ReplyLinkCreate,
     ReplyLinked,
     ReplyLinkRead,
@@ -61,6 +63,9 @@ XML_TYPES = ("application/xml", "text/xml", "application/edxml+xml", "applicatio
 XML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/xml": {}}, "description": "The edXML package"}
 }
+ATTACHMENT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The attachment's bytes"}
+}
 
 
 async def _read_package(request: Request) -> bytes:
@@ -70,6 +75,21 @@ async def _read_package(request: Request) -> bytes:
         media_types=XML_TYPES,
         expected="application/xml",
         what="package",
+    )
+
+
+PackageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A kept package's id (an INTEGER column: anything larger is no package, not a database error)."""
+
+
+def _attachment_response(found: Attachment) -> Response:
+    return Response(
+        found.content or b"",
+        media_type=found.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(found.attachment_name),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -292,6 +312,45 @@ async def list_received(session: SessionDep, actor: CurrentPrincipal, request: R
     return [ReceivedRead.of(r) for r in found]
 
 
+@router.get(
+    "/edxml/received/{received_id}",
+    response_model=ReceivedDetail,
+    responses=problem_responses(ForbiddenError, received.ReceivedNotFoundError),
+)
+async def get_received(
+    received_id: uuid.UUID, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReceivedDetail:
+    """A received document as listed, with its package's header (code, subject, type, sender,
+    promulgation and due dates, signer) and its attachments' names, media types and sizes. Seen by
+    whoever sees it in the list (404 for anyone else, as for one that does not exist)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    opened = await received.open_received(
+        session, received_id, actor=actor, settings=request.app.state.settings, store=pdf.store
+    )
+    return ReceivedDetail.opened(opened)
+
+
+@router.get(
+    "/edxml/received/{received_id}/attachments/{attachment}",
+    response_class=Response,
+    responses=ATTACHMENT_RESPONSE
+    | problem_responses(ForbiddenError, received.ReceivedNotFoundError, received.ReceivedAttachmentNotFoundError),
+)
+async def get_received_attachment(
+    received_id: uuid.UUID, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """One attachment of a received document, by its position (from 0: all digits) or its
+    `AttachmentName`, with the media type the package gives (`application/octet-stream` if none)."""
+    require_roles(actor, *RECEIVED_ROLES)
+    pdf: PdfContext = request.app.state.pdf
+    opened = await received.open_received(
+        session, received_id, actor=actor, settings=request.app.state.settings, store=pdf.store
+    )
+    _index, found = received.attachment_of(opened.package, attachment)
+    return _attachment_response(found)
+
+
 @router.post(
     "/edxml/received/{received_id}/reply",
     response_model=ReplyLinkRead,
@@ -366,3 +425,34 @@ async def answer_change(
         now=request.app.state.clock(),
     )
     return ReceivedRead.of(record)
+
+
+@router.get(
+    "/edxml/replies/{package_id}",
+    response_model=ReplyDetail,
+    responses=problem_responses(received.ReplyNotFoundError),
+)
+async def get_reply(
+    package_id: PackageId, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> ReplyDetail:
+    """A unit's reply document linked to its delivery (`reply.package_id` on the document's
+    recipients): its package's header and attachments, for whoever sees that delivery there (404 for
+    anyone else, as for one that does not exist)."""
+    pdf: PdfContext = request.app.state.pdf
+    return ReplyDetail.opened(await received.open_reply(session, package_id, actor=actor, store=pdf.store))
+
+
+@router.get(
+    "/edxml/replies/{package_id}/attachments/{attachment}",
+    response_class=Response,
+    responses=ATTACHMENT_RESPONSE
+    | problem_responses(received.ReplyNotFoundError, received.ReceivedAttachmentNotFoundError),
+)
+async def get_reply_attachment(
+    package_id: PackageId, attachment: str, session: SessionDep, actor: CurrentPrincipal, request: Request
+) -> Response:
+    """One attachment of a reply, by its position (from 0) or its `AttachmentName`."""
+    pdf: PdfContext = request.app.state.pdf
+    reply = await received.open_reply(session, package_id, actor=actor, store=pdf.store)
+    _index, found = received.attachment_of(reply.package, attachment)
+    return _attachment_response(found)

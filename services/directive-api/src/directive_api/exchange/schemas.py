@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.edxml import DocumentPackage
 from directive_api.exchange.models import ReceivedDocument
-from directive_api.exchange.received import Labelled
+from directive_api.exchange.received import Labelled, Opened, OpenedReply
 from directive_api.exchange.service import Applied
 
 
@@ -205,3 +206,110 @@ class ReplyLinkRead(BaseModel):
     received_document_id: uuid.UUID
     linked_by: str
     linked_at: datetime
+
+
+class ReceivedAttachmentRead(BaseModel):
+    """One file the package carries (``GET …/attachments/{index}`` or ``…/{name}`` gives its bytes)."""
+
+    index: int
+    """Its position in the package, from 0."""
+    name: str
+    content_type: str | None
+    description: str | None
+    size: int
+    """Bytes, decoded."""
+
+
+class ReceivedOrganRead(BaseModel):
+    organ_id: str
+    organ_name: str | None
+
+
+class PackageHeaderRead(BaseModel):
+    """The header fields of a document package as it reached us, and its attachments."""
+
+    code: str | None
+    """``Code``: số/ký hiệu (e.g. ``07/VPUB-TTĐH``)."""
+    document_type: int | None
+    type_detail: int | None
+    sender: ReceivedOrganRead
+    recipients: list[ReceivedOrganRead]
+    promulgation_place: str | None
+    signer_name: str | None
+    signer_position: str | None
+    signer_competence: str | None
+    steering_type: int | None
+    to_places: list[str]
+    content: str | None
+    attachments: list[ReceivedAttachmentRead]
+
+
+def header_fields(package: DocumentPackage) -> dict[str, Any]:
+    """:class:`PackageHeaderRead`'s fields of a package."""
+    header = package.header
+    code, kind, signer = header.code, header.document_type, header.signer_info
+    promulgation = header.promulgation_info
+    return {
+        "code": f"{code.code_number}/{code.code_notation}".rstrip("/") if code else None,
+        "document_type": kind.type if kind else None,
+        "type_detail": kind.type_detail if kind else None,
+        "sender": ReceivedOrganRead(organ_id=header.sender.organ_id, organ_name=header.sender.organ_name),
+        "recipients": [ReceivedOrganRead(organ_id=r.organ_id, organ_name=r.organ_name) for r in header.recipients],
+        "promulgation_place": promulgation.place if promulgation else None,
+        "signer_name": signer.full_name if signer else None,
+        "signer_position": signer.position if signer else None,
+        "signer_competence": signer.competence if signer else None,
+        "steering_type": header.steering_type,
+        "to_places": list(header.to_places),
+        "content": header.content,
+        "attachments": [
+            ReceivedAttachmentRead(
+                index=index,
+                name=a.attachment_name,
+                content_type=a.content_type,
+                description=a.description,
+                size=len(a.content or b""),
+            )
+            for index, a in enumerate(package.attachments)
+        ],
+    }
+
+
+class ReceivedDetail(ReceivedRead, PackageHeaderRead):
+    """A received document (as listed) with the header fields of its package and its attachments."""
+
+    @classmethod
+    def opened(cls, opened: Opened) -> ReceivedDetail:
+        return cls(**ReceivedRead.of(opened.labelled).model_dump(), **header_fields(opened.package))
+
+
+class ReplyDetail(PackageHeaderRead):
+    """A unit's reply document linked to its delivery of one of our documents."""
+
+    package_id: int
+    directive_id: uuid.UUID
+    """Our document it answers."""
+    unit_code: str
+    """The replying unit (whose delivery it is linked to)."""
+    subject: str | None
+    document_id: str | None
+    type_name: str | None
+    promulgation_date: date | None
+    due_date: date | None
+    received_at: datetime
+
+    @classmethod
+    def opened(cls, reply: OpenedReply) -> ReplyDetail:
+        header = reply.package.header
+        return cls(
+            package_id=reply.record.id,
+            directive_id=reply.directive_id,
+            unit_code=reply.unit_code,
+            subject=header.subject,
+            document_id=header.document_id,
+            type_name=header.document_type.type_name if header.document_type else None,
+            promulgation_date=header.promulgation_info.promulgation_date if header.promulgation_info else None,
+            due_date=header.due_date,
+            received_at=reply.record.created_at,
+            **header_fields(reply.package),
+        )

@@ -74,6 +74,20 @@ class CorrectedData(_Lenient):
     """The đính chính công văn."""
 
 
+class ReceivedDirectiveData(DirectiveData):
+    received_over_exchange: bool = False
+
+
+class StatusChangedData(_Lenient):
+    """``delivery.status_changed``: read only for a document received over the exchange (our unit's
+    own answer to its sender); about our deliveries it is informational here."""
+
+    directive: ReceivedDirectiveData
+    unit_code: str = Field(min_length=1, max_length=40)
+    status: str = Field(min_length=1, max_length=8)
+    by: str | None = Field(default=None, max_length=200)
+
+
 class ReplyData(_Lenient):
     directive: DirectiveData
     unit_code: str

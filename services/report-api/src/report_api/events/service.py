@@ -42,6 +42,7 @@ from report_api.events.schemas import (
     RecalledData,
     ReplacedData,
     ReplyData,
+    StatusChangedData,
 )
 from report_api.obligations import repository as obligations_repository
 from report_api.obligations.models import DirectiveRecord
@@ -62,6 +63,31 @@ async def _reply(session: AsyncSession, data: ReplyData, now: datetime) -> None:
     subject = data.reply.get("subject") or ""
     comment = f"Văn bản trả lời {code}: {subject}".strip().rstrip(":")
     session.add(record(obligation, "reply_received", SYSTEM, comment=comment, at=now))
+
+
+def _about_received(data: Mapping[str, Any]) -> bool:
+    """The event is about a document that reached directive-api over the exchange (not one it sent)."""
+    directive = data.get("directive")
+    return isinstance(directive, dict) and directive.get("received_over_exchange") is True
+
+
+REGISTERED = frozenset({"03", "04", "05", "06"})
+"""Our unit's answers to the sender of a received document that mean it took the document in."""
+
+
+async def _received_status(session: AsyncSession, data: StatusChangedData, now: datetime) -> None:
+    """The addressed unit's clerk registered (03, or went further) a document received over the
+    exchange in directive-api: its obligation is acknowledged as if its officer had done it here,
+    once, and only while nobody has (a later state is left alone)."""
+    if not data.directive.received_over_exchange or data.status not in REGISTERED:
+        return
+    obligation = await obligations_repository.of_unit(session, data.directive.id, data.unit_code)
+    if obligation is None or obligation.status != ObligationStatus.assigned:
+        return
+    who = f" ({data.by})" if data.by else ""
+    comment = f"Văn thư đã tiếp nhận văn bản đến (trạng thái {data.status}){who}"
+    await ENGINE.fire(session, obligation, "acknowledge", SYSTEM, comment=comment, values={"acknowledged_at": now})
+    obligations_repository.emit(session, "obligation.acknowledged", obligation, now)
 
 
 async def _corrected(
@@ -219,6 +245,8 @@ async def apply_event(
             await _corrected(session, CorrectedData.model_validate(event.data), calendar, settings, now)
         elif event.type == "delivery.reply_received":
             await _reply(session, ReplyData.model_validate(event.data), now)
+        elif event.type == "delivery.status_changed" and _about_received(event.data):
+            await _received_status(session, StatusChangedData.model_validate(event.data), now)
         # other types (issued, delivery.status_changed …) are recorded and otherwise ignored
     except ValidationError as exc:
         raise EventInvalidError(

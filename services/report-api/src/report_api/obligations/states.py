@@ -81,7 +81,8 @@ OBLIGATION_WORKFLOW = WorkflowDefinition.build(
             name="acknowledge",
             sources=frozenset({S.assigned.value}),
             target=S.acknowledged.value,
-            roles=_UNIT,
+            # system: the unit's clerk registered (03) a document received over the exchange in directive-api
+            roles=_UNIT | _SYSTEM,
             description="The unit confirms it received the document.",
         ),
         Transition(
