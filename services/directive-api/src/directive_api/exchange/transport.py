@@ -61,7 +61,7 @@ T = TypeVar("T")
 BATCH = 20
 POLL_BATCH = 200
 """Packages applied in one transaction."""
-IN_FLIGHT = 8
+IN_FLIGHT = 32
 """Hub calls in flight at once (a poll round: twice as many, fetches and acknowledgements together)."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -324,6 +324,15 @@ async def _apply_one_by_one(
     return outcomes
 
 
+async def _fetch(client: VxpClient, item: Knobstick, pdf: PdfContext) -> bytes:
+    """``/getEdoc``, then the package into the file store at once: the batch's transaction finds it
+    there (storing is idempotent) instead of waiting for its writes and ``fsync``s. A package then
+    refused leaves its file unreferenced, as a rolled-back transaction does."""
+    raw = await client.fetch(item.doc_id)
+    await pdf.store.put_async(raw)
+    return raw
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
@@ -350,7 +359,7 @@ async def poll(
             items = await client.received(message_type)
             batches = [items[start : start + POLL_BATCH] for start in range(0, len(items), POLL_BATCH)]
             fetching = (
-                asyncio.ensure_future(_limited([client.fetch(item.doc_id) for item in batches[0]], hub))
+                asyncio.ensure_future(_limited([_fetch(client, item, pdf) for item in batches[0]], hub))
                 if batches
                 else None
             )
@@ -359,7 +368,7 @@ async def poll(
                 fetched = await fetching
                 if number + 1 < len(batches):
                     fetching = asyncio.ensure_future(
-                        _limited([client.fetch(i.doc_id) for i in batches[number + 1]], hub)
+                        _limited([_fetch(client, i, pdf) for i in batches[number + 1]], hub)
                     )
                 ready: list[tuple[Knobstick, bytes]] = []
                 for item, raw in zip(batch, fetched, strict=True):
