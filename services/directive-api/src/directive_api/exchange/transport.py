@@ -147,11 +147,10 @@ async def _send_one(
                     assert sha256 is not None
                     data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
                 else:
-                    data, _skipped = await service.export(
+                    data, _skipped, _sender, summary = await service.build_export(
                         session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
                     )
-                    summary = None
-            await session.rollback()  # what export recorded is recorded again once the hub took it
+            await session.rollback()  # nothing is recorded before the hub took the package
         hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
     except ProblemError as exc:  # the package cannot be built: retrying will not help
         error, final = f"{exc.title}: {exc.detail or ''} {exc.extra or ''}".strip(), True
@@ -168,7 +167,7 @@ async def _send_one(
                 kind=kind,
                 data=data,
                 sender_organ_id=sender,
-                summary=summary or service.document_id_in(data),
+                summary=summary,
                 store=pdf.store,
                 status_code=row.status_code,
             )
