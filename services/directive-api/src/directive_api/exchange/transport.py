@@ -15,13 +15,14 @@ One round (:func:`step`), run by the worker:
    back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
-3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time, the
-   next batch while one is applied), applied in batches of :data:`POLL_BATCH` in one transaction
-   each (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated, unknown
-   senders quarantined; status packages with a few bulk statements per batch, documents each in its
-   own savepoint) and, once that transaction committed, acknowledged ``done``; a package that cannot
-   be applied is acknowledged ``fail`` and logged. An acknowledgement lost after the commit only
-   makes the package come back once more, and applying it again changes nothing.
+3. **poll** — status packages then documents waiting at the hub are fetched (:data:`IN_FLIGHT` at
+   a time, the next batch while one is applied) and stored at once, applied in batches of
+   :data:`POLL_BATCH` in one transaction each (the same rules as ``POST /v1/edxml/status`` and
+   ``/inbox``: ordered, de-duplicated, unknown senders quarantined; status packages with a few bulk
+   statements per batch, documents each in its own savepoint) and, once that transaction
+   committed, acknowledged ``done``; a package that cannot be applied is acknowledged ``fail`` and
+   logged. An acknowledgement lost after the commit only makes the package come back once more,
+   and applying it again changes nothing.
 """
 
 from __future__ import annotations
