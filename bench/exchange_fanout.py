@@ -9,7 +9,7 @@ addressed to that group is issued (not timed). The clock then runs from the disp
 
 1. the Office's worker builds, seals and sends the package (one ``/sendEdoc``); the hub fans it out
    to N knobsticks; the bench, as the gateway, sees N in its received list;
-2. the gateway sends N status packages ``06`` (one per commune, 8 in flight);
+2. the gateway sends N status packages ``06`` (one per commune, 256 in flight: 3,321 communes send independently);
 3. the Office's worker polls, fetches, applies (status order, de-duplication) and acknowledges them,
    until the Office's database counts N deliveries at ``06`` (committed).
 
@@ -22,12 +22,14 @@ import asyncio
 import datetime as dt
 import functools
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psycopg
 from benchlib import Row, Tokens, free_port, issue_letter, letter, libpq, office_stack, replace_communes
@@ -41,7 +43,77 @@ GOAL_SECONDS = 10.0
 NAME = "Exchange fan-out: one package to N organ ids through the hub double, N status packages applied"
 OFFICE_SECRET = "bench-office-secret"
 GATEWAY_SECRET = "bench-gateway-secret"
-IN_FLIGHT = 8
+IN_FLIGHT = 256
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one live process (``/proc/<pid>/stat``), None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _descendants(roots: dict[int, str]) -> dict[int, str]:
+    """Every live process under ``roots`` (a service's PDF workers…), labelled as its root."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    labels = dict(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if pid not in labels and parent in labels:
+                labels[pid] = labels[parent]
+                changed = True
+    return labels
+
+
+class CpuMeter:
+    """CPU seconds per process group over the clock: the hub double, directive-api, report-api, this
+    bench (the gateway's sends and the polling) and PostgreSQL's backends of the stack's databases (a
+    backend that ends inside the window is missed; the server's shared WAL writer is not counted)."""
+
+    def __init__(self, processes: Sequence[subprocess.Popen[bytes]], databases: str, libpq_url: str) -> None:
+        self.roots = {os.getpid(): "bench (gateway)"}
+        for process in processes:
+            argv = " ".join(process.args if isinstance(process.args, list) else [str(process.args)])
+            label = "hub" if "common.vxp.hub" in argv else "directive-api" if "directive-api" in argv else "report-api"
+            self.roots[process.pid] = label
+        self.databases, self.libpq_url = databases, libpq_url
+        self.start: dict[int, tuple[str, float]] = {}
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        labels = _descendants(self.roots)
+        with psycopg.connect(self.libpq_url) as connection:
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s AND pid <> pg_backend_pid()",
+                (self.databases,),
+            ):
+                labels[int(pid)] = "PostgreSQL"
+        out: dict[int, tuple[str, float]] = {}
+        for pid, label in labels.items():
+            seconds = _cpu_seconds(pid)
+            if seconds is not None:
+                out[pid] = (label, seconds)
+        return out
+
+    def begin(self) -> None:
+        self.start = self._snapshot()
+
+    def end(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for pid, (label, seconds) in self._snapshot().items():
+            before = self.start.get(pid, (label, 0.0))[1]
+            totals[label] = totals.get(label, 0.0) + seconds - before
+        return totals
 
 
 def organ_id(size_index: int, i: int) -> str:
@@ -63,15 +135,31 @@ def hub_agencies(path: Path, sizes: Sequence[int]) -> None:
     )
 
 
+Timing = tuple[float, float, float, dict[str, float], float]
+
+
 async def _one(
-    base: str, hub: str, directive_db: str, tokens: Tokens, size_index: int, count: int, wait_s: float
-) -> tuple[float, float, float]:
-    """Seconds from the dispatch request to N knobsticks at the hub, to N statuses sent, to N applied."""
-    async with httpx.AsyncClient(base_url=base) as client, httpx.AsyncClient(timeout=60) as http:
+    base: str,
+    hub: str,
+    directive_db: str,
+    tokens: Tokens,
+    size_index: int,
+    count: int,
+    wait_s: float,
+    meter: CpuMeter,
+) -> Timing:
+    """Seconds from the dispatch request to N knobsticks at the hub, to N statuses sent, to N
+    applied; the CPU seconds each process group spent meanwhile; the load average at the start."""
+    async with (
+        httpx.AsyncClient(base_url=base) as client,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
+    ):
         gateway = VxpClient(hub, "vxp.gateway", GATEWAY_SECRET, http)
         doc = await issue_letter(
             client, tokens, letter(addressees=[{"group": "commune_level"}], info_recipients=[{"as_above": True}])
         )
+        load = os.getloadavg()[0]
+        meter.begin()
         started = time.perf_counter()
         response = await client.post(
             f"/v1/directives/{doc['id']}/dispatch",
@@ -113,9 +201,10 @@ async def _one(
                 last = int(row[0]) if row else 0
                 if last >= count:
                     applied = time.perf_counter() - started
+                    cpu = meter.end()
                     for knobstick in waiting:  # the gateway's inbox is emptied outside the clock
                         await gateway.acknowledge(knobstick.doc_id, "done")
-                    return fanned_out, answered, applied
+                    return fanned_out, answered, applied, cpu, load
                 await asyncio.sleep(0.1)
         raise TimeoutError(
             f"the Office did not show {count} deliveries at 06 within {wait_s:.0f} s (last: {last} at 06)"
@@ -149,21 +238,28 @@ def start_hub(sizes: Sequence[int], var: Path, log: Path, processes: list[subpro
 def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
     ordered = sorted(set(sizes))
     small, large = ordered[0], ordered[-1]
-    times: dict[int, tuple[float, float, float]] = {}
+    times: dict[int, Timing] = {}
     failures: dict[int, str] = {}
     hub: dict[str, str] = {}
+    stack_processes: list[list[subprocess.Popen[bytes]]] = []  # the stack's own list: the services join it
 
     def before(var: Path, log: Path, processes: list[subprocess.Popen[bytes]]) -> dict[str, str]:
         hub.update(start_hub(ordered, var, log, processes))
+        stack_processes.append(processes)
         return hub
 
     with office_stack(server, "exchange", before=before) as stack:
         hub_url = hub["DIRECTIVE_API_EXCHANGE__VXP__BASE_URL"]
         for index, size in enumerate(ordered):
             replace_communes(stack.directive_db, str(index), size, functools.partial(organ_id, index))
+            meter = CpuMeter(
+                stack_processes[0],
+                "bench_exchange_%",  # office_stack's two databases
+                libpq(stack.directive_db),
+            )
             try:
                 times[size] = asyncio.run(
-                    _one(stack.base, hub_url, stack.directive_db, stack.tokens, index, size, timeout)
+                    _one(stack.base, hub_url, stack.directive_db, stack.tokens, index, size, timeout, meter)
                 )
             except Exception as exc:
                 failures[size] = f"N={size}: {type(exc).__name__}: {exc}"
@@ -174,9 +270,10 @@ def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
     t_small, t_large = times[small][2], times[large][2]
     growth, linear = t_large / t_small, large / small
     notes = [
-        f"N={n}: {applied:.2f} s end to end — at the hub after {fanned:.2f} s, the N statuses sent by "
-        f"{answered:.2f} s, all applied at {applied:.2f} s"
-        for n, (fanned, answered, applied) in sorted(times.items())
+        f"N={n} (load average {load:.1f}): {applied:.2f} s end to end — at the hub after {fanned:.2f} s, "
+        f"the N statuses sent by {answered:.2f} s, all applied at {applied:.2f} s; CPU seconds meanwhile: "
+        + ", ".join(f"{label} {seconds:.1f}" for label, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]))
+        for n, (fanned, answered, applied, cpu, load) in sorted(times.items())
     ]
     notes.append(
         f"growth t({large})/t({small}) = {growth:.2f} vs N ratio {linear:.1f}: ratio of ratios {growth / linear:.2f}"
@@ -192,8 +289,6 @@ def run(server: PostgresServer, *, sizes: Sequence[int], timeout: float) -> Row:
 
 
 if __name__ == "__main__":
-    import os
-
     from common.testing import LOCAL_POSTGRES
 
     chosen = [int(a) for a in sys.argv[1:]] or [830, 1660, 3321]

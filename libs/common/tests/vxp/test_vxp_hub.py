@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 
@@ -19,7 +22,7 @@ from common.edxml import (
     parse_document_package,
     parse_status_package,
 )
-from common.vxp import VxpError, hash_file
+from common.vxp import VxpError, VxpUnreachable, hash_file
 from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
 from common.vxp.protocol import sign_headers
@@ -71,8 +74,20 @@ def _status(code: str) -> bytes:
     return build_status_package(package)
 
 
-async def test_a_letter_its_status_and_acknowledgements_go_through_the_hub(hub: HubProcess) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
+@contextlib.asynccontextmanager
+async def _http(kind: str) -> AsyncIterator[aiohttp.ClientSession | httpx.AsyncClient]:
+    """The worker's client (aiohttp) or the tests' (httpx): the client speaks the same over both."""
+    if kind == "aiohttp":
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            yield session
+    else:
+        async with httpx.AsyncClient(timeout=10) as client:
+            yield client
+
+
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+async def test_a_letter_its_status_and_acknowledgements_go_through_the_hub(hub: HubProcess, kind: str) -> None:
+    async with _http(kind) as http:
         office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
         snv = VxpClient(hub.url, "vxp.snv", "snv-secret", http)
         letter = _letter()
@@ -103,9 +118,20 @@ async def test_a_letter_its_status_and_acknowledgements_go_through_the_hub(hub: 
     # The store survives a restart of the hub.
     hub.stop()
     hub.start()
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with _http(kind) as http:
         office = VxpClient(hub.url, "vxp.vpub", "office-secret", http)
         assert [k.doc_id for k in await office.received("status")] == [back.doc_id]
+
+
+async def test_an_unreachable_hub_is_a_vxp_error_on_aiohttp() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with _http("aiohttp") as http:
+        office = VxpClient(f"http://127.0.0.1:{port}", "vxp.vpub", "office-secret", http)
+        with pytest.raises(VxpUnreachable, match="getReceivedEdocList") as raised:
+            await office.received("status")
+    assert isinstance(raised.value, VxpError) and raised.value.error_code is None
 
 
 async def test_the_hub_refuses_bad_signatures_foreign_senders_and_changed_headers(hub: HubProcess) -> None:

@@ -9,9 +9,10 @@ from common.vxp.protocol import (
     Knobstick,
     SentRow,
     VxpError,
+    VxpUnreachable,
     hash_file,
     sign_headers,
     signed_header_string,
 )
 
-__all__ = ["Knobstick", "SentRow", "VxpError", "hash_file", "sign_headers", "signed_header_string"]
+__all__ = ["Knobstick", "SentRow", "VxpError", "VxpUnreachable", "hash_file", "sign_headers", "signed_header_string"]

@@ -36,6 +36,13 @@ class VxpError(Exception):
         self.description = description
 
 
+class VxpUnreachable(VxpError):
+    """The hub could not be reached or did not answer in time (no envelope at all)."""
+
+    def __init__(self, operation: str, description: str) -> None:
+        super().__init__(operation, None, description)
+
+
 @dataclass(frozen=True)
 class Knobstick:
     """One package waiting in an inbox (``getReceivedEdocList`` item)."""

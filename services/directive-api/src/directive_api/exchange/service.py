@@ -240,7 +240,36 @@ async def export(
     only_with_organ_id: bool = False,
 ) -> tuple[bytes, list[Unit]]:
     """The package of ``kind`` (document, revocation, replacement, update) as bytes, signed with the
-    issuer's seal and recorded as sent, and the recipients left out for want of an organ id.
+    issuer's seal and recorded as sent, and the recipients left out for want of an organ id
+    (:func:`build_export`, then :func:`record_sent`)."""
+    data, skipped, sender_organ_id, document_id = await build_export(
+        session, directive, kind=kind, settings=settings, store=store, keys=keys, only_with_organ_id=only_with_organ_id
+    )
+    await record_sent(
+        session,
+        directive,
+        kind=kind,
+        data=data,
+        sender_organ_id=sender_organ_id,
+        summary=document_id,
+        store=store,
+    )
+    return data, skipped
+
+
+async def build_export(
+    session: AsyncSession,
+    directive: Directive,
+    *,
+    kind: str,
+    settings: Settings,
+    store: FileStore,
+    keys: Keys,
+    only_with_organ_id: bool = False,
+) -> tuple[bytes, list[Unit], str, str | None]:
+    """The package of ``kind`` signed with the issuer's seal, not recorded: its bytes, the recipients
+    left out for want of an organ id, the sender's organ id and the package's DocumentId (the
+    transport records it once the hub took it, without parsing back what it built).
 
     A recalled or replaced document is never exported as a new document (checked before anything
     else): its recipients would take it for a letter still in force."""
@@ -293,16 +322,7 @@ async def export(
     issuer = await session.get(Unit, directive.issuer_code)
     assert issuer is not None  # a document's issuer is a unit of the directory (foreign key)
     data = await signing.sign(data, keys, issuer, settings)
-    await record_sent(
-        session,
-        directive,
-        kind=kind,
-        data=data,
-        sender_organ_id=package.header.sender.organ_id,
-        summary=package.header.document_id,
-        store=store,
-    )
-    return data, skipped
+    return data, skipped, package.header.sender.organ_id, package.header.document_id
 
 
 async def record_sent(
@@ -331,14 +351,6 @@ async def record_sent(
         )
     )
     await session.flush()
-
-
-def document_id_in(data: bytes) -> str | None:
-    """The DocumentId of a package we built (for the archive trail's summary)."""
-    try:
-        return parse_document_package(data).header.document_id
-    except EdxmlError:
-        return None
 
 
 def _aware(value: datetime | None) -> datetime | None:

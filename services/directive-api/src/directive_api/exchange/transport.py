@@ -15,13 +15,14 @@ One round (:func:`step`), run by the worker:
    back-off; after ``max_attempts``, or at once when the package cannot be built (a recipient
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
-3. **poll** — status packages then documents waiting at the hub are fetched (a few at a time, the
-   next batch while one is applied), applied in batches of :data:`POLL_BATCH` in one transaction
-   each (the same rules as ``POST /v1/edxml/status`` and ``/inbox``: ordered, de-duplicated, unknown
-   senders quarantined; status packages with a few bulk statements per batch, documents each in its
-   own savepoint) and, once that transaction committed, acknowledged ``done``; a package that cannot
-   be applied is acknowledged ``fail`` and logged. An acknowledgement lost after the commit only
-   makes the package come back once more, and applying it again changes nothing.
+3. **poll** — status packages then documents waiting at the hub are fetched (:data:`IN_FLIGHT` at
+   a time, the next batch while one is applied) and stored at once, applied in batches of
+   :data:`POLL_BATCH` in one transaction each (the same rules as ``POST /v1/edxml/status`` and
+   ``/inbox``: ordered, de-duplicated, unknown senders quarantined; status packages with a few bulk
+   statements per batch, documents each in its own savepoint) and, once that transaction
+   committed, acknowledged ``done``; a package that cannot be applied is acknowledged ``fail`` and
+   logged. An acknowledgement lost after the commit only makes the package come back once more,
+   and applying it again changes nothing.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ T = TypeVar("T")
 BATCH = 20
 POLL_BATCH = 200
 """Packages applied in one transaction."""
-IN_FLIGHT = 8
+IN_FLIGHT = 32
 """Hub calls in flight at once (a poll round: twice as many, fetches and acknowledgements together)."""
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -147,11 +148,10 @@ async def _send_one(
                     assert sha256 is not None
                     data = await signing.sign(await pdf.store.get_async(sha256), pdf.keys, issuer, settings)
                 else:
-                    data, _skipped = await service.export(
+                    data, _skipped, _sender, summary = await service.build_export(
                         session, directive, kind=kind, settings=settings, store=pdf.store, keys=pdf.keys
                     )
-                    summary = None
-            await session.rollback()  # what export recorded is recorded again once the hub took it
+            await session.rollback()  # nothing is recorded before the hub took the package
         hub_doc_id = await client.send(data, sender=sender, message_type=message_type)
     except ProblemError as exc:  # the package cannot be built: retrying will not help
         error, final = f"{exc.title}: {exc.detail or ''} {exc.extra or ''}".strip(), True
@@ -168,7 +168,7 @@ async def _send_one(
                 kind=kind,
                 data=data,
                 sender_organ_id=sender,
-                summary=summary or service.document_id_in(data),
+                summary=summary,
                 store=pdf.store,
                 status_code=row.status_code,
             )
@@ -324,6 +324,15 @@ async def _apply_one_by_one(
     return outcomes
 
 
+async def _fetch(client: VxpClient, item: Knobstick, pdf: PdfContext) -> bytes:
+    """``/getEdoc``, then the package into the file store at once: the batch's transaction finds it
+    there (storing is idempotent) instead of waiting for its writes and ``fsync``s. A package then
+    refused leaves its file unreferenced, as a rolled-back transaction does."""
+    raw = await client.fetch(item.doc_id)
+    await pdf.store.put_async(raw)
+    return raw
+
+
 async def poll(
     maker: async_sessionmaker[AsyncSession], client: VxpClient, pdf: PdfContext, *, now: datetime
 ) -> tuple[int, int]:
@@ -350,7 +359,7 @@ async def poll(
             items = await client.received(message_type)
             batches = [items[start : start + POLL_BATCH] for start in range(0, len(items), POLL_BATCH)]
             fetching = (
-                asyncio.ensure_future(_limited([client.fetch(item.doc_id) for item in batches[0]], hub))
+                asyncio.ensure_future(_limited([_fetch(client, item, pdf) for item in batches[0]], hub))
                 if batches
                 else None
             )
@@ -359,7 +368,7 @@ async def poll(
                 fetched = await fetching
                 if number + 1 < len(batches):
                     fetching = asyncio.ensure_future(
-                        _limited([client.fetch(i.doc_id) for i in batches[number + 1]], hub)
+                        _limited([_fetch(client, i, pdf) for i in batches[number + 1]], hub)
                     )
                 ready: list[tuple[Knobstick, bytes]] = []
                 for item, raw in zip(batch, fetched, strict=True):
