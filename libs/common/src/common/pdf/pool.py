@@ -184,6 +184,10 @@ class _PdfPool(ProcessPoolExecutor):
             manager.join()  # every worker has exited and the queues are closed
         if results is not None:
             results.close()
+        self.close_warm_pipe()
+
+    def close_warm_pipe(self) -> None:
+        """Close both ends of the pipe the workers report on (once the pool is shut down)."""
         self._warm_writer.close()
         self._warm_reader.close()
 
@@ -220,6 +224,7 @@ class _DefaultExecutor:
                 cls._executor = None
         if previous is not None:
             previous.shutdown(wait=True)
+            previous.close_warm_pipe()
         return cls.size()
 
     @classmethod
