@@ -7,6 +7,9 @@ starts and warms its PDF workers), ``/readyz`` answers and the OpenAPI document 
 lists the modules it holds. The workers themselves did render, sign and seal meanwhile (their
 warm-up), which the parent waits for: the lean parent is not lean because nothing happened.
 directive-api also prints the outgoing register as PDF (a clerk's export): the workers render it too.
+
+The command lines that serve nothing (migrate, verify-audit, check-invariants, mint-token) load
+neither FastAPI nor Starlette: each command imports what it uses.
 """
 
 from __future__ import annotations
@@ -114,3 +117,44 @@ def test_web_process_does_not_load_the_pdf_stack(package: str, tmp_path: Path) -
     assert isinstance(modules, list)
     assert "fastapi" in modules and package in modules  # the probe saw the real process
     assert [name for name in HEAVY + ONLY_WHERE_USED.get(package, ()) if name in modules] == []
+
+
+_COMMAND = """
+import json, sys
+from {package}.cli import main
+try:
+    code = main({argv!r})
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({{"code": code, "modules": sorted({{m.split(".")[0] for m in sys.modules}})}}))
+"""
+
+WEB_ONLY = ("fastapi", "starlette", "uvicorn", "weasyprint", "pyhanko")
+"""What a command line that serves nothing must not import (FastAPI alone is seconds of CPU a command)."""
+
+
+@pytest.mark.parametrize(
+    ("package", "commands"),
+    [
+        ("directive_api", [["migrate"], ["verify-audit"], ["check-invariants"], ["mint-token", "vo-thi-thu"]]),
+        ("report_api", [["migrate"], ["verify-audit"]]),
+    ],
+)
+def test_command_lines_do_not_load_the_web_framework(package: str, commands: list[list[str]], tmp_path: Path) -> None:
+    prefix = "DIRECTIVE_API_" if package == "directive_api" else "REPORT_API_"
+    env = {**os.environ, f"{prefix}DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"}
+    ensure_dev_keys(tmp_path / "keys")
+    for argv in commands:
+        argv = [*argv, "--keys", str(tmp_path / "keys")] if argv[0] == "mint-token" else argv
+        done = subprocess.run(
+            [sys.executable, "-c", _COMMAND.format(package=package, argv=argv)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["code"] in (0, None), (argv, done.stdout, done.stderr[-3000:])
+        assert "sqlalchemy" in result["modules"] or argv[0] == "mint-token"  # the probe saw the real command
+        assert [name for name in WEB_ONLY if name in result["modules"]] == [], argv

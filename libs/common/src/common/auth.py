@@ -14,17 +14,31 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.problems import ForbiddenError, NotAuthenticatedError
 from common.settings import AuthSettings
 from common.storage import locked_directory
+
+if TYPE_CHECKING:
+    from common.auth_dependency import CurrentPrincipal as CurrentPrincipal
+    from common.auth_dependency import current_principal as current_principal
+
+
+def __getattr__(name: str) -> object:
+    """``CurrentPrincipal`` and ``current_principal``, the FastAPI dependency, live in
+    :mod:`common.auth_dependency`: a command line that mints a token or checks keys does not import
+    FastAPI (PEP 562: they are imported from there when a router first asks for them)."""
+    if name in ("CurrentPrincipal", "current_principal"):
+        from common import auth_dependency
+
+        return getattr(auth_dependency, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"})
 
@@ -165,23 +179,6 @@ def _algorithms_for(key: Any) -> frozenset[str]:
     if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         return frozenset({"EdDSA"})
     return frozenset()
-
-
-_bearer = HTTPBearer(auto_error=False, description="A JWT issued by the identity provider (or `mint-token`).")
-
-
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """FastAPI dependency: the caller, from the ``Authorization: Bearer`` header."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise NotAuthenticatedError("a bearer token is required")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_roles(principal: Principal, *roles: str) -> None:

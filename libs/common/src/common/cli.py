@@ -18,9 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -48,6 +45,9 @@ def apply_database_url(args: argparse.Namespace, env_var: str) -> None:
 
 def redacted(url: str) -> str:
     """``url`` without its password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -56,6 +56,9 @@ def redacted(url: str) -> str:
 
 def missing_sqlite_file(url: str) -> Path | None:
     """The SQLite file ``url`` names when it does not exist (None for other databases)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -92,11 +95,16 @@ def run_reporting_errors(prog: str, url: str, command: Callable[[], int]) -> int
     """Run ``command``; a database or file error becomes one line (exit 1) instead of a traceback."""
     try:
         return command()
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return fail(prog, f"database {redacted(url)}: {reason}", 1)
     except OSError as exc:
         return fail(prog, f"{type(exc).__name__}: {exc}", 1)
+    except Exception as exc:
+        # Imported here: a command that never reached the database did not import SQLAlchemy.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return fail(prog, f"database {redacted(url)}: {reason}", 1)
 
 
 class ServiceSettings(Protocol):

@@ -8,14 +8,12 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.db import JSONType, UTCDateTime, utc_now
 from common.problems import (
@@ -26,6 +24,10 @@ from common.problems import (
     UnsupportedMediaTypeError,
 )
 from common.workflow import VersionMismatchError
+
+if TYPE_CHECKING:  # annotations only: the models that use this module load without Starlette
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _ETAG = re.compile(r'^\s*(?:W/)?"v?(\d+)"\s*$')
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    # Imported where a response is built: the errors themselves are raised by services and command
+    # lines that do not import FastAPI.
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -150,6 +152,8 @@ class ServiceUnavailableError(ProblemError):
 
 def problem_response(body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
     """A JSONResponse with the problem media type."""
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(dict(body), status_code=int(body["status"]), headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
@@ -195,6 +199,8 @@ def internal_error_response(instance: str) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error raised in ``app`` as ``application/problem+json``."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)

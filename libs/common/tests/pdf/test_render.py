@@ -483,3 +483,34 @@ def test_pdf_workers_exit_when_their_owner_is_killed() -> None:
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_running(pid) for pid in workers)
+
+
+_WARMING_POOL = """
+import functools, os, threading, time
+from pathlib import Path
+from common.pdf.pool import configure_default_executor, default_executor, shutdown_render_executor, start_workers
+configure_default_executor(1, warm_up=functools.partial(time.sleep, 3600))  # a warm-up that never ends
+jobs = start_workers()
+[worker] = default_executor()._processes
+deadline = time.monotonic() + 240
+while "pango" not in Path(f"/proc/{worker}/maps").read_text() and time.monotonic() < deadline:
+    time.sleep(0.1)  # WeasyPrint loaded: the worker is inside its warm-up
+print(worker, flush=True)
+stopping = threading.Thread(target=shutdown_render_executor)
+stopping.start()
+stopping.join(timeout=60)
+print("stopped" if not stopping.is_alive() else "still waiting", all(job.done() for job in jobs), flush=True)
+if stopping.is_alive():
+    os._exit(1)  # an exit now would wait for the warm-up too
+"""
+
+
+@pytest.mark.slow
+def test_a_pool_shut_down_during_the_warm_up_stops_its_workers_at_once() -> None:
+    """A service stopped right after its start does not wait for its workers' warm-up (here one that
+    would last an hour): they are stopped, their jobs are ended, and nothing is reported leaked."""
+    owner = subprocess.run([sys.executable, "-c", _WARMING_POOL], capture_output=True, text=True, timeout=300)
+    worker, outcome = owner.stdout.splitlines()
+    assert owner.returncode == 0 and outcome == "stopped True", owner.stderr
+    assert not _running(int(worker))
+    assert "leaked" not in owner.stderr and "Traceback" not in owner.stderr, owner.stderr

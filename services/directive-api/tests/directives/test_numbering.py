@@ -10,22 +10,36 @@ from directive_testing import Actors, Api
 
 from directive_api.directives import service
 
+CONCURRENT_ISSUES = 10
+"""How many documents are issued at once. What is proved is that transactions racing for the next
+number of one register each get a different one, with none skipped: any two concurrent issues race
+the same way, and 10 (the test client sends them all before any returns) keep five times as many
+transactions waiting on the register as the machine has cores, from 01 past 09 to the two-digit 10
+(the notation's padding). Each issue also fills, seals and verifies its PDF in a worker process and
+each approval renders and signs one: the 50 issues this test once made cost five times the work
+(58 CPU seconds against 23 for the file's test on both backends, side by side) for no interleaving
+that 10 lack, and 40 of them queued for the 10 connections of the process's pool (``pool_size``),
+which on a busy host ran past its 30 s timeout (503 database-busy), so the test had to run alone in
+the serial part. 10 is the pool's size: no issue waits for a connection, and the test runs in the
+parallel part with the others."""
 
-@pytest.mark.serial  # 50 issues at once hold the database for tens of seconds on a busy host: run alone
-async def test_fifty_concurrent_issues_get_numbers_1_to_50(api: Api, actors: Actors, letter: dict[str, Any]) -> None:
-    docs = [await api.approved(letter) for _ in range(50)]
+
+async def test_concurrent_issues_get_consecutive_numbers_from_1(
+    api: Api, actors: Actors, letter: dict[str, Any]
+) -> None:
+    docs = [await api.approved(letter) for _ in range(CONCURRENT_ISSUES)]
     responses = await asyncio.gather(*(api.act(doc, "issue", actors.clerk) for doc in docs))
-    assert [r.status_code for r in responses] == [200] * 50, [r.text for r in responses if r.status_code != 200]
+    assert [r.status_code for r in responses] == [200] * CONCURRENT_ISSUES, [
+        r.text for r in responses if r.status_code != 200
+    ]
     numbers = sorted(r.json()["number"] for r in responses)
-    assert numbers == list(range(1, 51))
+    assert numbers == list(range(1, CONCURRENT_ISSUES + 1))
     notations = {r.json()["notation"] for r in responses}
-    assert "01/VPUB-TTĐH" in notations
-    assert "09/VPUB-TTĐH" in notations
-    assert "10/VPUB-TTĐH" in notations
-    assert len(notations) == 50
+    assert {"01/VPUB-TTĐH", "09/VPUB-TTĐH", "10/VPUB-TTĐH"} <= notations
+    assert len(notations) == CONCURRENT_ISSUES
     register = (await api.client.get("/v1/registers/VPUB/HC/2026", headers=actors.clerk)).json()
-    assert register["last_number"] == 50
-    assert [e["number"] for e in register["entries"]] == list(range(1, 51))
+    assert register["last_number"] == CONCURRENT_ISSUES
+    assert [e["number"] for e in register["entries"]] == list(range(1, CONCURRENT_ISSUES + 1))
 
 
 async def test_racing_issues_of_one_document_give_one_number(api: Api, actors: Actors, letter: dict[str, Any]) -> None:

@@ -8,14 +8,11 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import make_url
-
 from common.cli import ServiceCommands
-from common.db import create_sessionmaker, engine_for, utc_now
-from common.health import heartbeat_file
-from common.http_tracing import configure_process_tracing
-from common.observability import configure_logging
 from report_api.settings import Settings, production_problems
+
+# Each command imports what it needs when it runs: a command starts without paying for the others'
+# imports (the database layer, HTTP), and none of them imports FastAPI.
 
 COMMANDS = ServiceCommands(prog="report-api", package="report_api", database_env="REPORT_API_DATABASE__URL", port=8002)
 alembic_config = COMMANDS.alembic_config
@@ -23,13 +20,16 @@ migrate = COMMANDS.migrate
 
 
 async def run_timers(
-    settings: Settings, *, interval: float, once: bool = False, clock: Callable[[], datetime] = utc_now
+    settings: Settings, *, interval: float, once: bool = False, clock: Callable[[], datetime] | None = None
 ) -> int:
-    """Fire due timers and relay events every ``interval`` seconds (until SIGTERM, or once).
+    """Fire due timers and relay events every ``interval`` seconds (until SIGTERM, or once), on
+    ``clock`` (the system's UTC clock by default).
 
     Returns how many timers fired."""
     import signal
 
+    from common.db import create_sessionmaker, engine_for, utc_now
+    from common.health import heartbeat_file
     from report_api import workers
 
     engine = engine_for(settings.database, pool_size=2, pre_ping=True)  # workers always ping
@@ -43,7 +43,7 @@ async def run_timers(
             create_sessionmaker(engine),
             settings,
             stop,
-            clock=clock,
+            clock=clock or utc_now,
             interval=interval,
             once=once,
             heartbeat=heartbeat_file(),
@@ -91,11 +91,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return COMMANDS.verify_audit(settings.database.url, ObligationHistory)
     if args.command == "migrate":
+        from sqlalchemy import make_url
+
         migrate(settings.database.url)
         print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
     elif args.command == "serve":
         COMMANDS.serve(args, settings, lambda: migrate(settings.database.url))
     elif args.command == "run-timers":
+        from common.http_tracing import configure_process_tracing
+        from common.observability.logs import configure_logging
+
         observability = settings.observability
         configure_logging("report-api", observability.log_level, json=observability.json_logs)
         configure_process_tracing("report-api-timers", observability.otlp_endpoint)

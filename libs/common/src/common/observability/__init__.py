@@ -30,32 +30,71 @@ every public name is importable from ``common.observability``.
 
 from __future__ import annotations
 
-from typing import IO
+import importlib
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+if TYPE_CHECKING:
+    from typing import IO
 
-from common.observability.context import RequestContextMiddleware, current_request_id
-from common.observability.gauges import (
-    OUTBOX_GAUGES,
-    outbox_callbacks,
-    register_gauge_callback,
-    table_count_callback,
-)
-from common.observability.logs import CHATTY_LOGGERS, JsonFormatter, configure_logging
-from common.observability.metrics import (
-    METRICS_PATH,
-    SCRAPE_ROLES,
-    UNMATCHED_ROUTE,
-    MetricsMiddleware,
-    install_metrics,
-    pdf_render_seconds,
-    pdf_sign_seconds,
-    timed,
-)
-from common.observability.settings import ObservabilitySettings
-from common.observability.tracing import configure_tracing
-from common.outbox.models import OutboxModels
+    from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from common.observability.context import RequestContextMiddleware, current_request_id
+    from common.observability.gauges import (
+        OUTBOX_GAUGES,
+        outbox_callbacks,
+        register_gauge_callback,
+        table_count_callback,
+    )
+    from common.observability.logs import CHATTY_LOGGERS, JsonFormatter, configure_logging
+    from common.observability.metrics import (
+        METRICS_PATH,
+        SCRAPE_ROLES,
+        UNMATCHED_ROUTE,
+        MetricsMiddleware,
+        install_metrics,
+        pdf_render_seconds,
+        pdf_sign_seconds,
+        timed,
+    )
+    from common.observability.settings import ObservabilitySettings
+    from common.observability.tracing import configure_tracing
+    from common.outbox.models import OutboxModels
+
+_SOURCES = {
+    "RequestContextMiddleware": "common.observability.context",
+    "current_request_id": "common.observability.context",
+    "OUTBOX_GAUGES": "common.observability.gauges",
+    "outbox_callbacks": "common.observability.gauges",
+    "register_gauge_callback": "common.observability.gauges",
+    "table_count_callback": "common.observability.gauges",
+    "CHATTY_LOGGERS": "common.observability.logs",
+    "JsonFormatter": "common.observability.logs",
+    "configure_logging": "common.observability.logs",
+    "METRICS_PATH": "common.observability.metrics",
+    "SCRAPE_ROLES": "common.observability.metrics",
+    "UNMATCHED_ROUTE": "common.observability.metrics",
+    "MetricsMiddleware": "common.observability.metrics",
+    "install_metrics": "common.observability.metrics",
+    "pdf_render_seconds": "common.observability.metrics",
+    "pdf_sign_seconds": "common.observability.metrics",
+    "timed": "common.observability.metrics",
+    "ObservabilitySettings": "common.observability.settings",
+    "configure_tracing": "common.observability.tracing",
+    "OutboxModels": "common.outbox.models",
+}
+"""Where each public name lives: it is imported from there on first use (PEP 562), so that a
+process that needs one module of the package (a command line reading its settings) does not
+import every other one (FastAPI, the HTTP clients, the ORM)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHATTY_LOGGERS",
@@ -96,6 +135,12 @@ def install_observability(
     ``sessionmaker`` defaults to ``app.state.sessionmaker``; the outbox gauges are registered
     when ``outbox_models`` is given (and metrics are enabled).
     """
+    from common.observability.context import RequestContextMiddleware
+    from common.observability.gauges import outbox_callbacks
+    from common.observability.logs import configure_logging
+    from common.observability.metrics import install_metrics
+    from common.observability.tracing import configure_tracing
+
     configure_logging(service, settings.log_level, settings.json_logs, stream=log_stream)
     if settings.metrics_enabled:
         install_metrics(

@@ -64,34 +64,83 @@ it again when the lease expires. Receivers de-duplicate on ``webhook-id`` (= the
 
 from __future__ import annotations
 
-from common.outbox.emit import emit
-from common.outbox.envelope import encode_envelope, envelope
-from common.outbox.feed import feed
-from common.outbox.ids import new_id
-from common.outbox.models import (
-    DEAD,
-    DELIVERED,
-    PENDING,
-    DeliveryAttemptMixin,
-    DeliveryMixin,
-    OutboxEventMixin,
-    OutboxModels,
-    ReceivedEventMixin,
-    WebhookSubscriptionMixin,
-)
-from common.outbox.receiver import ReceivedWebhook, claim_received, receive
-from common.outbox.relay import PERMANENT_REFUSALS, Audience, Relay
-from common.outbox.secrets import use_secret_keys
-from common.outbox.settings import WebhookSettings
-from common.outbox.startup import configure_outbox
-from common.outbox.subscriptions import (
-    create_subscription,
-    ensure_subscription,
-    event_matches,
-    rotate_secret,
-    subscription_view,
-)
-from common.outbox.wake import register_session_listeners, wake_channel
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from common.outbox.emit import emit
+    from common.outbox.envelope import encode_envelope, envelope
+    from common.outbox.feed import feed
+    from common.outbox.ids import new_id
+    from common.outbox.models import (
+        DEAD,
+        DELIVERED,
+        PENDING,
+        DeliveryAttemptMixin,
+        DeliveryMixin,
+        OutboxEventMixin,
+        OutboxModels,
+        ReceivedEventMixin,
+        WebhookSubscriptionMixin,
+    )
+    from common.outbox.receiver import ReceivedWebhook, claim_received, receive
+    from common.outbox.relay import PERMANENT_REFUSALS, Audience, Relay
+    from common.outbox.secrets import use_secret_keys
+    from common.outbox.settings import WebhookSettings
+    from common.outbox.startup import configure_outbox
+    from common.outbox.subscriptions import (
+        create_subscription,
+        ensure_subscription,
+        event_matches,
+        rotate_secret,
+        subscription_view,
+    )
+    from common.outbox.wake import register_session_listeners, wake_channel
+
+_SOURCES = {
+    "emit": "common.outbox.emit",
+    "encode_envelope": "common.outbox.envelope",
+    "envelope": "common.outbox.envelope",
+    "feed": "common.outbox.feed",
+    "new_id": "common.outbox.ids",
+    "DEAD": "common.outbox.models",
+    "DELIVERED": "common.outbox.models",
+    "PENDING": "common.outbox.models",
+    "DeliveryAttemptMixin": "common.outbox.models",
+    "DeliveryMixin": "common.outbox.models",
+    "OutboxEventMixin": "common.outbox.models",
+    "OutboxModels": "common.outbox.models",
+    "ReceivedEventMixin": "common.outbox.models",
+    "WebhookSubscriptionMixin": "common.outbox.models",
+    "ReceivedWebhook": "common.outbox.receiver",
+    "claim_received": "common.outbox.receiver",
+    "receive": "common.outbox.receiver",
+    "PERMANENT_REFUSALS": "common.outbox.relay",
+    "Audience": "common.outbox.relay",
+    "Relay": "common.outbox.relay",
+    "use_secret_keys": "common.outbox.secrets",
+    "WebhookSettings": "common.outbox.settings",
+    "configure_outbox": "common.outbox.startup",
+    "create_subscription": "common.outbox.subscriptions",
+    "ensure_subscription": "common.outbox.subscriptions",
+    "event_matches": "common.outbox.subscriptions",
+    "rotate_secret": "common.outbox.subscriptions",
+    "subscription_view": "common.outbox.subscriptions",
+    "register_session_listeners": "common.outbox.wake",
+    "wake_channel": "common.outbox.wake",
+}
+"""Where each public name lives: it is imported from there on first use (PEP 562), so that a
+process that needs one module of the package (a command line reading its settings) does not
+import every other one (FastAPI, the HTTP clients, the ORM)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEAD",

@@ -23,13 +23,14 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
+import multiprocessing.process
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from common.container import pdf_pool_size
 
@@ -101,8 +102,9 @@ class _SpawnContextIgnoringCtrlC(multiprocessing.context.SpawnContext):
     Process = _SpawnProcessIgnoringCtrlC
 
 
-def _worker_init(warm_up: WarmUp | None) -> None:
-    """Initializer of each worker process: priority, logging, the PDF stack loaded and warmed."""
+def _worker_init(warm_up: WarmUp | None, warm: multiprocessing.connection.Connection | None = None) -> None:
+    """Initializer of each worker process: priority, logging, the PDF stack loaded and warmed; then
+    its pid sent on ``warm`` (the pool's shutdown stops a worker that has not sent it at once)."""
     started = time.perf_counter()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C still pending is discarded here
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -130,12 +132,69 @@ def _worker_init(warm_up: WarmUp | None) -> None:
     # collector's full passes, which otherwise re-scan them during every few documents.
     gc.collect()
     gc.freeze()
+    if warm is not None:
+        warm.send(os.getpid())  # one write of a few bytes: atomic among the workers sharing the pipe
+        warm.close()
     logger.debug("PDF worker %d warm in %.2f s", os.getpid(), time.perf_counter() - started)
+
+
+class _PdfPool(ProcessPoolExecutor):
+    """The pool, knowing which of its processes have finished their warm-up (each sends its pid on a
+    pipe when it has), so that its shutdown does not wait for a warm-up.
+
+    A warm-up takes seconds (and far longer on a loaded host): a pool shut down while a worker is
+    still warming up would wait for it to finish and then run the jobs queued behind it, so a
+    service stopped right after its start overran its stop timeout (``run_local``'s 10 s) and was
+    killed. At shutdown the service has drained its requests and stopped its background work: no
+    caller waits for a job any more.
+    """
+
+    def __init__(self, workers: int, warm_up: WarmUp | None) -> None:
+        context = _SpawnContextIgnoringCtrlC()
+        self._warm_reader, warm_writer = context.Pipe(duplex=False)
+        self._warm_pids: set[int] = set()
+        super().__init__(
+            max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(warm_up, warm_writer)
+        )
+        self._warm_writer = warm_writer  # kept open while processes may still be started
+
+    def warming(self) -> list[multiprocessing.process.BaseProcess]:
+        """The processes of the pool still starting or warming up."""
+        while self._warm_reader.poll():
+            self._warm_pids.add(self._warm_reader.recv())
+        processes = dict(self._processes or {})  # the executor's own table (pid -> process)
+        return [process for pid, process in processes.items() if pid not in self._warm_pids]
+
+    def stop(self) -> None:
+        """Shut down: queued jobs cancelled, warm workers leave after their current job, workers
+        still warming up are stopped (SIGTERM) rather than waited for."""
+        warming = self.warming()
+        # What shutdown(wait=False) lets go of and shutdown(wait=True) would join (this Python's
+        # executor has no public way to stop some of its workers).
+        manager = cast("threading.Thread | None", self._executor_manager_thread)  # typeshed mistypes it
+        results = self._result_queue
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in warming:
+            process.terminate()
+        if warming:
+            # The executor takes a stopped worker for a broken pool: it fails the jobs left in the
+            # call queue (the warm-up's no-op jobs) and stops the other workers too.
+            logger.info("PDF workers stopped during their warm-up: %s", sorted(p.pid or 0 for p in warming))
+        if manager is not None:
+            manager.join()  # every worker has exited and the queues are closed
+        if results is not None:
+            results.close()
+        self.close_warm_pipe()
+
+    def close_warm_pipe(self) -> None:
+        """Close both ends of the pipe the workers report on (once the pool is shut down)."""
+        self._warm_writer.close()
+        self._warm_reader.close()
 
 
 class _DefaultExecutor:
     _lock = threading.Lock()
-    _executor: ProcessPoolExecutor | None = None
+    _executor: _PdfPool | None = None
     _executor_size = 0
     _workers: int | None = None
     _warm_up: WarmUp | None = None
@@ -145,16 +204,11 @@ class _DefaultExecutor:
         return cls._workers or pdf_pool_size()  # the container's CPU quota and memory limit
 
     @classmethod
-    def get(cls) -> ProcessPoolExecutor:
+    def get(cls) -> _PdfPool:
         with cls._lock:
             if cls._executor is None:
                 cls._executor_size = cls.size()
-                cls._executor = ProcessPoolExecutor(
-                    max_workers=cls._executor_size,
-                    mp_context=_SpawnContextIgnoringCtrlC(),
-                    initializer=_worker_init,
-                    initargs=(cls._warm_up,),
-                )
+                cls._executor = _PdfPool(cls._executor_size, cls._warm_up)
             return cls._executor
 
     @classmethod
@@ -170,13 +224,14 @@ class _DefaultExecutor:
                 cls._executor = None
         if previous is not None:
             previous.shutdown(wait=True)
+            previous.close_warm_pipe()
         return cls.size()
 
     @classmethod
     def shutdown(cls) -> None:
         with cls._lock:
             if cls._executor is not None:
-                cls._executor.shutdown(wait=True, cancel_futures=True)
+                cls._executor.stop()
                 cls._executor = None
 
 
@@ -220,7 +275,8 @@ def start_workers() -> list[Future[object]]:
 
 
 def shutdown_render_executor() -> None:
-    """Shut down the default pool (call at application exit)."""
+    """Shut down the default pool (call at application exit): jobs not started are cancelled, a
+    worker's current job is finished, a worker still warming up is stopped at once."""
     _DefaultExecutor.shutdown()
 
 

@@ -10,15 +10,11 @@ import asyncio
 import sys
 from pathlib import Path
 
-from sqlalchemy import make_url
-
-from common.auth import ensure_dev_keys, mint_token
 from common.cli import ServiceCommands, fail
-from common.db import advisory_lock_async, create_engine, create_sessionmaker, engine_for, transaction
-from common.health import heartbeat_file
-from common.http_tracing import configure_process_tracing
-from common.observability import configure_logging
 from directive_api.settings import Settings, production_problems
+
+# Each command imports what it needs when it runs (the database layer, the PDF stack, HTTP): a
+# command starts without paying for the others' imports, and none of them imports FastAPI.
 
 COMMANDS = ServiceCommands(
     prog="directive-api", package="directive_api", database_env="DIRECTIVE_API_DATABASE__URL", port=8001
@@ -32,6 +28,7 @@ MIGRATION_LOCK = "migrations:directive-api"
 
 async def seed(url: str) -> dict[str, int]:
     """Load the directory (units, groups, people); idempotent (upserts)."""
+    from common.db import advisory_lock_async, create_engine, create_sessionmaker, transaction
     from directive_api.seed.loader import load_directory
 
     engine = create_engine(url)
@@ -48,6 +45,8 @@ async def seed(url: str) -> dict[str, int]:
 async def _worker(settings: Settings) -> None:
     import signal
 
+    from common.db import create_sessionmaker, engine_for
+    from common.health import heartbeat_file
     from directive_api import workers
 
     stop = asyncio.Event()
@@ -177,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
+        from sqlalchemy import make_url
+
         migrate(settings.database.url)
         print("migrated", make_url(settings.database.url).render_as_string(hide_password=True))
         if not args.no_seed:
@@ -191,6 +192,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
 
         COMMANDS.serve(args, settings, prepare)
     elif args.command == "mint-token":
+        from common.auth import ensure_dev_keys, mint_token
         from directive_api.seed.loader import read_json
 
         people = {p["id"]: p for p in read_json("people.json")}
@@ -220,6 +222,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Se
             )
         )
     elif args.command == "relay":
+        from common.http_tracing import configure_process_tracing
+        from common.observability.logs import configure_logging
+
         observability = settings.observability
         configure_logging("directive-api", observability.log_level, json=observability.json_logs)
         configure_process_tracing("directive-api-relay", observability.otlp_endpoint)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import unicodedata
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from directive_api.orgs.models import DirectorySeedMark, Unit, UnitGroup
-from directive_api.people.models import Person
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 GROUPS: dict[str, tuple[str, bool]] = {
     "department": ("Sở, ban ngành thành phố", True),
@@ -100,6 +97,12 @@ async def load_directory(session: AsyncSession, units_data: dict[str, Any] | Non
     Returns:
         How many entries of each kind were added.
     """
+    # The ORM is imported by the loaders only: `mint-token` and `walk-seed` read the seed files.
+    from sqlalchemy import select
+
+    from directive_api.orgs.models import DirectorySeedMark, Unit, UnitGroup
+    from directive_api.people.models import Person
+
     marks = {(m.kind, m.key) for m in (await session.scalars(select(DirectorySeedMark))).all()}
     added = {"groups": 0, "units": 0, "people": 0}
 
@@ -137,6 +140,8 @@ async def load_directory(session: AsyncSession, units_data: dict[str, Any] | Non
 
 
 async def upsert_units(session: AsyncSession, units: list[dict[str, Any]]) -> int:
+    from directive_api.orgs.models import Unit
+
     """Create or overwrite units from records of the seed's format (an administrator's import)."""
     for raw in units:
         await session.merge(Unit(**_unit_record(raw)))
