@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from common.lazy import lazy_attributes
 from common.problems import ForbiddenError, NotAuthenticatedError
 from common.settings import AuthSettings
 from common.storage import locked_directory
@@ -29,15 +30,11 @@ if TYPE_CHECKING:
     from common.auth_dependency import current_principal as current_principal
 
 
-def __getattr__(name: str) -> object:
-    """``CurrentPrincipal`` and ``current_principal``, the FastAPI dependency, live in
-    :mod:`common.auth_dependency`: a command line that mints a token or checks keys does not import
-    FastAPI (PEP 562: they are imported from there when a router first asks for them)."""
-    if name in ("CurrentPrincipal", "current_principal"):
-        from common import auth_dependency
-
-        return getattr(auth_dependency, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``CurrentPrincipal`` and ``current_principal``, the FastAPI dependency, live in
+# common.auth_dependency: a command line that mints a token or checks keys does not import FastAPI.
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("CurrentPrincipal", "current_principal"), "common.auth_dependency")
+)
 
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"})

@@ -30,8 +30,9 @@ every public name is importable from ``common.observability``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from common.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from typing import IO
@@ -83,18 +84,7 @@ _SOURCES = {
     "configure_tracing": "common.observability.tracing",
     "OutboxModels": "common.outbox.models",
 }
-"""Where each public name lives: it is imported from there on first use (PEP 562), so that a
-process that needs one module of the package (a command line reading its settings) does not
-import every other one (FastAPI, the HTTP clients, the ORM)."""
-
-
-def __getattr__(name: str) -> object:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_SOURCES[name]), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, _SOURCES)
 
 __all__ = [
     "CHATTY_LOGGERS",

@@ -64,8 +64,9 @@ it again when the lease expires. Receivers de-duplicate on ``webhook-id`` (= the
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from common.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from common.outbox.emit import emit
@@ -129,18 +130,7 @@ _SOURCES = {
     "register_session_listeners": "common.outbox.wake",
     "wake_channel": "common.outbox.wake",
 }
-"""Where each public name lives: it is imported from there on first use (PEP 562), so that a
-process that needs one module of the package (a command line reading its settings) does not
-import every other one (FastAPI, the HTTP clients, the ORM)."""
-
-
-def __getattr__(name: str) -> object:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_SOURCES[name]), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, _SOURCES)
 
 __all__ = [
     "DEAD",
