@@ -3,35 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from vxp_testing import OFFICE, SNV
 
 from common.edxml import Organization, ResponseFor, build_status_package, make_status_package, parse_status_package
 from common.vxp import VxpError, hash_file
 from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
 from common.vxp.protocol import sign_headers
-
-OFFICE = "000.00.01.H13"
-SNV = "000.00.02.H13"
-AGENCIES = {
-    "agencies": [
-        {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE], "name": "Van phong UBND"},
-        {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV], "name": "So Noi vu"},
-    ]
-}
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path, AGENCIES)
-    process.start()
-    yield process
-    process.stop()
 
 
 def _recall_request() -> bytes:

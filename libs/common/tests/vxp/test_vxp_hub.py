@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
 import aiohttp
 import httpx
 import pytest
+from vxp_testing import OFFICE, SNV
 
 from common.edxml import (
     Organization,
@@ -27,24 +28,8 @@ from common.vxp.client import VxpClient
 from common.vxp.hub import HubProcess
 from common.vxp.protocol import sign_headers
 
-OFFICE = "000.00.01.H13"
-SNV = "000.00.02.H13"
 STP = "000.00.03.H13"  # addressed, but no member system polls for it here
 SAMPLES = Path(__file__).resolve().parents[1] / "edxml" / "samples"
-AGENCIES = {
-    "agencies": [
-        {"system_id": "vxp.vpub", "secret": "office-secret", "organ_ids": [OFFICE], "name": "Van phong UBND"},
-        {"system_id": "vxp.snv", "secret": "snv-secret", "organ_ids": [SNV], "name": "So Noi vu"},
-    ]
-}
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path, AGENCIES)
-    process.start()
-    yield process
-    process.stop()
 
 
 def _letter() -> bytes:
