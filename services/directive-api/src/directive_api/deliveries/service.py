@@ -112,14 +112,34 @@ async def list_deliveries(session: AsyncSession, directive_id: uuid.UUID) -> Seq
     return await repository.deliveries_of(session, directive_id)
 
 
-async def list_recipients(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> DeliveryPage:
-    """The recipients of a document the caller may read, with their statuses: all of them for the
-    issuing office, only its own unit's delivery for anyone else."""
+async def _readable_directive(session: AsyncSession, directive_id: uuid.UUID, actor: Principal) -> Directive:
     directive = await repository.get_directive(session, directive_id)
     if directive is None:
         raise DirectiveNotFoundError(f"no document {directive_id}")
     await visibility.ensure_readable(session, directive, actor)
-    if actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code:
+    return directive
+
+
+def _sees_every_delivery(directive: Directive, actor: Principal) -> bool:
+    """The issuing office sees every recipient's delivery; anyone else only its own unit's."""
+    return actor.has_any(*OFFICE_ROLES) and actor.unit == directive.issuer_code
+
+
+async def ensure_delivery_visible(
+    session: AsyncSession, directive_id: uuid.UUID, unit_code: str, *, actor: Principal
+) -> None:
+    """Raise :class:`DirectiveNotFoundError` unless ``unit_code``'s delivery of the document is among
+    what :func:`list_recipients` shows the caller (without listing every recipient)."""
+    directive = await _readable_directive(session, directive_id, actor)
+    if not (_sees_every_delivery(directive, actor) or (actor.unit is not None and actor.unit == unit_code)):
+        raise DirectiveNotFoundError(f"no document {directive_id}")
+
+
+async def list_recipients(session: AsyncSession, directive_id: uuid.UUID, *, actor: Principal) -> DeliveryPage:
+    """The recipients of a document the caller may read, with their statuses: all of them for the
+    issuing office, only its own unit's delivery for anyone else."""
+    directive = await _readable_directive(session, directive_id, actor)
+    if _sees_every_delivery(directive, actor):
         rows = await repository.deliveries_of(session, directive.id)
     else:
         rows = await repository.deliveries_of(session, directive.id, unit_code=actor.unit) if actor.unit else []

@@ -660,10 +660,15 @@ async def open_received(
 ) -> Opened:
     """A received document with its package read back from the file store (its header and attachments)."""
     shown = await _visible(session, received_id, actor, settings)
-    raw = await store.get_async(shown.document.sha256)
-    # It was parsed under the limits of its day on arrival: read it back whatever they are now.
+    return Opened(shown, await _read_back(store, shown.document.sha256))
+
+
+async def _read_back(store: FileStore, sha256: str) -> DocumentPackage:
+    """A stored package parsed again. It was parsed under the limits of its day on arrival: read it
+    back whatever they are now."""
+    raw = await store.get_async(sha256)
     limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
-    return Opened(shown, parse_document_package(raw, limits=limits))
+    return parse_document_package(raw, limits=limits)
 
 
 def attachment_of(package: DocumentPackage, key: str) -> tuple[int, Attachment]:
@@ -705,11 +710,7 @@ async def open_reply(session: AsyncSession, package_id: int, *, actor: Principal
     record, delivery = found
     assert record.directive_id is not None  # a reply is linked to a delivery of the document
     try:
-        page = await deliveries.list_recipients(session, record.directive_id, actor=actor)
+        await deliveries.ensure_delivery_visible(session, record.directive_id, delivery.unit_code, actor=actor)
     except (NotFoundError, ForbiddenError):
         raise ReplyNotFoundError(f"no reply {package_id}") from None
-    if not any(item.id == delivery.id for item in page.items):
-        raise ReplyNotFoundError(f"no reply {package_id}")
-    raw = await store.get_async(record.sha256)
-    limits = ParseLimits(max_bytes=max(len(raw), ParseLimits().max_bytes), max_attachment_bytes=max(len(raw), 1))
-    return OpenedReply(record, record.directive_id, delivery.unit_code, parse_document_package(raw, limits=limits))
+    return OpenedReply(record, record.directive_id, delivery.unit_code, await _read_back(store, record.sha256))
