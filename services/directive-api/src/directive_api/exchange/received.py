@@ -598,10 +598,16 @@ async def labelled(session: AsyncSession, documents: list[ReceivedDocument]) -> 
 
 async def list_for(session: AsyncSession, actor: Principal, settings: Settings) -> list[Labelled]:
     """Received documents the caller may see: its unit's (the Office's admin and auditor: all)."""
-    everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
-    return await labelled(
-        session, await repository.received_documents(session, None if everyone else [actor.unit or ""])
-    )
+    unit = _readable_unit(actor, settings)
+    return await labelled(session, await repository.received_documents(session, None if unit is None else [unit]))
+
+
+def _readable_unit(actor: Principal, settings: Settings) -> str | None:
+    """The unit whose received documents the caller reads: its own; None (every unit's) for the
+    Office's admin and auditor."""
+    if actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor"):
+        return None
+    return actor.unit or ""
 
 
 async def link_reply(
@@ -648,8 +654,7 @@ class Opened:
 async def _visible(session: AsyncSession, received_id: uuid.UUID, actor: Principal, settings: Settings) -> Labelled:
     """The received document if the caller may see it in :func:`list_for` (404 otherwise, as for one
     that does not exist: another unit's mail is not even confirmed)."""
-    everyone = actor.unit == settings.office_unit_code and actor.has_any("admin", "auditor")
-    found = await repository.received_visible(session, received_id, None if everyone else actor.unit or "")
+    found = await repository.received_visible(session, received_id, _readable_unit(actor, settings))
     if found is None:
         raise ReceivedNotFoundError(f"no received document {received_id} addressed to your unit")
     return (await labelled(session, [found]))[0]
