@@ -39,7 +39,16 @@ def traced_async_client(**options: Any) -> httpx.AsyncClient:
 
 
 def aiohttp_trace_configs() -> list[Any]:
-    """``trace_configs`` for an ``aiohttp.ClientSession``: the same spans and propagation on aiohttp."""
+    """``trace_configs`` for an ``aiohttp.ClientSession``: the same spans and propagation on aiohttp.
+
+    None while no tracer provider is set (tracing off): the instrumentation's signals would then
+    only make spans that record nothing, and cost about a tenth of a busy worker's CPU (the relay
+    and the exchange transport make thousands of calls). Create the session after tracing is
+    configured (the app's settings, or :func:`configure_process_tracing`)."""
+    from opentelemetry import trace
+
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return []
     from opentelemetry.instrumentation.aiohttp_client import create_trace_config
 
     return [create_trace_config()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from common.edxml import (
     build_document_package,
     build_status_package,
     parse_package,
+    status_routing,
 )
 from common.testing import scaled
 
@@ -88,9 +90,19 @@ def mutated_packages(draw: st.DrawFn) -> bytes:
 
 def _check(data: bytes) -> None:
     try:
+        routing: tuple[str, ...] | EdxmlError | None = status_routing(data, limits=LIMITS)
+    except EdxmlError as exc:
+        routing = exc
+    try:
         package = parse_package(data, limits=LIMITS)
     except EdxmlError:
         return
+    # What a hub routes by is what the recipient reads: the ResponseFor organ ids of a status
+    # package, nothing for a document.
+    if isinstance(package, StatusPackage):
+        assert routing == tuple(dict.fromkeys(r.organ_id for r in package.response_for if r.organ_id))
+    else:
+        assert routing is None
     try:
         rebuilt = (
             build_status_package(package) if isinstance(package, StatusPackage) else build_document_package(package)
@@ -132,3 +144,10 @@ def test_random_bytes_raise_only_edxml_errors(data: bytes) -> None:
 def test_random_text_in_a_field_raises_only_edxml_errors(text: str) -> None:
     seed = (SAMPLES / "status.edxml").read_bytes()
     _check(seed.replace(b"Nguy\xe1\xbb\x85n", text.encode("utf-8", errors="surrogatepass")))
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.edxml")), ids=lambda p: p.name)
+def test_status_routing_reads_what_the_full_parse_reads(path: Path) -> None:
+    _check(path.read_bytes())
+    if path.name.startswith("status"):
+        assert status_routing(path.read_bytes())

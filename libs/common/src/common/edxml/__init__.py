@@ -74,7 +74,7 @@ from common.edxml.models import (
     TraceHeaderList,
     XmlExtension,
 )
-from common.edxml.parser import parse_document_package, parse_package, parse_status_package
+from common.edxml.parser import parse_document_package, parse_package, parse_status_package, status_routing
 from common.edxml.safexml import DEFAULT_LIMITS, ParseLimits
 
 __all__ = [
@@ -139,4 +139,5 @@ __all__ = [
     "parse_timestamp",
     "response_for_document",
     "split_code",
+    "status_routing",
 ]

@@ -711,6 +711,34 @@ def parse_package(data: bytes, *, limits: ParseLimits | None = None) -> Document
         ) from exc
 
 
+def status_routing(data: bytes, *, limits: ParseLimits | None = None) -> tuple[str, ...] | None:
+    """The organ ids a status package answers (its ``ResponseFor/OrganId``, in order, once each),
+    read without building the package: what an exchange needs to route one, thousands at a time.
+    None for a document package.
+
+    The bytes are loaded as safely as :func:`parse_package` does and must have the edXML structure
+    and a ``StatusCode`` of two or three digits (one, zero-padded, as there); the rest of the
+    package is not checked here — its recipient parses it.
+
+    Raises:
+        EdxmlError: As :func:`parse_package`, for bytes that are not an edXML package.
+        TypeError: ``data`` is not bytes-like.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("status_routing expects bytes")
+    notes: list[ParseNote] = []
+    reader = _Reader(limits or DEFAULT_LIMITS, notes)
+    root = load_xml(bytes(data), reader.limits, notes)
+    _envelope, _edxml_header, header = _structure(root, reader)
+    code = _child(header, "StatusCode")
+    if code is None:
+        return None
+    if not re.fullmatch(r"\d{1,3}", _text_of(code) or ""):
+        raise EdxmlError(EdxmlErrorCode.INVALID_PACKAGE, f"invalid StatusCode {(_text_of(code) or '')[:20]!r}")
+    organs = (reader.text(element, "OrganId") for element in _children(header, "ResponseFor"))
+    return tuple(dict.fromkeys(organ for organ in organs if organ))
+
+
 def parse_document_package(data: bytes, *, limits: ParseLimits | None = None) -> DocumentPackage:
     """Parse an edXML document package (văn bản), refusing a status package.
 

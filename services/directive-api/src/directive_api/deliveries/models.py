@@ -7,7 +7,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import UTCDateTime, utc_now
@@ -102,6 +113,9 @@ class ExchangePackage(Model):
     status_code: Mapped[str | None] = mapped_column(String(2))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    """An incoming status package's bytes (a few kilobytes, durable with the row that records it);
+    every other package is in the file store under ``sha256``."""
     summary: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     """For incoming status packages: the same status (sender, document, code, Timestamp, description)

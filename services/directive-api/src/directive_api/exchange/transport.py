@@ -325,11 +325,13 @@ async def _apply_one_by_one(
 
 
 async def _fetch(client: VxpClient, item: Knobstick, pdf: PdfContext) -> bytes:
-    """``/getEdoc``, then the package into the file store at once: the batch's transaction finds it
-    there (storing is idempotent) instead of waiting for its writes and ``fsync``s. A package then
-    refused leaves its file unreferenced, as a rolled-back transaction does."""
+    """``/getEdoc``; a document package then goes into the file store at once: the batch's
+    transaction finds it there (storing is idempotent) instead of waiting for its writes and
+    ``fsync``s. A package then refused leaves its file unreferenced, as a rolled-back transaction
+    does. A status package is kept in the row that records it (service.apply_status_packages)."""
     raw = await client.fetch(item.doc_id)
-    await pdf.store.put_async(raw)
+    if item.message_type != "status":
+        await pdf.store.put_async(raw)
     return raw
 
 
