@@ -22,6 +22,7 @@ from common.db import transaction, utc_now
 from common.health import beat
 from common.http_tracing import aiohttp_trace_configs
 from common.outbox import Relay, ensure_subscription
+from common.outbox.relay import idle
 from common.vxp import VxpError
 from common.vxp.client import VxpClient
 from directive_api.directives import service as directives
@@ -88,7 +89,12 @@ async def run(
     async with contextlib.AsyncExitStack() as stack:
         relay = await stack.enter_async_context(Relay(maker, OUTBOX, settings.webhooks, audience=webhook_audience))
         exchange = await _exchange_transport(stack, settings)
+        interval = settings.webhooks.poll_interval_seconds
+        # Woken by every commit that emitted events (a dispatch, a signature…), not only by the
+        # poll interval: a dispatched letter leaves for the hub at once.
+        wake = await stack.enter_async_context(relay.wakeups(stop, interval))
         while not stop.is_set():
+            wake.clear()
             busy = 0
             try:
                 async with transaction(maker) as session:
@@ -108,5 +114,4 @@ async def run(
                 except Exception:  # nothing in the transport may stop the relay and the timers
                     logger.exception("exchange transport round failed; retrying")
             if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=settings.webhooks.poll_interval_seconds)
+                await idle(stop, wake, interval)

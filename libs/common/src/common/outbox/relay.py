@@ -7,7 +7,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from common.webhooks import (
     signature_headers,
 )
 
-__all__ = ["PERMANENT_REFUSALS", "Audience", "Relay"]
+__all__ = ["PERMANENT_REFUSALS", "Audience", "Relay", "idle"]
 
 logger = logging.getLogger(__name__)
 
@@ -496,12 +496,7 @@ class Relay:
             poll_interval: Sleep when idle; ``settings.poll_interval_seconds`` when omitted.
         """
         interval = poll_interval if poll_interval is not None else self.settings.poll_interval_seconds
-        channel = wakeup.wake_channel(self.models.event)
-        wake = asyncio.Event()
-        waiter = (asyncio.get_running_loop(), wake)
-        wakeup.local_waiters.setdefault(channel, set()).add(waiter)
-        listener = asyncio.create_task(self._listen(channel, wake, stop_event, interval))
-        try:
+        async with self.wakeups(stop_event, interval) as wake:
             while not stop_event.is_set():
                 wake.clear()
                 try:
@@ -509,15 +504,21 @@ class Relay:
                 except Exception:
                     logger.exception("outbox relay round failed")
                     busy = 0
-                if busy:
-                    continue
-                stopping = asyncio.ensure_future(stop_event.wait())
-                woken = asyncio.ensure_future(wake.wait())
-                try:
-                    await asyncio.wait({stopping, woken}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stopping.cancel()
-                    woken.cancel()
+                if not busy:
+                    await idle(stop_event, wake, interval)
+
+    @contextlib.asynccontextmanager
+    async def wakeups(self, stop_event: asyncio.Event, retry: float) -> AsyncIterator[asyncio.Event]:
+        """An event set whenever a transaction that emitted events commits — in this process, or
+        in any process on PostgreSQL (``LISTEN``, reconnected ``retry`` seconds after a failure):
+        a worker loop that also runs other work waits on it with :func:`idle` between rounds."""
+        channel = wakeup.wake_channel(self.models.event)
+        wake = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), wake)
+        wakeup.local_waiters.setdefault(channel, set()).add(waiter)
+        listener = asyncio.create_task(self._listen(channel, wake, stop_event, retry))
+        try:
+            yield wake
         finally:
             wakeup.local_waiters.get(channel, set()).discard(waiter)
             listener.cancel()
@@ -555,3 +556,14 @@ class Relay:
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await asyncio.shield(connection.close(timeout=2))
+
+
+async def idle(stop_event: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until ``stop_event`` or ``wake`` is set, or ``timeout`` seconds passed."""
+    stopping = asyncio.ensure_future(stop_event.wait())
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({stopping, woken}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        woken.cancel()
