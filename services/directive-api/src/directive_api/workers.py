@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -79,7 +79,8 @@ async def run(
     clock: Callable[[], datetime] = utc_now,
     heartbeat: Path | None = None,
 ) -> None:
-    """Relay events and dispatch due documents until ``stop`` is set (finishing the current round).
+    """Relay events, dispatch due documents and, with a hub configured, run the exchange transport
+    until ``stop`` is set (each loop finishing its current round).
 
     ``heartbeat`` is touched after every round that succeeded (the container's health check)."""
     try:
@@ -89,29 +90,44 @@ async def run(
     async with contextlib.AsyncExitStack() as stack:
         relay = await stack.enter_async_context(Relay(maker, OUTBOX, settings.webhooks, audience=webhook_audience))
         exchange = await _exchange_transport(stack, settings)
-        interval = settings.webhooks.poll_interval_seconds
-        # Woken by every commit that emitted events (a dispatch, a signature…), not only by the
-        # poll interval: a dispatched letter leaves for the hub at once.
-        wake = await stack.enter_async_context(relay.wakeups(stop, interval))
-        while not stop.is_set():
-            wake.clear()
-            busy = 0
+
+        async def relay_round() -> int:
             try:
                 async with transaction(maker) as session:
-                    busy += len(await directives.dispatch_due(session, now=clock()))
+                    busy = len(await directives.dispatch_due(session, now=clock()))
                 async with transaction(maker) as session:
                     busy += await signing.expire_due(session, now=clock(), workflow=directives.ENGINE)
                 busy += await relay.step()
             except Exception:
                 logger.exception("worker round failed; retrying")
-            else:
-                beat(heartbeat)
-            if exchange is not None:
-                try:
-                    busy += (await transport.step(maker, exchange[0], exchange[1], now=clock())).busy
-                except (httpx.HTTPError, VxpError) as exc:  # the hub is away: one line, not a traceback a second
-                    logger.warning("exchange hub unreachable (%s: %s); retrying", type(exc).__name__, exc)
-                except Exception:  # nothing in the transport may stop the relay and the timers
-                    logger.exception("exchange transport round failed; retrying")
-            if not busy:
-                await idle(stop, wake, interval)
+                return 0
+            beat(heartbeat)
+            return busy
+
+        async def exchange_round() -> int:
+            assert exchange is not None
+            try:
+                return (await transport.step(maker, exchange[0], exchange[1], now=clock())).busy
+            except (httpx.HTTPError, VxpError) as exc:  # the hub is away: one line, not a traceback a second
+                logger.warning("exchange hub unreachable (%s: %s); retrying", type(exc).__name__, exc)
+            except Exception:  # nothing in the transport may stop the relay and the timers
+                logger.exception("exchange transport round failed; retrying")
+            return 0
+
+        # Two loops, each woken by every commit that emitted events (a dispatch, a status…) and
+        # else by the poll interval: a dispatched letter leaves for the hub at once, and neither a
+        # slow webhook receiver nor a slow hub holds the other back.
+        rounds = [relay_round, exchange_round] if exchange is not None else [relay_round]
+        interval = settings.webhooks.poll_interval_seconds
+        wakes = [await stack.enter_async_context(relay.wakeups(stop, interval)) for _round in rounds]
+        await asyncio.gather(*(_loop(stop, wake, interval, one) for wake, one in zip(wakes, rounds, strict=True)))
+
+
+async def _loop(
+    stop: asyncio.Event, wake: asyncio.Event, interval: float, one_round: Callable[[], Awaitable[int]]
+) -> None:
+    """Rounds until ``stop`` is set: at once while they find work, else when woken or after ``interval``."""
+    while not stop.is_set():
+        wake.clear()
+        if not await one_round():
+            await idle(stop, wake, interval)
