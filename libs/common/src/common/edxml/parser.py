@@ -675,6 +675,17 @@ def _read_status(header: _Element, reader: _Reader) -> StatusPackage:
     )
 
 
+def _load(
+    data: bytes, limits: ParseLimits | None, caller: str
+) -> tuple[_Reader, _Element, tuple[_Element, _Element, _Element]]:
+    """Untrusted bytes loaded safely: the reader (and its notes), the root and the edXML structure."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"{caller} expects bytes")
+    reader = _Reader(limits or DEFAULT_LIMITS, [])
+    root = load_xml(bytes(data), reader.limits, reader.notes)
+    return reader, root, _structure(root, reader)
+
+
 def parse_package(data: bytes, *, limits: ParseLimits | None = None) -> DocumentPackage | StatusPackage:
     """Parse an edXML package, document or status, from untrusted bytes.
 
@@ -693,12 +704,7 @@ def parse_package(data: bytes, *, limits: ParseLimits | None = None) -> Document
             ``not_edxml`` or ``invalid_package``. No other exception escapes for any input bytes.
         TypeError: ``data`` is not bytes-like.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError("parse_package expects bytes")
-    notes: list[ParseNote] = []
-    reader = _Reader(limits or DEFAULT_LIMITS, notes)
-    root = load_xml(bytes(data), reader.limits, notes)
-    envelope, edxml_header, message_header = _structure(root, reader)
+    reader, root, (envelope, edxml_header, message_header) = _load(data, limits, "parse_package")
     try:
         if _child(message_header, "StatusCode") is not None:
             return _read_status(message_header, reader)
@@ -724,12 +730,7 @@ def status_routing(data: bytes, *, limits: ParseLimits | None = None) -> tuple[s
         EdxmlError: As :func:`parse_package`, for bytes that are not an edXML package.
         TypeError: ``data`` is not bytes-like.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError("status_routing expects bytes")
-    notes: list[ParseNote] = []
-    reader = _Reader(limits or DEFAULT_LIMITS, notes)
-    root = load_xml(bytes(data), reader.limits, notes)
-    _envelope, _edxml_header, header = _structure(root, reader)
+    reader, _root, (_envelope, _edxml_header, header) = _load(data, limits, "status_routing")
     code = _child(header, "StatusCode")
     if code is None:
         return None
