@@ -1,9 +1,9 @@
 """OpenTelemetry spans on the services' outgoing HTTP calls, so that a trace crosses services.
 
-Every HTTP client the services make to reach another system (webhook deliveries of the relay, the
-national exchange (VXP), the identity provider of report-api's pages, the feed) is built by
-:func:`traced_async_client`; the remote signing service's client (pyHanko's CSC signer, on aiohttp)
-gets :func:`aiohttp_trace_configs`. Each request then is a ``CLIENT`` span, child of the span that
+Every HTTP client the services make to reach another system is traced: on httpx (the identity
+provider of report-api's pages, the feed) it is built by :func:`traced_async_client`; on aiohttp
+(webhook deliveries of the relay, the national exchange (VXP), the remote signing service's client,
+pyHanko's CSC signer) its session gets :func:`aiohttp_trace_configs`. Each request then is a ``CLIENT`` span, child of the span that
 is current (a request's, a relay round's), and carries that context in a W3C ``traceparent`` header,
 which the receiving service's own instrumentation (FastAPI's) continues.
 
