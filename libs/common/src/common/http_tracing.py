@@ -3,9 +3,10 @@
 Every HTTP client the services make to reach another system is traced: on httpx (the identity
 provider of report-api's pages, the feed) it is built by :func:`traced_async_client`; on aiohttp
 (webhook deliveries of the relay, the national exchange (VXP), the remote signing service's client,
-pyHanko's CSC signer) its session gets :func:`aiohttp_trace_configs`. Each request then is a ``CLIENT`` span, child of the span that
-is current (a request's, a relay round's), and carries that context in a W3C ``traceparent`` header,
-which the receiving service's own instrumentation (FastAPI's) continues.
+pyHanko's CSC signer) its session gets :func:`aiohttp_trace_configs`. Each request then is a
+``CLIENT`` span, child of the span that is current (a request's, a relay round's), and carries that
+context in a W3C ``traceparent`` header, which the receiving service's own instrumentation
+(FastAPI's) continues.
 
 Spans go to the global tracer provider: the one :func:`common.observability.configure_tracing`
 installs in a web process, or :func:`configure_process_tracing` in a worker process (relay, timers)
