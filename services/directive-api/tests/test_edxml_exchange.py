@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,31 @@ async def test_each_status_sample_moves_the_matching_delivery(
     snv = next(i for i in recipients["items"] if i["unit_code"] == "SNV")
     assert snv["status"] == original.status_code
     assert snv["status_reason"] == original.description
+
+
+async def test_a_status_package_is_kept_in_its_row_not_in_the_file_store(
+    api: Api, actors: Actors, letter: dict[str, Any], app: FastAPI
+) -> None:
+    original = parse_status_package((SAMPLES / "status_finish_06.edxml").read_bytes())
+    await _dispatched(api, actors, letter)
+    async with app.state.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE units SET organ_id = :organ WHERE code = 'SNV'"), {"organ": original.sender.organ_id}
+        )
+    ours = ResponseFor(
+        organ_id="000.00.01.H13", code="01/VPUB-TTĐH", document_id="000.00.01.H13,2026/11/27,01/VPUB-TTĐH"
+    )
+    raw = build_status_package(original.model_copy(update={"response_for": (ours,)}))
+    snv_clerk = actors.tokens.headers("clerk-snv", ["clerk"], "SNV")
+    response = await api.client.post("/v1/edxml/status", content=raw, headers=_xml(snv_clerk))
+    assert response.status_code == 200, response.text
+    async with app.state.engine.connect() as connection:
+        row = (
+            await connection.execute(text("SELECT sha256, size, raw FROM exchange_packages WHERE kind = 'status'"))
+        ).one()
+    assert (row.sha256, row.size, bytes(row.raw)) == (hashlib.sha256(raw).hexdigest(), len(raw), raw)
+    with pytest.raises(FileNotFoundError):
+        app.state.pdf.store.get(row.sha256)
 
 
 async def _packages(app: FastAPI) -> tuple[int, int]:

@@ -119,7 +119,7 @@ async def run(
         # slow webhook receiver nor a slow hub holds the other back.
         rounds = [relay_round, exchange_round] if exchange is not None else [relay_round]
         interval = settings.webhooks.poll_interval_seconds
-        wakes = [await stack.enter_async_context(relay.wakeups(stop, interval)) for _round in rounds]
+        wakes = await stack.enter_async_context(relay.wakeups(stop, interval, len(rounds)))
         await asyncio.gather(*(_loop(stop, wake, interval, one) for wake, one in zip(wakes, rounds, strict=True)))
 
 

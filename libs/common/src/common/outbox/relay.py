@@ -496,7 +496,7 @@ class Relay:
             poll_interval: Sleep when idle; ``settings.poll_interval_seconds`` when omitted.
         """
         interval = poll_interval if poll_interval is not None else self.settings.poll_interval_seconds
-        async with self.wakeups(stop_event, interval) as wake:
+        async with self.wakeups(stop_event, interval) as (wake,):
             while not stop_event.is_set():
                 wake.clear()
                 try:
@@ -508,24 +508,30 @@ class Relay:
                     await idle(stop_event, wake, interval)
 
     @contextlib.asynccontextmanager
-    async def wakeups(self, stop_event: asyncio.Event, retry: float) -> AsyncIterator[asyncio.Event]:
-        """An event set whenever a transaction that emitted events commits — in this process, or
-        in any process on PostgreSQL (``LISTEN``, reconnected ``retry`` seconds after a failure):
-        a worker loop that also runs other work waits on it with :func:`idle` between rounds."""
+    async def wakeups(
+        self, stop_event: asyncio.Event, retry: float, count: int = 1
+    ) -> AsyncIterator[tuple[asyncio.Event, ...]]:
+        """``count`` events, each set whenever a transaction that emitted events commits — in this
+        process, or in any process on PostgreSQL (one ``LISTEN`` connection for all of them,
+        reconnected ``retry`` seconds after a failure): worker loops that also run other work each
+        clear their own and wait on it with :func:`idle` between rounds."""
         channel = wakeup.wake_channel(self.models.event)
-        wake = asyncio.Event()
-        waiter = (asyncio.get_running_loop(), wake)
-        wakeup.local_waiters.setdefault(channel, set()).add(waiter)
-        listener = asyncio.create_task(self._listen(channel, wake, stop_event, retry))
+        loop = asyncio.get_running_loop()
+        wakes = tuple(asyncio.Event() for _ in range(count))
+        waiters = {(loop, wake) for wake in wakes}
+        wakeup.local_waiters.setdefault(channel, set()).update(waiters)
+        listener = asyncio.create_task(self._listen(channel, wakes, stop_event, retry))
         try:
-            yield wake
+            yield wakes
         finally:
-            wakeup.local_waiters.get(channel, set()).discard(waiter)
+            wakeup.local_waiters.get(channel, set()).difference_update(waiters)
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
 
-    async def _listen(self, channel: str, wake: asyncio.Event, stop_event: asyncio.Event, retry: float) -> None:
+    async def _listen(
+        self, channel: str, wakes: Sequence[asyncio.Event], stop_event: asyncio.Event, retry: float
+    ) -> None:
         """``LISTEN`` for commits of other processes (PostgreSQL); reconnect after a failure."""
         bind = self.maker.kw.get("bind")
         url = getattr(bind, "url", None)
@@ -540,8 +546,8 @@ class Relay:
                 connection = await asyncpg.connect(dsn)
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda *_, closed=closed: closed.set())
-                await connection.add_listener(channel, lambda *_: wake.set())
-                wake.set()  # anything committed while we were not listening
+                await connection.add_listener(channel, lambda *_: _set_all(wakes))
+                _set_all(wakes)  # anything committed while we were not listening
                 while not closed.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(closed.wait(), timeout=LISTENER_PROBE_SECONDS)
@@ -567,3 +573,8 @@ async def idle(stop_event: asyncio.Event, wake: asyncio.Event, timeout: float) -
     finally:
         stopping.cancel()
         woken.cancel()
+
+
+def _set_all(events: Sequence[asyncio.Event]) -> None:
+    for event in events:
+        event.set()

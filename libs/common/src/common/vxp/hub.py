@@ -103,6 +103,7 @@ class Hub:
     def __init__(self, store: Path, agencies: list[Agency]) -> None:
         self.store = store
         store.mkdir(parents=True, exist_ok=True)
+        self._legacy_store = (store / "packages").is_dir()  # an earlier version's file per package
         self.agencies = {a.system_id: a for a in agencies}
         self.state = State()
         self.by_id: dict[str, Item] = {}
@@ -143,7 +144,7 @@ class Hub:
         stored: list[dict[str, Any]] = []
         for data in files:
             digest = hashlib.sha256(data).hexdigest()
-            if digest in self.packed or self._legacy(digest).exists():
+            if digest in self.packed or (self._legacy_store and self._legacy(digest).exists()):
                 continue
             offset = os.lseek(self._pack, 0, os.SEEK_END)  # one writer: this thread, one group at a time
             os.write(self._pack, data)

@@ -16,7 +16,8 @@ One round (:func:`step`), run by the worker:
    without an organ id), the row is ``dead`` with the reason. A crash between the hub's answer and
    the commit sends it again once the lease ends (the hub sees two).
 3. **poll** — status packages then documents waiting at the hub are fetched (:data:`IN_FLIGHT` at
-   a time, the next batch while one is applied) and stored at once, applied in batches of
+   a time, the next batch while one is applied; a document stored at once, a status package in
+   the row that records it), applied in batches of
    :data:`POLL_BATCH` in one transaction each (the same rules as ``POST /v1/edxml/status`` and
    ``/inbox``: ordered, de-duplicated, unknown senders quarantined; status packages with a few bulk
    statements per batch, documents each in its own savepoint) and, once that transaction
